@@ -1,0 +1,19 @@
+"""auroraview: Python desktop apps whose UI is a web page, with typed async IPC."""
+
+from ._core import PROTOCOL_VERSION, __version__
+from .commands import Command, Commands, EventHandler
+from .errors import ERROR_CODES, ErrorCode, InvokeError, InvokeException
+from .webview import WebView
+
+__all__ = [
+    "ERROR_CODES",
+    "PROTOCOL_VERSION",
+    "Command",
+    "Commands",
+    "ErrorCode",
+    "EventHandler",
+    "InvokeError",
+    "InvokeException",
+    "WebView",
+    "__version__",
+]

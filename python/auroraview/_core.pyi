@@ -1,0 +1,64 @@
+"""The Rust core of auroraview (private; use the ``auroraview`` package)."""
+
+from typing import Literal
+
+__version__: str
+PROTOCOL_VERSION: int
+MAX_SAFE_INTEGER: int
+ERROR_CODES: list[str]
+DEFAULT_LIMITS: dict[str, int]
+
+Op = tuple[Literal[0], int, int, bytes, int] | tuple[Literal[1], int, str, bytes] | tuple[Literal[2], int]
+Receipt = tuple[Literal["accepted", "replied", "event", "cancel", "dropped"], int | str | None]
+
+class Core:
+    """The router with its dispatch queue: one per running app."""
+
+    def __init__(
+        self,
+        *,
+        max_message_bytes: int | None = None,
+        max_depth: int | None = None,
+        max_container_items: int | None = None,
+        max_in_flight: int | None = None,
+        max_name_bytes: int | None = None,
+        max_id_bytes: int | None = None,
+        max_backlog_events: int | None = None,
+    ) -> None: ...
+    def fileno(self) -> int:
+        """Descriptor that becomes readable when ``take()`` has work."""
+    def register(self, name: str, timeout: float | None = None) -> int:
+        """Register a command name; returns the method id ``take()`` reports."""
+    def unregister(self, name: str) -> bool: ...
+    def take(self) -> list[Op]:
+        """Queued work: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail)``
+        events, ``(2, key)`` cancellations."""
+    def complete(self, key: int, result: bytes) -> bool:
+        """Answer call ``key`` with JSON bytes; False if it was already answered."""
+    def fail(self, key: int, name: str, code: str, message: str, data: bytes | None = None) -> bool:
+        """Answer call ``key`` with an error; False if it was already answered."""
+    def emit(self, name: str, payload: bytes, conn: int | None = None) -> int:
+        """Push an event to one connection or all; returns how many received it."""
+    def connect(self) -> Connection:
+        """Open an in-process connection."""
+    def shutdown(self) -> None:
+        """Answer every call in flight ``shutting_down`` and refuse new ones."""
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def connection_count(self) -> int: ...
+    def stats(self) -> dict[str, int]: ...
+    def limits(self) -> dict[str, int]: ...
+
+class Connection:
+    """An in-process client connection to a ``Core``."""
+
+    @property
+    def id(self) -> int: ...
+    def fileno(self) -> int: ...
+    def send(self, data: bytes) -> Receipt:
+        """Route one raw message exactly as a transport would."""
+    def take(self) -> list[bytes]:
+        """Frames sent to this connection since the last call, in order."""
+    def pending_frames(self) -> int: ...
+    def close(self) -> None: ...

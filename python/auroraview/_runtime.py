@@ -1,0 +1,246 @@
+"""Runs a registry's handlers on asyncio for one `_core.Core` (one app or test client).
+
+The core queues work without the GIL and wakes this loop through a socket (`add_reader`);
+one wake-up hands over every call, event and cancellation ready at that moment. Async
+handlers run as tasks on the loop; sync handlers run in a bounded thread pool and answer
+from there, so a slow sync handler never blocks the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import to_json
+
+from . import _core
+from .commands import Command, Commands, EventHandler
+from .errors import InvokeException
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger("auroraview")
+
+_CALL, _EVENT, _CANCEL = 0, 1, 2
+# Absolute paths in exception messages (POSIX and Windows), hidden unless debug is on.
+_ABS_PATH = re.compile(r"(?<![\w.~-])(?:/(?:[\w.~-]+/)+[\w.~-]*|[A-Za-z]:\\(?:[^\\\s'\"]+\\)*[^\\\s'\"]*)")
+
+
+def _scrub(message: str) -> str:
+    return _ABS_PATH.sub("<path>", message)
+
+
+def _validation_data(exc: ValidationError) -> bytes:
+    return b'{"errors":' + exc.json(include_url=False, include_input=False).encode() + b"}"
+
+
+class Runtime:
+    """Serves a `Commands` registry through a `_core.Core` on the running asyncio loop."""
+
+    def __init__(
+        self,
+        commands: Commands,
+        *,
+        debug: bool = False,
+        sync_workers: int = 16,
+        limits: dict[str, int] | None = None,
+    ) -> None:
+        if sync_workers < 1:
+            raise ValueError(f"sync_workers must be >= 1, got {sync_workers}")
+        self.commands = commands
+        self.debug = debug
+        self.core = _core.Core(**(limits or {}))
+        self._sync_workers = sync_workers
+        self._methods: dict[int, Command] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._event_tasks: set[asyncio.Task[None]] = set()
+        self._sync_running = 0
+        self._sync_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._event_pool: ThreadPoolExecutor | None = None
+        self._event_jobs: set[Any] = set()
+        for cmd in commands:
+            self.register(cmd)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def register(self, cmd: Command) -> None:
+        self._methods[self.core.register(cmd.name, cmd.timeout)] = cmd
+
+    def start(self) -> None:
+        """Start serving on the running loop."""
+        if self._loop is not None:
+            raise RuntimeError("runtime already started")
+        self._loop = asyncio.get_running_loop()
+        self._pool = ThreadPoolExecutor(self._sync_workers, thread_name_prefix="auroraview-sync")
+        # One thread keeps sync event handlers in the order the events arrived.
+        self._event_pool = ThreadPoolExecutor(1, thread_name_prefix="auroraview-events")
+        self._loop.add_reader(self.core.fileno(), self.drain)
+        for name, data in self.commands._attach(self):
+            self.core.emit(name, data)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Answer calls in flight `shutting_down`, cancel their handlers, and wait (up to
+        `grace` seconds) for handlers and worker threads to finish."""
+        loop = self._loop
+        if loop is None:
+            return
+        self.commands._detach(self)
+        self.core.shutdown()
+        self.drain()  # delivers the cancellations the shutdown queued
+        loop.remove_reader(self.core.fileno())
+        pending = [*self._tasks.values(), *self._event_tasks]
+        for task in pending:
+            task.cancel()
+        deadline = loop.time() + grace
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        while (self._sync_running or self._event_jobs) and loop.time() < deadline:
+            await asyncio.sleep(0.005)
+        for pool in (self._pool, self._event_pool):
+            if pool is not None:
+                pool.shutdown(wait=not self._sync_running, cancel_futures=True)
+        self._loop = None
+
+    # -- dispatch -------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Run everything the core has queued. Called by the loop when the core's fd is readable."""
+        loop = self._loop
+        if loop is None:
+            return
+        for op in self.core.take():
+            kind = op[0]
+            if kind == _CALL:
+                _, key, method, params, _conn = op
+                self._start_call(loop, key, self._methods[method], params)
+            elif kind == _EVENT:
+                _, _conn, name, detail = op
+                self._deliver_event(loop, name, detail)
+            else:
+                task = self._tasks.pop(op[1], None)
+                if task is not None:
+                    task.cancel()
+
+    def _start_call(self, loop: asyncio.AbstractEventLoop, key: int, cmd: Command, params: bytes) -> None:
+        try:
+            args, kwargs = cmd.validator.validate_json(params)
+        except ValidationError as exc:
+            n = exc.error_count()
+            first = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(p) for p in first["loc"]) or "params"
+            message = f"invalid params for {cmd.name!r}: {where}: {first['msg']}"
+            if n > 1:
+                message += f" (and {n - 1} more error{'s' if n > 2 else ''})"
+            self.core.fail(key, "ValidationError", "invalid_params", message, _validation_data(exc))
+            return
+        if cmd.is_async:
+            self._tasks[key] = loop.create_task(self._run_async(key, cmd, args, kwargs))
+        else:
+            assert self._pool is not None
+            with self._sync_lock:
+                self._sync_running += 1
+            self._pool.submit(self._run_sync, key, cmd, args, kwargs)
+
+    async def _run_async(self, key: int, cmd: Command, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        answered = False
+        try:
+            payload = cmd.dump(await cmd.fn(*args, **kwargs))
+            answered = True
+            self.core.complete(key, payload)
+        except asyncio.CancelledError:
+            # Cancelled by the router (timeout, cancel, shutdown): it has answered already.
+            # Cancelled by anything else: the caller still gets its one reply.
+            if self._tasks.pop(key, None) is not None:
+                self.core.fail(key, "CancelledError", "cancelled", "the handler was cancelled")
+            answered = True
+            raise
+        except Exception as exc:
+            answered = True
+            self._fail(key, cmd, exc)
+        finally:
+            self._tasks.pop(key, None)
+            if not answered:
+                self.core.fail(key, "InternalError", "internal", "the handler exited abnormally")
+
+    def _run_sync(self, key: int, cmd: Command, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            payload = cmd.dump(cmd.fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - a worker must answer whatever happens
+            self._fail(key, cmd, exc)
+        else:
+            self.core.complete(key, payload)
+        finally:
+            with self._sync_lock:
+                self._sync_running -= 1
+
+    def _fail(self, key: int, cmd: Command, exc: BaseException) -> None:
+        if isinstance(exc, InvokeException):
+            try:
+                data = None if exc.data is None else to_json(exc.data)
+            except Exception as ser:
+                log.error("command %r: InvokeException data is not serializable: %s", cmd.name, ser)
+                self.core.fail(key, "InternalError", "internal", f"error data could not be serialized: {type(ser).__name__}")
+                return
+            self.core.fail(key, exc.name, exc.code, exc.message, data)
+            return
+        log.error("command %r raised %s", cmd.name, type(exc).__name__, exc_info=exc)
+        message = str(exc)
+        data = None
+        if self.debug:
+            data = to_json({"traceback": "".join(traceback.format_exception(exc))})
+        else:
+            message = _scrub(message)
+        self.core.fail(key, type(exc).__name__, "internal", message, data)
+
+    # -- events ---------------------------------------------------------------------
+
+    def _deliver_event(self, loop: asyncio.AbstractEventLoop, name: str, detail: bytes) -> None:
+        handlers = self.commands.handlers(name)
+        if not handlers:
+            log.debug("event %r has no handler", name)
+            return
+        for h in handlers:
+            try:
+                args = () if h.detail is None else (h.detail.validate_json(detail),)
+            except ValidationError as exc:
+                log.warning("event %r: detail rejected by %s: %s", name, h.fn.__qualname__, exc)
+                continue
+            if h.is_async:
+                task = loop.create_task(self._run_event_async(h, args))
+                self._event_tasks.add(task)
+                task.add_done_callback(self._event_tasks.discard)
+            else:
+                assert self._event_pool is not None
+                job = self._event_pool.submit(self._run_event_sync, h, args)
+                self._event_jobs.add(job)
+                job.add_done_callback(self._event_jobs.discard)
+
+    async def _run_event_async(self, h: EventHandler, args: tuple[Any, ...]) -> None:
+        try:
+            await h.fn(*args)
+        except Exception:
+            log.exception("event handler %s for %r failed", h.fn.__qualname__, h.event)
+
+    def _run_event_sync(self, h: EventHandler, args: tuple[Any, ...]) -> None:
+        try:
+            h.fn(*args)
+        except Exception:
+            log.exception("event handler %s for %r failed", h.fn.__qualname__, h.event)
+
+    async def events_idle(self) -> None:
+        """Wait until every event delivered so far has been handled."""
+        self.drain()
+        while self._event_tasks or self._event_jobs:
+            if self._event_tasks:
+                await asyncio.wait(list(self._event_tasks))
+            else:
+                await asyncio.sleep(0.001)
+            self.drain()

@@ -1,0 +1,283 @@
+"""The command and event registry: what a page may call, and which handlers its events reach.
+
+Everything about a handler is worked out when it is registered: its signature becomes one
+pydantic arguments validator (params arrive as JSON bytes: an object of named arguments,
+an array of positional ones, or nothing) and one serializer for its return type. A
+handler that cannot be described that way is refused at decoration time, naming the
+function and the parameter.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import typing
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
+
+from pydantic import TypeAdapter
+from pydantic.experimental.arguments_schema import generate_arguments_schema
+from pydantic_core import SchemaValidator, to_json
+
+from . import _core
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ._runtime import Runtime
+
+__all__ = ["Command", "Commands", "EventHandler"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MAX_SAFE = _core.MAX_SAFE_INTEGER
+_NAME_LIMIT = _core.DEFAULT_LIMITS["max_name_bytes"]
+_BACKLOG_LIMIT = _core.DEFAULT_LIMITS["max_backlog_events"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A registered command: the handler and everything derived from its signature."""
+
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+    validator: SchemaValidator
+    result: TypeAdapter[Any]
+    timeout: float | None
+    doc: str | None
+
+    def dump(self, value: Any) -> bytes:
+        """Serialize a handler's return value; a value not matching the annotation raises."""
+        return self.result.dump_json(value, warnings="error")
+
+
+@dataclass(frozen=True)
+class EventHandler:
+    """A handler for events sent by the page."""
+
+    event: str
+    fn: Callable[..., Any]
+    is_async: bool
+    detail: TypeAdapter[Any] | None  # None: the handler takes no argument
+
+
+@dataclass
+class _Registry:
+    commands: dict[str, Command] = field(default_factory=dict)
+    handlers: dict[str, list[EventHandler]] = field(default_factory=dict)
+
+
+def _check_name(kind: str, name: object) -> str:
+    if not isinstance(name, str) or not name or len(name.encode()) > _NAME_LIMIT or any(c.isspace() for c in name):
+        raise ValueError(
+            f"{kind} name must be a non-empty string without whitespace, at most {_NAME_LIMIT} bytes; got {name!r}"
+        )
+    return name
+
+
+def _describe(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    target = getattr(fn, "__func__", fn)
+    try:
+        return typing.get_type_hints(target, include_extras=True)
+    except Exception as exc:  # NameError for an unresolvable string annotation, and friends
+        raise TypeError(f"{_describe(fn)}: cannot resolve its type annotations: {exc}") from exc
+
+
+def _js_safe(schema: Any) -> Any:
+    """Copy a core schema, bounding every int to ±(2^53-1) and refusing NaN/inf floats,
+    so that params validate only if they mean the same thing in JavaScript."""
+    if isinstance(schema, list):
+        return [_js_safe(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: (v if k in ("metadata", "cls", "ref") else _js_safe(v)) for k, v in schema.items()}
+    kind = out.get("type")
+    if kind == "int":
+        out["le"] = min(out.get("le", _MAX_SAFE), _MAX_SAFE)
+        out["ge"] = max(out.get("ge", -_MAX_SAFE), -_MAX_SAFE)
+    elif kind in ("float", "decimal"):
+        out.setdefault("allow_inf_nan", False)
+    return out
+
+
+def _make_command(fn: Callable[..., Any], name: str, timeout: float | None) -> Command:
+    if not callable(fn):
+        raise TypeError(f"command {name!r}: expected a function, got {fn!r}")
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"command {name!r}: timeout must be a positive number of seconds, got {timeout!r}")
+    hints = _type_hints(fn)
+    sig = inspect.signature(fn)
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise TypeError(
+                f"{_describe(fn)}: parameter {p.name!r} is *args/**kwargs; commands need named, "
+                "annotated parameters so their params can be validated and typed"
+            )
+        if p.name not in hints:
+            raise TypeError(
+                f"{_describe(fn)}: parameter {p.name!r} has no type annotation; "
+                f"annotate it (e.g. `{p.name}: str`) so its params can be validated"
+            )
+    try:
+        schema = generate_arguments_schema(fn, schema_type="arguments")
+        validator = SchemaValidator(_js_safe(schema))
+        result = TypeAdapter(hints.get("return", Any))
+    except Exception as exc:
+        raise TypeError(f"{_describe(fn)}: its signature cannot be turned into a pydantic schema: {exc}") from exc
+    return Command(
+        name=name,
+        fn=fn,
+        is_async=inspect.iscoroutinefunction(fn),
+        validator=validator,
+        result=result,
+        timeout=float(timeout) if timeout is not None else None,
+        doc=inspect.getdoc(fn),
+    )
+
+
+def _make_event_handler(fn: Callable[..., Any], event: str) -> EventHandler:
+    if not callable(fn):
+        raise TypeError(f"event handler for {event!r}: expected a function, got {fn!r}")
+    params = list(inspect.signature(fn).parameters.values())
+    if len(params) > 1 or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) for p in params):
+        raise TypeError(f"{_describe(fn)}: an event handler takes at most one positional parameter (the event detail)")
+    detail = None
+    if params:
+        annotation = _type_hints(fn).get(params[0].name, Any)
+        detail = TypeAdapter(annotation)
+    return EventHandler(event=event, fn=fn, is_async=inspect.iscoroutinefunction(fn), detail=detail)
+
+
+class Commands:
+    """A registry of commands and event handlers. Needs no window: codegen and tests
+    import it directly.
+
+    >>> commands = Commands()
+    >>> @commands.command()
+    ... async def greet(name: str) -> str:
+    ...     return f"hello {name}"
+    """
+
+    def __init__(self) -> None:
+        self._reg = _Registry()
+        self._lock = threading.Lock()
+        self._runtimes: tuple[Runtime, ...] = ()
+        self._backlog: deque[tuple[str, bytes]] = deque(maxlen=_BACKLOG_LIMIT)
+
+    # -- registration ---------------------------------------------------------------
+
+    @overload
+    def command(self, name: F, *, timeout: float | None = None) -> F: ...
+    @overload
+    def command(self, name: str | None = None, *, timeout: float | None = None) -> Callable[[F], F]: ...
+    def command(self, name: Any = None, *, timeout: float | None = None) -> Any:
+        """Register a command: ``@commands.command()`` uses the function's name as the wire
+        name, ``@commands.command("api.rename")`` chooses it. ``timeout`` (seconds) answers the
+        call ``timeout`` and cancels the handler when it runs longer."""
+        if callable(name):
+            return self.command(timeout=timeout)(name)
+
+        def register(fn: F) -> F:
+            self.add(fn, name or fn.__name__, timeout=timeout)
+            return fn
+
+        return register
+
+    def bind_call(self, name: str, fn: Callable[..., Any] | None = None, *, timeout: float | None = None) -> Any:
+        """Seed API: ``@bind_call("api.x")`` or ``bind_call("api.x", fn)``."""
+        if fn is not None:
+            self.add(fn, name, timeout=timeout)
+            return fn
+        return self.command(name, timeout=timeout)
+
+    def bind_api(self, obj: object, namespace: str = "api") -> list[str]:
+        """Expose the public methods of ``obj`` as ``<namespace>.<method>``; returns the names."""
+        _check_name("namespace", namespace)
+        names = []
+        for attr in sorted(dir(obj)):
+            if attr.startswith("_"):
+                continue
+            member = getattr(obj, attr)
+            if inspect.ismethod(member) or inspect.isfunction(member):
+                names.append(self.add(member, f"{namespace}.{attr}"))
+        if not names:
+            raise ValueError(f"bind_api: {type(obj).__name__} has no public methods to expose")
+        return names
+
+    def add(self, fn: Callable[..., Any], name: str, *, timeout: float | None = None) -> str:
+        """Register ``fn`` under the wire name ``name``."""
+        _check_name("command", name)
+        cmd = _make_command(fn, name, timeout)
+        with self._lock:
+            if name in self._reg.commands:
+                raise ValueError(f"a command named {name!r} is already registered ({_describe(self._reg.commands[name].fn)})")
+            self._reg.commands[name] = cmd
+            runtimes = self._runtimes
+        for rt in runtimes:
+            rt.register(cmd)
+        return name
+
+    def on(self, event: str) -> Callable[[F], F]:
+        """Handle ``auroraview.send_event(event, detail)`` from the page. Several handlers may
+        share an event; a failing one is logged and the others still run."""
+        _check_name("event", event)
+
+        def register(fn: F) -> F:
+            handler = _make_event_handler(fn, event)
+            with self._lock:
+                self._reg.handlers.setdefault(event, []).append(handler)
+            return fn
+
+        return register
+
+    # -- lookup ---------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(list(self._reg.commands.values()))
+
+    def __len__(self) -> int:
+        return len(self._reg.commands)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._reg.commands
+
+    def get(self, name: str) -> Command | None:
+        return self._reg.commands.get(name)
+
+    def handlers(self, event: str) -> list[EventHandler]:
+        return list(self._reg.handlers.get(event, ()))
+
+    # -- Python → JS ----------------------------------------------------------------
+
+    def emit(self, event: str, payload: Any = None, *, conn: int | None = None) -> None:
+        """Push an event to the page(s) served from this registry, in order. The payload is
+        serialized by pydantic (models, dataclasses, ... work). Events emitted before any
+        page is connected are kept (up to a limit) and delivered to the first one."""
+        _check_name("event", event)
+        data = to_json(payload)
+        with self._lock:
+            runtimes = self._runtimes
+            if not runtimes:
+                self._backlog.append((event, data))
+                return
+        for rt in runtimes:
+            rt.core.emit(event, data, conn)
+
+    # -- runtime attachment (internal) ----------------------------------------------
+
+    def _attach(self, rt: Runtime) -> list[tuple[str, bytes]]:
+        with self._lock:
+            self._runtimes = (*self._runtimes, rt)
+            backlog = list(self._backlog)
+            self._backlog.clear()
+        return backlog
+
+    def _detach(self, rt: Runtime) -> None:
+        with self._lock:
+            self._runtimes = tuple(r for r in self._runtimes if r is not rt)

@@ -1,0 +1,73 @@
+"""Errors crossing the IPC boundary: what handlers raise and what callers receive."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+from . import _core
+
+__all__ = ["ERROR_CODES", "ErrorCode", "InvokeError", "InvokeException"]
+
+#: The framework's own error codes (the closed set; handlers may add their own).
+ErrorCode = Literal[
+    "invalid_message",
+    "method_not_found",
+    "invalid_params",
+    "handler_error",
+    "internal",
+    "timeout",
+    "cancelled",
+    "payload_too_large",
+    "forbidden",
+    "overloaded",
+    "shutting_down",
+]
+ERROR_CODES: tuple[str, ...] = get_args(ErrorCode)
+
+if ERROR_CODES != tuple(_core.ERROR_CODES):  # pragma: no cover - caught by tests/python/test_errors.py
+    raise ImportError("auroraview: Python and Rust error-code lists differ; rebuild the extension")
+
+
+class InvokeException(Exception):
+    """Raise from a command handler to send a structured error to the caller.
+
+    The caller receives ``{name, code, message, data}``: ``name`` defaults to the exception
+    class name (so subclasses are told apart), ``code`` to ``"handler_error"``, and ``data``
+    is any value pydantic can serialize (a model, a dict, ...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        name: str | None = None,
+        code: str = "handler_error",
+        data: Any = None,
+    ) -> None:
+        super().__init__(message)
+        if not isinstance(code, str) or not code or len(code) > 64:
+            raise ValueError(f"InvokeException code must be a non-empty string of at most 64 characters, got {code!r}")
+        self.message = message
+        self.name = name if name is not None else type(self).__name__
+        self.code = code
+        self.data = data
+
+
+class InvokeError(Exception):
+    """A call that failed, as the caller sees it (raised by ``TestClient.call``)."""
+
+    def __init__(self, name: str, code: str, message: str, data: Any = None) -> None:
+        super().__init__(f"{name} [{code}]: {message}")
+        self.name = name
+        self.code = code
+        self.message = message
+        self.data = data
+
+    @classmethod
+    def from_wire(cls, error: dict[str, Any]) -> InvokeError:
+        return cls(
+            str(error.get("name", "Error")),
+            str(error.get("code", "internal")),
+            str(error.get("message", "")),
+            error.get("data"),
+        )

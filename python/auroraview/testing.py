@@ -1,0 +1,223 @@
+"""`TestClient`: drive a registry through the real Rust router, with no window.
+
+It speaks the wire protocol: every call is a JSON envelope routed by the same `Router`
+a window uses, and every reply is a frame decoded from the wire.
+
+    async with TestClient(commands) as client:
+        assert await client.call("greet", {"name": "Ada"}) == "hello Ada"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import from_json, to_json
+
+from ._runtime import Runtime
+from .commands import Commands
+from .errors import InvokeError
+from .webview import WebView
+
+__all__ = ["ReceivedEvent", "TestClient"]
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """An event the host pushed to this client."""
+
+    name: str
+    payload: Any
+
+
+class TestClient:
+    """An in-process client of a `Commands` registry or a `WebView`.
+
+    Handlers run on the loop that enters the client. Limits (``max_in_flight=...`` and the
+    other keys of ``auroraview._core.DEFAULT_LIMITS``) can be lowered for tests.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        app: Commands | WebView,
+        *,
+        debug: bool | None = None,
+        sync_workers: int = 16,
+        **limits: int,
+    ) -> None:
+        if isinstance(app, WebView):
+            commands, default_debug = app.commands, app.debug
+        elif isinstance(app, Commands):
+            commands, default_debug = app, False
+        else:
+            raise TypeError(f"TestClient expects a Commands registry or a WebView, got {type(app).__name__}")
+        self._runtime = Runtime(
+            commands,
+            debug=default_debug if debug is None else debug,
+            sync_workers=sync_workers,
+            limits=limits,
+        )
+        self._ids = itertools.count(1)
+        self._pending: dict[Any, asyncio.Future[Any]] = {}
+        self._raw: dict[Any, asyncio.Future[str]] = {}
+        self._events: list[ReceivedEvent] = []
+        self._event_waiters: list[tuple[str | None, asyncio.Future[ReceivedEvent]]] = []
+        self._conn: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def __aenter__(self) -> TestClient:
+        self._loop = asyncio.get_running_loop()
+        self._runtime.start()
+        self._conn = self._runtime.core.connect()
+        self._loop.add_reader(self._conn.fileno(), self._on_frames)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop: calls still in flight are answered `shutting_down`, handlers cancelled."""
+        if self._loop is None:
+            return
+        await self._runtime.stop()
+        self._on_frames()
+        self._loop.remove_reader(self._conn.fileno())
+        self._conn.close()
+        for fut in [*self._pending.values(), *self._raw.values()]:
+            if not fut.done():
+                fut.set_exception(InvokeError("ShuttingDown", "shutting_down", "the test client was closed"))
+        self._pending.clear()
+        self._raw.clear()
+        self._loop = None
+
+    @property
+    def runtime(self) -> Runtime:
+        return self._runtime
+
+    # -- calls ----------------------------------------------------------------------
+
+    async def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+        """Call `method` and return its decoded result, or raise `InvokeError`.
+
+        With `timeout`, or when the awaiting task is cancelled, a `cancel` message is sent
+        (as the JS client does for an AbortSignal) and the handler sees `CancelledError`."""
+        loop = self._require_open()
+        call_id = next(self._ids)
+        msg: dict[str, Any] = {"type": "call", "id": call_id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._pending[call_id] = fut
+        kind, _ = self._conn.send(to_json(msg))
+        if kind == "dropped":
+            self._pending.pop(call_id, None)
+            raise InvokeError("InvalidMessage", "invalid_message", "the router dropped the call (see core stats)")
+        if kind == "replied":
+            self._on_frames()
+        try:
+            if timeout is None:
+                return await fut
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except asyncio.TimeoutError:
+            self._send_cancel(call_id)
+            raise InvokeError("TimeoutError", "timeout", f"no reply within {timeout} s; the call was cancelled") from None
+        except asyncio.CancelledError:
+            self._send_cancel(call_id)
+            raise
+
+    def _send_cancel(self, call_id: Any) -> None:
+        self._pending.pop(call_id, None)
+        if self._loop is not None:
+            self._conn.send(to_json({"type": "cancel", "id": call_id}))
+
+    async def send_event(self, name: str, detail: Any = None) -> None:
+        """Send an event to the host and wait until its handlers have run."""
+        self._require_open()
+        msg: dict[str, Any] = {"type": "event", "event": name}
+        if detail is not None:
+            msg["detail"] = detail
+        self._conn.send(to_json(msg))
+        await self._runtime.events_idle()
+
+    async def send_raw(self, data: str | bytes, *, timeout: float = 5.0) -> str | None:
+        """Inject one raw message. Returns the raw reply frame, or None when the message
+        got no reply (an event, a cancel, or a drop the router counted)."""
+        loop = self._require_open()
+        kind, call_id = self._conn.send(data.encode() if isinstance(data, str) else data)
+        if kind in ("event", "cancel"):
+            await self._runtime.events_idle()
+            return None
+        if kind == "dropped":
+            return None
+        fut: asyncio.Future[str] = loop.create_future()
+        self._raw[call_id] = fut
+        self._on_frames()
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            self._raw.pop(call_id, None)
+
+    # -- events ---------------------------------------------------------------------
+
+    @property
+    def events(self) -> list[ReceivedEvent]:
+        """Events pushed by the host so far, in order."""
+        self._on_frames()
+        return list(self._events)
+
+    async def wait_for_event(self, name: str | None = None, *, timeout: float = 5.0) -> ReceivedEvent:
+        """The next event (named `name`, if given) pushed after this call."""
+        loop = self._require_open()
+        fut: asyncio.Future[ReceivedEvent] = loop.create_future()
+        waiter = (name, fut)
+        self._event_waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            if waiter in self._event_waiters:
+                self._event_waiters.remove(waiter)
+
+    def stats(self) -> dict[str, int]:
+        """The router's counters (drops, rejections, ...)."""
+        return self._runtime.core.stats()
+
+    # -- internals ------------------------------------------------------------------
+
+    def _require_open(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("TestClient is not open: use `async with TestClient(app) as client:`")
+        return self._loop
+
+    def _on_frames(self) -> None:
+        if self._conn is None:
+            return
+        for frame in self._conn.take():
+            msg = from_json(frame)
+            if msg["type"] == "call_result":
+                call_id = msg["id"]
+                raw = self._raw.pop(call_id, None)
+                if raw is not None:
+                    if not raw.done():
+                        raw.set_result(frame.decode())
+                    continue
+                fut = self._pending.pop(call_id, None)
+                if fut is None or fut.done():
+                    continue
+                if msg["ok"]:
+                    fut.set_result(msg.get("result"))
+                else:
+                    fut.set_exception(InvokeError.from_wire(msg["error"]))
+            elif msg["type"] == "event":
+                event = ReceivedEvent(msg["event"], msg["payload"])
+                self._events.append(event)
+                for waiter in list(self._event_waiters):
+                    want, fut = waiter
+                    if (want is None or want == event.name) and not fut.done():
+                        fut.set_result(event)
+                        self._event_waiters.remove(waiter)

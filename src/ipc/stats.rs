@@ -1,0 +1,58 @@
+//! Counters of what the router did, including every message it dropped.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! stats {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        #[derive(Default, Debug)]
+        pub struct Stats { $($(#[$doc])* pub $name: AtomicU64,)* }
+
+        impl Stats {
+            /// Every counter with its name, in declaration order.
+            pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($name), self.$name.load(Ordering::Relaxed)),)*]
+            }
+        }
+    };
+}
+
+stats! {
+    /// Messages handed to `receive`.
+    received,
+    /// Calls accepted and dispatched.
+    calls_accepted,
+    /// Events dispatched to the host.
+    events_received,
+    /// Messages dropped because no id could be read to answer them.
+    dropped,
+    /// Messages answered `invalid_message`.
+    invalid_messages,
+    /// Messages answered `payload_too_large` (or dropped for it).
+    too_large,
+    /// Calls answered `method_not_found`.
+    method_not_found,
+    /// Calls answered `overloaded`.
+    overloaded,
+    /// Calls refused because their id is already in flight on the connection.
+    duplicate_ids,
+    /// Results that arrived after their call was answered (timeout, cancel, disconnect).
+    late_results,
+    /// Calls answered `timeout`.
+    timeouts,
+    /// Calls answered `cancelled`.
+    cancelled,
+    /// Cancels naming no call in flight.
+    unknown_cancels,
+    /// Panics caught on the routing path.
+    panics,
+    /// Events emitted while no connection was open.
+    backlogged_events,
+    /// Backlogged events dropped because the backlog was full.
+    backlog_dropped,
+}
+
+impl Stats {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,12 @@
+//! auroraview's Rust core: module wiring only.
+
+pub mod ipc;
+pub mod protocol;
+mod py;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    py::register(m)
+}

@@ -1,0 +1,336 @@
+//! Decoding of incoming messages: limits first, then the envelope only.
+//!
+//! `params` and `detail` are never parsed into values here: they stay borrowed raw JSON
+//! and travel to Python as bytes, where pydantic parses them exactly once. Each malformed
+//! case is rejected with its own message; the id is kept whenever one can be read, so the
+//! caller still gets its one terminal reply.
+
+use std::borrow::Cow;
+
+use memchr::memchr2;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{CallId, ErrorCode, Limits, MAX_SAFE_INTEGER};
+
+/// A decoded message from a client. Borrowed from the input buffer.
+#[derive(Debug)]
+pub enum Incoming<'a> {
+    Call { id: CallId, method: Cow<'a, str>, params: Option<&'a RawValue> },
+    Event { event: Cow<'a, str>, detail: Option<&'a RawValue> },
+    Cancel { id: CallId },
+}
+
+/// Why a message was refused, and the id to answer when one could be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub id: Option<CallId>,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// How far into an oversized or broken message we look for its id.
+const SALVAGE_WINDOW: usize = 64 * 1024;
+
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(rename = "type", borrow, default)]
+    ty: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+}
+
+/// Decode one message, enforcing `limits` before any parsing.
+pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Rejection> {
+    if input.len() > limits.max_message_bytes {
+        return Err(Rejection {
+            id: salvage_id(input, limits),
+            code: ErrorCode::PayloadTooLarge,
+            message: format!(
+                "message of {} bytes exceeds the limit of {} bytes",
+                input.len(),
+                limits.max_message_bytes
+            ),
+        });
+    }
+    let invalid = |message: String| Rejection {
+        id: salvage_id(input, limits),
+        code: ErrorCode::InvalidMessage,
+        message,
+    };
+    let text = std::str::from_utf8(input)
+        .map_err(|e| invalid(format!("message is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
+    check_structure(input, limits).map_err(invalid)?;
+    let env: RawEnvelope<'a> = serde_json::from_str(text).map_err(|e| {
+        invalid(if e.is_data() {
+            format!("message must be a JSON object with a string `type`: {e}")
+        } else {
+            format!("message is not valid JSON: {e}")
+        })
+    })?;
+
+    let ty = match env.ty {
+        None => return Err(invalid("message has no `type` field".into())),
+        Some(raw) => str_field(raw).ok_or_else(|| invalid("`type` must be a string".into()))?,
+    };
+    match &*ty {
+        "call" => {
+            let id = required_id(env.id, "call")?;
+            let method = name_field(env.method, "method", limits).map_err(|m| Rejection {
+                id: Some(id.clone()),
+                code: ErrorCode::InvalidMessage,
+                message: m,
+            })?;
+            Ok(Incoming::Call { id, method, params: env.params })
+        }
+        "event" => {
+            let event = name_field(env.event, "event", limits).map_err(|m| Rejection {
+                id: None,
+                code: ErrorCode::InvalidMessage,
+                message: m,
+            })?;
+            Ok(Incoming::Event { event, detail: env.detail })
+        }
+        "cancel" => Ok(Incoming::Cancel { id: required_id(env.id, "cancel")? }),
+        other => Err(Rejection {
+            id: env.id.and_then(|raw| parse_id(raw, limits)),
+            code: ErrorCode::InvalidMessage,
+            message: format!(
+                "unknown message type `{}` (expected `call`, `event` or `cancel`)",
+                truncate(other, 64)
+            ),
+        }),
+    }
+    .and_then(|msg| match &msg {
+        Incoming::Call { id, .. } | Incoming::Cancel { id } => {
+            check_id_len(id, limits)?;
+            Ok(msg)
+        }
+        Incoming::Event { .. } => Ok(msg),
+    })
+}
+
+fn check_id_len(id: &CallId, limits: &Limits) -> Result<(), Rejection> {
+    match id {
+        CallId::Str(s) if s.len() > limits.max_id_bytes => Err(Rejection {
+            id: None,
+            code: ErrorCode::InvalidMessage,
+            message: format!("call id longer than {} bytes", limits.max_id_bytes),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn required_id(raw: Option<&RawValue>, kind: &str) -> Result<CallId, Rejection> {
+    let reject = |message: String| Rejection { id: None, code: ErrorCode::InvalidMessage, message };
+    let raw = raw.ok_or_else(|| reject(format!("`{kind}` message has no `id`")))?;
+    parse_id_unbounded(raw).ok_or_else(|| {
+        reject(format!(
+            "`id` must be a string or an integer within ±(2^53-1), got {}",
+            truncate(raw.get(), 32)
+        ))
+    })
+}
+
+fn parse_id(raw: &RawValue, limits: &Limits) -> Option<CallId> {
+    parse_id_unbounded(raw).filter(|id| check_id_len(id, limits).is_ok())
+}
+
+fn parse_id_unbounded(raw: &RawValue) -> Option<CallId> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        return serde_json::from_str::<String>(text).ok().map(CallId::Str);
+    }
+    // Integers only: `1.0`, `1e3` and anything beyond 2^53 would not round-trip through JS.
+    let n: i64 = text.parse().ok()?;
+    (n.abs() <= MAX_SAFE_INTEGER).then_some(CallId::Int(n))
+}
+
+fn str_field(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    if !text.starts_with('"') {
+        return None;
+    }
+    match serde_json::from_str::<&str>(text) {
+        Ok(s) => Some(Cow::Borrowed(s)),
+        // Escapes inside the string: it cannot be borrowed.
+        Err(_) => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
+    }
+}
+
+fn name_field<'a>(raw: Option<&'a RawValue>, field: &str, limits: &Limits) -> Result<Cow<'a, str>, String> {
+    let raw = raw.ok_or_else(|| format!("message has no `{field}`"))?;
+    let name = str_field(raw).ok_or_else(|| format!("`{field}` must be a string"))?;
+    if name.is_empty() {
+        return Err(format!("`{field}` must not be empty"));
+    }
+    if name.len() > limits.max_name_bytes {
+        return Err(format!("`{field}` is longer than {} bytes", limits.max_name_bytes));
+    }
+    Ok(name)
+}
+
+/// Reject nesting deeper than `max_depth` and containers with more than
+/// `max_container_items` items in one linear pass, before any parser recurses or allocates.
+/// Malformed JSON is left for the parser to report.
+pub fn check_structure(input: &[u8], limits: &Limits) -> Result<(), String> {
+    let mut counts: Vec<usize> = Vec::with_capacity(16);
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'"' => {
+                i += 1;
+                loop {
+                    match memchr2(b'"', b'\\', &input[i..]) {
+                        Some(off) if input[i + off] == b'\\' => i += off + 2,
+                        Some(off) => {
+                            i += off + 1;
+                            break;
+                        }
+                        None => return Ok(()),
+                    }
+                }
+                continue;
+            }
+            b'[' | b'{' => {
+                if counts.len() >= limits.max_depth {
+                    return Err(format!("nesting deeper than {} levels", limits.max_depth));
+                }
+                counts.push(0);
+            }
+            b']' | b'}' => {
+                counts.pop();
+            }
+            b',' => {
+                if let Some(c) = counts.last_mut() {
+                    *c += 1;
+                    if *c >= limits.max_container_items {
+                        return Err(format!(
+                            "a container holds more than {} items",
+                            limits.max_container_items
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Find a top-level `"id"` in a message that failed to decode, tolerating damage elsewhere.
+pub fn salvage_id(input: &[u8], limits: &Limits) -> Option<CallId> {
+    let mut s = Scanner { b: &input[..input.len().min(SALVAGE_WINDOW)], i: 0 };
+    s.ws();
+    if !s.eat(b'{') {
+        return None;
+    }
+    loop {
+        s.ws();
+        let key = s.string()?;
+        s.ws();
+        if !s.eat(b':') {
+            return None;
+        }
+        s.ws();
+        if key == b"\"id\"" {
+            let start = s.i;
+            s.skip_value(limits.max_depth)?;
+            let raw: &RawValue = serde_json::from_slice(&s.b[start..s.i]).ok()?;
+            return parse_id(raw, limits);
+        }
+        s.skip_value(limits.max_depth)?;
+        s.ws();
+        if !s.eat(b',') {
+            return None;
+        }
+    }
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A string token, quotes included.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        if !self.eat(b'"') {
+            return None;
+        }
+        loop {
+            let off = memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
+            if self.b[self.i + off] == b'\\' {
+                self.i += off + 2;
+            } else {
+                self.i += off + 1;
+                return Some(&self.b[start..self.i]);
+            }
+        }
+    }
+
+    /// Skip one value of any kind, even a malformed scalar such as `NaN`.
+    fn skip_value(&mut self, max_depth: usize) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    self.string()?;
+                }
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > max_depth {
+                        return None;
+                    }
+                    self.i += 1;
+                }
+                b']' | b'}' if depth > 0 => {
+                    depth -= 1;
+                    self.i += 1;
+                }
+                b',' | b']' | b'}' => return Some(()),
+                _ => self.i += 1,
+            }
+            if depth == 0 && matches!(self.b.get(self.i), Some(b',' | b'}') | None) {
+                return Some(());
+            }
+        }
+    }
+}
+
+/// At most `max` bytes of `s`, cut on a character boundary.
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,86 @@
+//! Encoding of host→client frames. Result and payload bytes (already JSON, produced by
+//! pydantic) are spliced in verbatim: they are never parsed again on the way out.
+
+use super::{CallId, ErrorCode};
+
+/// A framework error about to be sent: name, code, message and optional JSON `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorReply {
+    pub name: String,
+    pub code: String,
+    pub message: String,
+    /// Raw JSON for `error.data`; `None` encodes as `null`.
+    pub data: Option<Vec<u8>>,
+}
+
+impl ErrorReply {
+    /// An error the framework raises itself, named after its code.
+    pub fn framework(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorReply {
+            name: code.error_name().to_owned(),
+            code: code.as_str().to_owned(),
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    pub fn with_data(mut self, data: Vec<u8>) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
+fn push_str(buf: &mut Vec<u8>, s: &str) {
+    // Writing JSON into a Vec cannot fail: serde_json only errors on I/O or non-string keys.
+    let _ = serde_json::to_writer(&mut *buf, s);
+}
+
+fn push_id(buf: &mut Vec<u8>, id: &CallId) {
+    match id {
+        CallId::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+        CallId::Str(s) => push_str(buf, s),
+    }
+}
+
+/// `{"type":"call_result","id":…,"ok":true,"result":<result>}`
+pub fn call_ok(id: &CallId, result: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(result.len() + 64);
+    buf.extend_from_slice(br#"{"type":"call_result","id":"#);
+    push_id(&mut buf, id);
+    buf.extend_from_slice(br#","ok":true,"result":"#);
+    buf.extend_from_slice(if result.is_empty() { b"null" } else { result });
+    buf.push(b'}');
+    buf
+}
+
+/// `{"type":"call_result","id":…,"ok":false,"error":{"name","code","message","data"}}`
+pub fn call_err(id: &CallId, err: &ErrorReply) -> Vec<u8> {
+    let data_len = err.data.as_ref().map_or(4, Vec::len);
+    let mut buf = Vec::with_capacity(err.message.len() + data_len + 128);
+    buf.extend_from_slice(br#"{"type":"call_result","id":"#);
+    push_id(&mut buf, id);
+    buf.extend_from_slice(br#","ok":false,"error":{"name":"#);
+    push_str(&mut buf, &err.name);
+    buf.extend_from_slice(br#","code":"#);
+    push_str(&mut buf, &err.code);
+    buf.extend_from_slice(br#","message":"#);
+    push_str(&mut buf, &err.message);
+    buf.extend_from_slice(br#","data":"#);
+    match &err.data {
+        Some(d) if !d.is_empty() => buf.extend_from_slice(d),
+        _ => buf.extend_from_slice(b"null"),
+    }
+    buf.extend_from_slice(b"}}");
+    buf
+}
+
+/// `{"type":"event","event":…,"payload":<payload>}`
+pub fn event(name: &str, payload: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(payload.len() + name.len() + 40);
+    buf.extend_from_slice(br#"{"type":"event","event":"#);
+    push_str(&mut buf, name);
+    buf.extend_from_slice(br#","payload":"#);
+    buf.extend_from_slice(if payload.is_empty() { b"null" } else { payload });
+    buf.push(b'}');
+    buf
+}

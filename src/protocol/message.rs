@@ -1,0 +1,109 @@
+//! The typed shape of every message on the wire: the contract that the JSON Schema, the
+//! TypeScript types and the Python constants are generated from.
+//!
+//! The hot path does not build these structs: `decode` reads envelopes borrowing the
+//! input and `encode` splices raw result bytes. Tests check that both agree with the
+//! types here.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
+
+use super::ErrorCode;
+
+/// Version of the message format below. Bumped on any incompatible change.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest integer id that survives a trip through a JS `number` (2^53 - 1).
+pub const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
+
+/// A call id chosen by the caller: a string, or an integer within ±(2^53 - 1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(untagged)]
+pub enum CallId {
+    Int(#[schemars(range(min = -9_007_199_254_740_991i64, max = 9_007_199_254_740_991i64))] i64),
+    Str(String),
+}
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallId::Int(n) => write!(f, "{n}"),
+            CallId::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// A message from the page (or any client) to the host.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Call a command; exactly one `call_result` with the same `id` answers it.
+    Call {
+        id: CallId,
+        method: String,
+        /// Named arguments as an object, positional ones as an array, or absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional, type = "unknown")]
+        params: Option<Value>,
+    },
+    /// Fire-and-forget event to the host's `on(event)` handlers.
+    Event {
+        event: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional, type = "unknown")]
+        detail: Option<Value>,
+    },
+    /// Ask the host to cancel the call with this id; it is answered `cancelled`.
+    Cancel { id: CallId },
+}
+
+/// The error carried by a failed `call_result`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct CallError {
+    /// The error's class: `ValidationError`, `MethodNotFound`, or a handler's exception name.
+    pub name: String,
+    /// A code to switch on: one of `ErrorCode`, or one a handler chose.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Structured details (`errors` for `invalid_params`), or null.
+    #[ts(type = "unknown")]
+    pub data: Value,
+}
+
+/// A message from the host to the page (or any client).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HostMessage {
+    /// The single terminal answer to a `call`.
+    CallResult {
+        id: CallId,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional, type = "unknown")]
+        result: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        error: Option<CallError>,
+    },
+    /// An event pushed by the host, delivered to the page's `on(event)` listeners.
+    Event {
+        event: String,
+        #[ts(type = "unknown")]
+        payload: Value,
+    },
+}
+
+/// Everything the protocol defines, gathered for the generated JSON Schema.
+#[derive(Serialize, JsonSchema)]
+pub struct ProtocolDocument {
+    pub protocol_version: u32,
+    pub client_message: ClientMessage,
+    pub host_message: HostMessage,
+    pub error_code: ErrorCode,
+    pub limits: super::Limits,
+}

@@ -1,0 +1,18 @@
+//! The wire: envelopes, error codes, limits and the protocol version. No pyo3, no wry.
+
+mod decode;
+mod encode;
+mod error_code;
+mod limits;
+mod message;
+pub mod schema;
+
+pub use decode::{check_structure, decode, salvage_id, truncate, Incoming, Rejection};
+pub use encode::{call_err, call_ok, event, ErrorReply};
+pub use error_code::ErrorCode;
+pub use limits::Limits;
+pub use message::{
+    CallError, CallId, ClientMessage, HostMessage, ProtocolDocument, MAX_SAFE_INTEGER,
+    PROTOCOL_VERSION,
+};
+

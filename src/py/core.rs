@@ -1,0 +1,255 @@
+//! `auroraview._core.Core` and `Connection`: the router exposed to Python.
+//!
+//! The Python runtime (`auroraview/_runtime.py`) drains `Core.take()` when `Core.fileno()`
+//! becomes readable, runs handlers on asyncio, and answers with `complete`/`fail`.
+//! Nothing here takes the GIL from a Rust thread.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use super::wake::WakeQueue;
+use crate::ipc::{CallKey, ConnId, Dispatcher, Op, Receipt, Router, Sink};
+use crate::protocol::{CallId, ErrorReply, Limits};
+
+/// Messages at least this large are routed with the GIL released.
+const DETACH_BYTES: usize = 64 * 1024;
+
+struct QueueDispatcher(Arc<WakeQueue<Op>>);
+
+impl Dispatcher for QueueDispatcher {
+    fn dispatch(&self, op: Op) {
+        self.0.push(op);
+    }
+}
+
+struct QueueSink(Arc<WakeQueue<Bytes>>);
+
+impl Sink for QueueSink {
+    fn send(&self, frame: Bytes) {
+        self.0.push(frame);
+    }
+}
+
+fn io_err(e: std::io::Error) -> PyErr {
+    PyOSError::new_err(format!("cannot create the wake-up socket: {e}"))
+}
+
+fn call_id_to_py<'py>(py: Python<'py>, id: &CallId) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match id {
+        CallId::Int(n) => n.into_pyobject(py)?.into_any(),
+        CallId::Str(s) => s.into_pyobject(py)?.into_any(),
+    })
+}
+
+fn receipt_to_py<'py>(py: Python<'py>, receipt: &Receipt) -> PyResult<Bound<'py, PyTuple>> {
+    let none = py.None().into_bound(py);
+    let (kind, id) = match receipt {
+        Receipt::Accepted(id) => ("accepted", call_id_to_py(py, id)?),
+        Receipt::Replied(id) => ("replied", call_id_to_py(py, id)?),
+        Receipt::Event => ("event", none),
+        Receipt::Cancel => ("cancel", none),
+        Receipt::Dropped => ("dropped", none),
+    };
+    PyTuple::new(py, [kind.into_pyobject(py)?.into_any(), id])
+}
+
+/// The router with its dispatch queue. One per running app (window host or test client).
+#[pyclass(frozen, module = "auroraview._core")]
+pub struct Core {
+    router: Arc<Router>,
+    ops: Arc<WakeQueue<Op>>,
+}
+
+#[pymethods]
+impl Core {
+    #[new]
+    #[pyo3(signature = (*, max_message_bytes=None, max_depth=None, max_container_items=None, max_in_flight=None, max_name_bytes=None, max_id_bytes=None, max_backlog_events=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        max_message_bytes: Option<usize>,
+        max_depth: Option<usize>,
+        max_container_items: Option<usize>,
+        max_in_flight: Option<usize>,
+        max_name_bytes: Option<usize>,
+        max_id_bytes: Option<usize>,
+        max_backlog_events: Option<usize>,
+    ) -> PyResult<Self> {
+        let d = Limits::default();
+        let limits = Limits {
+            max_message_bytes: max_message_bytes.unwrap_or(d.max_message_bytes),
+            max_depth: max_depth.unwrap_or(d.max_depth),
+            max_container_items: max_container_items.unwrap_or(d.max_container_items),
+            max_in_flight: max_in_flight.unwrap_or(d.max_in_flight),
+            max_name_bytes: max_name_bytes.unwrap_or(d.max_name_bytes),
+            max_id_bytes: max_id_bytes.unwrap_or(d.max_id_bytes),
+            max_backlog_events: max_backlog_events.unwrap_or(d.max_backlog_events),
+        };
+        if limits.max_depth < 2 || limits.max_message_bytes == 0 || limits.max_in_flight == 0 {
+            return Err(PyValueError::new_err(
+                "limits too small: max_depth must be >= 2, max_message_bytes and max_in_flight >= 1",
+            ));
+        }
+        let ops = Arc::new(WakeQueue::new().map_err(io_err)?);
+        let timers = pyo3_async_runtimes::tokio::get_runtime().handle().clone();
+        let router = Router::new(limits, Arc::new(QueueDispatcher(ops.clone())), Some(timers));
+        Ok(Core { router, ops })
+    }
+
+    /// Descriptor that becomes readable when `take()` has work.
+    fn fileno(&self) -> i32 {
+        self.ops.fileno()
+    }
+
+    /// Register a command name; returns the method id `take()` reports for its calls.
+    #[pyo3(signature = (name, timeout=None))]
+    fn register(&self, name: &str, timeout: Option<f64>) -> PyResult<u32> {
+        let timeout = match timeout {
+            None => None,
+            Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+            Some(t) => return Err(PyValueError::new_err(format!("timeout must be a positive number of seconds, got {t}"))),
+        };
+        Ok(self.router.register_method(name, timeout))
+    }
+
+    fn unregister(&self, name: &str) -> bool {
+        self.router.unregister_method(name)
+    }
+
+    /// Work queued for Python, in order: `(0, key, method_id, params, conn)` for a call,
+    /// `(1, conn, name, detail)` for an event, `(2, key)` to cancel a call.
+    fn take<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let ops = self.ops.take();
+        let list = PyList::empty(py);
+        for op in ops {
+            let item = match op {
+                Op::Call { key, conn, method, params } => {
+                    (0u8, key, method, PyBytes::new(py, &params), conn).into_pyobject(py)?.into_any()
+                }
+                Op::Event { conn, name, detail } => (1u8, conn, name, PyBytes::new(py, &detail)).into_pyobject(py)?.into_any(),
+                Op::Cancel { key } => (2u8, key).into_pyobject(py)?.into_any(),
+            };
+            list.append(item)?;
+        }
+        Ok(list)
+    }
+
+    /// Answer call `key` with JSON `result` bytes. False if it was already answered.
+    fn complete(&self, py: Python<'_>, key: CallKey, result: &[u8]) -> bool {
+        if result.len() >= DETACH_BYTES {
+            py.detach(|| self.router.complete(key, Ok(result)))
+        } else {
+            self.router.complete(key, Ok(result))
+        }
+    }
+
+    /// Answer call `key` with an error; `data` is JSON bytes or None.
+    #[pyo3(signature = (key, name, code, message, data=None))]
+    fn fail(&self, key: CallKey, name: String, code: String, message: String, data: Option<Vec<u8>>) -> bool {
+        let err = ErrorReply { name, code, message, data };
+        self.router.complete(key, Err(err))
+    }
+
+    /// Push an event (payload: JSON bytes) to connection `conn`, or to all when None.
+    #[pyo3(signature = (name, payload, conn=None))]
+    fn emit(&self, name: &str, payload: &[u8], conn: Option<ConnId>) -> usize {
+        self.router.emit(conn, name, payload)
+    }
+
+    /// Open an in-process connection whose frames Python reads with `Connection.take()`.
+    fn connect(&self) -> PyResult<Connection> {
+        let frames = Arc::new(WakeQueue::new().map_err(io_err)?);
+        let conn = self.router.connect(Arc::new(QueueSink(frames.clone())));
+        Ok(Connection { router: self.router.clone(), conn, frames })
+    }
+
+    /// Answer every call in flight `shutting_down` and refuse new ones.
+    fn shutdown(&self) {
+        self.router.shutdown();
+    }
+
+    #[getter]
+    fn in_flight(&self) -> usize {
+        self.router.in_flight()
+    }
+
+    #[getter]
+    fn connection_count(&self) -> usize {
+        self.router.connection_count()
+    }
+
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (name, value) in self.router.stats().snapshot() {
+            d.set_item(name, value)?;
+        }
+        Ok(d)
+    }
+
+    fn limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        limits_dict(py, self.router.limits())
+    }
+}
+
+pub fn limits_dict<'py>(py: Python<'py>, l: &Limits) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("max_message_bytes", l.max_message_bytes)?;
+    d.set_item("max_depth", l.max_depth)?;
+    d.set_item("max_container_items", l.max_container_items)?;
+    d.set_item("max_in_flight", l.max_in_flight)?;
+    d.set_item("max_name_bytes", l.max_name_bytes)?;
+    d.set_item("max_id_bytes", l.max_id_bytes)?;
+    d.set_item("max_backlog_events", l.max_backlog_events)?;
+    Ok(d)
+}
+
+/// One in-process client connection to a `Core` (what `TestClient` speaks through).
+#[pyclass(frozen, module = "auroraview._core")]
+pub struct Connection {
+    router: Arc<Router>,
+    conn: ConnId,
+    frames: Arc<WakeQueue<Bytes>>,
+}
+
+#[pymethods]
+impl Connection {
+    #[getter]
+    fn id(&self) -> ConnId {
+        self.conn
+    }
+
+    /// Descriptor that becomes readable when `take()` has frames.
+    fn fileno(&self) -> i32 {
+        self.frames.fileno()
+    }
+
+    /// Route one raw message, exactly as a transport would. Returns `(kind, id)` where kind
+    /// is "accepted", "replied", "event", "cancel" or "dropped".
+    fn send<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyTuple>> {
+        let receipt = if data.len() >= DETACH_BYTES {
+            py.detach(|| self.router.receive(self.conn, data))
+        } else {
+            self.router.receive(self.conn, data)
+        };
+        receipt_to_py(py, &receipt)
+    }
+
+    /// Frames sent to this connection since the last call, in order.
+    fn take<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let frames = self.frames.take();
+        PyList::new(py, frames.iter().map(|f| PyBytes::new(py, f)))
+    }
+
+    fn pending_frames(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Disconnect: calls in flight are cancelled and no more frames arrive.
+    fn close(&self) {
+        self.router.disconnect(self.conn);
+    }
+}
