@@ -189,7 +189,8 @@ pub fn check_structure(input: &[u8], limits: &Limits) -> Result<(), String> {
             b'"' => {
                 i += 1;
                 loop {
-                    match memchr2(b'"', b'\\', &input[i..]) {
+                    // A trailing backslash can step past the end: `get` ends the scan there.
+                    match memchr2(b'"', b'\\', input.get(i..).unwrap_or_default()) {
                         Some(off) if input[i + off] == b'\\' => i += off + 2,
                         Some(off) => {
                             i += off + 1;

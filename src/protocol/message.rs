@@ -24,7 +24,11 @@ pub const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(untagged)]
 pub enum CallId {
-    Int(#[schemars(range(min = -9_007_199_254_740_991i64, max = 9_007_199_254_740_991i64))] i64),
+    Int(
+        #[schemars(range(min = -9_007_199_254_740_991i64, max = 9_007_199_254_740_991i64))]
+        #[ts(type = "number")]
+        i64,
+    ),
     Str(String),
 }
 

@@ -1,0 +1,232 @@
+//! The wire format: decoding of every malformed case, encoding agreement with the typed
+//! messages, the generated JSON Schema, and a fuzz run of the decoder.
+
+use _core::protocol::{
+    self, call_err, call_ok, decode, event, salvage_id, schema, CallId, ClientMessage, ErrorCode, ErrorReply,
+    HostMessage, Incoming, Limits,
+};
+use proptest::prelude::*;
+
+fn limits() -> Limits {
+    Limits { max_message_bytes: 1 << 20, max_container_items: 1000, ..Limits::default() }
+}
+
+#[test]
+fn decodes_a_call_borrowing_params_verbatim() {
+    let input = br#"{"type":"call","id":"c1","method":"api.rename","params":{"old": "a",  "new":"b"}}"#;
+    match decode(input, &limits()).unwrap() {
+        Incoming::Call { id, method, params } => {
+            assert_eq!(id, CallId::Str("c1".into()));
+            assert_eq!(method, "api.rename");
+            assert_eq!(params.unwrap().get(), r#"{"old": "a",  "new":"b"}"#);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn decodes_events_and_cancels() {
+    match decode(br#"{"type":"event","event":"export_scene","detail":[1,2]}"#, &limits()).unwrap() {
+        Incoming::Event { event, detail } => {
+            assert_eq!(event, "export_scene");
+            assert_eq!(detail.unwrap().get(), "[1,2]");
+        }
+        other => panic!("{other:?}"),
+    }
+    match decode(br#"{"id":-9007199254740991,"type":"cancel"}"#, &limits()).unwrap() {
+        Incoming::Cancel { id } => assert_eq!(id, CallId::Int(-9_007_199_254_740_991)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn escaped_names_are_unescaped() {
+    match decode(br#"{"type":"call","id":1,"method":"a\u002eb"}"#, &limits()).unwrap() {
+        Incoming::Call { method, .. } => assert_eq!(method, "a.b"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn structure_limits_reject_before_parsing() {
+    let l = limits();
+    let deep = format!(r#"{{"type":"call","id":7,"method":"m","params":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
+    let started = std::time::Instant::now();
+    let rej = decode(deep.as_bytes(), &l).unwrap_err();
+    assert!(started.elapsed().as_secs_f64() < 1.0);
+    assert_eq!((rej.code, rej.id), (ErrorCode::InvalidMessage, Some(CallId::Int(7))));
+    assert!(rej.message.contains("nesting deeper than 64"), "{}", rej.message);
+
+    let wide = format!(r#"{{"type":"call","id":8,"method":"m","params":[{}0]}}"#, "0,".repeat(1000));
+    let rej = decode(wide.as_bytes(), &l).unwrap_err();
+    assert!(rej.message.contains("more than 1000 items"), "{}", rej.message);
+
+    // Brackets and commas inside strings do not count.
+    let quoted = format!(r#"{{"type":"call","id":9,"method":"m","params":["{}\"{}"]}}"#, "[,".repeat(5000), "{".repeat(100));
+    assert!(decode(quoted.as_bytes(), &l).is_ok());
+}
+
+#[test]
+fn oversized_message_is_refused_unparsed_keeping_its_id() {
+    let l = Limits { max_message_bytes: 100, ..limits() };
+    let big = format!(r#"{{"type":"call","id":"big","method":"m","params":"{}"}}"#, "x".repeat(200));
+    let rej = decode(big.as_bytes(), &l).unwrap_err();
+    assert_eq!(rej.code, ErrorCode::PayloadTooLarge);
+    assert_eq!(rej.id, Some(CallId::Str("big".into())));
+}
+
+#[test]
+fn salvage_reads_only_a_top_level_id() {
+    let l = limits();
+    assert_eq!(salvage_id(br#"{"params":{"id":5},"id":6,"x":NaN"#, &l), Some(CallId::Int(6)));
+    assert_eq!(salvage_id(br#"{"params":{"id":5}"#, &l), None);
+    assert_eq!(salvage_id(br#"{"x":NaN,"id":"q"}"#, &l), Some(CallId::Str("q".into())));
+    assert_eq!(salvage_id(br#"[{"id":1}]"#, &l), None);
+    assert_eq!(salvage_id(br#"{"id":1.5}"#, &l), None);
+    assert_eq!(salvage_id(br#"{"id":"a\"b"}"#, &l), Some(CallId::Str("a\"b".into())));
+}
+
+#[test]
+fn encoded_frames_match_the_typed_messages() {
+    let ok = call_ok(&CallId::Str("i\"d".into()), br#"{"a":[1,2]}"#);
+    let parsed: HostMessage = serde_json::from_slice(&ok).unwrap();
+    assert_eq!(
+        parsed,
+        HostMessage::CallResult {
+            id: CallId::Str("i\"d".into()),
+            ok: true,
+            result: Some(serde_json::json!({"a": [1, 2]})),
+            error: None
+        }
+    );
+    let err = ErrorReply {
+        name: "Bad</script>\u{2028}".into(),
+        code: "my_code".into(),
+        message: "line\nbreak `tick` 'q'".into(),
+        data: Some(br#"{"field":"x"}"#.to_vec()),
+    };
+    let frame = call_err(&CallId::Int(42), &err);
+    match serde_json::from_slice::<HostMessage>(&frame).unwrap() {
+        HostMessage::CallResult { id, ok, result, error: Some(e) } => {
+            assert_eq!((id, ok, result), (CallId::Int(42), false, None));
+            assert_eq!(e.name, err.name);
+            assert_eq!(e.code, "my_code");
+            assert_eq!(e.message, err.message);
+            assert_eq!(e.data, serde_json::json!({"field": "x"}));
+        }
+        other => panic!("{other:?}"),
+    }
+    let framework = call_err(&CallId::Int(1), &ErrorReply::framework(ErrorCode::MethodNotFound, "nope"));
+    let v: serde_json::Value = serde_json::from_slice(&framework).unwrap();
+    assert_eq!(v["error"]["code"], "method_not_found");
+    assert_eq!(v["error"]["data"], serde_json::Value::Null);
+
+    let ev = event("quote\"name", b"null");
+    assert_eq!(
+        serde_json::from_slice::<HostMessage>(&ev).unwrap(),
+        HostMessage::Event { event: "quote\"name".into(), payload: serde_json::Value::Null }
+    );
+}
+
+#[test]
+fn typed_client_messages_decode_identically() {
+    let msgs = [
+        ClientMessage::Call { id: CallId::Int(3), method: "m".into(), params: Some(serde_json::json!({"k": [1]})) },
+        ClientMessage::Call { id: CallId::Str("s".into()), method: "m".into(), params: None },
+        ClientMessage::Event { event: "e".into(), detail: Some(serde_json::json!("d")) },
+        ClientMessage::Cancel { id: CallId::Str("s".into()) },
+    ];
+    for msg in msgs {
+        let bytes = serde_json::to_vec(&msg).unwrap();
+        let decoded = decode(&bytes, &limits()).unwrap();
+        let back = match decoded {
+            Incoming::Call { id, method, params } => ClientMessage::Call {
+                id,
+                method: method.into_owned(),
+                params: params.map(|p| serde_json::from_str(p.get()).unwrap()),
+            },
+            Incoming::Event { event, detail } => ClientMessage::Event {
+                event: event.into_owned(),
+                detail: detail.map(|p| serde_json::from_str(p.get()).unwrap()),
+            },
+            Incoming::Cancel { id } => ClientMessage::Cancel { id },
+        };
+        assert_eq!(back, msg);
+    }
+}
+
+#[test]
+fn json_schema_is_fresh() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/protocol.schema.gen.json");
+    let rendered = schema::render();
+    if std::env::var_os("AURORAVIEW_BLESS").is_some() {
+        std::fs::write(path, &rendered).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        on_disk == rendered,
+        "{} is stale: run `AURORAVIEW_BLESS=1 cargo test --release --test protocol` and commit it",
+        schema::SCHEMA_PATH
+    );
+    let v: serde_json::Value = serde_json::from_str(&rendered).unwrap();
+    let codes: Vec<&str> = v["$defs"]["ErrorCode"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["const"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, expected);
+    assert_eq!(v["properties"]["protocol_version"]["type"], "integer");
+    assert!(rendered.contains(&format!("Protocol version {}", protocol::PROTOCOL_VERSION)));
+}
+
+#[test]
+fn ts_types_never_use_bigint() {
+    use ts_rs::TS;
+    let decls = [
+        CallId::decl(&Default::default()),
+        ClientMessage::decl(&Default::default()),
+        HostMessage::decl(&Default::default()),
+        protocol::CallError::decl(&Default::default()),
+    ];
+    for d in decls {
+        assert!(!d.contains("bigint"), "{d}");
+    }
+}
+
+fn valid_messages() -> Vec<String> {
+    vec![
+        r#"{"type":"call","id":1,"method":"noop","params":{"a":[1,2,{"b":null}]}}"#.into(),
+        r#"{"type":"event","event":"e","detail":"x"}"#.into(),
+        r#"{"type":"cancel","id":"abc"}"#.into(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn decoder_never_panics_on_bytes(input in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode(&input, &limits());
+        let _ = salvage_id(&input, &limits());
+    }
+
+    #[test]
+    fn decoder_never_panics_on_mutations(which in 0usize..3, pos in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<prop::sample::Index>()) {
+        let mut input = valid_messages()[which].clone().into_bytes();
+        let at = pos.index(input.len());
+        input[at] = byte;
+        let keep = cut.index(input.len() + 1);
+        let input = &input[..keep.max(at)];
+        let _ = decode(input, &limits());
+        let _ = salvage_id(input, &limits());
+    }
+
+    #[test]
+    fn json_shaped_noise_never_panics(input in r#"[\[\]\{\}",:0-9a-z\\ ]{0,200}"#) {
+        let _ = decode(input.as_bytes(), &limits());
+        let wrapped = format!(r#"{{"type":"call","id":1,"method":"m","params":{input}}}"#);
+        let _ = decode(wrapped.as_bytes(), &limits());
+    }
+}

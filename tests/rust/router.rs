@@ -1,0 +1,466 @@
+//! The router alone, with a recording dispatcher and sink: RELIABILITY.md cases 1, 2, 3, 5,
+//! 8, 9, 10, 11, 13, 14 at the Rust level, and the one-terminal-reply invariant.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use _core::ipc::{Dispatcher, Op, Receipt, Router, Sink};
+use _core::protocol::{CallId, ErrorReply, Limits};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use serde_json::Value;
+
+#[derive(Default)]
+struct Recorder {
+    ops: Mutex<Vec<Op>>,
+    /// Method id whose dispatch panics (to exercise the panic guard).
+    panic_on: Mutex<Option<u32>>,
+}
+
+impl Dispatcher for Recorder {
+    fn dispatch(&self, op: Op) {
+        if let Op::Call { method, .. } = &op {
+            if Some(*method) == *self.panic_on.lock() {
+                panic!("dispatcher exploded");
+            }
+        }
+        self.ops.lock().push(op);
+    }
+}
+
+#[derive(Default)]
+struct Frames(Mutex<Vec<Bytes>>);
+
+impl Sink for Frames {
+    fn send(&self, frame: Bytes) {
+        self.0.lock().push(frame);
+    }
+}
+
+impl Frames {
+    fn take(&self) -> Vec<Value> {
+        std::mem::take(&mut *self.0.lock())
+            .iter()
+            .map(|f| serde_json::from_slice(f).expect("every frame is valid JSON"))
+            .collect()
+    }
+}
+
+struct Harness {
+    router: Arc<Router>,
+    rec: Arc<Recorder>,
+    frames: Arc<Frames>,
+    conn: u64,
+    noop: u32,
+}
+
+impl Harness {
+    fn new(limits: Limits) -> Self {
+        Self::with_timers(limits, None)
+    }
+
+    fn with_timers(limits: Limits, timers: Option<tokio::runtime::Handle>) -> Self {
+        let rec = Arc::new(Recorder::default());
+        let router = Router::new(limits, rec.clone(), timers);
+        let noop = router.register_method("noop", None);
+        let frames = Arc::new(Frames::default());
+        let conn = router.connect(frames.clone());
+        Harness { router, rec, frames, conn, noop }
+    }
+
+    fn send(&self, msg: &[u8]) -> Receipt {
+        self.router.receive(self.conn, msg)
+    }
+
+    fn take_calls(&self) -> Vec<(u64, u32, Vec<u8>)> {
+        std::mem::take(&mut *self.rec.ops.lock())
+            .into_iter()
+            .filter_map(|op| match op {
+                Op::Call { key, method, params, .. } => Some((key, method, params)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A fresh call to `noop` is accepted, dispatched and answered: the core still serves.
+    fn assert_still_serving(&self) {
+        self.frames.take();
+        self.take_calls();
+        assert_eq!(
+            self.send(br#"{"type":"call","id":"probe","method":"noop"}"#),
+            Receipt::Accepted(CallId::Str("probe".into()))
+        );
+        let calls = self.take_calls();
+        assert_eq!(calls.len(), 1);
+        assert!(self.router.complete(calls[0].0, Ok(b"null")));
+        let frames = self.frames.take();
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0]["id"], "probe");
+        assert_eq!(frames[0]["ok"], true);
+    }
+}
+
+fn small_limits() -> Limits {
+    Limits { max_message_bytes: 256 * 1024, max_container_items: 1000, ..Limits::default() }
+}
+
+/// (case, message, expected): expected is `Some((code, id))` for a reply, `None` for a drop.
+fn malformed_cases() -> Vec<(&'static str, Vec<u8>, Option<(&'static str, Value)>)> {
+    use serde_json::json;
+    let s = |x: &str| x.as_bytes().to_vec();
+    let long_id = format!(r#"{{"type":"call","id":"{}","method":"noop"}}"#, "i".repeat(200));
+    let long_method = format!(r#"{{"type":"call","id":1,"method":"{}"}}"#, "m".repeat(300));
+    let deep_with_id = format!(r#"{{"type":"call","id":"deep","method":"noop","params":{}}}"#, "[".repeat(100_000));
+    let deep_no_id = "[".repeat(100_000);
+    let wide = format!(r#"{{"type":"call","id":"wide","method":"noop","params":[{}0]}}"#, "0,".repeat(5000));
+    let huge = format!(r#"{{"type":"call","id":"huge","method":"noop","params":"{}"}}"#, "x".repeat(300 * 1024));
+    let huge_late_id = format!(r#"{{"params":"{}","type":"call","id":"late","method":"noop"}}"#, "x".repeat(300 * 1024));
+    let mut bad_utf8 = s(r#"{"type":"call","id":"u","method":"noop","params":""#);
+    bad_utf8.extend_from_slice(&[0xff, 0xfe, b'"', b'}']);
+    let mut bad_utf8_no_id = vec![0xff, 0xfe];
+    bad_utf8_no_id.extend_from_slice(b"{}");
+    let mut bom = vec![0xef, 0xbb, 0xbf];
+    bom.extend_from_slice(br#"{"type":"call","id":1,"method":"noop"}"#);
+    let im = |id: Value| Some(("invalid_message", id));
+    let nf = |id: Value| Some(("method_not_found", id));
+    vec![
+        ("empty input", s(""), None),
+        ("whitespace only", s("  \n\t "), None),
+        ("not JSON", s("hello"), None),
+        ("top-level array", s("[]"), None),
+        ("top-level string", s(r#""call""#), None),
+        ("top-level number", s("42"), None),
+        ("top-level null", s("null"), None),
+        ("empty object", s("{}"), None),
+        ("call without id", s(r#"{"type":"call","method":"noop"}"#), None),
+        ("id is a bool", s(r#"{"type":"call","id":true,"method":"noop"}"#), None),
+        ("id is a float", s(r#"{"type":"call","id":1.5,"method":"noop"}"#), None),
+        ("id is 2^53", s(r#"{"type":"call","id":9007199254740992,"method":"noop"}"#), None),
+        ("id is an object", s(r#"{"type":"call","id":{"a":1},"method":"noop"}"#), None),
+        ("id is null", s(r#"{"type":"call","id":null,"method":"noop"}"#), None),
+        ("id longer than the limit", s(&long_id), None),
+        ("cancel without id", s(r#"{"type":"cancel"}"#), None),
+        ("event without name", s(r#"{"type":"event"}"#), None),
+        ("event name not a string", s(r#"{"type":"event","event":5}"#), None),
+        ("event name empty", s(r#"{"type":"event","event":""}"#), None),
+        ("invalid UTF-8, no id", bad_utf8_no_id, None),
+        ("byte-order mark", bom, None),
+        ("deep nesting without id", s(&deep_no_id), None),
+        ("oversized with id past the salvage window", s(&huge_late_id), None),
+        ("type is a number", s(r#"{"type":7,"id":1}"#), im(json!(1))),
+        ("no type", s(r#"{"id":2}"#), im(json!(2))),
+        ("call without method", s(r#"{"type":"call","id":3}"#), im(json!(3))),
+        ("method is a number", s(r#"{"type":"call","id":4,"method":5}"#), im(json!(4))),
+        ("method is empty", s(r#"{"type":"call","id":5,"method":""}"#), im(json!(5))),
+        ("method is null", s(r#"{"type":"call","id":6,"method":null}"#), im(json!(6))),
+        ("method longer than the limit", s(&long_method), im(json!(1))),
+        ("unknown type", s(r#"{"type":"frobnicate","id":7}"#), im(json!(7))),
+        ("type in upper case", s(r#"{"type":"CALL","id":8,"method":"noop"}"#), im(json!(8))),
+        ("truncated JSON", s(r#"{"type":"call","id":9,"method":"noop""#), im(json!(9))),
+        ("NaN literal in params", s(r#"{"type":"call","id":10,"method":"noop","params":{"a":NaN}}"#), im(json!(10))),
+        ("trailing garbage", s(r#"{"type":"call","id":11,"method":"noop"} x"#), im(json!(11))),
+        ("duplicate field", s(r#"{"type":"call","id":12,"id":13,"method":"noop"}"#), im(json!(12))),
+        ("trailing backslash in a string", s(r#"{"type":"call","id":14,"params":"abc\"#), im(json!(14))),
+        ("invalid UTF-8 in params", bad_utf8, im(json!("u"))),
+        ("deep nesting (100k levels)", s(&deep_with_id), im(json!("deep"))),
+        ("container over the item limit", s(&wide), im(json!("wide"))),
+        ("message over the size limit", s(&huge), Some(("payload_too_large", json!("huge")))),
+        ("unknown method", s(r#"{"type":"call","id":20,"method":"nope"}"#), nf(json!(20))),
+        ("dunder method", s(r#"{"type":"call","id":21,"method":"__class__"}"#), nf(json!(21))),
+        ("dotted path", s(r#"{"type":"call","id":22,"method":"a.b"}"#), nf(json!(22))),
+        ("path traversal", s(r#"{"type":"call","id":23,"method":"../x"}"#), nf(json!(23))),
+        ("method with trailing space", s(r#"{"type":"call","id":24,"method":"noop "}"#), nf(json!(24))),
+        ("method in another case", s(r#"{"type":"call","id":25,"method":"NOOP"}"#), nf(json!(25))),
+        ("NUL in the id", s(r#"{"type":"call","id":"a\u0000b","method":"nope"}"#), nf(json!("a\u{0}b"))),
+    ]
+}
+
+#[test]
+fn every_malformed_case_gets_its_code_and_the_core_keeps_serving() {
+    let cases = malformed_cases();
+    assert!(cases.len() >= 40, "RELIABILITY case 1 asks for 40+ cases");
+    let h = Harness::new(small_limits());
+    for (name, msg, expected) in cases {
+        let dropped_before = h.router.stats().dropped.load(std::sync::atomic::Ordering::Relaxed);
+        let started = Instant::now();
+        let receipt = h.send(&msg);
+        assert!(started.elapsed() < Duration::from_secs(1), "{name}: took {:?}", started.elapsed());
+        assert!(h.take_calls().is_empty(), "{name}: a handler was dispatched");
+        let frames = h.frames.take();
+        match expected {
+            None => {
+                assert_eq!(receipt, Receipt::Dropped, "{name}");
+                assert!(frames.is_empty(), "{name}: {frames:?}");
+                let dropped = h.router.stats().dropped.load(std::sync::atomic::Ordering::Relaxed);
+                assert_eq!(dropped, dropped_before + 1, "{name}: drop not counted");
+            }
+            Some((code, id)) => {
+                assert!(matches!(receipt, Receipt::Replied(_)), "{name}: {receipt:?}");
+                assert_eq!(frames.len(), 1, "{name}: {frames:?}");
+                let f = &frames[0];
+                assert_eq!(f["type"], "call_result", "{name}");
+                assert_eq!(f["ok"], false, "{name}");
+                assert_eq!(f["id"], id, "{name}");
+                assert_eq!(f["error"]["code"], code, "{name}: {f}");
+                assert!(!f["error"]["message"].as_str().unwrap().is_empty(), "{name}");
+            }
+        }
+        h.assert_still_serving();
+    }
+    assert_eq!(h.router.stats().panics.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[test]
+fn method_not_found_echoes_the_name_truncated() {
+    let h = Harness::new(small_limits());
+    let name = format!("{}é", "n".repeat(63));
+    h.send(format!(r#"{{"type":"call","id":1,"method":"{name}"}}"#).as_bytes());
+    let f = &h.frames.take()[0];
+    let message = f["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&"n".repeat(63)) && !message.contains('é'), "{message}");
+}
+
+#[test]
+fn exactly_one_reply_per_call() {
+    let h = Harness::new(small_limits());
+    h.send(br#"{"type":"call","id":1,"method":"noop","params":[1]}"#);
+    let calls = h.take_calls();
+    assert_eq!(calls, vec![(calls[0].0, h.noop, b"[1]".to_vec())]);
+    let key = calls[0].0;
+    assert!(h.router.complete(key, Ok(br#"{"x":1}"#)));
+    assert!(!h.router.complete(key, Ok(b"2")));
+    assert!(!h.router.complete(key, Err(ErrorReply::framework(_core::protocol::ErrorCode::Internal, "late"))));
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["result"]["x"], 1);
+    assert_eq!(h.router.stats().late_results.load(std::sync::atomic::Ordering::Relaxed), 2);
+    assert_eq!(h.router.in_flight(), 0);
+}
+
+#[test]
+fn absent_and_null_params_become_an_empty_object() {
+    let h = Harness::new(small_limits());
+    h.send(br#"{"type":"call","id":1,"method":"noop"}"#);
+    h.send(br#"{"type":"call","id":2,"method":"noop","params":null}"#);
+    let calls = h.take_calls();
+    assert_eq!(calls.iter().map(|c| c.2.clone()).collect::<Vec<_>>(), vec![b"{}".to_vec(), b"{}".to_vec()]);
+}
+
+#[test]
+fn duplicate_id_in_flight_is_dropped_and_the_original_still_answers() {
+    let h = Harness::new(small_limits());
+    assert!(matches!(h.send(br#"{"type":"call","id":"d","method":"noop"}"#), Receipt::Accepted(_)));
+    assert_eq!(h.send(br#"{"type":"call","id":"d","method":"noop"}"#), Receipt::Dropped);
+    let calls = h.take_calls();
+    assert_eq!(calls.len(), 1);
+    h.router.complete(calls[0].0, Ok(b"1"));
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["result"], 1);
+    // Once answered, the id may be reused.
+    assert!(matches!(h.send(br#"{"type":"call","id":"d","method":"noop"}"#), Receipt::Accepted(_)));
+}
+
+#[test]
+fn overloaded_past_the_in_flight_limit() {
+    let h = Harness::new(Limits { max_in_flight: 3, ..small_limits() });
+    for i in 0..5 {
+        h.send(format!(r#"{{"type":"call","id":{i},"method":"noop"}}"#).as_bytes());
+    }
+    let frames = h.frames.take();
+    let codes: Vec<_> = frames.iter().map(|f| (f["id"].clone(), f["error"]["code"].clone())).collect();
+    assert_eq!(codes, vec![(3.into(), "overloaded".into()), (4.into(), "overloaded".into())]);
+    let calls = h.take_calls();
+    assert_eq!(calls.len(), 3);
+    h.router.complete(calls[0].0, Ok(b"0"));
+    assert!(matches!(h.send(br#"{"type":"call","id":9,"method":"noop"}"#), Receipt::Accepted(_)));
+}
+
+#[test]
+fn ten_thousand_concurrent_calls_get_one_matching_reply_each() {
+    let h = Arc::new(Harness::new(Limits { max_in_flight: 10_000, ..Limits::default() }));
+    let senders: Vec<_> = (0..4)
+        .map(|t| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                for i in 0..2_500 {
+                    let id = t * 2_500 + i;
+                    let r = h.send(format!(r#"{{"type":"call","id":{id},"method":"noop","params":[{id}]}}"#).as_bytes());
+                    assert!(matches!(r, Receipt::Accepted(_)));
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert_eq!(h.router.in_flight(), 10_000);
+    // One more is refused.
+    h.send(br#"{"type":"call","id":"extra","method":"noop"}"#);
+    assert_eq!(h.frames.take()[0]["error"]["code"], "overloaded");
+    // Answer from several threads, echoing the params: each reply must carry its own id.
+    let calls = h.take_calls();
+    let chunks: Vec<Vec<_>> = calls.chunks(2_500).map(|c| c.to_vec()).collect();
+    let workers: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                for (key, _, params) in chunk {
+                    let n: Vec<i64> = serde_json::from_slice(&params).unwrap();
+                    assert!(h.router.complete(key, Ok(n[0].to_string().as_bytes())));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 10_000);
+    let mut seen = std::collections::HashSet::new();
+    for f in &frames {
+        assert_eq!(f["id"], f["result"], "mismatched reply {f}");
+        assert!(seen.insert(f["id"].as_i64().unwrap()), "duplicate reply {f}");
+    }
+    assert_eq!(h.router.in_flight(), 0);
+}
+
+#[test]
+fn a_panic_while_dispatching_becomes_an_internal_reply() {
+    let h = Harness::new(small_limits());
+    let boom = h.router.register_method("boom", None);
+    *h.rec.panic_on.lock() = Some(boom);
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {})); // keep the test output clean
+    let receipt = h.send(br#"{"type":"call","id":"p","method":"boom"}"#);
+    std::panic::set_hook(prev);
+    assert_eq!(receipt, Receipt::Accepted(CallId::Str("p".into())));
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["error"]["code"], "internal");
+    assert_eq!(frames[0]["id"], "p");
+    assert_eq!(h.router.stats().panics.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(h.router.in_flight(), 0);
+    h.assert_still_serving();
+}
+
+#[test]
+fn cancel_answers_cancelled_and_stops_the_handler() {
+    let h = Harness::new(small_limits());
+    h.send(br#"{"type":"call","id":"c","method":"noop"}"#);
+    let key = h.take_calls()[0].0;
+    assert_eq!(h.send(br#"{"type":"cancel","id":"c"}"#), Receipt::Cancel);
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["error"]["code"], "cancelled");
+    assert_eq!(h.rec.ops.lock().as_slice(), &[Op::Cancel { key }]);
+    assert!(!h.router.complete(key, Ok(b"1")), "a cancelled call must not be answered twice");
+    assert!(h.frames.take().is_empty());
+    // Cancelling again, or an unknown id, is harmless.
+    h.send(br#"{"type":"cancel","id":"c"}"#);
+    assert!(h.frames.take().is_empty());
+    assert_eq!(h.router.stats().unknown_cancels.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[test]
+fn timeout_answers_at_the_limit_and_cancels() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_time().build().unwrap();
+    let h = Harness::with_timers(small_limits(), Some(rt.handle().clone()));
+    h.router.register_method("slow", Some(Duration::from_millis(200)));
+    let started = Instant::now();
+    h.send(br#"{"type":"call","id":"t","method":"slow"}"#);
+    let key = h.take_calls()[0].0;
+    let frame = loop {
+        if let Some(f) = h.frames.take().pop() {
+            break f;
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "no timeout reply");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!((0.18..0.22 + 0.05).contains(&elapsed), "timeout after {elapsed} s");
+    assert_eq!(frame["error"]["code"], "timeout");
+    assert!(h.rec.ops.lock().contains(&Op::Cancel { key }));
+    assert!(!h.router.complete(key, Ok(b"1")));
+    assert!(h.frames.take().is_empty(), "nothing delivered after the timeout");
+}
+
+#[test]
+fn a_call_answered_in_time_never_times_out() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_time().build().unwrap();
+    let h = Harness::with_timers(small_limits(), Some(rt.handle().clone()));
+    h.router.register_method("quick", Some(Duration::from_millis(50)));
+    h.send(br#"{"type":"call","id":1,"method":"quick"}"#);
+    h.router.complete(h.take_calls()[0].0, Ok(b"1"));
+    std::thread::sleep(Duration::from_millis(120));
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["ok"], true);
+    assert_eq!(h.router.stats().timeouts.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[test]
+fn disconnect_cancels_calls_in_flight_and_delivers_nothing_more() {
+    let h = Harness::new(small_limits());
+    for i in 0..100 {
+        h.send(format!(r#"{{"type":"call","id":{i},"method":"noop"}}"#).as_bytes());
+    }
+    let keys: Vec<u64> = h.take_calls().iter().map(|c| c.0).collect();
+    h.router.disconnect(h.conn);
+    assert_eq!(h.router.in_flight(), 0);
+    let cancels = h.rec.ops.lock().len();
+    assert_eq!(cancels, 100);
+    for key in keys {
+        assert!(!h.router.complete(key, Ok(b"1")));
+    }
+    h.router.emit(Some(h.conn), "e", b"1");
+    assert!(h.frames.take().is_empty());
+    assert_eq!(h.send(br#"{"type":"call","id":"x","method":"noop"}"#), Receipt::Dropped);
+}
+
+#[test]
+fn shutdown_answers_every_call_shutting_down_and_refuses_new_ones() {
+    let h = Harness::new(small_limits());
+    for i in 0..10 {
+        h.send(format!(r#"{{"type":"call","id":{i},"method":"noop"}}"#).as_bytes());
+    }
+    h.take_calls();
+    h.router.shutdown();
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 10);
+    assert!(frames.iter().all(|f| f["error"]["code"] == "shutting_down"));
+    h.send(br#"{"type":"call","id":"late","method":"noop"}"#);
+    assert_eq!(h.frames.take()[0]["error"]["code"], "shutting_down");
+    assert!(h.take_calls().is_empty());
+}
+
+#[test]
+fn events_keep_their_order_and_wait_for_the_first_connection() {
+    let rec = Arc::new(Recorder::default());
+    let router = Router::new(Limits { max_backlog_events: 3, ..small_limits() }, rec, None);
+    for i in 0..5 {
+        assert_eq!(router.emit(None, "tick", i.to_string().as_bytes()), 0);
+    }
+    let frames = Arc::new(Frames::default());
+    router.connect(frames.clone());
+    router.emit(None, "tick", b"5");
+    let got: Vec<_> = frames.take().iter().map(|f| f["payload"].as_i64().unwrap()).collect();
+    assert_eq!(got, vec![2, 3, 4, 5], "oldest backlog entries dropped, order kept");
+    assert_eq!(router.stats().backlog_dropped.load(std::sync::atomic::Ordering::Relaxed), 2);
+}
+
+#[test]
+fn events_from_the_client_reach_the_dispatcher_with_raw_detail() {
+    let h = Harness::new(small_limits());
+    assert_eq!(h.send(br#"{"type":"event","event":"export","detail":{"path":"a"}}"#), Receipt::Event);
+    assert_eq!(h.send(br#"{"type":"event","event":"bare"}"#), Receipt::Event);
+    let ops = std::mem::take(&mut *h.rec.ops.lock());
+    assert_eq!(
+        ops,
+        vec![
+            Op::Event { conn: h.conn, name: "export".into(), detail: br#"{"path":"a"}"#.to_vec() },
+            Op::Event { conn: h.conn, name: "bare".into(), detail: b"null".to_vec() },
+        ]
+    );
+}
