@@ -30,8 +30,10 @@ class Core:
     def register(self, name: str, timeout: float | None = None) -> int:
         """Register a command name; returns the method id ``take()`` reports."""
     def unregister(self, name: str) -> bool: ...
-    def take(self) -> list[Op]:
-        """Queued work: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail)``
+    def pending_ops(self) -> int:
+        """Work items waiting for ``take()``."""
+    def take(self, max: int = ...) -> list[Op]:
+        """Up to ``max`` queued work items: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail)``
         events, ``(2, key)`` cancellations."""
     def complete(self, key: int, result: bytes) -> bool:
         """Answer call ``key`` with JSON bytes; False if it was already answered."""
@@ -58,7 +60,7 @@ class Connection:
     def fileno(self) -> int: ...
     def send(self, data: bytes) -> Receipt:
         """Route one raw message exactly as a transport would."""
-    def take(self) -> list[bytes]:
-        """Frames sent to this connection since the last call, in order."""
+    def take(self, max: int = ...) -> list[bytes]:
+        """Up to ``max`` frames sent to this connection since the last call, oldest first."""
     def pending_frames(self) -> int: ...
     def close(self) -> None: ...

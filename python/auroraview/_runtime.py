@@ -28,6 +28,8 @@ __all__ = ["Runtime"]
 log = logging.getLogger("auroraview")
 
 _CALL, _EVENT, _CANCEL = 0, 1, 2
+# Work items handled per loop wake-up: bounds how long one drain holds the loop.
+_BATCH = 1024
 # Absolute paths in exception messages (POSIX and Windows), hidden unless debug is on.
 _ABS_PATH = re.compile(r"(?<![\w.~-])(?:/(?:[\w.~-]+/)+[\w.~-]*|[A-Za-z]:\\(?:[^\\\s'\"]+\\)*[^\\\s'\"]*)")
 
@@ -112,11 +114,15 @@ class Runtime:
     # -- dispatch -------------------------------------------------------------------
 
     def drain(self) -> None:
-        """Run everything the core has queued. Called by the loop when the core's fd is readable."""
+        """Start the work the core has queued, a batch at a time so the loop never stalls.
+        Called by the loop when the core's fd is readable."""
         loop = self._loop
         if loop is None:
             return
-        for op in self.core.take():
+        ops = self.core.take(_BATCH)
+        if len(ops) == _BATCH:
+            loop.call_soon(self.drain)
+        for op in ops:
             kind = op[0]
             if kind == _CALL:
                 _, key, method, params, _conn = op

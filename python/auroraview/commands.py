@@ -31,7 +31,6 @@ __all__ = ["Command", "Commands", "EventHandler"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_MAX_SAFE = _core.MAX_SAFE_INTEGER
 _NAME_LIMIT = _core.DEFAULT_LIMITS["max_name_bytes"]
 _BACKLOG_LIMIT = _core.DEFAULT_LIMITS["max_backlog_events"]
 
@@ -90,18 +89,18 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _js_safe(schema: Any) -> Any:
-    """Copy a core schema, bounding every int to ±(2^53-1) and refusing NaN/inf floats,
-    so that params validate only if they mean the same thing in JavaScript."""
+    """Copy a core schema, refusing NaN and infinities for float and Decimal params (JSON
+    cannot carry them, so a string "NaN" is a mistake, not a number).
+
+    Integers beyond ±(2^53-1) are refused by the Rust core for every params field. Fields of
+    a pydantic model or TypedDict keep that class's own validator (pydantic reuses it): set
+    ``allow_inf_nan=False`` in its config to refuse NaN there too."""
     if isinstance(schema, list):
         return [_js_safe(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
     out = {k: (v if k in ("metadata", "cls", "ref") else _js_safe(v)) for k, v in schema.items()}
-    kind = out.get("type")
-    if kind == "int":
-        out["le"] = min(out.get("le", _MAX_SAFE), _MAX_SAFE)
-        out["ge"] = max(out.get("ge", -_MAX_SAFE), -_MAX_SAFE)
-    elif kind in ("float", "decimal"):
+    if out.get("type") in ("float", "decimal"):
         out.setdefault("allow_inf_nan", False)
     return out
 

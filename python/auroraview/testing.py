@@ -23,6 +23,9 @@ from .webview import WebView
 
 __all__ = ["ReceivedEvent", "TestClient"]
 
+# Frames handled per loop wake-up, so a flood of replies never stalls the loop.
+_BATCH = 1024
+
 
 @dataclass(frozen=True)
 class ReceivedEvent:
@@ -86,7 +89,7 @@ class TestClient:
         if self._loop is None:
             return
         await self._runtime.stop()
-        self._on_frames()
+        self._drain_frames()
         self._loop.remove_reader(self._conn.fileno())
         self._conn.close()
         for fut in [*self._pending.values(), *self._raw.values()]:
@@ -168,7 +171,7 @@ class TestClient:
     @property
     def events(self) -> list[ReceivedEvent]:
         """Events pushed by the host so far, in order."""
-        self._on_frames()
+        self._drain_frames()
         return list(self._events)
 
     async def wait_for_event(self, name: str | None = None, *, timeout: float = 5.0) -> ReceivedEvent:
@@ -194,10 +197,18 @@ class TestClient:
             raise RuntimeError("TestClient is not open: use `async with TestClient(app) as client:`")
         return self._loop
 
-    def _on_frames(self) -> None:
+    def _drain_frames(self) -> None:
+        """Handle every frame received so far, however many."""
+        while self._on_frames(reschedule=False) == _BATCH:
+            pass
+
+    def _on_frames(self, reschedule: bool = True) -> int:
         if self._conn is None:
-            return
-        for frame in self._conn.take():
+            return 0
+        frames = self._conn.take(_BATCH)
+        if reschedule and len(frames) == _BATCH and self._loop is not None:
+            self._loop.call_soon(self._on_frames)
+        for frame in frames:
             msg = from_json(frame)
             if msg["type"] == "call_result":
                 call_id = msg["id"]
@@ -221,3 +232,4 @@ class TestClient:
                     if (want is None or want == event.name) and not fut.done():
                         fut.set_result(event)
                         self._event_waiters.remove(waiter)
+        return len(frames)

@@ -172,7 +172,9 @@ impl Router {
 
     fn receive_inner(&self, conn: ConnId, input: &[u8]) -> Receipt {
         match protocol::decode(input, &self.limits) {
-            Ok(Incoming::Call { id, method, params }) => self.accept_call(conn, id, &method, params.map(|p| p.get())),
+            Ok(Incoming::Call { id, method, params, unsafe_ints }) => {
+                self.accept_call(conn, id, &method, params.map(|p| p.get()), &unsafe_ints)
+            }
             Ok(Incoming::Event { event, detail }) => {
                 if !self.state.lock().conns.contains_key(&conn) {
                     Stats::bump(&self.stats.dropped);
@@ -211,24 +213,30 @@ impl Router {
         }
     }
 
-    fn accept_call(&self, conn: ConnId, id: CallId, method: &str, params: Option<&str>) -> Receipt {
+    fn accept_call(
+        &self,
+        conn: ConnId,
+        id: CallId,
+        method: &str,
+        params: Option<&str>,
+        unsafe_ints: &[protocol::UnsafeInt],
+    ) -> Receipt {
         let (key, method_id) = {
             let mut st = self.state.lock();
             let st = &mut *st;
             if st.shutting_down {
-                return self.refuse_locked(st, conn, id, ErrorCode::ShuttingDown, "the host is shutting down".into());
+                let err = ErrorReply::framework(ErrorCode::ShuttingDown, "the host is shutting down");
+                return self.refuse_locked(st, conn, id, &err);
             }
             let Some(info) = st.methods.get(method) else {
                 Stats::bump(&self.stats.method_not_found);
                 let shown = protocol::truncate(method, 64);
-                return self.refuse_locked(
-                    st,
-                    conn,
-                    id,
-                    ErrorCode::MethodNotFound,
-                    format!("no command named {shown:?} is registered"),
-                );
+                let err = ErrorReply::framework(ErrorCode::MethodNotFound, format!("no command named {shown:?} is registered"));
+                return self.refuse_locked(st, conn, id, &err);
             };
+            if !unsafe_ints.is_empty() {
+                return self.refuse_locked(st, conn, id, &protocol::unsafe_params_error(method, unsafe_ints));
+            }
             let (method_id, timeout) = (info.id, info.timeout);
             let Some(c) = st.conns.get_mut(&conn) else {
                 Stats::bump(&self.stats.dropped);
@@ -242,7 +250,7 @@ impl Router {
             if c.ids.len() >= self.limits.max_in_flight {
                 Stats::bump(&self.stats.overloaded);
                 let msg = format!("more than {} calls in flight on this connection", self.limits.max_in_flight);
-                return self.refuse_locked(st, conn, id, ErrorCode::Overloaded, msg);
+                return self.refuse_locked(st, conn, id, &ErrorReply::framework(ErrorCode::Overloaded, msg));
             }
             st.next_key += 1;
             let key = st.next_key;
@@ -258,9 +266,9 @@ impl Router {
     }
 
     /// Answer a call that is not (and will not be) in the table, while holding the lock.
-    fn refuse_locked(&self, st: &State, conn: ConnId, id: CallId, code: ErrorCode, message: String) -> Receipt {
+    fn refuse_locked(&self, st: &State, conn: ConnId, id: CallId, err: &ErrorReply) -> Receipt {
         if let Some(c) = st.conns.get(&conn) {
-            c.sink.send(Bytes::from(protocol::call_err(&id, &ErrorReply::framework(code, message))));
+            c.sink.send(Bytes::from(protocol::call_err(&id, err)));
         }
         Receipt::Replied(id)
     }

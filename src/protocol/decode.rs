@@ -11,12 +11,19 @@ use memchr::memchr2;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::scan::{scan, PathSeg, UnsafeInt};
 use super::{CallId, ErrorCode, Limits, MAX_SAFE_INTEGER};
 
 /// A decoded message from a client. Borrowed from the input buffer.
 #[derive(Debug)]
 pub enum Incoming<'a> {
-    Call { id: CallId, method: Cow<'a, str>, params: Option<&'a RawValue> },
+    Call {
+        id: CallId,
+        method: Cow<'a, str>,
+        params: Option<&'a RawValue>,
+        /// Integers in `params` that JavaScript cannot represent (paths relative to params).
+        unsafe_ints: Vec<UnsafeInt>,
+    },
     Event { event: Cow<'a, str>, detail: Option<&'a RawValue> },
     Cancel { id: CallId },
 }
@@ -68,7 +75,7 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
     };
     let text = std::str::from_utf8(input)
         .map_err(|e| invalid(format!("message is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
-    check_structure(input, limits).map_err(invalid)?;
+    let mut scanned = scan(input, limits).map_err(invalid)?;
     let env: RawEnvelope<'a> = serde_json::from_str(text).map_err(|e| {
         invalid(if e.is_data() {
             format!("message must be a JSON object with a string `type`: {e}")
@@ -89,7 +96,8 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
                 code: ErrorCode::InvalidMessage,
                 message: m,
             })?;
-            Ok(Incoming::Call { id, method, params: env.params })
+            let unsafe_ints = take_under(&mut scanned.unsafe_ints, "params");
+            Ok(Incoming::Call { id, method, params: env.params, unsafe_ints })
         }
         "event" => {
             let event = name_field(env.event, "event", limits).map_err(|m| Rejection {
@@ -97,6 +105,13 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
                 code: ErrorCode::InvalidMessage,
                 message: m,
             })?;
+            if let Some(bad) = take_under(&mut scanned.unsafe_ints, "detail").first() {
+                return Err(Rejection {
+                    id: None,
+                    code: ErrorCode::InvalidMessage,
+                    message: format!("event detail holds {}", bad.describe()),
+                });
+            }
             Ok(Incoming::Event { event, detail: env.detail })
         }
         "cancel" => Ok(Incoming::Cancel { id: required_id(env.id, "cancel")? }),
@@ -116,6 +131,19 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
         }
         Incoming::Event { .. } => Ok(msg),
     })
+}
+
+/// The unsafe integers found under the top-level field `field`, re-rooted there.
+fn take_under(found: &mut Vec<UnsafeInt>, field: &str) -> Vec<UnsafeInt> {
+    let (mine, _): (Vec<_>, Vec<_>) = std::mem::take(found)
+        .into_iter()
+        .partition(|u| matches!(u.path.first(), Some(PathSeg::Key(k)) if k == field));
+    mine.into_iter()
+        .map(|mut u| {
+            u.path.remove(0);
+            u
+        })
+        .collect()
 }
 
 fn check_id_len(id: &CallId, limits: &Limits) -> Result<(), Rejection> {
@@ -176,56 +204,6 @@ fn name_field<'a>(raw: Option<&'a RawValue>, field: &str, limits: &Limits) -> Re
         return Err(format!("`{field}` is longer than {} bytes", limits.max_name_bytes));
     }
     Ok(name)
-}
-
-/// Reject nesting deeper than `max_depth` and containers with more than
-/// `max_container_items` items in one linear pass, before any parser recurses or allocates.
-/// Malformed JSON is left for the parser to report.
-pub fn check_structure(input: &[u8], limits: &Limits) -> Result<(), String> {
-    let mut counts: Vec<usize> = Vec::with_capacity(16);
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'"' => {
-                i += 1;
-                loop {
-                    // A trailing backslash can step past the end: `get` ends the scan there.
-                    match memchr2(b'"', b'\\', input.get(i..).unwrap_or_default()) {
-                        Some(off) if input[i + off] == b'\\' => i += off + 2,
-                        Some(off) => {
-                            i += off + 1;
-                            break;
-                        }
-                        None => return Ok(()),
-                    }
-                }
-                continue;
-            }
-            b'[' | b'{' => {
-                if counts.len() >= limits.max_depth {
-                    return Err(format!("nesting deeper than {} levels", limits.max_depth));
-                }
-                counts.push(0);
-            }
-            b']' | b'}' => {
-                counts.pop();
-            }
-            b',' => {
-                if let Some(c) = counts.last_mut() {
-                    *c += 1;
-                    if *c >= limits.max_container_items {
-                        return Err(format!(
-                            "a container holds more than {} items",
-                            limits.max_container_items
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    Ok(())
 }
 
 /// Find a top-level `"id"` in a message that failed to decode, tolerating damage elsewhere.

@@ -1,7 +1,7 @@
 //! Encoding of host→client frames. Result and payload bytes (already JSON, produced by
 //! pydantic) are spliced in verbatim: they are never parsed again on the way out.
 
-use super::{CallId, ErrorCode};
+use super::{CallId, ErrorCode, PathSeg, UnsafeInt};
 
 /// A framework error about to be sent: name, code, message and optional JSON `data`.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,4 +83,36 @@ pub fn event(name: &str, payload: &[u8]) -> Vec<u8> {
     buf.extend_from_slice(if payload.is_empty() { b"null" } else { payload });
     buf.push(b'}');
     buf
+}
+
+/// The `invalid_params` error for integers JavaScript cannot represent, shaped like
+/// pydantic's: `data.errors = [{type, loc, msg}]`.
+pub fn unsafe_params_error(method: &str, found: &[UnsafeInt]) -> ErrorReply {
+    let errors: Vec<serde_json::Value> = found
+        .iter()
+        .map(|u| {
+            let loc: Vec<serde_json::Value> = u
+                .path
+                .iter()
+                .map(|p| match p {
+                    PathSeg::Key(k) => k.clone().into(),
+                    PathSeg::Index(i) => (*i).into(),
+                })
+                .collect();
+            serde_json::json!({
+                "type": "unsafe_integer",
+                "loc": loc,
+                "msg": format!("Input should be an integer within ±(2^53-1); {} cannot be represented exactly in JavaScript", u.literal),
+            })
+        })
+        .collect();
+    let mut message = format!("invalid params for '{method}'");
+    if let (Some(first), Some(msg)) = (found.first(), errors.first().and_then(|e| e["msg"].as_str())) {
+        message.push_str(&format!(": {}: {msg}", first.dotted_path()));
+    }
+    if found.len() > 1 {
+        message.push_str(&format!(" (and {} more)", found.len() - 1));
+    }
+    let data = serde_json::to_vec(&serde_json::json!({ "errors": errors })).unwrap_or_default();
+    ErrorReply::framework(ErrorCode::InvalidParams, message).with_data(data)
 }

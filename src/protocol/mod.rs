@@ -5,10 +5,12 @@ mod encode;
 mod error_code;
 mod limits;
 mod message;
+mod scan;
 pub mod schema;
 
-pub use decode::{check_structure, decode, salvage_id, truncate, Incoming, Rejection};
-pub use encode::{call_err, call_ok, event, ErrorReply};
+pub use decode::{decode, salvage_id, truncate, Incoming, Rejection};
+pub use scan::{scan, PathSeg, Scan, UnsafeInt};
+pub use encode::{call_err, call_ok, event, unsafe_params_error, ErrorReply};
 pub use error_code::ErrorCode;
 pub use limits::Limits;
 pub use message::{

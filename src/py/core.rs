@@ -105,6 +105,11 @@ impl Core {
         self.ops.fileno()
     }
 
+    /// Work items waiting for `take()`.
+    fn pending_ops(&self) -> usize {
+        self.ops.len()
+    }
+
     /// Register a command name; returns the method id `take()` reports for its calls.
     #[pyo3(signature = (name, timeout=None))]
     fn register(&self, name: &str, timeout: Option<f64>) -> PyResult<u32> {
@@ -120,10 +125,11 @@ impl Core {
         self.router.unregister_method(name)
     }
 
-    /// Work queued for Python, in order: `(0, key, method_id, params, conn)` for a call,
-    /// `(1, conn, name, detail)` for an event, `(2, key)` to cancel a call.
-    fn take<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let ops = self.ops.take();
+    /// Up to `max` queued items of work, in order: `(0, key, method_id, params, conn)` for a
+    /// call, `(1, conn, name, detail)` for an event, `(2, key)` to cancel a call.
+    #[pyo3(signature = (max=usize::MAX))]
+    fn take<'py>(&self, py: Python<'py>, max: usize) -> PyResult<Bound<'py, PyList>> {
+        let ops = self.ops.take(max);
         let list = PyList::empty(py);
         for op in ops {
             let item = match op {
@@ -238,9 +244,10 @@ impl Connection {
         receipt_to_py(py, &receipt)
     }
 
-    /// Frames sent to this connection since the last call, in order.
-    fn take<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let frames = self.frames.take();
+    /// Up to `max` frames sent to this connection since the last call, oldest first.
+    #[pyo3(signature = (max=usize::MAX))]
+    fn take<'py>(&self, py: Python<'py>, max: usize) -> PyResult<Bound<'py, PyList>> {
+        let frames = self.frames.take(max);
         PyList::new(py, frames.iter().map(|f| PyBytes::new(py, f)))
     }
 

@@ -40,9 +40,10 @@ impl<T> WakeQueue<T> {
         }
     }
 
-    /// Everything queued so far. Clears the wake-up first, so a push that races with this
-    /// call either lands in the returned batch or leaves a fresh wake-up behind.
-    pub fn take(&self) -> Vec<T> {
+    /// At most `max` of the items queued so far, oldest first. Clears the wake-up first, so a
+    /// push that races with this call either lands in the returned batch or leaves a fresh
+    /// wake-up behind. When items remain, the caller must come back (see `len`).
+    pub fn take(&self, max: usize) -> Vec<T> {
         let mut buf = [0u8; 256];
         loop {
             match (&self.rx).read(&mut buf) {
@@ -51,7 +52,13 @@ impl<T> WakeQueue<T> {
                 _ => break,
             }
         }
-        std::mem::take(&mut *self.items.lock())
+        let mut items = self.items.lock();
+        if items.len() <= max {
+            std::mem::take(&mut *items)
+        } else {
+            let rest = items.split_off(max);
+            std::mem::replace(&mut *items, rest)
+        }
     }
 
     pub fn len(&self) -> usize {

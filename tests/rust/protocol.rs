@@ -15,7 +15,8 @@ fn limits() -> Limits {
 fn decodes_a_call_borrowing_params_verbatim() {
     let input = br#"{"type":"call","id":"c1","method":"api.rename","params":{"old": "a",  "new":"b"}}"#;
     match decode(input, &limits()).unwrap() {
-        Incoming::Call { id, method, params } => {
+        Incoming::Call { id, method, params, unsafe_ints } => {
+            assert!(unsafe_ints.is_empty());
             assert_eq!(id, CallId::Str("c1".into()));
             assert_eq!(method, "api.rename");
             assert_eq!(params.unwrap().get(), r#"{"old": "a",  "new":"b"}"#);
@@ -64,6 +65,29 @@ fn structure_limits_reject_before_parsing() {
     // Brackets and commas inside strings do not count.
     let quoted = format!(r#"{{"type":"call","id":9,"method":"m","params":["{}\"{}"]}}"#, "[,".repeat(5000), "{".repeat(100));
     assert!(decode(quoted.as_bytes(), &l).is_ok());
+}
+
+#[test]
+fn integers_beyond_2_53_are_found_with_their_path() {
+    use protocol::PathSeg::{Index, Key};
+    let input = br#"{"type":"call","id":9007199254740991,"method":"m","params":{"a":[1,9007199254740992,{"b\u0021":-90071992547409920}],"ok":9007199254740991,"f":9007199254740993.5,"e":1e300,"n":-9007199254740991,"s":"9007199254740993"}}"#;
+    match decode(input, &limits()).unwrap() {
+        Incoming::Call { unsafe_ints, .. } => {
+            let found: Vec<_> = unsafe_ints.iter().map(|u| (u.path.clone(), u.literal.clone())).collect();
+            assert_eq!(
+                found,
+                vec![
+                    (vec![Key("a".into()), Index(1)], "9007199254740992".to_string()),
+                    (vec![Key("a".into()), Index(2), Key("b!".into())], "-90071992547409920".to_string()),
+                ]
+            );
+            assert_eq!(unsafe_ints[1].dotted_path(), "a.2.b!");
+        }
+        other => panic!("{other:?}"),
+    }
+    let rej = decode(br#"{"type":"event","event":"e","detail":[123456789012345678]}"#, &limits()).unwrap_err();
+    assert_eq!(rej.code, ErrorCode::InvalidMessage);
+    assert!(rej.message.contains("123456789012345678"), "{}", rej.message);
 }
 
 #[test]
@@ -140,7 +164,7 @@ fn typed_client_messages_decode_identically() {
         let bytes = serde_json::to_vec(&msg).unwrap();
         let decoded = decode(&bytes, &limits()).unwrap();
         let back = match decoded {
-            Incoming::Call { id, method, params } => ClientMessage::Call {
+            Incoming::Call { id, method, params, .. } => ClientMessage::Call {
                 id,
                 method: method.into_owned(),
                 params: params.map(|p| serde_json::from_str(p.get()).unwrap()),
