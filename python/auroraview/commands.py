@@ -69,10 +69,9 @@ class _Registry:
 
 
 def _check_name(kind: str, name: object) -> str:
-    if not isinstance(name, str) or not name or len(name.encode()) > _NAME_LIMIT or any(c.isspace() for c in name):
-        raise ValueError(
-            f"{kind} name must be a non-empty string without whitespace, at most {_NAME_LIMIT} bytes; got {name!r}"
-        )
+    # The same rule the Rust core applies to names on the wire.
+    if not isinstance(name, str) or not name or len(name.encode()) > _NAME_LIMIT:
+        raise ValueError(f"{kind} name must be a non-empty string of at most {_NAME_LIMIT} bytes; got {name!r}")
     return name
 
 

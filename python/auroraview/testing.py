@@ -24,7 +24,7 @@ from .webview import WebView
 __all__ = ["ReceivedEvent", "TestClient"]
 
 # Frames handled per loop wake-up, so a flood of replies never stalls the loop.
-_BATCH = 1024
+_BATCH = 256
 
 
 @dataclass(frozen=True)

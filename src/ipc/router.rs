@@ -114,7 +114,13 @@ impl Router {
         for frame in st.backlog.drain(..) {
             sink.send(frame);
         }
-        st.conns.insert(conn, Conn { sink, ids: HashMap::new() });
+        st.conns.insert(
+            conn,
+            Conn {
+                sink,
+                ids: HashMap::new(),
+            },
+        );
         conn
     }
 
@@ -172,9 +178,12 @@ impl Router {
 
     fn receive_inner(&self, conn: ConnId, input: &[u8]) -> Receipt {
         match protocol::decode(input, &self.limits) {
-            Ok(Incoming::Call { id, method, params, unsafe_ints }) => {
-                self.accept_call(conn, id, &method, params.map(|p| p.get()), &unsafe_ints)
-            }
+            Ok(Incoming::Call {
+                id,
+                method,
+                params,
+                unsafe_ints,
+            }) => self.accept_call(conn, id, &method, params.map(|p| p.get()), &unsafe_ints),
             Ok(Incoming::Event { event, detail }) => {
                 if !self.state.lock().conns.contains_key(&conn) {
                     Stats::bump(&self.stats.dropped);
@@ -182,7 +191,11 @@ impl Router {
                 }
                 Stats::bump(&self.stats.events_received);
                 let detail = detail.map_or_else(|| b"null".to_vec(), |d| d.get().as_bytes().to_vec());
-                self.dispatch(Op::Event { conn, name: event.into_owned(), detail });
+                self.dispatch(Op::Event {
+                    conn,
+                    name: event.into_owned(),
+                    detail,
+                });
                 Receipt::Event
             }
             Ok(Incoming::Cancel { id }) => {
@@ -231,7 +244,10 @@ impl Router {
             let Some(info) = st.methods.get(method) else {
                 Stats::bump(&self.stats.method_not_found);
                 let shown = protocol::truncate(method, 64);
-                let err = ErrorReply::framework(ErrorCode::MethodNotFound, format!("no command named {shown:?} is registered"));
+                let err = ErrorReply::framework(
+                    ErrorCode::MethodNotFound,
+                    format!("no command named {shown:?} is registered"),
+                );
                 return self.refuse_locked(st, conn, id, &err);
             };
             if !unsafe_ints.is_empty() {
@@ -249,19 +265,34 @@ impl Router {
             }
             if c.ids.len() >= self.limits.max_in_flight {
                 Stats::bump(&self.stats.overloaded);
-                let msg = format!("more than {} calls in flight on this connection", self.limits.max_in_flight);
+                let msg = format!(
+                    "more than {} calls in flight on this connection",
+                    self.limits.max_in_flight
+                );
                 return self.refuse_locked(st, conn, id, &ErrorReply::framework(ErrorCode::Overloaded, msg));
             }
             st.next_key += 1;
             let key = st.next_key;
             c.ids.insert(id.clone(), key);
             let timer = timeout.and_then(|t| self.start_timer(key, t));
-            st.pending.insert(key, Pending { conn, id: id.clone(), timer });
+            st.pending.insert(
+                key,
+                Pending {
+                    conn,
+                    id: id.clone(),
+                    timer,
+                },
+            );
             (key, method_id)
         };
         Stats::bump(&self.stats.calls_accepted);
         let params = params.map_or_else(|| b"{}".to_vec(), |p| p.as_bytes().to_vec());
-        self.dispatch(Op::Call { key, conn, method: method_id, params });
+        self.dispatch(Op::Call {
+            key,
+            conn,
+            method: method_id,
+            params,
+        });
         Receipt::Accepted(id)
     }
 
@@ -316,7 +347,9 @@ impl Router {
             let mut st = self.state.lock();
             let Some(p) = st.pending.remove(&key) else { return false };
             abort(p.timer);
-            let Some(c) = st.conns.get_mut(&p.conn) else { return true };
+            let Some(c) = st.conns.get_mut(&p.conn) else {
+                return true;
+            };
             c.ids.remove(&p.id);
             (p.id, c.sink.clone())
         };
@@ -343,7 +376,13 @@ impl Router {
         if catch_unwind(AssertUnwindSafe(|| self.dispatcher.dispatch(op))).is_err() {
             Stats::bump(&self.stats.panics);
             if let Some(key) = key {
-                self.finish(key, Err(ErrorReply::framework(ErrorCode::Internal, "internal error while dispatching the call")));
+                self.finish(
+                    key,
+                    Err(ErrorReply::framework(
+                        ErrorCode::Internal,
+                        "internal error while dispatching the call",
+                    )),
+                );
             }
         }
     }
@@ -389,7 +428,13 @@ impl Router {
             st.pending.keys().copied().collect()
         };
         for key in keys {
-            if self.finish(key, Err(ErrorReply::framework(ErrorCode::ShuttingDown, "the host is shutting down"))) {
+            if self.finish(
+                key,
+                Err(ErrorReply::framework(
+                    ErrorCode::ShuttingDown,
+                    "the host is shutting down",
+                )),
+            ) {
                 self.dispatch(Op::Cancel { key });
             }
         }

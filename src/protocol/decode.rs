@@ -24,8 +24,13 @@ pub enum Incoming<'a> {
         /// Integers in `params` that JavaScript cannot represent (paths relative to params).
         unsafe_ints: Vec<UnsafeInt>,
     },
-    Event { event: Cow<'a, str>, detail: Option<&'a RawValue> },
-    Cancel { id: CallId },
+    Event {
+        event: Cow<'a, str>,
+        detail: Option<&'a RawValue>,
+    },
+    Cancel {
+        id: CallId,
+    },
 }
 
 /// Why a message was refused, and the id to answer when one could be read.
@@ -97,7 +102,12 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
                 message: m,
             })?;
             let unsafe_ints = take_under(&mut scanned.unsafe_ints, "params");
-            Ok(Incoming::Call { id, method, params: env.params, unsafe_ints })
+            Ok(Incoming::Call {
+                id,
+                method,
+                params: env.params,
+                unsafe_ints,
+            })
         }
         "event" => {
             let event = name_field(env.event, "event", limits).map_err(|m| Rejection {
@@ -112,9 +122,14 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
                     message: format!("event detail holds {}", bad.describe()),
                 });
             }
-            Ok(Incoming::Event { event, detail: env.detail })
+            Ok(Incoming::Event {
+                event,
+                detail: env.detail,
+            })
         }
-        "cancel" => Ok(Incoming::Cancel { id: required_id(env.id, "cancel")? }),
+        "cancel" => Ok(Incoming::Cancel {
+            id: required_id(env.id, "cancel")?,
+        }),
         other => Err(Rejection {
             id: env.id.and_then(|raw| parse_id(raw, limits)),
             code: ErrorCode::InvalidMessage,
@@ -158,7 +173,11 @@ fn check_id_len(id: &CallId, limits: &Limits) -> Result<(), Rejection> {
 }
 
 fn required_id(raw: Option<&RawValue>, kind: &str) -> Result<CallId, Rejection> {
-    let reject = |message: String| Rejection { id: None, code: ErrorCode::InvalidMessage, message };
+    let reject = |message: String| Rejection {
+        id: None,
+        code: ErrorCode::InvalidMessage,
+        message,
+    };
     let raw = raw.ok_or_else(|| reject(format!("`{kind}` message has no `id`")))?;
     parse_id_unbounded(raw).ok_or_else(|| {
         reject(format!(
@@ -208,7 +227,10 @@ fn name_field<'a>(raw: Option<&'a RawValue>, field: &str, limits: &Limits) -> Re
 
 /// Find a top-level `"id"` in a message that failed to decode, tolerating damage elsewhere.
 pub fn salvage_id(input: &[u8], limits: &Limits) -> Option<CallId> {
-    let mut s = Scanner { b: &input[..input.len().min(SALVAGE_WINDOW)], i: 0 };
+    let mut s = Scanner {
+        b: &input[..input.len().min(SALVAGE_WINDOW)],
+        i: 0,
+    };
     s.ws();
     if !s.eat(b'{') {
         return None;

@@ -9,12 +9,10 @@ mod scan;
 pub mod schema;
 
 pub use decode::{decode, salvage_id, truncate, Incoming, Rejection};
-pub use scan::{scan, PathSeg, Scan, UnsafeInt};
 pub use encode::{call_err, call_ok, event, unsafe_params_error, ErrorReply};
 pub use error_code::ErrorCode;
 pub use limits::Limits;
 pub use message::{
-    CallError, CallId, ClientMessage, HostMessage, ProtocolDocument, MAX_SAFE_INTEGER,
-    PROTOCOL_VERSION,
+    CallError, CallId, ClientMessage, HostMessage, ProtocolDocument, MAX_SAFE_INTEGER, PROTOCOL_VERSION,
 };
-
+pub use scan::{scan, PathSeg, Scan, UnsafeInt};

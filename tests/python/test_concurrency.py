@@ -1,0 +1,131 @@
+"""Concurrency: sync handlers never block the loop (bounded pool), 10,000 concurrent mixed
+calls each get one matching reply, `overloaded` past the limit (RELIABILITY.md case 14)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import pytest
+
+from auroraview import Commands, InvokeError
+from auroraview._runtime import Runtime
+from auroraview.testing import TestClient
+
+commands = Commands()
+SYNC_WORKERS = 8
+
+
+@commands.command()
+def slow_sync(i: int) -> int:
+    time.sleep(0.01)
+    return i
+
+
+@commands.command()
+async def fast_async(i: int) -> int:
+    return i
+
+
+@commands.command()
+def echo_sync(i: int) -> int:
+    return i
+
+
+@commands.command()
+async def echo_async(i: int) -> int:
+    await asyncio.sleep(0)
+    return i
+
+
+async def test_slow_sync_calls_do_not_block_async_ones() -> None:
+    baseline_threads = threading.active_count()
+    async with TestClient(commands, sync_workers=SYNC_WORKERS) as client:
+        slow = [asyncio.ensure_future(client.call("slow_sync", {"i": i})) for i in range(1000)]
+        await asyncio.sleep(0.05)  # the pool is saturated now
+        fast_results = [await client.call("fast_async", {"i": i}) for i in range(50)]
+        still_running = sum(not t.done() for t in slow)
+        # 1000 x 10 ms on 8 workers takes >= 1.25 s: the async calls finished while most of
+        # the sync ones were still queued, so they did not wait for the pool.
+        assert fast_results == list(range(50))
+        assert still_running > 500, still_running
+        assert threading.active_count() <= baseline_threads + SYNC_WORKERS + 1  # bounded pool
+        assert await asyncio.gather(*slow) == list(range(1000))
+    assert threading.active_count() == baseline_threads
+
+
+async def test_ten_thousand_concurrent_mixed_calls() -> None:
+    async with TestClient(commands, sync_workers=SYNC_WORKERS) as client:
+        calls = [
+            asyncio.ensure_future(client.call("echo_sync" if i % 2 else "echo_async", {"i": i})) for i in range(10_000)
+        ]
+        results = await asyncio.gather(*calls)
+        assert results == list(range(10_000))  # each reply matched to its own call
+        stats = client.stats()
+        assert stats["calls_accepted"] == 10_000
+        assert stats["late_results"] == stats["duplicate_ids"] == stats["dropped"] == 0
+
+
+async def test_host_loop_never_stalls_under_ten_thousand_calls() -> None:
+    """The client runs on another thread (as a page would, outside the host's loop), so the
+    loop's longest pause measures the host's own work only."""
+    baseline_threads = threading.active_count()
+    runtime = Runtime(commands, sync_workers=SYNC_WORKERS)
+    runtime.start()
+    conn = runtime.core.connect()
+    replies: dict[int, int] = {}
+    duplicates = 0
+
+    def remote_client() -> None:
+        nonlocal duplicates
+        for i in range(10_000):
+            method = b"echo_sync" if i % 2 else b"echo_async"
+            conn.send(b'{"type":"call","id":%d,"method":"%s","params":{"i":%d}}' % (i, method, i))
+        deadline = time.monotonic() + 30
+        while len(replies) < 10_000 and time.monotonic() < deadline:
+            for frame in conn.take():
+                msg = json.loads(frame)
+                duplicates += msg["id"] in replies
+                replies[msg["id"]] = msg["result"]
+            time.sleep(0.001)
+
+    ticks: list[float] = []
+    thread = threading.Thread(target=remote_client)
+    thread.start()
+    while thread.is_alive():
+        ticks.append(time.perf_counter())
+        await asyncio.sleep(0.001)
+    thread.join()
+    threads_during = threading.active_count()
+    await runtime.stop()
+    conn.close()
+
+    assert len(replies) == 10_000 and duplicates == 0
+    assert all(k == v for k, v in replies.items()), "a reply carried another call's result"
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    # Not a speed figure: RELIABILITY.md case 14 bounds the loop's longest pause at 50 ms.
+    assert max(gaps) < 0.05, f"event loop stalled for {max(gaps) * 1000:.1f} ms"
+    assert threads_during <= baseline_threads + SYNC_WORKERS + 1
+    assert threading.active_count() == baseline_threads
+
+
+async def test_overloaded_past_the_in_flight_limit() -> None:
+    gate = asyncio.Event()
+    local = Commands()
+
+    @local.command()
+    async def wait() -> str:
+        await gate.wait()
+        return "done"
+
+    async with TestClient(local, max_in_flight=100) as client:
+        first = [asyncio.ensure_future(client.call("wait")) for _ in range(100)]
+        await asyncio.sleep(0.01)
+        with pytest.raises(InvokeError) as info:
+            await client.call("wait")
+        assert info.value.code == "overloaded"
+        gate.set()
+        assert await asyncio.gather(*first) == ["done"] * 100
+        assert await client.call("wait") == "done"
