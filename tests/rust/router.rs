@@ -117,7 +117,9 @@ fn small_limits() -> Limits {
 }
 
 /// (case, message, expected): expected is `Some((code, id))` for a reply, `None` for a drop.
-fn malformed_cases() -> Vec<(&'static str, Vec<u8>, Option<(&'static str, Value)>)> {
+type Case = (&'static str, Vec<u8>, Option<(&'static str, Value)>);
+
+fn malformed_cases() -> Vec<Case> {
     use serde_json::json;
     let s = |x: &str| x.as_bytes().to_vec();
     let long_id = format!(r#"{{"type":"call","id":"{}","method":"noop"}}"#, "i".repeat(200));
