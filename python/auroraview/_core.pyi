@@ -27,8 +27,8 @@ class Core:
     ) -> None: ...
     def fileno(self) -> int:
         """Descriptor that becomes readable when ``take()`` has work."""
-    def register(self, name: str, timeout: float | None = None) -> int:
-        """Register a command name; returns the method id ``take()`` reports."""
+    def register(self, name: str, method_id: int, timeout: float | None = None) -> None:
+        """Register a command name under ``method_id``, the id ``take()`` reports for its calls."""
     def unregister(self, name: str) -> bool: ...
     def pending_ops(self) -> int:
         """Work items waiting for ``take()``."""

@@ -61,7 +61,7 @@ class Runtime:
         self.debug = debug
         self.core = _core.Core(**(limits or {}))
         self._sync_workers = sync_workers
-        self._methods: dict[int, Command] = {}
+        self._methods: list[Command] = []  # index = method id given to the core
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._event_tasks: set[asyncio.Task[None]] = set()
         self._sync_running = 0
@@ -70,13 +70,13 @@ class Runtime:
         self._pool: ThreadPoolExecutor | None = None
         self._event_pool: ThreadPoolExecutor | None = None
         self._event_jobs: set[Any] = set()
-        for cmd in commands:
-            self.register(cmd)
 
     # -- lifecycle ------------------------------------------------------------------
 
     def register(self, cmd: Command) -> None:
-        self._methods[self.core.register(cmd.name, cmd.timeout)] = cmd
+        # The handler is in the table before the core can route a call to it.
+        self._methods.append(cmd)
+        self.core.register(cmd.name, len(self._methods) - 1, cmd.timeout)
 
     def start(self) -> None:
         """Start serving on the running loop."""
@@ -86,9 +86,12 @@ class Runtime:
         self._pool = ThreadPoolExecutor(self._sync_workers, thread_name_prefix="auroraview-sync")
         # One thread keeps sync event handlers in the order the events arrived.
         self._event_pool = ThreadPoolExecutor(1, thread_name_prefix="auroraview-events")
-        self._loop.add_reader(self.core.fileno(), self.drain)
-        for name, data in self.commands._attach(self):
+        commands, backlog = self.commands._attach(self)
+        for cmd in commands:
+            self.register(cmd)
+        for name, data in backlog:
             self.core.emit(name, data)
+        self._loop.add_reader(self.core.fileno(), self.drain)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Answer calls in flight `shutting_down`, cancel their handlers, and wait (up to

@@ -216,9 +216,8 @@ class Commands:
             if name in self._reg.commands:
                 raise ValueError(f"a command named {name!r} is already registered ({_describe(self._reg.commands[name].fn)})")
             self._reg.commands[name] = cmd
-            runtimes = self._runtimes
-        for rt in runtimes:
-            rt.register(cmd)
+            for rt in self._runtimes:
+                rt.register(cmd)
         return name
 
     def on(self, event: str) -> Callable[[F], F]:
@@ -264,17 +263,20 @@ class Commands:
             if not runtimes:
                 self._backlog.append((event, data))
                 return
+        # Outside the lock: the core is thread-safe and orders events itself.
         for rt in runtimes:
             rt.core.emit(event, data, conn)
 
     # -- runtime attachment (internal) ----------------------------------------------
 
-    def _attach(self, rt: Runtime) -> list[tuple[str, bytes]]:
+    def _attach(self, rt: Runtime) -> tuple[list[Command], list[tuple[str, bytes]]]:
+        """Serve through `rt` from now on: returns the commands to register and the events
+        emitted while nothing was attached, taken atomically with the attachment."""
         with self._lock:
             self._runtimes = (*self._runtimes, rt)
             backlog = list(self._backlog)
             self._backlog.clear()
-        return backlog
+            return list(self._reg.commands.values()), backlog
 
     def _detach(self, rt: Runtime) -> None:
         with self._lock:

@@ -57,7 +57,6 @@ struct State {
     pending: HashMap<CallKey, Pending>,
     next_conn: ConnId,
     next_key: CallKey,
-    next_method: MethodId,
     shutting_down: bool,
     /// Event frames emitted while no connection was open, for the first one to connect.
     backlog: VecDeque<Bytes>,
@@ -93,13 +92,14 @@ impl Router {
         &self.stats
     }
 
-    /// Register (or replace) a method name; calls to it are dispatched with the returned id.
-    pub fn register_method(&self, name: &str, timeout: Option<Duration>) -> MethodId {
-        let mut st = self.state.lock();
-        let id = st.next_method;
-        st.next_method += 1;
-        st.methods.insert(name.to_owned(), MethodInfo { id, timeout });
-        id
+    /// Register (or replace) a method name; calls to it are dispatched as `Op::Call` with
+    /// `method: id`. The id is the dispatcher's own (its index of handlers), so the dispatcher
+    /// knows it before any call can carry it.
+    pub fn register_method(&self, name: &str, id: MethodId, timeout: Option<Duration>) {
+        self.state
+            .lock()
+            .methods
+            .insert(name.to_owned(), MethodInfo { id, timeout });
     }
 
     pub fn unregister_method(&self, name: &str) -> bool {

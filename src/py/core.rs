@@ -110,9 +110,9 @@ impl Core {
         self.ops.len()
     }
 
-    /// Register a command name; returns the method id `take()` reports for its calls.
-    #[pyo3(signature = (name, timeout=None))]
-    fn register(&self, name: &str, timeout: Option<f64>) -> PyResult<u32> {
+    /// Register a command name under `method_id`, the id `take()` reports for its calls.
+    #[pyo3(signature = (name, method_id, timeout=None))]
+    fn register(&self, name: &str, method_id: u32, timeout: Option<f64>) -> PyResult<()> {
         let timeout = match timeout {
             None => None,
             Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
@@ -122,7 +122,8 @@ impl Core {
                 )))
             }
         };
-        Ok(self.router.register_method(name, timeout))
+        self.router.register_method(name, method_id, timeout);
+        Ok(())
     }
 
     fn unregister(&self, name: &str) -> bool {

@@ -62,7 +62,8 @@ impl Harness {
     fn with_timers(limits: Limits, timers: Option<tokio::runtime::Handle>) -> Self {
         let rec = Arc::new(Recorder::default());
         let router = Router::new(limits, rec.clone(), timers);
-        let noop = router.register_method("noop", None);
+        let noop = 0;
+        router.register_method("noop", noop, None);
         let frames = Arc::new(Frames::default());
         let conn = router.connect(frames.clone());
         Harness {
@@ -466,7 +467,8 @@ fn ten_thousand_concurrent_calls_get_one_matching_reply_each() {
 #[test]
 fn a_panic_while_dispatching_becomes_an_internal_reply() {
     let h = Harness::new(small_limits());
-    let boom = h.router.register_method("boom", None);
+    let boom = 7;
+    h.router.register_method("boom", boom, None);
     *h.rec.panic_on.lock() = Some(boom);
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {})); // keep the test output clean
@@ -517,7 +519,7 @@ fn timeout_answers_at_the_limit_and_cancels() {
         .build()
         .unwrap();
     let h = Harness::with_timers(small_limits(), Some(rt.handle().clone()));
-    h.router.register_method("slow", Some(Duration::from_millis(200)));
+    h.router.register_method("slow", 1, Some(Duration::from_millis(200)));
     let started = Instant::now();
     h.send(br#"{"type":"call","id":"t","method":"slow"}"#);
     let key = h.take_calls()[0].0;
@@ -544,7 +546,7 @@ fn a_call_answered_in_time_never_times_out() {
         .build()
         .unwrap();
     let h = Harness::with_timers(small_limits(), Some(rt.handle().clone()));
-    h.router.register_method("quick", Some(Duration::from_millis(50)));
+    h.router.register_method("quick", 1, Some(Duration::from_millis(50)));
     h.send(br#"{"type":"call","id":1,"method":"quick"}"#);
     h.router.complete(h.take_calls()[0].0, Ok(b"1"));
     std::thread::sleep(Duration::from_millis(120));
