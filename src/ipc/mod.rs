@@ -20,18 +20,9 @@ pub type MethodId = u32;
 #[derive(Debug, PartialEq)]
 pub enum Op {
     /// Run method `method` with raw JSON `params`, then answer through `Router::complete(key)`.
-    Call {
-        key: CallKey,
-        conn: ConnId,
-        method: MethodId,
-        params: Vec<u8>,
-    },
+    Call { key: CallKey, conn: ConnId, method: MethodId, params: Vec<u8> },
     /// Deliver an event from a client to the host's listeners.
-    Event {
-        conn: ConnId,
-        name: String,
-        detail: Vec<u8>,
-    },
+    Event { conn: ConnId, name: String, detail: Vec<u8> },
     /// The call was cancelled, timed out or lost its connection: stop it. Its reply, if any,
     /// has already been sent; a later `complete` for it is ignored.
     Cancel { key: CallKey },

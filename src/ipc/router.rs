@@ -96,10 +96,7 @@ impl Router {
     /// `method: id`. The id is the dispatcher's own (its index of handlers), so the dispatcher
     /// knows it before any call can carry it.
     pub fn register_method(&self, name: &str, id: MethodId, timeout: Option<Duration>) {
-        self.state
-            .lock()
-            .methods
-            .insert(name.to_owned(), MethodInfo { id, timeout });
+        self.state.lock().methods.insert(name.to_owned(), MethodInfo { id, timeout });
     }
 
     pub fn unregister_method(&self, name: &str) -> bool {
@@ -114,13 +111,7 @@ impl Router {
         for frame in st.backlog.drain(..) {
             sink.send(frame);
         }
-        st.conns.insert(
-            conn,
-            Conn {
-                sink,
-                ids: HashMap::new(),
-            },
-        );
+        st.conns.insert(conn, Conn { sink, ids: HashMap::new() });
         conn
     }
 
@@ -178,12 +169,9 @@ impl Router {
 
     fn receive_inner(&self, conn: ConnId, input: &[u8]) -> Receipt {
         match protocol::decode(input, &self.limits) {
-            Ok(Incoming::Call {
-                id,
-                method,
-                params,
-                unsafe_ints,
-            }) => self.accept_call(conn, id, &method, params.map(|p| p.get()), &unsafe_ints),
+            Ok(Incoming::Call { id, method, params, unsafe_ints }) => {
+                self.accept_call(conn, id, &method, params.map(|p| p.get()), &unsafe_ints)
+            }
             Ok(Incoming::Event { event, detail }) => {
                 if !self.state.lock().conns.contains_key(&conn) {
                     Stats::bump(&self.stats.dropped);
@@ -191,11 +179,7 @@ impl Router {
                 }
                 Stats::bump(&self.stats.events_received);
                 let detail = detail.map_or_else(|| b"null".to_vec(), |d| d.get().as_bytes().to_vec());
-                self.dispatch(Op::Event {
-                    conn,
-                    name: event.into_owned(),
-                    detail,
-                });
+                self.dispatch(Op::Event { conn, name: event.into_owned(), detail });
                 Receipt::Event
             }
             Ok(Incoming::Cancel { id }) => {
@@ -265,34 +249,19 @@ impl Router {
             }
             if c.ids.len() >= self.limits.max_in_flight {
                 Stats::bump(&self.stats.overloaded);
-                let msg = format!(
-                    "more than {} calls in flight on this connection",
-                    self.limits.max_in_flight
-                );
+                let msg = format!("more than {} calls in flight on this connection", self.limits.max_in_flight);
                 return self.refuse_locked(st, conn, id, &ErrorReply::framework(ErrorCode::Overloaded, msg));
             }
             st.next_key += 1;
             let key = st.next_key;
             c.ids.insert(id.clone(), key);
             let timer = timeout.and_then(|t| self.start_timer(key, t));
-            st.pending.insert(
-                key,
-                Pending {
-                    conn,
-                    id: id.clone(),
-                    timer,
-                },
-            );
+            st.pending.insert(key, Pending { conn, id: id.clone(), timer });
             (key, method_id)
         };
         Stats::bump(&self.stats.calls_accepted);
         let params = params.map_or_else(|| b"{}".to_vec(), |p| p.as_bytes().to_vec());
-        self.dispatch(Op::Call {
-            key,
-            conn,
-            method: method_id,
-            params,
-        });
+        self.dispatch(Op::Call { key, conn, method: method_id, params });
         Receipt::Accepted(id)
     }
 
@@ -378,10 +347,7 @@ impl Router {
             if let Some(key) = key {
                 self.finish(
                     key,
-                    Err(ErrorReply::framework(
-                        ErrorCode::Internal,
-                        "internal error while dispatching the call",
-                    )),
+                    Err(ErrorReply::framework(ErrorCode::Internal, "internal error while dispatching the call")),
                 );
             }
         }
@@ -428,13 +394,7 @@ impl Router {
             st.pending.keys().copied().collect()
         };
         for key in keys {
-            if self.finish(
-                key,
-                Err(ErrorReply::framework(
-                    ErrorCode::ShuttingDown,
-                    "the host is shutting down",
-                )),
-            ) {
+            if self.finish(key, Err(ErrorReply::framework(ErrorCode::ShuttingDown, "the host is shutting down"))) {
                 self.dispatch(Op::Cancel { key });
             }
         }

@@ -73,11 +73,8 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
             ),
         });
     }
-    let invalid = |message: String| Rejection {
-        id: salvage_id(input, limits),
-        code: ErrorCode::InvalidMessage,
-        message,
-    };
+    let invalid =
+        |message: String| Rejection { id: salvage_id(input, limits), code: ErrorCode::InvalidMessage, message };
     let text = std::str::from_utf8(input)
         .map_err(|e| invalid(format!("message is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
     let mut scanned = scan(input, limits).map_err(invalid)?;
@@ -102,12 +99,7 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
                 message: m,
             })?;
             let unsafe_ints = take_under(&mut scanned.unsafe_ints, "params");
-            Ok(Incoming::Call {
-                id,
-                method,
-                params: env.params,
-                unsafe_ints,
-            })
+            Ok(Incoming::Call { id, method, params: env.params, unsafe_ints })
         }
         "event" => {
             let event = name_field(env.event, "event", limits).map_err(|m| Rejection {
@@ -122,21 +114,13 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
                     message: format!("event detail holds {}", bad.describe()),
                 });
             }
-            Ok(Incoming::Event {
-                event,
-                detail: env.detail,
-            })
+            Ok(Incoming::Event { event, detail: env.detail })
         }
-        "cancel" => Ok(Incoming::Cancel {
-            id: required_id(env.id, "cancel")?,
-        }),
+        "cancel" => Ok(Incoming::Cancel { id: required_id(env.id, "cancel")? }),
         other => Err(Rejection {
             id: env.id.and_then(|raw| parse_id(raw, limits)),
             code: ErrorCode::InvalidMessage,
-            message: format!(
-                "unknown message type `{}` (expected `call`, `event` or `cancel`)",
-                truncate(other, 64)
-            ),
+            message: format!("unknown message type `{}` (expected `call`, `event` or `cancel`)", truncate(other, 64)),
         }),
     }
     .and_then(|msg| match &msg {
@@ -150,9 +134,8 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
 
 /// The unsafe integers found under the top-level field `field`, re-rooted there.
 fn take_under(found: &mut Vec<UnsafeInt>, field: &str) -> Vec<UnsafeInt> {
-    let (mine, _): (Vec<_>, Vec<_>) = std::mem::take(found)
-        .into_iter()
-        .partition(|u| matches!(u.path.first(), Some(PathSeg::Key(k)) if k == field));
+    let (mine, _): (Vec<_>, Vec<_>) =
+        std::mem::take(found).into_iter().partition(|u| matches!(u.path.first(), Some(PathSeg::Key(k)) if k == field));
     mine.into_iter()
         .map(|mut u| {
             u.path.remove(0);
@@ -173,17 +156,10 @@ fn check_id_len(id: &CallId, limits: &Limits) -> Result<(), Rejection> {
 }
 
 fn required_id(raw: Option<&RawValue>, kind: &str) -> Result<CallId, Rejection> {
-    let reject = |message: String| Rejection {
-        id: None,
-        code: ErrorCode::InvalidMessage,
-        message,
-    };
+    let reject = |message: String| Rejection { id: None, code: ErrorCode::InvalidMessage, message };
     let raw = raw.ok_or_else(|| reject(format!("`{kind}` message has no `id`")))?;
     parse_id_unbounded(raw).ok_or_else(|| {
-        reject(format!(
-            "`id` must be a string or an integer within ±(2^53-1), got {}",
-            truncate(raw.get(), 32)
-        ))
+        reject(format!("`id` must be a string or an integer within ±(2^53-1), got {}", truncate(raw.get(), 32)))
     })
 }
 
@@ -227,10 +203,7 @@ fn name_field<'a>(raw: Option<&'a RawValue>, field: &str, limits: &Limits) -> Re
 
 /// Find a top-level `"id"` in a message that failed to decode, tolerating damage elsewhere.
 pub fn salvage_id(input: &[u8], limits: &Limits) -> Option<CallId> {
-    let mut s = Scanner {
-        b: &input[..input.len().min(SALVAGE_WINDOW)],
-        i: 0,
-    };
+    let mut s = Scanner { b: &input[..input.len().min(SALVAGE_WINDOW)], i: 0 };
     s.ws();
     if !s.eat(b'{') {
         return None;

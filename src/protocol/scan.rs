@@ -97,12 +97,7 @@ pub fn scan(input: &[u8], limits: &Limits) -> Result<Scan, String> {
                     return Err(format!("nesting deeper than {} levels", limits.max_depth));
                 }
                 let is_object = input[i] == b'{';
-                frames.push(Frame {
-                    is_object,
-                    commas: 0,
-                    expecting_key: is_object,
-                    key: (0, 0),
-                });
+                frames.push(Frame { is_object, commas: 0, expecting_key: is_object, key: (0, 0) });
             }
             b']' | b'}' => {
                 frames.pop();
@@ -112,10 +107,7 @@ pub fn scan(input: &[u8], limits: &Limits) -> Result<Scan, String> {
                     f.commas += 1;
                     f.expecting_key = f.is_object;
                     if f.commas >= limits.max_container_items {
-                        return Err(format!(
-                            "a container holds more than {} items",
-                            limits.max_container_items
-                        ));
+                        return Err(format!("a container holds more than {} items", limits.max_container_items));
                     }
                 }
             }
@@ -146,10 +138,7 @@ fn is_unsafe_integer(token: &[u8]) -> bool {
     if digits.len() < 16 || !digits.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let trimmed = digits
-        .iter()
-        .position(|&d| d != b'0')
-        .map_or(&digits[..0], |p| &digits[p..]);
+    let trimmed = digits.iter().position(|&d| d != b'0').map_or(&digits[..0], |p| &digits[p..]);
     if trimmed.len() != 16 {
         return trimmed.len() > 16;
     }

@@ -117,9 +117,7 @@ impl Core {
             None => None,
             Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
             Some(t) => {
-                return Err(PyValueError::new_err(format!(
-                    "timeout must be a positive number of seconds, got {t}"
-                )))
+                return Err(PyValueError::new_err(format!("timeout must be a positive number of seconds, got {t}")))
             }
         };
         self.router.register_method(name, method_id, timeout);
@@ -138,17 +136,12 @@ impl Core {
         let list = PyList::empty(py);
         for op in ops {
             let item = match op {
-                Op::Call {
-                    key,
-                    conn,
-                    method,
-                    params,
-                } => (0u8, key, method, PyBytes::new(py, &params), conn)
-                    .into_pyobject(py)?
-                    .into_any(),
-                Op::Event { conn, name, detail } => (1u8, conn, name, PyBytes::new(py, &detail))
-                    .into_pyobject(py)?
-                    .into_any(),
+                Op::Call { key, conn, method, params } => {
+                    (0u8, key, method, PyBytes::new(py, &params), conn).into_pyobject(py)?.into_any()
+                }
+                Op::Event { conn, name, detail } => {
+                    (1u8, conn, name, PyBytes::new(py, &detail)).into_pyobject(py)?.into_any()
+                }
                 Op::Cancel { key } => (2u8, key).into_pyobject(py)?.into_any(),
             };
             list.append(item)?;
@@ -168,12 +161,7 @@ impl Core {
     /// Answer call `key` with an error; `data` is JSON bytes or None.
     #[pyo3(signature = (key, name, code, message, data=None))]
     fn fail(&self, key: CallKey, name: String, code: String, message: String, data: Option<Vec<u8>>) -> bool {
-        let err = ErrorReply {
-            name,
-            code,
-            message,
-            data,
-        };
+        let err = ErrorReply { name, code, message, data };
         self.router.complete(key, Err(err))
     }
 
@@ -187,11 +175,7 @@ impl Core {
     fn connect(&self) -> PyResult<Connection> {
         let frames = Arc::new(WakeQueue::new().map_err(io_err)?);
         let conn = self.router.connect(Arc::new(QueueSink(frames.clone())));
-        Ok(Connection {
-            router: self.router.clone(),
-            conn,
-            frames,
-        })
+        Ok(Connection { router: self.router.clone(), conn, frames })
     }
 
     /// Answer every call in flight `shutting_down` and refuse new ones.

@@ -12,10 +12,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<core::Connection>()?;
     m.add("PROTOCOL_VERSION", PROTOCOL_VERSION)?;
     m.add("MAX_SAFE_INTEGER", MAX_SAFE_INTEGER)?;
-    m.add(
-        "ERROR_CODES",
-        ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-    )?;
+    m.add("ERROR_CODES", ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
     m.add("DEFAULT_LIMITS", core::limits_dict(m.py(), &Limits::default())?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

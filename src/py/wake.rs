@@ -19,11 +19,7 @@ impl<T> WakeQueue<T> {
         let (tx, rx) = UnixStream::pair()?;
         tx.set_nonblocking(true)?;
         rx.set_nonblocking(true)?;
-        Ok(WakeQueue {
-            items: Mutex::new(Vec::new()),
-            tx,
-            rx,
-        })
+        Ok(WakeQueue { items: Mutex::new(Vec::new()), tx, rx })
     }
 
     /// The descriptor that becomes readable when items are waiting.

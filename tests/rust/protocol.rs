@@ -8,23 +8,14 @@ use _core::protocol::{
 use proptest::prelude::*;
 
 fn limits() -> Limits {
-    Limits {
-        max_message_bytes: 1 << 20,
-        max_container_items: 1000,
-        ..Limits::default()
-    }
+    Limits { max_message_bytes: 1 << 20, max_container_items: 1000, ..Limits::default() }
 }
 
 #[test]
 fn decodes_a_call_borrowing_params_verbatim() {
     let input = br#"{"type":"call","id":"c1","method":"api.rename","params":{"old": "a",  "new":"b"}}"#;
     match decode(input, &limits()).unwrap() {
-        Incoming::Call {
-            id,
-            method,
-            params,
-            unsafe_ints,
-        } => {
+        Incoming::Call { id, method, params, unsafe_ints } => {
             assert!(unsafe_ints.is_empty());
             assert_eq!(id, CallId::Str("c1".into()));
             assert_eq!(method, "api.rename");
@@ -60,30 +51,21 @@ fn escaped_names_are_unescaped() {
 #[test]
 fn structure_limits_reject_before_parsing() {
     let l = limits();
-    let deep = format!(
-        r#"{{"type":"call","id":7,"method":"m","params":{}{}}}"#,
-        "[".repeat(100_000),
-        "]".repeat(100_000)
-    );
+    let deep =
+        format!(r#"{{"type":"call","id":7,"method":"m","params":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
     let started = std::time::Instant::now();
     let rej = decode(deep.as_bytes(), &l).unwrap_err();
     assert!(started.elapsed().as_secs_f64() < 1.0);
     assert_eq!((rej.code, rej.id), (ErrorCode::InvalidMessage, Some(CallId::Int(7))));
     assert!(rej.message.contains("nesting deeper than 64"), "{}", rej.message);
 
-    let wide = format!(
-        r#"{{"type":"call","id":8,"method":"m","params":[{}0]}}"#,
-        "0,".repeat(1000)
-    );
+    let wide = format!(r#"{{"type":"call","id":8,"method":"m","params":[{}0]}}"#, "0,".repeat(1000));
     let rej = decode(wide.as_bytes(), &l).unwrap_err();
     assert!(rej.message.contains("more than 1000 items"), "{}", rej.message);
 
     // Brackets and commas inside strings do not count.
-    let quoted = format!(
-        r#"{{"type":"call","id":9,"method":"m","params":["{}\"{}"]}}"#,
-        "[,".repeat(5000),
-        "{".repeat(100)
-    );
+    let quoted =
+        format!(r#"{{"type":"call","id":9,"method":"m","params":["{}\"{}"]}}"#, "[,".repeat(5000), "{".repeat(100));
     assert!(decode(quoted.as_bytes(), &l).is_ok());
 }
 
@@ -93,43 +75,27 @@ fn integers_beyond_2_53_are_found_with_their_path() {
     let input = br#"{"type":"call","id":9007199254740991,"method":"m","params":{"a":[1,9007199254740992,{"b\u0021":-90071992547409920}],"ok":9007199254740991,"f":9007199254740993.5,"e":1e300,"n":-9007199254740991,"s":"9007199254740993"}}"#;
     match decode(input, &limits()).unwrap() {
         Incoming::Call { unsafe_ints, .. } => {
-            let found: Vec<_> = unsafe_ints
-                .iter()
-                .map(|u| (u.path.clone(), u.literal.clone()))
-                .collect();
+            let found: Vec<_> = unsafe_ints.iter().map(|u| (u.path.clone(), u.literal.clone())).collect();
             assert_eq!(
                 found,
                 vec![
                     (vec![Key("a".into()), Index(1)], "9007199254740992".to_string()),
-                    (
-                        vec![Key("a".into()), Index(2), Key("b!".into())],
-                        "-90071992547409920".to_string()
-                    ),
+                    (vec![Key("a".into()), Index(2), Key("b!".into())], "-90071992547409920".to_string()),
                 ]
             );
             assert_eq!(unsafe_ints[1].dotted_path(), "a.2.b!");
         }
         other => panic!("{other:?}"),
     }
-    let rej = decode(
-        br#"{"type":"event","event":"e","detail":[123456789012345678]}"#,
-        &limits(),
-    )
-    .unwrap_err();
+    let rej = decode(br#"{"type":"event","event":"e","detail":[123456789012345678]}"#, &limits()).unwrap_err();
     assert_eq!(rej.code, ErrorCode::InvalidMessage);
     assert!(rej.message.contains("123456789012345678"), "{}", rej.message);
 }
 
 #[test]
 fn oversized_message_is_refused_unparsed_keeping_its_id() {
-    let l = Limits {
-        max_message_bytes: 100,
-        ..limits()
-    };
-    let big = format!(
-        r#"{{"type":"call","id":"big","method":"m","params":"{}"}}"#,
-        "x".repeat(200)
-    );
+    let l = Limits { max_message_bytes: 100, ..limits() };
+    let big = format!(r#"{{"type":"call","id":"big","method":"m","params":"{}"}}"#, "x".repeat(200));
     let rej = decode(big.as_bytes(), &l).unwrap_err();
     assert_eq!(rej.code, ErrorCode::PayloadTooLarge);
     assert_eq!(rej.id, Some(CallId::Str("big".into())));
@@ -138,10 +104,7 @@ fn oversized_message_is_refused_unparsed_keeping_its_id() {
 #[test]
 fn salvage_reads_only_a_top_level_id() {
     let l = limits();
-    assert_eq!(
-        salvage_id(br#"{"params":{"id":5},"id":6,"x":NaN"#, &l),
-        Some(CallId::Int(6))
-    );
+    assert_eq!(salvage_id(br#"{"params":{"id":5},"id":6,"x":NaN"#, &l), Some(CallId::Int(6)));
     assert_eq!(salvage_id(br#"{"params":{"id":5}"#, &l), None);
     assert_eq!(salvage_id(br#"{"x":NaN,"id":"q"}"#, &l), Some(CallId::Str("q".into())));
     assert_eq!(salvage_id(br#"[{"id":1}]"#, &l), None);
@@ -170,12 +133,7 @@ fn encoded_frames_match_the_typed_messages() {
     };
     let frame = call_err(&CallId::Int(42), &err);
     match serde_json::from_slice::<HostMessage>(&frame).unwrap() {
-        HostMessage::CallResult {
-            id,
-            ok,
-            result,
-            error: Some(e),
-        } => {
+        HostMessage::CallResult { id, ok, result, error: Some(e) } => {
             assert_eq!((id, ok, result), (CallId::Int(42), false, None));
             assert_eq!(e.name, err.name);
             assert_eq!(e.code, "my_code");
@@ -184,10 +142,7 @@ fn encoded_frames_match_the_typed_messages() {
         }
         other => panic!("{other:?}"),
     }
-    let framework = call_err(
-        &CallId::Int(1),
-        &ErrorReply::framework(ErrorCode::MethodNotFound, "nope"),
-    );
+    let framework = call_err(&CallId::Int(1), &ErrorReply::framework(ErrorCode::MethodNotFound, "nope"));
     let v: serde_json::Value = serde_json::from_slice(&framework).unwrap();
     assert_eq!(v["error"]["code"], "method_not_found");
     assert_eq!(v["error"]["data"], serde_json::Value::Null);
@@ -195,33 +150,17 @@ fn encoded_frames_match_the_typed_messages() {
     let ev = event("quote\"name", b"null");
     assert_eq!(
         serde_json::from_slice::<HostMessage>(&ev).unwrap(),
-        HostMessage::Event {
-            event: "quote\"name".into(),
-            payload: serde_json::Value::Null
-        }
+        HostMessage::Event { event: "quote\"name".into(), payload: serde_json::Value::Null }
     );
 }
 
 #[test]
 fn typed_client_messages_decode_identically() {
     let msgs = [
-        ClientMessage::Call {
-            id: CallId::Int(3),
-            method: "m".into(),
-            params: Some(serde_json::json!({"k": [1]})),
-        },
-        ClientMessage::Call {
-            id: CallId::Str("s".into()),
-            method: "m".into(),
-            params: None,
-        },
-        ClientMessage::Event {
-            event: "e".into(),
-            detail: Some(serde_json::json!("d")),
-        },
-        ClientMessage::Cancel {
-            id: CallId::Str("s".into()),
-        },
+        ClientMessage::Call { id: CallId::Int(3), method: "m".into(), params: Some(serde_json::json!({"k": [1]})) },
+        ClientMessage::Call { id: CallId::Str("s".into()), method: "m".into(), params: None },
+        ClientMessage::Event { event: "e".into(), detail: Some(serde_json::json!("d")) },
+        ClientMessage::Cancel { id: CallId::Str("s".into()) },
     ];
     for msg in msgs {
         let bytes = serde_json::to_vec(&msg).unwrap();
@@ -256,12 +195,8 @@ fn json_schema_is_fresh() {
         schema::SCHEMA_PATH
     );
     let v: serde_json::Value = serde_json::from_str(&rendered).unwrap();
-    let codes: Vec<&str> = v["$defs"]["ErrorCode"]["oneOf"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["const"].as_str().unwrap())
-        .collect();
+    let codes: Vec<&str> =
+        v["$defs"]["ErrorCode"]["oneOf"].as_array().unwrap().iter().map(|c| c["const"].as_str().unwrap()).collect();
     let expected: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     assert_eq!(codes, expected);
     assert_eq!(v["properties"]["protocol_version"]["type"], "integer");

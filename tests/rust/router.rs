@@ -52,27 +52,32 @@ struct Harness {
     frames: Arc<Frames>,
     conn: u64,
     noop: u32,
+    _rt: Option<tokio::runtime::Runtime>,
 }
 
 impl Harness {
     fn new(limits: Limits) -> Self {
-        Self::with_timers(limits, None)
+        Self::build(limits, None)
     }
 
-    fn with_timers(limits: Limits, timers: Option<tokio::runtime::Handle>) -> Self {
+    /// With a tokio runtime of its own, so that command timeouts fire.
+    fn with_timers(limits: Limits) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_time().build().unwrap();
+        Self::build(limits, Some(rt))
+    }
+
+    fn build(limits: Limits, rt: Option<tokio::runtime::Runtime>) -> Self {
         let rec = Arc::new(Recorder::default());
-        let router = Router::new(limits, rec.clone(), timers);
+        let router = Router::new(limits, rec.clone(), rt.as_ref().map(|r| r.handle().clone()));
         let noop = 0;
         router.register_method("noop", noop, None);
         let frames = Arc::new(Frames::default());
         let conn = router.connect(frames.clone());
-        Harness {
-            router,
-            rec,
-            frames,
-            conn,
-            noop,
-        }
+        Harness { router, rec, frames, conn, noop, _rt: rt }
+    }
+
+    fn stat(&self, name: &str) -> u64 {
+        stat(&self.router, name)
     }
 
     fn send(&self, msg: &[u8]) -> Receipt {
@@ -83,9 +88,7 @@ impl Harness {
         std::mem::take(&mut *self.rec.ops.lock())
             .into_iter()
             .filter_map(|op| match op {
-                Op::Call {
-                    key, method, params, ..
-                } => Some((key, method, params)),
+                Op::Call { key, method, params, .. } => Some((key, method, params)),
                 _ => None,
             })
             .collect()
@@ -109,17 +112,18 @@ impl Harness {
     }
 }
 
+fn stat(router: &Router, name: &str) -> u64 {
+    router.stats().snapshot().into_iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| v)
+}
+
 fn small_limits() -> Limits {
-    Limits {
-        max_message_bytes: 256 * 1024,
-        max_container_items: 1000,
-        ..Limits::default()
-    }
+    Limits { max_message_bytes: 256 * 1024, max_container_items: 1000, ..Limits::default() }
 }
 
 /// (case, message, expected): expected is `Some((code, id))` for a reply, `None` for a drop.
 type Case = (&'static str, Vec<u8>, Option<(&'static str, Value)>);
 
+#[rustfmt::skip]
 fn malformed_cases() -> Vec<Case> {
     use serde_json::json;
     let s = |x: &str| x.as_bytes().to_vec();
@@ -162,16 +166,8 @@ fn malformed_cases() -> Vec<Case> {
         ("call without id", s(r#"{"type":"call","method":"noop"}"#), None),
         ("id is a bool", s(r#"{"type":"call","id":true,"method":"noop"}"#), None),
         ("id is a float", s(r#"{"type":"call","id":1.5,"method":"noop"}"#), None),
-        (
-            "id is 2^53",
-            s(r#"{"type":"call","id":9007199254740992,"method":"noop"}"#),
-            None,
-        ),
-        (
-            "id is an object",
-            s(r#"{"type":"call","id":{"a":1},"method":"noop"}"#),
-            None,
-        ),
+        ("id is 2^53", s(r#"{"type":"call","id":9007199254740992,"method":"noop"}"#), None),
+        ("id is an object", s(r#"{"type":"call","id":{"a":1},"method":"noop"}"#), None),
         ("id is null", s(r#"{"type":"call","id":null,"method":"noop"}"#), None),
         ("id longer than the limit", s(&long_id), None),
         ("cancel without id", s(r#"{"type":"cancel"}"#), None),
@@ -185,96 +181,28 @@ fn malformed_cases() -> Vec<Case> {
         ("type is a number", s(r#"{"type":7,"id":1}"#), im(json!(1))),
         ("no type", s(r#"{"id":2}"#), im(json!(2))),
         ("call without method", s(r#"{"type":"call","id":3}"#), im(json!(3))),
-        (
-            "method is a number",
-            s(r#"{"type":"call","id":4,"method":5}"#),
-            im(json!(4)),
-        ),
-        (
-            "method is empty",
-            s(r#"{"type":"call","id":5,"method":""}"#),
-            im(json!(5)),
-        ),
-        (
-            "method is null",
-            s(r#"{"type":"call","id":6,"method":null}"#),
-            im(json!(6)),
-        ),
+        ("method is a number", s(r#"{"type":"call","id":4,"method":5}"#), im(json!(4))),
+        ("method is empty", s(r#"{"type":"call","id":5,"method":""}"#), im(json!(5))),
+        ("method is null", s(r#"{"type":"call","id":6,"method":null}"#), im(json!(6))),
         ("method longer than the limit", s(&long_method), im(json!(1))),
         ("unknown type", s(r#"{"type":"frobnicate","id":7}"#), im(json!(7))),
-        (
-            "type in upper case",
-            s(r#"{"type":"CALL","id":8,"method":"noop"}"#),
-            im(json!(8)),
-        ),
-        (
-            "truncated JSON",
-            s(r#"{"type":"call","id":9,"method":"noop""#),
-            im(json!(9)),
-        ),
-        (
-            "NaN literal in params",
-            s(r#"{"type":"call","id":10,"method":"noop","params":{"a":NaN}}"#),
-            im(json!(10)),
-        ),
-        (
-            "trailing garbage",
-            s(r#"{"type":"call","id":11,"method":"noop"} x"#),
-            im(json!(11)),
-        ),
-        (
-            "duplicate field",
-            s(r#"{"type":"call","id":12,"id":13,"method":"noop"}"#),
-            im(json!(12)),
-        ),
-        (
-            "trailing backslash in a string",
-            s(r#"{"type":"call","id":14,"params":"abc\"#),
-            im(json!(14)),
-        ),
+        ("type in upper case", s(r#"{"type":"CALL","id":8,"method":"noop"}"#), im(json!(8))),
+        ("truncated JSON", s(r#"{"type":"call","id":9,"method":"noop""#), im(json!(9))),
+        ("NaN literal in params", s(r#"{"type":"call","id":10,"method":"noop","params":{"a":NaN}}"#), im(json!(10))),
+        ("trailing garbage", s(r#"{"type":"call","id":11,"method":"noop"} x"#), im(json!(11))),
+        ("duplicate field", s(r#"{"type":"call","id":12,"id":13,"method":"noop"}"#), im(json!(12))),
+        ("trailing backslash in a string", s(r#"{"type":"call","id":14,"params":"abc\"#), im(json!(14))),
         ("invalid UTF-8 in params", bad_utf8, im(json!("u"))),
         ("deep nesting (100k levels)", s(&deep_with_id), im(json!("deep"))),
         ("container over the item limit", s(&wide), im(json!("wide"))),
-        (
-            "message over the size limit",
-            s(&huge),
-            Some(("payload_too_large", json!("huge"))),
-        ),
-        (
-            "unknown method",
-            s(r#"{"type":"call","id":20,"method":"nope"}"#),
-            nf(json!(20)),
-        ),
-        (
-            "dunder method",
-            s(r#"{"type":"call","id":21,"method":"__class__"}"#),
-            nf(json!(21)),
-        ),
-        (
-            "dotted path",
-            s(r#"{"type":"call","id":22,"method":"a.b"}"#),
-            nf(json!(22)),
-        ),
-        (
-            "path traversal",
-            s(r#"{"type":"call","id":23,"method":"../x"}"#),
-            nf(json!(23)),
-        ),
-        (
-            "method with trailing space",
-            s(r#"{"type":"call","id":24,"method":"noop "}"#),
-            nf(json!(24)),
-        ),
-        (
-            "method in another case",
-            s(r#"{"type":"call","id":25,"method":"NOOP"}"#),
-            nf(json!(25)),
-        ),
-        (
-            "NUL in the id",
-            s(r#"{"type":"call","id":"a\u0000b","method":"nope"}"#),
-            nf(json!("a\u{0}b")),
-        ),
+        ("message over the size limit", s(&huge), Some(("payload_too_large", json!("huge")))),
+        ("unknown method", s(r#"{"type":"call","id":20,"method":"nope"}"#), nf(json!(20))),
+        ("dunder method", s(r#"{"type":"call","id":21,"method":"__class__"}"#), nf(json!(21))),
+        ("dotted path", s(r#"{"type":"call","id":22,"method":"a.b"}"#), nf(json!(22))),
+        ("path traversal", s(r#"{"type":"call","id":23,"method":"../x"}"#), nf(json!(23))),
+        ("method with trailing space", s(r#"{"type":"call","id":24,"method":"noop "}"#), nf(json!(24))),
+        ("method in another case", s(r#"{"type":"call","id":25,"method":"NOOP"}"#), nf(json!(25))),
+        ("NUL in the id", s(r#"{"type":"call","id":"a\u0000b","method":"nope"}"#), nf(json!("a\u{0}b"))),
     ]
 }
 
@@ -284,21 +212,17 @@ fn every_malformed_case_gets_its_code_and_the_core_keeps_serving() {
     assert!(cases.len() >= 40, "RELIABILITY case 1 asks for 40+ cases");
     let h = Harness::new(small_limits());
     for (name, msg, expected) in cases {
-        let dropped_before = h.router.stats().dropped.load(std::sync::atomic::Ordering::Relaxed);
+        let dropped_before = h.stat("dropped");
         let started = Instant::now();
         let receipt = h.send(&msg);
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "{name}: took {:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_secs(1), "{name}: took {:?}", started.elapsed());
         assert!(h.take_calls().is_empty(), "{name}: a handler was dispatched");
         let frames = h.frames.take();
         match expected {
             None => {
                 assert_eq!(receipt, Receipt::Dropped, "{name}");
                 assert!(frames.is_empty(), "{name}: {frames:?}");
-                let dropped = h.router.stats().dropped.load(std::sync::atomic::Ordering::Relaxed);
+                let dropped = h.stat("dropped");
                 assert_eq!(dropped, dropped_before + 1, "{name}: drop not counted");
             }
             Some((code, id)) => {
@@ -314,7 +238,7 @@ fn every_malformed_case_gets_its_code_and_the_core_keeps_serving() {
         }
         h.assert_still_serving();
     }
-    assert_eq!(h.router.stats().panics.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(h.stat("panics"), 0);
 }
 
 #[test]
@@ -336,17 +260,11 @@ fn exactly_one_reply_per_call() {
     let key = calls[0].0;
     assert!(h.router.complete(key, Ok(br#"{"x":1}"#)));
     assert!(!h.router.complete(key, Ok(b"2")));
-    assert!(!h.router.complete(
-        key,
-        Err(ErrorReply::framework(_core::protocol::ErrorCode::Internal, "late"))
-    ));
+    assert!(!h.router.complete(key, Err(ErrorReply::framework(_core::protocol::ErrorCode::Internal, "late"))));
     let frames = h.frames.take();
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0]["result"]["x"], 1);
-    assert_eq!(
-        h.router.stats().late_results.load(std::sync::atomic::Ordering::Relaxed),
-        2
-    );
+    assert_eq!(h.stat("late_results"), 2);
     assert_eq!(h.router.in_flight(), 0);
 }
 
@@ -356,19 +274,13 @@ fn absent_and_null_params_become_an_empty_object() {
     h.send(br#"{"type":"call","id":1,"method":"noop"}"#);
     h.send(br#"{"type":"call","id":2,"method":"noop","params":null}"#);
     let calls = h.take_calls();
-    assert_eq!(
-        calls.iter().map(|c| c.2.clone()).collect::<Vec<_>>(),
-        vec![b"{}".to_vec(), b"{}".to_vec()]
-    );
+    assert_eq!(calls.iter().map(|c| c.2.clone()).collect::<Vec<_>>(), vec![b"{}".to_vec(), b"{}".to_vec()]);
 }
 
 #[test]
 fn duplicate_id_in_flight_is_dropped_and_the_original_still_answers() {
     let h = Harness::new(small_limits());
-    assert!(matches!(
-        h.send(br#"{"type":"call","id":"d","method":"noop"}"#),
-        Receipt::Accepted(_)
-    ));
+    assert!(matches!(h.send(br#"{"type":"call","id":"d","method":"noop"}"#), Receipt::Accepted(_)));
     assert_eq!(h.send(br#"{"type":"call","id":"d","method":"noop"}"#), Receipt::Dropped);
     let calls = h.take_calls();
     assert_eq!(calls.len(), 1);
@@ -377,45 +289,27 @@ fn duplicate_id_in_flight_is_dropped_and_the_original_still_answers() {
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0]["result"], 1);
     // Once answered, the id may be reused.
-    assert!(matches!(
-        h.send(br#"{"type":"call","id":"d","method":"noop"}"#),
-        Receipt::Accepted(_)
-    ));
+    assert!(matches!(h.send(br#"{"type":"call","id":"d","method":"noop"}"#), Receipt::Accepted(_)));
 }
 
 #[test]
 fn overloaded_past_the_in_flight_limit() {
-    let h = Harness::new(Limits {
-        max_in_flight: 3,
-        ..small_limits()
-    });
+    let h = Harness::new(Limits { max_in_flight: 3, ..small_limits() });
     for i in 0..5 {
         h.send(format!(r#"{{"type":"call","id":{i},"method":"noop"}}"#).as_bytes());
     }
     let frames = h.frames.take();
-    let codes: Vec<_> = frames
-        .iter()
-        .map(|f| (f["id"].clone(), f["error"]["code"].clone()))
-        .collect();
-    assert_eq!(
-        codes,
-        vec![(3.into(), "overloaded".into()), (4.into(), "overloaded".into())]
-    );
+    let codes: Vec<_> = frames.iter().map(|f| (f["id"].clone(), f["error"]["code"].clone())).collect();
+    assert_eq!(codes, vec![(3.into(), "overloaded".into()), (4.into(), "overloaded".into())]);
     let calls = h.take_calls();
     assert_eq!(calls.len(), 3);
     h.router.complete(calls[0].0, Ok(b"0"));
-    assert!(matches!(
-        h.send(br#"{"type":"call","id":9,"method":"noop"}"#),
-        Receipt::Accepted(_)
-    ));
+    assert!(matches!(h.send(br#"{"type":"call","id":9,"method":"noop"}"#), Receipt::Accepted(_)));
 }
 
 #[test]
 fn ten_thousand_concurrent_calls_get_one_matching_reply_each() {
-    let h = Arc::new(Harness::new(Limits {
-        max_in_flight: 10_000,
-        ..Limits::default()
-    }));
+    let h = Arc::new(Harness::new(Limits { max_in_flight: 10_000, ..Limits::default() }));
     let senders: Vec<_> = (0..4)
         .map(|t| {
             let h = h.clone();
@@ -479,7 +373,7 @@ fn a_panic_while_dispatching_becomes_an_internal_reply() {
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0]["error"]["code"], "internal");
     assert_eq!(frames[0]["id"], "p");
-    assert_eq!(h.router.stats().panics.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(h.stat("panics"), 1);
     assert_eq!(h.router.in_flight(), 0);
     h.assert_still_serving();
 }
@@ -494,31 +388,17 @@ fn cancel_answers_cancelled_and_stops_the_handler() {
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0]["error"]["code"], "cancelled");
     assert_eq!(h.rec.ops.lock().as_slice(), &[Op::Cancel { key }]);
-    assert!(
-        !h.router.complete(key, Ok(b"1")),
-        "a cancelled call must not be answered twice"
-    );
+    assert!(!h.router.complete(key, Ok(b"1")), "a cancelled call must not be answered twice");
     assert!(h.frames.take().is_empty());
     // Cancelling again, or an unknown id, is harmless.
     h.send(br#"{"type":"cancel","id":"c"}"#);
     assert!(h.frames.take().is_empty());
-    assert_eq!(
-        h.router
-            .stats()
-            .unknown_cancels
-            .load(std::sync::atomic::Ordering::Relaxed),
-        1
-    );
+    assert_eq!(h.stat("unknown_cancels"), 1);
 }
 
 #[test]
 fn timeout_answers_at_the_limit_and_cancels() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_time()
-        .build()
-        .unwrap();
-    let h = Harness::with_timers(small_limits(), Some(rt.handle().clone()));
+    let h = Harness::with_timers(small_limits());
     h.router.register_method("slow", 1, Some(Duration::from_millis(200)));
     let started = Instant::now();
     h.send(br#"{"type":"call","id":"t","method":"slow"}"#);
@@ -540,12 +420,7 @@ fn timeout_answers_at_the_limit_and_cancels() {
 
 #[test]
 fn a_call_answered_in_time_never_times_out() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_time()
-        .build()
-        .unwrap();
-    let h = Harness::with_timers(small_limits(), Some(rt.handle().clone()));
+    let h = Harness::with_timers(small_limits());
     h.router.register_method("quick", 1, Some(Duration::from_millis(50)));
     h.send(br#"{"type":"call","id":1,"method":"quick"}"#);
     h.router.complete(h.take_calls()[0].0, Ok(b"1"));
@@ -553,7 +428,7 @@ fn a_call_answered_in_time_never_times_out() {
     let frames = h.frames.take();
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0]["ok"], true);
-    assert_eq!(h.router.stats().timeouts.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(h.stat("timeouts"), 0);
 }
 
 #[test]
@@ -594,14 +469,7 @@ fn shutdown_answers_every_call_shutting_down_and_refuses_new_ones() {
 #[test]
 fn events_keep_their_order_and_wait_for_the_first_connection() {
     let rec = Arc::new(Recorder::default());
-    let router = Router::new(
-        Limits {
-            max_backlog_events: 3,
-            ..small_limits()
-        },
-        rec,
-        None,
-    );
+    let router = Router::new(Limits { max_backlog_events: 3, ..small_limits() }, rec, None);
     for i in 0..5 {
         assert_eq!(router.emit(None, "tick", i.to_string().as_bytes()), 0);
     }
@@ -610,37 +478,20 @@ fn events_keep_their_order_and_wait_for_the_first_connection() {
     router.emit(None, "tick", b"5");
     let got: Vec<_> = frames.take().iter().map(|f| f["payload"].as_i64().unwrap()).collect();
     assert_eq!(got, vec![2, 3, 4, 5], "oldest backlog entries dropped, order kept");
-    assert_eq!(
-        router
-            .stats()
-            .backlog_dropped
-            .load(std::sync::atomic::Ordering::Relaxed),
-        2
-    );
+    assert_eq!(stat(&router, "backlog_dropped"), 2);
 }
 
 #[test]
 fn events_from_the_client_reach_the_dispatcher_with_raw_detail() {
     let h = Harness::new(small_limits());
-    assert_eq!(
-        h.send(br#"{"type":"event","event":"export","detail":{"path":"a"}}"#),
-        Receipt::Event
-    );
+    assert_eq!(h.send(br#"{"type":"event","event":"export","detail":{"path":"a"}}"#), Receipt::Event);
     assert_eq!(h.send(br#"{"type":"event","event":"bare"}"#), Receipt::Event);
     let ops = std::mem::take(&mut *h.rec.ops.lock());
     assert_eq!(
         ops,
         vec![
-            Op::Event {
-                conn: h.conn,
-                name: "export".into(),
-                detail: br#"{"path":"a"}"#.to_vec()
-            },
-            Op::Event {
-                conn: h.conn,
-                name: "bare".into(),
-                detail: b"null".to_vec()
-            },
+            Op::Event { conn: h.conn, name: "export".into(), detail: br#"{"path":"a"}"#.to_vec() },
+            Op::Event { conn: h.conn, name: "bare".into(), detail: b"null".to_vec() },
         ]
     );
 }
