@@ -3,6 +3,7 @@
 pub mod ipc;
 pub mod protocol;
 mod py;
+pub mod webview;
 
 use pyo3::prelude::*;
 

@@ -3,9 +3,10 @@
 from ._core import PROTOCOL_VERSION, __version__
 from .commands import Command, Commands, EventHandler
 from .errors import ERROR_CODES, ErrorCode, InvokeError, InvokeException
-from .webview import WebView
+from .webview import AuroraView, WebView
 
 __all__ = [
+    "AuroraView",
     "ERROR_CODES",
     "PROTOCOL_VERSION",
     "Command",

@@ -9,7 +9,7 @@ ERROR_CODES: list[str]
 DEFAULT_LIMITS: dict[str, int]
 
 Op = tuple[Literal[0], int, int, bytes, int] | tuple[Literal[1], int, str, bytes] | tuple[Literal[2], int]
-Receipt = tuple[Literal["accepted", "replied", "event", "cancel", "dropped"], int | str | None]
+Receipt = tuple[Literal["accepted", "replied", "event", "cancel", "ready", "dropped"], int | str | None]
 
 class Core:
     """The router with its dispatch queue: one per running app."""
@@ -64,3 +64,44 @@ class Connection:
         """Up to ``max`` frames sent to this connection since the last call, oldest first."""
     def pending_frames(self) -> int: ...
     def close(self) -> None: ...
+
+BRIDGE_SCRIPT: str
+
+class Window:
+    """A native window (WebKitGTK on Linux) whose page talks to ``core``."""
+
+    def __init__(
+        self,
+        core: Core,
+        *,
+        title: str,
+        url: str | None = None,
+        assets: str | None = None,
+        html: str | None = None,
+        width: float = 1024.0,
+        height: float = 768.0,
+        resizable: bool = True,
+        visible: bool = True,
+        debug: bool = False,
+        csp: str | None = None,
+    ) -> None: ...
+    @property
+    def key(self) -> int: ...
+    @property
+    def connection(self) -> int:
+        """The connection id serving the page (changes when the page reloads)."""
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def refused(self) -> int:
+        """IPC messages refused because of their origin."""
+    def fileno(self) -> int: ...
+    def take_events(self) -> list[tuple[str] | tuple[str, str] | tuple[str, int, str]]:
+        """``("loading", url)``, ``("loaded", url)``, ``("eval", id, json)``, ``("closed",)``."""
+    def eval(self, id: int, js: str) -> None: ...
+    def close(self) -> None: ...
+
+def shutdown_gui(timeout: float = 2.0) -> bool:
+    """Close every window and stop the GUI thread."""
+
+def gui_running() -> bool: ...

@@ -52,6 +52,7 @@ class TestClient:
         sync_workers: int = 16,
         **limits: int,
     ) -> None:
+        self._view = app if isinstance(app, WebView) else None
         if isinstance(app, WebView):
             commands, default_debug = app.commands, app.debug
         elif isinstance(app, Commands):
@@ -79,6 +80,9 @@ class TestClient:
         self._runtime.start()
         self._conn = self._runtime.core.connect()
         self._loop.add_reader(self._conn.fileno(), self._on_frames)
+        if self._view is not None:
+            conn_id = self._conn.id
+            self._view._serve_through(self._runtime, lambda: conn_id)  # view.emit reaches this client
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -88,6 +92,8 @@ class TestClient:
         """Stop: calls still in flight are answered `shutting_down`, handlers cancelled."""
         if self._loop is None:
             return
+        if self._view is not None:
+            self._view._unserve()
         await self._runtime.stop()
         self._drain_frames()
         self._loop.remove_reader(self._conn.fileno())
@@ -153,7 +159,7 @@ class TestClient:
         got no reply (an event, a cancel, or a drop the router counted)."""
         loop = self._require_open()
         kind, call_id = self._conn.send(data.encode() if isinstance(data, str) else data)
-        if kind in ("event", "cancel"):
+        if kind in ("event", "cancel", "ready"):
             await self._runtime.events_idle()
             return None
         if kind == "dropped":

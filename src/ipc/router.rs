@@ -29,6 +29,8 @@ pub enum Receipt {
     Event,
     /// A cancel was processed (answered `cancelled` if the call was in flight).
     Cancel,
+    /// The client announced it is ready for frames (the transport acts on it).
+    Ready,
     /// The message was dropped and counted: there was no id to answer.
     Dropped,
 }
@@ -190,6 +192,7 @@ impl Router {
                 }
                 Receipt::Cancel
             }
+            Ok(Incoming::Ready) => Receipt::Ready,
             Err(rej) => {
                 Stats::bump(if rej.code == ErrorCode::PayloadTooLarge {
                     &self.stats.too_large

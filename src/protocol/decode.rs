@@ -31,6 +31,7 @@ pub enum Incoming<'a> {
     Cancel {
         id: CallId,
     },
+    Ready,
 }
 
 /// Why a message was refused, and the id to answer when one could be read.
@@ -117,6 +118,7 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
             Ok(Incoming::Event { event, detail: env.detail })
         }
         "cancel" => Ok(Incoming::Cancel { id: required_id(env.id, "cancel")? }),
+        "ready" => Ok(Incoming::Ready),
         other => Err(Rejection {
             id: env.id.and_then(|raw| parse_id(raw, limits)),
             code: ErrorCode::InvalidMessage,
@@ -128,7 +130,7 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
             check_id_len(id, limits)?;
             Ok(msg)
         }
-        Incoming::Event { .. } => Ok(msg),
+        Incoming::Event { .. } | Incoming::Ready => Ok(msg),
     })
 }
 

@@ -63,6 +63,8 @@ pub enum ClientMessage {
     },
     /// Ask the host to cancel the call with this id; it is answered `cancelled`.
     Cancel { id: CallId },
+    /// The page's bridge is installed and listening: frames for it may be delivered.
+    Ready,
 }
 
 /// The error carried by a failed `call_result`.

@@ -53,6 +53,7 @@ fn receipt_to_py<'py>(py: Python<'py>, receipt: &Receipt) -> PyResult<Bound<'py,
         Receipt::Replied(id) => ("replied", call_id_to_py(py, id)?),
         Receipt::Event => ("event", none),
         Receipt::Cancel => ("cancel", none),
+        Receipt::Ready => ("ready", none),
         Receipt::Dropped => ("dropped", none),
     };
     PyTuple::new(py, [kind.into_pyobject(py)?.into_any(), id])
@@ -63,6 +64,12 @@ fn receipt_to_py<'py>(py: Python<'py>, receipt: &Receipt) -> PyResult<Bound<'py,
 pub struct Core {
     router: Arc<Router>,
     ops: Arc<WakeQueue<Op>>,
+}
+
+impl Core {
+    pub(crate) fn router(&self) -> Arc<Router> {
+        self.router.clone()
+    }
 }
 
 #[pymethods]

@@ -2,6 +2,7 @@
 
 mod core;
 mod wake;
+mod window;
 
 use pyo3::prelude::*;
 
@@ -10,6 +11,10 @@ use crate::protocol::{ErrorCode, Limits, MAX_SAFE_INTEGER, PROTOCOL_VERSION};
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<core::Core>()?;
     m.add_class::<core::Connection>()?;
+    m.add_class::<window::Window>()?;
+    m.add_function(wrap_pyfunction!(window::shutdown_gui, m)?)?;
+    m.add_function(wrap_pyfunction!(window::gui_running, m)?)?;
+    m.add("BRIDGE_SCRIPT", crate::webview::BRIDGE_SCRIPT)?;
     m.add("PROTOCOL_VERSION", PROTOCOL_VERSION)?;
     m.add("MAX_SAFE_INTEGER", MAX_SAFE_INTEGER)?;
     m.add("ERROR_CODES", ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;

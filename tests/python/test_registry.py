@@ -148,5 +148,7 @@ def test_timeout_must_be_positive() -> None:
 
 
 def test_webview_rejects_url_and_html_together() -> None:
-    with pytest.raises(ValueError, match="either url= or html="):
+    with pytest.raises(ValueError, match="either url=, html= or assets="):
         WebView(url="http://x", html="<p>")
+    with pytest.raises(ValueError, match="is not a folder"):
+        WebView(assets="/definitely/not/a/folder")

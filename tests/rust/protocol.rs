@@ -161,6 +161,7 @@ fn typed_client_messages_decode_identically() {
         ClientMessage::Call { id: CallId::Str("s".into()), method: "m".into(), params: None },
         ClientMessage::Event { event: "e".into(), detail: Some(serde_json::json!("d")) },
         ClientMessage::Cancel { id: CallId::Str("s".into()) },
+        ClientMessage::Ready,
     ];
     for msg in msgs {
         let bytes = serde_json::to_vec(&msg).unwrap();
@@ -176,6 +177,7 @@ fn typed_client_messages_decode_identically() {
                 detail: detail.map(|p| serde_json::from_str(p.get()).unwrap()),
             },
             Incoming::Cancel { id } => ClientMessage::Cancel { id },
+            Incoming::Ready => ClientMessage::Ready,
         };
         assert_eq!(back, msg);
     }

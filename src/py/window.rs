@@ -1,0 +1,150 @@
+//! `auroraview._core.Window`: a native window serving a `Core`'s router.
+//!
+//! Window events (page loads, eval results, closed) reach Python through a wake-up queue
+//! the asyncio loop watches, like calls do: the GUI thread never takes the GIL.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use super::core::Core;
+use super::wake::WakeQueue;
+use crate::webview::{self, AssetSource, Content, WindowEvent, WindowHandle, WindowObserver, WindowSpec};
+
+struct QueueObserver(Arc<WakeQueue<WindowEvent>>);
+
+impl WindowObserver for QueueObserver {
+    fn on_event(&self, event: WindowEvent) {
+        self.0.push(event);
+    }
+}
+
+/// A native window (WebKitGTK on Linux) whose page talks to `core`.
+#[pyclass(frozen, module = "auroraview._core")]
+pub struct Window {
+    handle: WindowHandle,
+    events: Arc<WakeQueue<WindowEvent>>,
+}
+
+#[pymethods]
+impl Window {
+    #[new]
+    #[pyo3(signature = (core, *, title, url=None, assets=None, html=None, width=1024.0, height=768.0, resizable=true, visible=true, debug=false, csp=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        core: &Core,
+        title: String,
+        url: Option<String>,
+        assets: Option<PathBuf>,
+        html: Option<String>,
+        width: f64,
+        height: f64,
+        resizable: bool,
+        visible: bool,
+        debug: bool,
+        csp: Option<String>,
+    ) -> PyResult<Self> {
+        let content = match (url, assets, html) {
+            (Some(url), None, None) => Content::Url(url),
+            (None, Some(dir), None) => Content::Assets(
+                AssetSource::folder(&dir)
+                    .map_err(|e| PyValueError::new_err(format!("assets={}: {e}", dir.display())))?,
+            ),
+            (None, None, Some(html)) => Content::Assets(AssetSource::Html(html)),
+            (None, None, None) => Content::Assets(AssetSource::Html(String::new())),
+            _ => return Err(PyValueError::new_err("give at most one of url=, assets= and html=")),
+        };
+        if !(width > 0.0 && height > 0.0) {
+            return Err(PyValueError::new_err(format!("window size must be positive, got {width}x{height}")));
+        }
+        let events = Arc::new(WakeQueue::new().map_err(|e| PyRuntimeError::new_err(e.to_string()))?);
+        let spec = WindowSpec {
+            title,
+            width,
+            height,
+            resizable,
+            visible,
+            debug,
+            content,
+            csp,
+            router: core.router(),
+            observer: Arc::new(QueueObserver(events.clone())),
+        };
+        // Waits for the GUI thread, which never needs the GIL: release it meanwhile.
+        let handle = py.detach(|| webview::host().and_then(|host| host.open(spec))).map_err(PyRuntimeError::new_err)?;
+        Ok(Window { handle, events })
+    }
+
+    #[getter]
+    fn key(&self) -> u64 {
+        self.handle.key()
+    }
+
+    /// The connection id currently serving the page (changes when the page reloads).
+    #[getter]
+    fn connection(&self) -> u64 {
+        self.handle.connection()
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    /// IPC messages refused because they came from an origin not allowed to use IPC.
+    #[getter]
+    fn refused(&self) -> u64 {
+        self.handle.refused()
+    }
+
+    /// Descriptor that becomes readable when `take_events()` has events.
+    fn fileno(&self) -> i32 {
+        self.events.fileno()
+    }
+
+    /// `("loading", url)`, `("loaded", url)`, `("eval", id, json)`, `("closed",)`, in order.
+    fn take_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for event in self.events.take(usize::MAX) {
+            let item = match event {
+                WindowEvent::PageLoading(url) => ("loading", url).into_pyobject(py)?.into_any(),
+                WindowEvent::PageLoaded(url) => ("loaded", url).into_pyobject(py)?.into_any(),
+                WindowEvent::EvalResult { id, result } => ("eval", id, result).into_pyobject(py)?.into_any(),
+                WindowEvent::Closed => ("closed",).into_pyobject(py)?.into_any(),
+            };
+            list.append(item)?;
+        }
+        Ok(list)
+    }
+
+    /// Evaluate `js` in the page; the result arrives as `("eval", id, json)`.
+    fn eval(&self, id: u64, js: String) {
+        self.handle.eval(id, js);
+    }
+
+    /// Close the window (from any thread). `("closed",)` follows.
+    fn close(&self) {
+        self.handle.close();
+    }
+}
+
+/// Close every window and stop the GUI thread; True if it stopped within `timeout` seconds.
+#[pyfunction]
+#[pyo3(signature = (timeout=2.0))]
+pub fn shutdown_gui(py: Python<'_>, timeout: f64) -> bool {
+    match webview::running_host() {
+        Some(host) => py.detach(|| host.shutdown(Duration::from_secs_f64(timeout.max(0.0)))),
+        None => true,
+    }
+}
+
+/// Whether the GUI thread has been started.
+#[pyfunction]
+pub fn gui_running() -> bool {
+    webview::running_host().is_some()
+}

@@ -1,0 +1,205 @@
+// @generated from sdk-ts/src/bridge.ts by `npm run build:bridge` (in sdk-ts/) — DO NOT EDIT.
+"use strict";
+// The injected bridge: defines `window.auroraview` before any page script runs.
+//
+// Messages to the host go through wry's `window.ipc.postMessage` as JSON envelopes
+// (see src/protocol). Replies and events come back as data: the host calls the one
+// pre-registered receiver, `__auroraview_receive`, with a JSON string holding a batch of
+// frames. Nothing the host sends is ever evaluated as code built from payloads.
+(() => {
+    const w = window;
+    if (w.auroraview && w.auroraview.__bridge === 1) {
+        return; // already installed in this document
+    }
+    /** An `Error` carrying the host's `{name, code, message, data}`. */
+    class InvokeError extends Error {
+        constructor(shape) {
+            super(shape.message);
+            this.name = shape.name;
+            this.code = shape.code;
+            this.data = shape.data;
+        }
+    }
+    const pending = new Map();
+    const listeners = new Map();
+    const outbox = [];
+    let nextId = 1;
+    function ipc() {
+        const candidate = window.ipc;
+        return candidate && typeof candidate.postMessage === "function" ? candidate : undefined;
+    }
+    function flush() {
+        const channel = ipc();
+        if (!channel)
+            return;
+        while (outbox.length > 0) {
+            channel.postMessage(outbox.shift());
+        }
+    }
+    function post(message) {
+        outbox.push(JSON.stringify(message));
+        flush();
+    }
+    function settle(frame) {
+        if (frame.id === undefined)
+            return;
+        const call = pending.get(frame.id);
+        if (!call)
+            return; // cancelled or timed out already
+        pending.delete(frame.id);
+        call.cleanup();
+        if (frame.ok) {
+            call.resolve(frame.result);
+        }
+        else {
+            const e = frame.error ?? { name: "Error", code: "internal", message: "malformed reply", data: null };
+            call.reject(new InvokeError(e));
+        }
+    }
+    function trigger(event, payload) {
+        if (event === "__auroraview_call_result") {
+            // The seeds' internal event: `{id, ok, result | error}`.
+            settle({ type: "call_result", ...payload });
+            return;
+        }
+        const set = listeners.get(event);
+        if (!set)
+            return;
+        for (const listener of Array.from(set)) {
+            try {
+                listener(payload);
+            }
+            catch (err) {
+                // One failing listener must not stop the others.
+                console.error(`auroraview: listener for "${event}" threw`, err);
+            }
+        }
+    }
+    function call(method, params, options = {}) {
+        return new Promise((resolve, reject) => {
+            const id = nextId++;
+            let timer;
+            const onAbort = () => fail("AbortError", "cancelled", "the call was aborted");
+            const cleanup = () => {
+                if (timer !== undefined)
+                    clearTimeout(timer);
+                options.signal?.removeEventListener("abort", onAbort);
+            };
+            function fail(name, code, message) {
+                if (!pending.delete(id))
+                    return;
+                cleanup();
+                post({ type: "cancel", id });
+                reject(new InvokeError({ name, code, message, data: null }));
+            }
+            if (options.signal?.aborted) {
+                reject(new InvokeError({ name: "AbortError", code: "cancelled", message: "the call was aborted", data: null }));
+                return;
+            }
+            pending.set(id, { resolve, reject, cleanup });
+            if (options.timeout !== undefined) {
+                timer = setTimeout(() => fail("TimeoutError", "timeout", `no reply within ${options.timeout} ms`), options.timeout);
+            }
+            options.signal?.addEventListener("abort", onAbort, { once: true });
+            const message = { type: "call", id, method };
+            if (params !== undefined)
+                message.params = params;
+            post(message);
+        });
+    }
+    function send_event(event, detail) {
+        const message = { type: "event", event };
+        if (detail !== undefined)
+            message.detail = detail;
+        post(message);
+    }
+    function on(event, handler) {
+        let set = listeners.get(event);
+        if (!set) {
+            set = new Set();
+            listeners.set(event, set);
+        }
+        set.add(handler);
+        return () => off(event, handler);
+    }
+    function off(event, handler) {
+        if (handler === undefined) {
+            listeners.delete(event);
+        }
+        else {
+            listeners.get(event)?.delete(handler);
+        }
+    }
+    function once(event, handler) {
+        const unsubscribe = on(event, (payload) => {
+            unsubscribe();
+            handler(payload);
+        });
+        return unsubscribe;
+    }
+    /** The receiver the host calls with a JSON array of frames (a string: data, not code). */
+    function receive(batch) {
+        let frames;
+        try {
+            frames = JSON.parse(batch);
+        }
+        catch (err) {
+            console.error("auroraview: undecodable batch from the host", err);
+            return;
+        }
+        for (const frame of frames) {
+            if (frame.type === "call_result") {
+                settle(frame);
+            }
+            else if (frame.type === "event" && typeof frame.event === "string") {
+                trigger(frame.event, frame.payload);
+            }
+        }
+    }
+    // `auroraview.api.method(params)` → `call("api.method", params)` (for `bind_api`).
+    const api = new Proxy(Object.freeze({}), {
+        get(_target, name) {
+            if (typeof name !== "string" || name === "then")
+                return undefined;
+            return (params, options) => call(`api.${name}`, params, options);
+        },
+    });
+    const auroraview = Object.freeze({
+        __bridge: 1,
+        call,
+        send_event,
+        on,
+        off,
+        once,
+        trigger,
+        api,
+        InvokeError,
+    });
+    Object.defineProperty(window, "auroraview", { value: auroraview, writable: false, configurable: false });
+    Object.defineProperty(window, "__auroraview_receive", { value: receive, writable: false, configurable: false });
+    const ready = () => {
+        post({ type: "ready" }); // the host holds replies and events until it sees this
+        flush();
+        window.dispatchEvent(new CustomEvent("auroraviewready", { detail: auroraview }));
+    };
+    // `auroraviewready` fires once the page's own scripts could register for it, and once
+    // wry's channel exists; messages sent before that wait in the outbox, none is lost.
+    const whenChannel = () => {
+        if (ipc()) {
+            ready();
+            return;
+        }
+        const poll = setInterval(() => {
+            if (ipc()) {
+                clearInterval(poll);
+                ready();
+            }
+        }, 1);
+    };
+    if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", whenChannel, { once: true });
+    }
+    else {
+        setTimeout(whenChannel, 0);
+    }
+})();
