@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import struct
 import subprocess
+import time
 import zlib
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +28,7 @@ class VirtualDisplay:
     def __init__(self, width: int = 1280, height: int = 800) -> None:
         self.size = (width, height)
         self.display: str | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._pid: int | None = None
         self._saved: dict[str, str | None] = {}
 
     @staticmethod
@@ -37,26 +39,48 @@ class VirtualDisplay:
         if not self.available():
             raise RuntimeError("Xvfb is not installed (apt-get install xvfb xauth x11-apps)")
         read_fd, write_fd = os.pipe()
+        os.set_inheritable(write_fd, True)
         w, h = self.size
-        self._proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{w}x{h}x24", "-nolisten", "tcp"],
-            pass_fds=(write_fd,),
-            preexec_fn=_die_with_parent,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        os.close(write_fd)
+        argv = ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{w}x{h}x24", "-nolisten", "tcp"]
+        if shutil.which("setpriv"):
+            # The server gets SIGTERM when this process ends, however it ends.
+            argv = ["setpriv", "--pdeathsig", "TERM", "--", *argv]
+        devnull = os.open(os.devnull, os.O_RDWR)
+        try:
+            self._pid = os.posix_spawnp(
+                argv[0], argv, os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
+            )
+        finally:
+            os.close(write_fd)
+            os.close(devnull)
         with os.fdopen(read_fd) as r:
             number = r.readline().strip()
         if not number:
-            self._proc.kill()
-            self._proc.wait()
+            self._stop()
             raise RuntimeError("Xvfb did not start")
         self.display = f":{number}"
         for key, value in {"DISPLAY": self.display, **QUIET_ENV}.items():
             self._saved[key] = os.environ.get(key)
             os.environ[key] = value
         return self
+
+    def _stop(self) -> None:
+        if self._pid is None:
+            return
+        try:
+            os.kill(self._pid, signal.SIGTERM)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                pid, _ = os.waitpid(self._pid, os.WNOHANG)
+                if pid:
+                    break
+                time.sleep(0.01)
+            else:
+                os.kill(self._pid, signal.SIGKILL)
+                os.waitpid(self._pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        self._pid = None
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -73,25 +97,10 @@ class VirtualDisplay:
             # GDK keeps its connection to this server for the life of the process, and exits
             # the process when the server goes away: close the windows now and let the server
             # end with this process (it was started with a parent-death signal).
+            self._pid = None
             _shutdown_all()
             return
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: receive SIGTERM when the parent process exits."""
-    import ctypes
-    import signal
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        self._stop()
 
 
 def screenshot(path: str | os.PathLike[str], display: str | None = None) -> Path:

@@ -63,6 +63,8 @@ interface IpcLike {
   const listeners = new Map<string, Set<Listener>>();
   const outbox: string[] = [];
   let nextId = 1;
+  /** Replies whose id matched no call in flight (stale, duplicate, or for another page). */
+  let unmatched = 0;
 
   function ipc(): IpcLike | undefined {
     const candidate = (window as unknown as { ipc?: IpcLike }).ipc;
@@ -85,7 +87,10 @@ interface IpcLike {
   function settle(frame: HostFrame): void {
     if (frame.id === undefined) return;
     const call = pending.get(frame.id);
-    if (!call) return; // cancelled or timed out already
+    if (!call) {
+      unmatched += 1; // cancelled or timed out already, or not ours
+      return;
+    }
     pending.delete(frame.id);
     call.cleanup();
     if (frame.ok) {
@@ -202,8 +207,14 @@ interface IpcLike {
     },
   });
 
+  /** Counters for diagnostics and tests. */
+  function stats(): { pending: number; unmatched: number } {
+    return { pending: pending.size, unmatched };
+  }
+
   const auroraview = Object.freeze({
     __bridge: 1,
+    stats,
     call,
     send_event,
     on,

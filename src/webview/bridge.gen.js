@@ -24,6 +24,8 @@
     const listeners = new Map();
     const outbox = [];
     let nextId = 1;
+    /** Replies whose id matched no call in flight (stale, duplicate, or for another page). */
+    let unmatched = 0;
     function ipc() {
         const candidate = window.ipc;
         return candidate && typeof candidate.postMessage === "function" ? candidate : undefined;
@@ -44,8 +46,10 @@
         if (frame.id === undefined)
             return;
         const call = pending.get(frame.id);
-        if (!call)
-            return; // cancelled or timed out already
+        if (!call) {
+            unmatched += 1; // cancelled or timed out already, or not ours
+            return;
+        }
         pending.delete(frame.id);
         call.cleanup();
         if (frame.ok) {
@@ -164,8 +168,13 @@
             return (params, options) => call(`api.${name}`, params, options);
         },
     });
+    /** Counters for diagnostics and tests. */
+    function stats() {
+        return { pending: pending.size, unmatched };
+    }
     const auroraview = Object.freeze({
         __bridge: 1,
+        stats,
         call,
         send_event,
         on,
