@@ -1,22 +1,14 @@
-"""End-to-end fixtures: one Xvfb display for the session, real WebKitGTK windows, and a
-harness that runs the page's scenarios and collects what the page reported."""
+"""End-to-end fixtures: one Xvfb display for the session and an open page harness."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from harness import Harness
 
-from auroraview import Commands, InvokeException, WebView
 from auroraview._xvfb import VirtualDisplay
-
-PAGE = Path(__file__).parent / "page"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,138 +20,6 @@ def display() -> Iterator[str | None]:
         pytest.skip("Xvfb is not installed")
     with VirtualDisplay() as vd:
         yield vd.display
-
-
-class Vec(BaseModel):
-    x: float
-    y: float
-
-
-class Harness:
-    """A window showing tests/e2e/page with the commands its scenarios call."""
-
-    def __init__(self, **webview_kwargs: Any) -> None:
-        self.commands = Commands()
-        self.log: list[str] = []
-        self.page_events: list[int] = []
-        self.reports: dict[str, asyncio.Future[Any]] = {}
-        self.ready: asyncio.Queue[str] = asyncio.Queue()
-        self.view = WebView(title="e2e", assets=PAGE, commands=self.commands, **webview_kwargs)
-        self._register()
-        self._task: asyncio.Task[None] | None = None
-
-    def _register(self) -> None:
-        c, h = self.commands, self
-
-        @c.command()
-        async def page_ready(url: str) -> None:
-            h.ready.put_nowait(url)
-
-        @c.command()
-        async def report(name: str, ok: bool, data: Any = None) -> None:
-            fut = h.reports.get(name)
-            if fut is not None and not fut.done():
-                fut.set_result(data if ok else AssertionError(f"scenario {name} failed in the page: {data}"))
-
-        @c.command()
-        async def echo(value: Any) -> Any:
-            return value
-
-        @c.command()
-        async def add(a: int, b: int) -> int:
-            return a + b
-
-        @c.command()
-        def mul(a: int, b: int) -> int:
-            assert threading.current_thread() is not threading.main_thread()
-            return a * b
-
-        @c.command()
-        async def move(v: Vec) -> Vec:
-            return Vec(x=v.x + 1, y=v.y + 1)
-
-        @c.command()
-        async def nothing() -> None:
-            return None
-
-        @c.command()
-        async def fail(kind: str) -> None:
-            if kind == "invoke":
-                raise InvokeException("name taken", code="name_taken", data={"field": "new_name"})
-            raise KeyError("secret")
-
-        @c.command(timeout=0.2)
-        async def too_slow() -> None:
-            try:
-                await asyncio.sleep(30)
-            finally:
-                h.log.append("too_slow:finally")
-
-        @c.command()
-        async def hang(tag: str) -> None:
-            try:
-                await asyncio.sleep(30)
-            except asyncio.CancelledError:
-                h.log.append(f"cancelled:{tag}")
-                raise
-
-        @c.command()
-        async def start_ticks(count: int) -> None:
-            for i in range(count):
-                h.view.emit("tick", {"seq": i})
-
-        @c.on("from_page")
-        def from_page(detail: dict[str, int]) -> None:
-            h.page_events.append(detail["seq"])
-
-        @c.command()
-        async def count_page_events(expected: int) -> dict[str, Any]:
-            for _ in range(500):
-                if len(h.page_events) >= expected:
-                    break
-                await asyncio.sleep(0.01)
-            return {"received": len(h.page_events), "inOrder": h.page_events == list(range(expected))}
-
-        @c.command()
-        async def emit_tricky(value: Any) -> None:
-            h.view.emit('tricky "</script>', value)
-
-        class Api:
-            def get_data(self) -> dict[str, Any]:
-                return {"items": [1, 2, 3]}
-
-            async def save(self, path: str) -> bool:
-                return path == "/tmp/x"
-
-        self.view.bind_api(Api())
-
-    async def open(self) -> str:
-        self._task = asyncio.ensure_future(self.view.run_async())
-        return await self.wait_ready()
-
-    async def wait_ready(self, timeout: float = 20) -> str:
-        getter = asyncio.ensure_future(self.ready.get())
-        done, _ = await asyncio.wait({getter, self._task} if self._task else {getter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if getter not in done:
-            getter.cancel()
-            if self._task is not None and self._task.done():
-                self._task.result()  # raises the window's error
-            raise TimeoutError("the page never reported ready")
-        return getter.result()
-
-    async def run(self, name: str, timeout: float = 20, **args: Any) -> Any:
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.reports[name] = fut
-        self.view.emit("run", {"name": name, "args": args})
-        result = await asyncio.wait_for(fut, timeout)
-        if isinstance(result, AssertionError):
-            raise result
-        return result
-
-    async def close(self) -> None:
-        self.view.close()
-        if self._task is not None:
-            await asyncio.wait_for(self._task, 10)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from conftest import Harness
+from harness import Harness
 
 from auroraview import Commands, WebView
 from auroraview._xvfb import png_is_blank, screenshot

@@ -1,27 +1,9 @@
-"""Shared fixtures: a counter of handler invocations (security tests require it to stay 0)."""
+"""Shared fixtures for the Python tests."""
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-
 import pytest
-
-
-class Calls:
-    """Thread-safe count of handler invocations by name."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.counts: Counter[str] = Counter()
-
-    def hit(self, name: str) -> None:
-        with self._lock:
-            self.counts[name] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
+from counting import Calls
 
 
 @pytest.fixture

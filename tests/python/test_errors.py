@@ -17,7 +17,7 @@ import auroraview
 from auroraview import Commands, InvokeError, InvokeException, _core
 from auroraview.testing import TestClient
 
-from conftest import Calls
+from counting import Calls
 
 GOLDEN = Path(__file__).parent / "golden" / "invalid_params.json"
 

@@ -7,7 +7,7 @@ import json
 import resource
 import time
 
-from conftest import Calls
+from counting import Calls
 
 from auroraview import Commands, _core
 from auroraview.testing import TestClient
