@@ -5,7 +5,7 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
-	.venv/bin/python examples/hello/demo.py
+	.venv/bin/python examples/outliner/demo.py
 
 test:
 	bash scripts/test.sh

@@ -9,6 +9,29 @@ if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install a Rust toolchain (rustup) first" >&2
   exit 2
 fi
+# System packages: WebKitGTK to build and run windows, Xvfb/xwd for headless runs.
+APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config xvfb xauth x11-apps)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The bridge's TypeScript compiler (sdk-ts/), pinned by package-lock.json.
+if command -v npm >/dev/null; then
+  if [ ! -d sdk-ts/node_modules ] || [ sdk-ts/package-lock.json -nt sdk-ts/node_modules ]; then
+    (cd sdk-ts && npm ci --silent --no-audit --no-fund)
+  fi
+else
+  echo "setup: npm not found; the bridge freshness check will be skipped" >&2
+fi
+
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv

@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Run every test from a fresh machine: set-up, Rust tests (with a per-test timeout),
-# clippy with warnings as errors, formatting, then pytest (warnings as errors, per-test timeout).
+# Run every test from a fresh machine: set-up, generated-file freshness, formatting, clippy
+# with warnings as errors, Rust tests (per-test timeout), then pytest (warnings as errors,
+# per-test timeout) including the end-to-end suite in real WebKitGTK windows under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # shellcheck disable=SC1091
 source .venv/bin/activate
+
+echo "== generated files are fresh"
+if command -v npm >/dev/null; then
+  (cd sdk-ts && npm run --silent check:bridge)
+elif [ -n "${CI:-}" ]; then
+  echo "npm is required in CI to check src/webview/bridge.gen.js" >&2
+  exit 1
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --check

@@ -23,7 +23,7 @@ from . import _core
 from ._runtime import Runtime
 from .commands import Commands
 
-__all__ = ["AuroraView", "WebView"]
+__all__ = ["AuroraView", "PageNavigated", "WebView"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -105,6 +105,7 @@ class WebView:
         self._eval_ids = itertools.count(1)
         self._evals: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
         self._early_events: list[tuple[str, bytes]] = []
+        self._close_requested = False
         # Where `emit` goes: a runtime and the connection serving this view's page.
         self._target: tuple[Runtime, Callable[[], int]] | None = None
 
@@ -154,8 +155,11 @@ class WebView:
     def _unserve(self) -> None:
         self._target = None
 
-    async def eval_js(self, code: str) -> Any:
-        """Evaluate ``code`` in the page and return its value (decoded from JSON)."""
+    async def eval_js(self, code: str, *, timeout: float | None = 10.0) -> Any:
+        """Evaluate ``code`` in the page and return its value (decoded from JSON).
+
+        Raises `PageNavigated` when the page starts loading another document first (WebKit
+        then drops the evaluation), and `TimeoutError` after ``timeout`` seconds."""
         window, loop = self._window, asyncio.get_running_loop()
         if window is None:
             raise RuntimeError("the window is not open")
@@ -163,7 +167,10 @@ class WebView:
         fut: asyncio.Future[Any] = loop.create_future()
         self._evals[eval_id] = (loop, fut)
         window.eval(eval_id, code)
-        return await fut
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            self._evals.pop(eval_id, None)
 
     # -- running --------------------------------------------------------------------
 
@@ -176,6 +183,7 @@ class WebView:
         runtime.start()
         self._runtime, self._loop = runtime, loop
         self._closed_future = loop.create_future()
+        self._close_requested = False
         self._finished.clear()
         try:
             self._window = _core.Window(
@@ -198,6 +206,8 @@ class WebView:
             loop.add_reader(window.fileno(), self._on_window_events)
             self._serve_through(runtime, lambda: window.connection)
             self._opened.set()
+            if self._close_requested:  # close() was called while the window was opening
+                window.close()
             await self._closed_future
         except BaseException as exc:
             self._open_error = exc
@@ -251,11 +261,10 @@ class WebView:
 
     def close(self) -> None:
         """Close the window (from any thread). Calls in flight are cancelled."""
-        window, loop, fut = self._window, self._loop, self._closed_future
+        self._close_requested = True
+        window = self._window
         if window is not None:
             window.close()
-        elif loop is not None and fut is not None:
-            loop.call_soon_threadsafe(_set_if_pending, fut)
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Block until a window shown with ``block=False`` has closed."""
@@ -265,6 +274,17 @@ class WebView:
         if self._runtime is None and self._window is None:
             return True
         return self._finished.wait(timeout)
+
+    async def wait_open(self, timeout: float | None = 30.0) -> None:
+        """Wait until `run_async` (or `show`) has opened the window."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self._window is None:
+            if self._open_error is not None:
+                raise self._open_error
+            if deadline is not None and loop.time() > deadline:
+                raise TimeoutError("the window did not open")
+            await asyncio.sleep(0.005)
 
     @property
     def is_open(self) -> bool:
@@ -292,6 +312,11 @@ class WebView:
             if kind == "closed":
                 if self._closed_future is not None:
                     _set_if_pending(self._closed_future)
+            elif kind == "loading":
+                # WebKit drops evaluations pending when a new document starts loading.
+                evals, self._evals = self._evals, {}
+                for eval_loop, fut in evals.values():
+                    eval_loop.call_soon_threadsafe(_fail_if_pending, fut, PageNavigated(f"the page started loading {event[1]}"))
             elif kind == "eval":
                 _, eval_id, result = event
                 entry = self._evals.pop(eval_id, None)
@@ -303,6 +328,15 @@ class WebView:
 def _set_if_pending(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
+
+
+class PageNavigated(RuntimeError):
+    """A script evaluation was dropped because the page loaded another document."""
+
+
+def _fail_if_pending(fut: asyncio.Future[Any], exc: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(exc)
 
 
 def _cancel_if_pending(fut: asyncio.Future[Any]) -> None:

@@ -1,0 +1,122 @@
+"""outliner: a scene-tree tool of the kind built for DCC applications.
+
+The page renders the scene; rename and delete go through typed commands whose validation
+errors the page shows; selection made in "the DCC" (Python) is pushed to the page.
+
+    python examples/outliner/app.py       # opens the window (needs a display)
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from auroraview import InvokeException, WebView
+
+UI = Path(__file__).parent / "ui"
+
+NodeKind = Literal["group", "mesh", "light", "camera"]
+# A DCC-style object name: starts with a letter, then letters, digits or underscores.
+ObjectName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+
+
+class Node(BaseModel):
+    """One object in the scene."""
+
+    id: int
+    name: str
+    kind: NodeKind
+    children: list[Node] = []
+
+
+class Selection(BaseModel):
+    """Objects selected in the host application."""
+
+    ids: list[int]
+    source: Literal["host", "page"]
+
+
+class NameTaken(InvokeException):
+    """Another object already has this name."""
+
+
+class NotFound(InvokeException):
+    """No object has this id."""
+
+
+class Scene:
+    """The host application's scene (a stand-in for Maya's or Blender's)."""
+
+    def __init__(self) -> None:
+        ids = itertools.count(1)
+
+        def n(name: str, kind: NodeKind, *children: Node) -> Node:
+            return Node(id=next(ids), name=name, kind=kind, children=list(children))
+
+        self.root = n(
+            "world",
+            "group",
+            n("set", "group", n("floor", "mesh"), n("table", "mesh"), n("chair_01", "mesh"), n("chair_02", "mesh")),
+            n("characters", "group", n("hero", "mesh"), n("sidekick", "mesh")),
+            n("lighting", "group", n("key_light", "light"), n("fill_light", "light"), n("rim_light", "light")),
+            n("shot_cam", "camera"),
+        )
+
+    def walk(self, node: Node | None = None):  # type: ignore[no-untyped-def]
+        node = node or self.root
+        yield node
+        for child in node.children:
+            yield from self.walk(child)
+
+    def find(self, node_id: int) -> Node:
+        for node in self.walk():
+            if node.id == node_id:
+                return node
+        raise NotFound(f"no object with id {node_id}", code="not_found", data={"id": node_id})
+
+
+def create_app(**window_options: object) -> tuple[WebView, Scene]:
+    scene = Scene()
+    view = WebView(title="Outliner", assets=UI, width=900, height=640, **window_options)  # type: ignore[arg-type]
+
+    @view.command()
+    async def get_scene() -> Node:
+        """The whole scene tree."""
+        return scene.root
+
+    @view.command()
+    def rename(node_id: int, new_name: ObjectName) -> Node:
+        """Rename an object; names are unique in the scene."""
+        node = scene.find(node_id)
+        if any(other.name == new_name and other.id != node_id for other in scene.walk()):
+            raise NameTaken(f"{new_name!r} is already used", code="name_taken", data={"field": "new_name"})
+        node.name = new_name
+        view.emit("scene_changed", scene.root)
+        return node
+
+    @view.command()
+    def delete(node_id: int) -> list[int]:
+        """Delete an object and everything under it; returns the ids removed."""
+        if node_id == scene.root.id:
+            raise InvokeException("the world cannot be deleted", code="forbidden_root")
+        target = scene.find(node_id)
+        removed = [n.id for n in scene.walk(target)]
+        for parent in scene.walk():
+            parent.children = [c for c in parent.children if c.id != node_id]
+        view.emit("scene_changed", scene.root)
+        return removed
+
+    @view.on("select")
+    def on_select(selection: Selection) -> None:
+        # A real tool would select the objects in the DCC here.
+        view.emit("selection_changed", Selection(ids=selection.ids, source="page"))
+
+    return view, scene
+
+
+if __name__ == "__main__":
+    app, _ = create_app()
+    app.show()
