@@ -1,10 +1,17 @@
 """auroraview benchmark: one command, one table.
 
-    python bench/run.py            # or: make bench
+    make bench                     # or: python bench/run.py [--no-window]
 
-Measures the IPC core through `TestClient` (the real Rust router, no window): sequential
-no-op call latency, calls/s with N in flight, 1 MiB JSON echo, Python→client events/s.
-Each figure is the median of several rounds; nothing here is asserted.
+Part 1, the real window (WebKitGTK; under a private Xvfb when there is no display): no-op
+call latency timed on the host side, calls/s with 2,000 in flight, 1 MiB JSON echo,
+Python→JS events/s with order and loss checked, cold start to first call — each next to the
+same figure for a raw-wry echo (bench/wry_floor.rs, no Python) measured in the same run,
+and their ratio.
+
+Part 2, the IPC core through `TestClient` (the real Rust router, no window): sequential
+no-op latency, calls/s with 10,000 in flight, 1 MiB JSON echo, events/s.
+
+Nothing here is asserted; the targets are the issues'.
 """
 
 from __future__ import annotations
@@ -12,14 +19,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
-from auroraview import Commands
+from auroraview import Commands, WebView
 from auroraview import __version__ as av_version
+from auroraview._xvfb import VirtualDisplay
 from auroraview.testing import TestClient
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOOR = ROOT / "target" / "release" / "examples" / "wry_floor"
 
 commands = Commands()
 
@@ -112,7 +126,93 @@ def one_mib_records() -> tuple[dict[str, Any], int]:
     return params, len(json.dumps(params))
 
 
+def floor(rounds: int, in_flight: int, events: int) -> dict[str, float]:
+    if not FLOOR.exists():
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "wry_floor"], cwd=ROOT, check=True)
+    out = subprocess.run([str(FLOOR), str(rounds), str(in_flight), str(events)], capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(out.stdout)
+
+
+async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    f = floor(args.window_rounds, args.window_in_flight, args.window_events)
+    bench = Commands()
+    stamps: list[int] = []
+    done: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+    ready: asyncio.Queue[int] = asyncio.Queue()
+    view: WebView
+
+    @bench.command()
+    async def noop() -> None:
+        stamps.append(time.perf_counter_ns())
+
+    @bench.command()
+    async def echo_text(text: str) -> str:
+        return text
+
+    @bench.command()
+    async def start_events(n: int) -> None:
+        for i in range(n):
+            view.emit("tick", {"seq": i})
+
+    @bench.command("done")
+    async def phase_done(name: str, ok: bool, error: str = "") -> None:
+        done.put_nowait({"name": name, "ok": ok, "error": error})
+
+    @bench.command()
+    async def page_ready() -> None:
+        ready.put_nowait(time.perf_counter_ns())
+
+    async def phase(name: str, **phase_args: object) -> float:
+        started = time.perf_counter()
+        view.emit("phase", {"name": name, "args": phase_args})
+        result = await asyncio.wait_for(done.get(), 300)
+        if not result["ok"]:
+            raise RuntimeError(f"bench phase {name} failed in the page: {result['error']}")
+        return time.perf_counter() - started
+
+    view = WebView(title="bench", assets=ROOT / "bench" / "page", commands=bench, width=400, height=300)
+    t0 = time.perf_counter_ns()
+    run = asyncio.ensure_future(view.run_async())
+    first_call = await asyncio.wait_for(ready.get(), 60)
+    cold_ms = (first_call - t0) / 1e6
+    try:
+        await phase("latency", n=200)  # warm-up
+        stamps.clear()
+        await phase("latency", n=args.window_rounds)
+        gaps = sorted((b - a) / 1000 for a, b in zip(stamps, stamps[1:]))
+        med, p99 = gaps[len(gaps) // 2], gaps[min(len(gaps) - 1, len(gaps) * 99 // 100)]
+        burst_s = min([await phase("burst", n=args.window_in_flight) for _ in range(3)])
+        echo_s = await phase("echo", n=10, size=1024 * 1024)
+        events_s = min([await phase("events", n=args.window_events) for _ in range(3)])
+        lost = view.stats().get("backlog_dropped", 0)
+    finally:
+        view.close()
+        await run
+    ratio = lambda ours, base, lower_is_better=False: f"{(ours / base):.2f}× floor"  # noqa: E731
+    return [
+        ("no-op call median (host-timed)", f"{med:,.0f} µs", f"{f['latency_median_us']:,.0f} µs", ratio(med, f["latency_median_us"]) + "  (target ≤ 1.5×)"),
+        ("no-op call p99", f"{p99:,.0f} µs", f"{f['latency_p99_us']:,.0f} µs", ratio(p99, f["latency_p99_us"])),
+        (f"calls/s, {args.window_in_flight:,} in flight", f"{args.window_in_flight / burst_s:,.0f}/s", f"{f['burst_per_s']:,.0f}/s", ratio(args.window_in_flight / burst_s, f["burst_per_s"]) + "  (target ≥ 5,000/s)"),
+        ("1 MiB JSON echo", f"{10 / echo_s:,.1f} MiB/s", f"{f['echo_mib_per_s']:,.1f} MiB/s", ratio(10 / echo_s, f["echo_mib_per_s"]) + "  (target ≥ 40 MiB/s)"),
+        (f"Python→JS events/s ({args.window_events:,}, order checked)", f"{args.window_events / events_s:,.0f}/s, {lost} lost", f"{f['events_per_s']:,.0f}/s", ratio(args.window_events / events_s, f["events_per_s"]) + "  (target ≥ 50,000/s)"),
+        ("cold start to first call", f"{cold_ms:,.0f} ms", "", ""),
+    ]
+
+
 async def main(args: argparse.Namespace) -> None:
+    if args.window:
+        if os.environ.get("DISPLAY"):
+            window = await window_rows(args)
+        else:
+            with VirtualDisplay():
+                window = await window_rows(args)
+        w = max(len(r[0]) for r in window)
+        print(f"auroraview {av_version} · real WebKitGTK window vs raw wry (same run)")
+        print(f"{'measure'.ljust(w)}  {'auroraview':<24}  {'raw wry floor':<16}  ratio")
+        print(f"{'-' * w}  {'-' * 24}  {'-' * 16}  {'-' * 30}")
+        for name, ours, base, r in window:
+            print(f"{name.ljust(w)}  {ours:<24}  {base:<16}  {r}")
+        print()
     rows: list[tuple[str, str, str]] = []
     text_params, text_size = one_mib_text()
     rec_params, rec_size = one_mib_records()
@@ -154,4 +254,8 @@ if __name__ == "__main__":
     ap.add_argument("--seq", type=int, default=5000, help="sequential calls per round")
     ap.add_argument("--in-flight", type=int, default=10_000)
     ap.add_argument("--events", type=int, default=20_000)
+    ap.add_argument("--no-window", dest="window", action="store_false", help="skip the real-window part")
+    ap.add_argument("--window-rounds", type=int, default=2000)
+    ap.add_argument("--window-in-flight", type=int, default=2000)
+    ap.add_argument("--window-events", type=int, default=10_000)
     asyncio.run(main(ap.parse_args()))

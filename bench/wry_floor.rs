@@ -1,0 +1,142 @@
+//! The floor for the window benchmarks: raw wry, no Python, no router, no bridge.
+//!
+//! A page posts messages with `window.ipc.postMessage`; the GUI thread answers each with one
+//! `evaluate_script`. Every figure auroraview's window benchmark reports is measured the same
+//! way here, in the same run, so `bench/run.py` can print it as a ratio to this floor.
+//!
+//!     cargo run --release --example wry_floor -- ROUNDS IN_FLIGHT EVENTS
+//!
+//! Prints one JSON object. Timing is taken on the host side (`Instant`), since WebKit's
+//! `performance.now()` has 1 ms resolution.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use tao::event::{Event, StartCause};
+use tao::event_loop::{ControlFlow, EventLoopBuilder};
+use tao::platform::run_return::EventLoopExtRunReturn;
+use tao::platform::unix::WindowExtUnix;
+use tao::window::WindowBuilder;
+use wry::{WebViewBuilder, WebViewBuilderExtUnix};
+
+const PAGE: &str = r#"<!doctype html><html><body><script>
+let n = 0, target = 0, payload = "";
+const post = (m) => window.ipc.postMessage(m);
+window.__floor = {
+  latency(count) { n = 0; target = count; post("l"); },
+  replyLatency() { if (++n < target) post("l"); else post("done"); },
+  burst(count) { n = 0; target = count; for (let i = 0; i < count; i++) post("b"); },
+  replyBurst() { if (++n === target) post("done"); },
+  echo(count, size) { n = 0; target = count; payload = "x".repeat(size); post("e" + payload); },
+  replyEcho(text) { if (text.length !== payload.length) throw new Error("bad echo"); if (++n < target) post("e" + payload); else post("done"); },
+  events(count) { n = 0; target = count; },
+  receive(batch) { for (const f of JSON.parse(batch)) { if (f.payload.seq !== n) throw new Error("order"); n++; } if (n === target) post("done"); },
+};
+window.addEventListener("load", () => post("ready"));
+</script></body></html>"#;
+
+#[derive(Default)]
+struct State {
+    phase: usize,
+    started: Option<Instant>,
+    last: Option<Instant>,
+    intervals: Vec<Duration>,
+    results: Vec<(String, f64)>,
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let rounds = args.first().copied().unwrap_or(2000);
+    let in_flight = args.get(1).copied().unwrap_or(2000);
+    let events = args.get(2).copied().unwrap_or(10_000);
+    let echo_rounds = 10usize;
+    let mib = 1024 * 1024;
+
+    let mut event_loop = EventLoopBuilder::<String>::with_user_event().build();
+    let proxy = event_loop.create_proxy();
+    let window = WindowBuilder::new().with_title("wry floor").build(&event_loop).expect("window");
+    let state = Rc::new(RefCell::new(State::default()));
+    let webview = WebViewBuilder::new()
+        .with_html(PAGE)
+        .with_ipc_handler(move |req| {
+            let _ = proxy.send_event(req.into_body());
+        })
+        .build_gtk(window.default_vbox().expect("vbox"))
+        .expect("webview");
+
+    let st = state.clone();
+    event_loop.run_return(move |event, _, flow| {
+        *flow = ControlFlow::Wait;
+        let Event::UserEvent(msg) = event else {
+            if let Event::NewEvents(StartCause::Init) = event {
+                *flow = ControlFlow::Wait;
+            }
+            return;
+        };
+        let mut s = st.borrow_mut();
+        let now = Instant::now();
+        let eval = |js: &str| webview.evaluate_script(js).expect("evaluate_script");
+        // Phases: 0 ready → 1 latency → 2 burst → 3 echo → 4 events → done.
+        match (s.phase, msg.as_str()) {
+            (0, "ready") => {
+                s.phase = 1;
+                s.last = None;
+                eval(&format!("__floor.latency({rounds})"));
+            }
+            (1, "l") => {
+                if let Some(last) = s.last {
+                    s.intervals.push(now - last);
+                }
+                s.last = Some(now);
+                eval("__floor.replyLatency()");
+            }
+            (1, "done") => {
+                let mut v = std::mem::take(&mut s.intervals);
+                v.sort();
+                let us = |d: Duration| d.as_secs_f64() * 1e6;
+                let median = us(v[v.len() / 2]);
+                let p99 = us(v[(v.len() * 99 / 100).min(v.len() - 1)]);
+                s.results.push(("latency_median_us".into(), median));
+                s.results.push(("latency_p99_us".into(), p99));
+                s.phase = 2;
+                s.started = Some(now);
+                eval(&format!("__floor.burst({in_flight})"));
+            }
+            (2, "b") => eval("__floor.replyBurst()"),
+            (2, "done") => {
+                let secs = (now - s.started.unwrap_or(now)).as_secs_f64();
+                s.results.push(("burst_per_s".into(), in_flight as f64 / secs));
+                s.phase = 3;
+                s.started = Some(now);
+                eval(&format!("__floor.echo({echo_rounds}, {})", mib));
+            }
+            (3, m) if m.starts_with('e') => {
+                let literal = serde_json::to_string(&m[1..]).expect("json");
+                eval(&format!("__floor.replyEcho({literal})"));
+            }
+            (3, "done") => {
+                let secs = (now - s.started.unwrap_or(now)).as_secs_f64();
+                s.results.push(("echo_mib_per_s".into(), echo_rounds as f64 / secs));
+                s.phase = 4;
+                s.started = Some(now);
+                eval(&format!("__floor.events({events})"));
+                // Pushed the way auroraview batches them: one script per batch of frames.
+                for chunk in (0..events).collect::<Vec<_>>().chunks(1000) {
+                    let frames: Vec<String> =
+                        chunk.iter().map(|i| format!(r#"{{"type":"event","event":"tick","payload":{{"seq":{i}}}}}"#)).collect();
+                    let batch = serde_json::to_string(&format!("[{}]", frames.join(","))).expect("json");
+                    eval(&format!("__floor.receive({batch})"));
+                }
+            }
+            (4, "done") => {
+                let secs = (now - s.started.unwrap_or(now)).as_secs_f64();
+                s.results.push(("events_per_s".into(), events as f64 / secs));
+                let body: Vec<String> = s.results.iter().map(|(k, v)| format!("\"{k}\":{v:.3}")).collect();
+                println!("{{{}}}", body.join(","));
+                *flow = ControlFlow::Exit;
+            }
+            (phase, other) => panic!("unexpected message {other:?} in phase {phase}"),
+        }
+    });
+}
