@@ -9,10 +9,12 @@ from there, so a slow sync handler never blocks the loop.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import threading
 import traceback
+from collections.abc import Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -42,6 +44,36 @@ def _scrub(message: str) -> str:
 
 def _validation_data(exc: ValidationError) -> bytes:
     return b'{"errors":' + exc.json(include_url=False, include_input=False).encode() + b"}"
+
+
+class _Resume:
+    """Awaitable that resumes a coroutine already stepped once, yielding its first
+    suspension point (the future it awaits) to the task that now drives it."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], first: Any) -> None:
+        self.coro, self.first = coro, first
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        pending = self.first
+        while True:
+            try:
+                sent = yield pending
+            except BaseException as exc:  # cancellation thrown in by the driving task
+                try:
+                    pending = self.coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    pending = self.coro.send(sent)
+                except StopIteration:
+                    return
+
+
+async def _continue(coro: Coroutine[Any, Any, None], first: Any) -> None:
+    await _Resume(coro, first)
 
 
 class Runtime:
@@ -127,6 +159,7 @@ class Runtime:
         ops = self.core.take(_BATCH)
         if len(ops) == _BATCH:
             loop.call_soon(self.drain)
+
         for op in ops:
             kind = op[0]
             if kind == _CALL:
@@ -139,6 +172,7 @@ class Runtime:
                 task = self._tasks.pop(op[1], None)
                 if task is not None:
                     task.cancel()
+
 
     def _start_call(self, loop: asyncio.AbstractEventLoop, key: int, cmd: Command, params: bytes) -> None:
         try:
@@ -153,7 +187,16 @@ class Runtime:
             self.core.fail(key, "ValidationError", "invalid_params", message, _validation_data(exc))
             return
         if cmd.is_async:
-            self._tasks[key] = loop.create_task(self._run_async(key, cmd, args, kwargs))
+            # Run the handler eagerly up to its first suspension: a handler that never
+            # suspends answers without a task or an extra loop iteration (3.12's eager tasks,
+            # done by hand for 3.10+). One that suspends continues as a task from there.
+            coro = self._run_async(key, cmd, args, kwargs)
+            ctx = contextvars.copy_context()
+            try:
+                first = ctx.run(coro.send, None)
+            except StopIteration:
+                return
+            self._tasks[key] = loop.create_task(_continue(coro, first), context=ctx)
         else:
             assert self._pool is not None
             with self._sync_lock:
