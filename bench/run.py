@@ -126,15 +126,19 @@ def one_mib_records() -> tuple[dict[str, Any], int]:
     return params, len(json.dumps(params))
 
 
-def floor(rounds: int, in_flight: int, events: int) -> dict[str, float]:
-    if not FLOOR.exists():
-        subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "wry_floor"], cwd=ROOT, check=True)
-    out = subprocess.run([str(FLOOR), str(rounds), str(in_flight), str(events)], capture_output=True, text=True, timeout=300, check=True)
-    return json.loads(out.stdout)
+def floor(rounds: int, in_flight: int, events: int, runs: int) -> dict[str, float]:
+    """The raw-wry figures: the median of `runs` runs of bench/wry_floor.rs."""
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "wry_floor"], cwd=ROOT, check=True)
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([str(FLOOR), str(rounds), str(in_flight), str(events)], capture_output=True, text=True, timeout=300, check=True)
+        results.append(json.loads(out.stdout))
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
 
 
 async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
-    f = floor(args.window_rounds, args.window_in_flight, args.window_events)
+    runs = args.rounds
+    f = floor(args.window_rounds, args.window_in_flight, args.window_events, runs)
     bench = Commands()
     stamps: list[int] = []
     done: asyncio.Queue[dict[str, object]] = asyncio.Queue()
@@ -177,18 +181,24 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
     cold_ms = (first_call - t0) / 1e6
     try:
         await phase("latency", n=200)  # warm-up
-        stamps.clear()
-        await phase("latency", n=args.window_rounds)
-        gaps = sorted((b - a) / 1000 for a, b in zip(stamps, stamps[1:]))
-        med, p99 = gaps[len(gaps) // 2], gaps[min(len(gaps) - 1, len(gaps) * 99 // 100)]
-        burst_s = min([await phase("burst", n=args.window_in_flight) for _ in range(3)])
-        echo_s = await phase("echo", n=10, size=1024 * 1024)
-        events_s = min([await phase("events", n=args.window_events) for _ in range(3)])
+        meds, p99s = [], []
+        for _ in range(runs):
+            stamps.clear()
+            await phase("latency", n=args.window_rounds)
+            gaps = sorted((b - a) / 1000 for a, b in zip(stamps, stamps[1:]))
+            meds.append(gaps[len(gaps) // 2])
+            p99s.append(gaps[min(len(gaps) - 1, len(gaps) * 99 // 100)])
+        med, p99 = statistics.median(meds), statistics.median(p99s)
+        burst_s = statistics.median([await phase("burst", n=args.window_in_flight) for _ in range(runs)])
+        echo_s = statistics.median([await phase("echo", n=10, size=1024 * 1024) for _ in range(runs)])
+        events_s = statistics.median([await phase("events", n=args.window_events) for _ in range(runs)])
         lost = view.stats().get("backlog_dropped", 0)
     finally:
         view.close()
         await run
-    ratio = lambda ours, base, lower_is_better=False: f"{(ours / base):.2f}× floor"  # noqa: E731
+    def ratio(ours: float, base: float) -> str:
+        return f"{ours / base:.2f}× floor"
+
     return [
         ("no-op call median (host-timed)", f"{med:,.0f} µs", f"{f['latency_median_us']:,.0f} µs", ratio(med, f["latency_median_us"]) + "  (target ≤ 1.5×)"),
         ("no-op call p99", f"{p99:,.0f} µs", f"{f['latency_p99_us']:,.0f} µs", ratio(p99, f["latency_p99_us"])),
@@ -207,7 +217,7 @@ async def main(args: argparse.Namespace) -> None:
             with VirtualDisplay():
                 window = await window_rows(args)
         w = max(len(r[0]) for r in window)
-        print(f"auroraview {av_version} · real WebKitGTK window vs raw wry (same run)")
+        print(f"auroraview {av_version} · real WebKitGTK window vs raw wry, same run, median of {args.rounds} runs each")
         print(f"{'measure'.ljust(w)}  {'auroraview':<24}  {'raw wry floor':<16}  ratio")
         print(f"{'-' * w}  {'-' * 24}  {'-' * 16}  {'-' * 30}")
         for name, ours, base, r in window:

@@ -123,8 +123,10 @@ fn main() {
                 eval(&format!("__floor.events({events})"));
                 // Pushed the way auroraview batches them: one script per batch of frames.
                 for chunk in (0..events).collect::<Vec<_>>().chunks(1000) {
-                    let frames: Vec<String> =
-                        chunk.iter().map(|i| format!(r#"{{"type":"event","event":"tick","payload":{{"seq":{i}}}}}"#)).collect();
+                    let frames: Vec<String> = chunk
+                        .iter()
+                        .map(|i| format!(r#"{{"type":"event","event":"tick","payload":{{"seq":{i}}}}}"#))
+                        .collect();
                     let batch = serde_json::to_string(&format!("[{}]", frames.join(","))).expect("json");
                     eval(&format!("__floor.receive({batch})"));
                 }
