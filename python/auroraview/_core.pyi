@@ -95,6 +95,9 @@ class Window:
     @property
     def refused(self) -> int:
         """IPC messages refused because of their origin."""
+    @property
+    def dropped(self) -> int:
+        """Frames dropped while held for a page that never became ready."""
     def fileno(self) -> int: ...
     def take_events(self) -> list[tuple[str] | tuple[str, str] | tuple[str, int, str]]:
         """``("loading", url)``, ``("loaded", url)``, ``("eval", id, json)``, ``("closed",)``."""

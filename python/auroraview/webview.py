@@ -296,11 +296,12 @@ class WebView:
         return self._window.connection if self._window is not None else None
 
     def stats(self) -> dict[str, int]:
-        """The router's counters for this window, plus ``refused_origin``."""
+        """The router's counters for this window, plus ``refused_origin`` and ``dropped_before_ready``."""
         runtime, window = self._runtime, self._window
         stats = runtime.core.stats() if runtime is not None else {}
         if window is not None:
             stats["refused_origin"] = window.refused
+            stats["dropped_before_ready"] = window.dropped
         return stats
 
     def _on_window_events(self) -> None:

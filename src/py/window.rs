@@ -102,6 +102,12 @@ impl Window {
         self.handle.refused()
     }
 
+    /// Frames dropped while held for a page that never became ready.
+    #[getter]
+    fn dropped(&self) -> u64 {
+        self.handle.dropped()
+    }
+
     /// Descriptor that becomes readable when `take_events()` has events.
     fn fileno(&self) -> i32 {
         self.events.fileno()

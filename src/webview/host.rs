@@ -4,7 +4,7 @@
 //! another thread panics). It runs `run_return` (never `run`, which exits the process) and
 //! never takes the GIL: other threads reach it only through its `EventLoopProxy`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -68,6 +68,10 @@ pub enum WindowEvent {
     Closed,
 }
 
+/// Frames held for a page that has not said `ready` yet; past this the oldest are dropped
+/// (and counted), so a page that never loads its bridge cannot grow memory without bound.
+const MAX_HELD_FRAMES: usize = 100_000;
+
 enum UserEvent {
     Open(Box<WindowSpec>, mpsc::Sender<Result<WindowHandle, String>>),
     Flush(u64),
@@ -81,7 +85,9 @@ struct Shared {
     key: u64,
     proxy: Mutex<EventLoopProxy<UserEvent>>,
     /// Frames waiting for the next flush, tagged with the page generation they belong to.
-    frames: Mutex<Vec<(u64, Bytes)>>,
+    frames: Mutex<VecDeque<(u64, Bytes)>>,
+    /// Frames dropped because a page never became ready while `MAX_HELD_FRAMES` piled up.
+    dropped: AtomicU64,
     /// Bumped at every page load: frames of an older generation are never delivered.
     generation: AtomicU64,
     conn: AtomicU64,
@@ -115,7 +121,11 @@ impl Sink for PageSink {
         let was_empty = {
             let mut frames = self.shared.frames.lock();
             let was_empty = frames.is_empty();
-            frames.push((self.generation, frame));
+            if frames.len() >= MAX_HELD_FRAMES {
+                frames.pop_front();
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            frames.push_back((self.generation, frame));
             was_empty
         };
         if was_empty {
@@ -158,6 +168,11 @@ impl WindowHandle {
     /// IPC messages refused because of their origin.
     pub fn refused(&self) -> u64 {
         self.shared.refused.load(Ordering::Relaxed)
+    }
+
+    /// Frames dropped while held for a page that never became ready.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -316,7 +331,8 @@ impl Gui {
         let shared = Arc::new(Shared {
             key,
             proxy: Mutex::new(proxy),
-            frames: Mutex::new(Vec::new()),
+            frames: Mutex::new(VecDeque::new()),
+            dropped: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             conn: AtomicU64::new(0),
             ready: AtomicU64::new(0),
@@ -324,8 +340,6 @@ impl Gui {
             closed: AtomicBool::new(false),
             refused: AtomicU64::new(0),
         });
-        new_page(&spec.router, &shared);
-
         let (url, allowed) = match &spec.content {
             Content::Url(url) => {
                 let origin = Origin::parse(url).ok_or_else(|| format!("not an absolute URL: {url:?}"))?;
@@ -389,6 +403,8 @@ impl Gui {
         }
         let vbox = window.default_vbox().ok_or("the window has no GTK container")?;
         let webview = builder.build_gtk(vbox).map_err(|e| format!("cannot create the webview: {e}"))?;
+        // Connected only once the webview exists, so a failed open leaves nothing behind.
+        new_page(&spec.router, &shared);
 
         self.by_id.insert(window.id(), key);
         let handle = WindowHandle { shared: shared.clone() };
