@@ -223,6 +223,8 @@ async def main(args: argparse.Namespace) -> None:
         for name, ours, base, r in window:
             print(f"{name.ljust(w)}  {ours:<24}  {base:<16}  {r}")
         print()
+    if not args.core:
+        return
     rows: list[tuple[str, str, str]] = []
     text_params, text_size = one_mib_text()
     rec_params, rec_size = one_mib_records()
@@ -265,6 +267,7 @@ if __name__ == "__main__":
     ap.add_argument("--in-flight", type=int, default=10_000)
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--no-window", dest="window", action="store_false", help="skip the real-window part")
+    ap.add_argument("--no-core", dest="core", action="store_false", help="skip the TestClient part")
     ap.add_argument("--window-rounds", type=int, default=2000)
     ap.add_argument("--window-in-flight", type=int, default=2000)
     ap.add_argument("--window-events", type=int, default=10_000)
