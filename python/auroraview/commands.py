@@ -14,20 +14,21 @@ import threading
 import typing
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar, overload
 
 from pydantic import TypeAdapter
 from pydantic.experimental.arguments_schema import generate_arguments_schema
-from pydantic_core import SchemaValidator, to_json
+from pydantic_core import CoreSchema, SchemaValidator, to_json
 
 from . import _core
+from .errors import InvokeException
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from ._runtime import Runtime
 
-__all__ = ["Command", "Commands", "EventHandler"]
+__all__ = ["Command", "Commands", "EventDecl", "EventHandler"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,10 +47,29 @@ class Command:
     result: TypeAdapter[Any]
     timeout: float | None
     doc: str | None
+    #: The core schema behind `validator` (the params' JSON Schema is generated from it).
+    params_schema: CoreSchema
+    #: The `InvokeException` subclasses the handler declares it raises.
+    errors: tuple[type[InvokeException], ...] = ()
 
     def dump(self, value: Any) -> bytes:
         """Serialize a handler's return value; a value not matching the annotation raises."""
         return self.result.dump_json(value, warnings="error")
+
+
+@dataclass(frozen=True)
+class EventDecl:
+    """A declared event: its name, which way it travels, and its payload type."""
+
+    name: str
+    direction: Literal["to_page", "to_host"]
+    payload: TypeAdapter[Any]
+    doc: str | None = None
+
+    def serialize(self, value: Any) -> bytes:
+        """Validate ``value`` against the declared type and serialize it; raises
+        `pydantic.ValidationError` when it does not match."""
+        return self.payload.dump_json(self.payload.validate_python(value), warnings="error")
 
 
 @dataclass(frozen=True)
@@ -66,6 +86,7 @@ class EventHandler:
 class _Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     handlers: dict[str, list[EventHandler]] = field(default_factory=dict)
+    events: dict[str, EventDecl] = field(default_factory=dict)
 
 
 def _check_name(kind: str, name: object) -> str:
@@ -104,7 +125,15 @@ def _js_safe(schema: Any) -> Any:
     return out
 
 
-def _make_command(fn: Callable[..., Any], name: str, timeout: float | None) -> Command:
+def _check_errors(name: str, errors: Any) -> tuple[type[InvokeException], ...]:
+    errors = tuple(errors or ())
+    for err in errors:
+        if not (isinstance(err, type) and issubclass(err, InvokeException)):
+            raise TypeError(f"command {name!r}: errors= takes InvokeException subclasses, got {err!r}")
+    return errors
+
+
+def _make_command(fn: Callable[..., Any], name: str, timeout: float | None, errors: Any = ()) -> Command:
     if not callable(fn):
         raise TypeError(f"command {name!r}: expected a function, got {fn!r}")
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
@@ -122,9 +151,10 @@ def _make_command(fn: Callable[..., Any], name: str, timeout: float | None) -> C
                 f"{_describe(fn)}: parameter {p.name!r} has no type annotation; "
                 f"annotate it (e.g. `{p.name}: str`) so its params can be validated"
             )
+    declared_errors = _check_errors(name, errors)
     try:
-        schema = generate_arguments_schema(fn, schema_type="arguments")
-        validator = SchemaValidator(_js_safe(schema))
+        schema = _js_safe(generate_arguments_schema(fn, schema_type="arguments"))
+        validator = SchemaValidator(schema)
         result = TypeAdapter(hints.get("return", Any))
     except Exception as exc:
         raise TypeError(f"{_describe(fn)}: its signature cannot be turned into a pydantic schema: {exc}") from exc
@@ -136,6 +166,8 @@ def _make_command(fn: Callable[..., Any], name: str, timeout: float | None) -> C
         result=result,
         timeout=float(timeout) if timeout is not None else None,
         doc=inspect.getdoc(fn),
+        params_schema=schema,
+        errors=declared_errors,
     )
 
 
@@ -171,18 +203,21 @@ class Commands:
     # -- registration ---------------------------------------------------------------
 
     @overload
-    def command(self, name: F, *, timeout: float | None = None) -> F: ...
+    def command(self, name: F, *, timeout: float | None = None, errors: Any = ()) -> F: ...
     @overload
-    def command(self, name: str | None = None, *, timeout: float | None = None) -> Callable[[F], F]: ...
-    def command(self, name: Any = None, *, timeout: float | None = None) -> Any:
+    def command(
+        self, name: str | None = None, *, timeout: float | None = None, errors: Any = ()
+    ) -> Callable[[F], F]: ...
+    def command(self, name: Any = None, *, timeout: float | None = None, errors: Any = ()) -> Any:
         """Register a command: ``@commands.command()`` uses the function's name as the wire
         name, ``@commands.command("api.rename")`` chooses it. ``timeout`` (seconds) answers the
-        call ``timeout`` and cancels the handler when it runs longer."""
+        call ``timeout`` and cancels the handler when it runs longer. ``errors`` lists the
+        `InvokeException` subclasses it raises, for its contract."""
         if callable(name):
-            return self.command(timeout=timeout)(name)
+            return self.command(timeout=timeout, errors=errors)(name)
 
         def register(fn: F) -> F:
-            self.add(fn, name or fn.__name__, timeout=timeout)
+            self.add(fn, name or fn.__name__, timeout=timeout, errors=errors)
             return fn
 
         return register
@@ -208,10 +243,10 @@ class Commands:
             raise ValueError(f"bind_api: {type(obj).__name__} has no public methods to expose")
         return names
 
-    def add(self, fn: Callable[..., Any], name: str, *, timeout: float | None = None) -> str:
+    def add(self, fn: Callable[..., Any], name: str, *, timeout: float | None = None, errors: Any = ()) -> str:
         """Register ``fn`` under the wire name ``name``."""
         _check_name("command", name)
-        cmd = _make_command(fn, name, timeout)
+        cmd = _make_command(fn, name, timeout, errors)
         with self._lock:
             if name in self._reg.commands:
                 raise ValueError(f"a command named {name!r} is already registered ({_describe(self._reg.commands[name].fn)})")
@@ -229,9 +264,42 @@ class Commands:
             handler = _make_event_handler(fn, event)
             with self._lock:
                 self._reg.handlers.setdefault(event, []).append(handler)
+                # The first handler's parameter type declares the event, unless declared already.
+                if event not in self._reg.events:
+                    payload = handler.detail if handler.detail is not None else TypeAdapter(None)
+                    self._reg.events[event] = EventDecl(event, "to_host", payload, inspect.getdoc(fn))
             return fn
 
         return register
+
+    def declare_event(
+        self,
+        event: str,
+        payload: Any = None,
+        *,
+        direction: Literal["to_page", "to_host"] = "to_page",
+        doc: str | None = None,
+    ) -> EventDecl:
+        """Declare an event and its payload type. For ``to_page`` events (Python → page),
+        `emit` then validates every payload against the type and raises when it does not
+        match; both directions appear, typed, in the contract."""
+        _check_name("event", event)
+        if direction not in ("to_page", "to_host"):
+            raise ValueError(f"direction must be 'to_page' or 'to_host', got {direction!r}")
+        try:
+            adapter = TypeAdapter(payload)
+        except Exception as exc:
+            raise TypeError(f"event {event!r}: payload type {payload!r} cannot be turned into a pydantic schema: {exc}") from exc
+        decl = EventDecl(event, direction, adapter, doc)
+        with self._lock:
+            if event in self._reg.events and self._reg.events[event].direction != direction:
+                raise ValueError(f"event {event!r} is already declared {self._reg.events[event].direction}")
+            self._reg.events[event] = decl
+        return decl
+
+    def events(self) -> list[EventDecl]:
+        """The declared events (including those declared by their `on` handlers)."""
+        return list(self._reg.events.values())
 
     # -- lookup ---------------------------------------------------------------------
 
@@ -257,7 +325,7 @@ class Commands:
         serialized by pydantic (models, dataclasses, ... work). Events emitted before any
         page is connected are kept (up to a limit) and delivered to the first one."""
         _check_name("event", event)
-        data = to_json(payload)
+        data = self.serialize_event(event, payload)
         with self._lock:
             runtimes = self._runtimes
             if not runtimes:
@@ -266,6 +334,14 @@ class Commands:
         # Outside the lock: the core is thread-safe and orders events itself.
         for rt in runtimes:
             rt.core.emit(event, data, conn)
+
+    def serialize_event(self, event: str, payload: Any) -> bytes:
+        """The JSON for an emitted payload: checked against the declared type when the event
+        is declared ``to_page`` (raises `pydantic.ValidationError` on a mismatch)."""
+        decl = self._reg.events.get(event)
+        if decl is not None and decl.direction == "to_page":
+            return decl.serialize(payload)
+        return to_json(payload)
 
     # -- runtime attachment (internal) ----------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from . import _core
 
@@ -32,24 +32,37 @@ class InvokeException(Exception):
     """Raise from a command handler to send a structured error to the caller.
 
     The caller receives ``{name, code, message, data}``: ``name`` defaults to the exception
-    class name (so subclasses are told apart), ``code`` to ``"handler_error"``, and ``data``
-    is any value pydantic can serialize (a model, a dict, ...).
+    class name (so subclasses are told apart), ``code`` to the class's ``code``
+    (``"handler_error"`` unless a subclass sets another), and ``data`` is any value pydantic
+    can serialize (a model, a dict, ...).
+
+    Subclasses declared on a command (``@commands.command(errors=[NameTaken])``) appear in
+    its contract; set ``code`` and ``data_type`` on the subclass so the page can switch on
+    them with types::
+
+        class NameTaken(InvokeException):
+            code = "name_taken"
+            data_type = FieldError      # a pydantic model (or any type pydantic knows)
     """
+
+    code: ClassVar[str] = "handler_error"  # type: ignore[misc]  # instances may override
+    data_type: ClassVar[Any] = None
 
     def __init__(
         self,
         message: str,
         *,
         name: str | None = None,
-        code: str = "handler_error",
+        code: str | None = None,
         data: Any = None,
     ) -> None:
         super().__init__(message)
+        code = type(self).code if code is None else code
         if not isinstance(code, str) or not code or len(code) > 64:
             raise ValueError(f"InvokeException code must be a non-empty string of at most 64 characters, got {code!r}")
         self.message = message
         self.name = name if name is not None else type(self).__name__
-        self.code = code
+        self.code = code  # type: ignore[misc]
         self.data = data
 
 

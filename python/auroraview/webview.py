@@ -17,8 +17,6 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from pydantic_core import to_json
-
 from . import _core
 from ._runtime import Runtime
 from .commands import Commands
@@ -137,7 +135,7 @@ class WebView:
     def emit(self, event: str, payload: Any = None) -> None:
         """Push an event to this window's page only (``commands.emit`` reaches every window
         sharing the registry). Events emitted before the page is ready are delivered to it."""
-        data = to_json(payload)
+        data = self.commands.serialize_event(event, payload)
         target = self._target
         if target is None:
             self._early_events.append((event, data))

@@ -1,0 +1,80 @@
+"""The `auroraview` command line (also `python -m auroraview`).
+
+    auroraview schema MODULE:OBJECT      print the contract of a registry as JSON
+
+MODULE:OBJECT is resolved like uvicorn does: the current directory is on the import path,
+MODULE is imported and OBJECT (dotted attributes allowed) must be a `Commands` registry or a
+`WebView`. Errors say what and where and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from .commands import Commands
+from .contract import build_contract
+from .webview import WebView
+
+__all__ = ["load_registry", "main"]
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: reported in one line, exit status 2."""
+
+
+def load_registry(target: str) -> Commands:
+    """Import ``MODULE:OBJECT`` and return its `Commands` registry."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"expected MODULE:OBJECT (e.g. `myapp.api:commands`), got {target!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import module {module_name!r}: {exc}") from exc
+    except Exception as exc:  # an error raised while the module ran
+        raise UsageError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
+    obj: object = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise UsageError(f"module {module_name!r} has no attribute {attr!r}") from None
+    if isinstance(obj, WebView):
+        return obj.commands
+    if isinstance(obj, Commands):
+        return obj
+    raise UsageError(f"{target} is a {type(obj).__name__}, not an auroraview Commands registry or WebView")
+
+
+def _schema(args: argparse.Namespace) -> int:
+    contract = build_contract(load_registry(args.target))
+    print(json.dumps(contract, indent=2, ensure_ascii=False))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="auroraview", description="auroraview command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    schema = sub.add_parser("schema", help="print the contract of MODULE:OBJECT as JSON")
+    schema.add_argument("target", metavar="MODULE:OBJECT")
+    schema.set_defaults(run=_schema)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except UsageError as exc:
+        print(f"auroraview {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except TypeError as exc:  # an annotation pydantic cannot describe, found while building
+        print(f"auroraview {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
