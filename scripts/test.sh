@@ -8,23 +8,23 @@ bash scripts/setup.sh
 # shellcheck disable=SC1091
 source .venv/bin/activate
 
-echo "== generated files are fresh"
+echo "== generated files are fresh; @auroraview/sdk builds and passes its tests"
 if command -v npm >/dev/null; then
-  (cd sdk-ts && npm run --silent check:bridge)
+  (cd sdk-ts && npm run --silent check:bridge && npm test --silent)
 elif [ -n "${CI:-}" ]; then
   echo "npm is required in CI to check src/webview/bridge.gen.js" >&2
   exit 1
 fi
 
 echo "== cargo fmt --check"
-cargo fmt --check
+cargo fmt --all --check
 echo "== cargo clippy (warnings are errors)"
-cargo clippy --release --all-targets --quiet -- -D warnings
+cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 echo "== Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --release --no-fail-fast
+  cargo nextest run --release --workspace --no-fail-fast
 else
-  cargo test --release
+  cargo test --release --workspace
 fi
 echo "== Python tests"
 python -m pytest

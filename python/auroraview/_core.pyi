@@ -108,3 +108,6 @@ def shutdown_gui(timeout: float = 2.0) -> bool:
     """Close every window and stop the GUI thread."""
 
 def gui_running() -> bool: ...
+
+def generate_typescript(contract_json: str, source: str) -> str:
+    """TypeScript bindings for a contract document (JSON text)."""

@@ -1,6 +1,9 @@
 """The `auroraview` command line (also `python -m auroraview`).
 
-    auroraview schema MODULE:OBJECT      print the contract of a registry as JSON
+    auroraview schema MODULE:OBJECT                  print the contract of a registry as JSON
+    auroraview codegen MODULE:OBJECT --out PATH.ts   write its TypeScript bindings
+    auroraview codegen MODULE:OBJECT --out PATH.ts --check
+                                                     change nothing; exit 1 with a diff when stale
 
 MODULE:OBJECT is resolved like uvicorn does: the current directory is on the import path,
 MODULE is imported and OBJECT (dotted attributes allowed) must be a `Commands` registry or a
@@ -10,17 +13,19 @@ MODULE is imported and OBJECT (dotted attributes allowed) must be a `Commands` r
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 
+from . import _core
 from .commands import Commands
 from .contract import build_contract
 from .webview import WebView
 
-__all__ = ["load_registry", "main"]
+__all__ = ["load_registry", "main", "render_bindings"]
 
 
 class UsageError(Exception):
@@ -59,12 +64,54 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def render_bindings(target: str) -> str:
+    """The TypeScript bindings of ``MODULE:OBJECT``, as `codegen` writes them."""
+    contract = build_contract(load_registry(target))
+    try:
+        return _core.generate_typescript(json.dumps(contract), target)
+    except ValueError as exc:
+        raise UsageError(f"cannot generate TypeScript for {target}: {exc}") from exc
+
+
+def _codegen(args: argparse.Namespace) -> int:
+    text = render_bindings(args.target)
+    out = os.fspath(args.out)
+    try:
+        with open(out, encoding="utf-8") as f:
+            current = f.read()
+    except FileNotFoundError:
+        current = None
+    if args.check:
+        if current == text:
+            print(f"{out} is up to date")
+            return 0
+        if current is None:
+            print(f"{out} does not exist: run `auroraview codegen {args.target} --out {out}`", file=sys.stderr)
+            return 1
+        diff = difflib.unified_diff(current.splitlines(True), text.splitlines(True), f"{out} (on disk)", f"{out} (from {args.target})")
+        sys.stderr.writelines(diff)
+        print(f"\n{out} is stale: run `auroraview codegen {args.target} --out {out}`", file=sys.stderr)
+        return 1
+    if current != text:
+        with open(out, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        print(f"wrote {out}")
+    else:
+        print(f"{out} is up to date")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="auroraview", description="auroraview command line")
     sub = parser.add_subparsers(dest="command", required=True)
     schema = sub.add_parser("schema", help="print the contract of MODULE:OBJECT as JSON")
     schema.add_argument("target", metavar="MODULE:OBJECT")
     schema.set_defaults(run=_schema)
+    codegen = sub.add_parser("codegen", help="write the TypeScript bindings of MODULE:OBJECT")
+    codegen.add_argument("target", metavar="MODULE:OBJECT")
+    codegen.add_argument("--out", required=True, help="the .ts file to write (e.g. src/auroraview.gen.ts)")
+    codegen.add_argument("--check", action="store_true", help="change nothing; exit 1 with a diff when the file is stale")
+    codegen.set_defaults(run=_codegen)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

@@ -54,7 +54,7 @@ class Command:
 
     def dump(self, value: Any) -> bytes:
         """Serialize a handler's return value; a value not matching the annotation raises."""
-        return self.result.dump_json(value, warnings="error")
+        return self.result.dump_json(value, warnings="error", by_alias=True)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class EventDecl:
     def serialize(self, value: Any) -> bytes:
         """Validate ``value`` against the declared type and serialize it; raises
         `pydantic.ValidationError` when it does not match."""
-        return self.payload.dump_json(self.payload.validate_python(value), warnings="error")
+        return self.payload.dump_json(self.payload.validate_python(value), warnings="error", by_alias=True)
 
 
 @dataclass(frozen=True)
@@ -341,7 +341,7 @@ class Commands:
         decl = self._reg.events.get(event)
         if decl is not None and decl.direction == "to_page":
             return decl.serialize(payload)
-        return to_json(payload)
+        return to_json(payload, by_alias=True)
 
     # -- runtime attachment (internal) ----------------------------------------------
 

@@ -29,6 +29,30 @@ def _error_entry(err: type[InvokeException]) -> dict[str, Any]:
     return {"name": err.__name__, "code": err.code, "doc": inspect.getdoc(err) if err.__doc__ else None}
 
 
+class _ContractJsonSchema(GenerateJsonSchema):
+    """pydantic's JSON Schema, plus ``readOnly`` on frozen models (TypeScript `readonly`),
+    and, in serialization mode, model and dataclass fields with defaults marked required:
+    a result always carries them, so the page may rely on them."""
+
+    def field_is_required(self, field: Any, total: bool) -> bool:
+        if self.mode == "serialization" and field.get("type") in ("model-field", "dataclass-field"):
+            return not field.get("serialization_exclude")
+        return super().field_is_required(field, total)
+
+    def model_schema(self, schema: Any) -> Any:
+        json_schema = super().model_schema(schema)
+        if getattr(schema.get("cls"), "model_config", {}).get("frozen"):
+            json_schema["readOnly"] = True
+        return json_schema
+
+    def dataclass_schema(self, schema: Any) -> Any:
+        json_schema = super().dataclass_schema(schema)
+        params = getattr(schema.get("cls"), "__dataclass_params__", None)
+        if params is not None and params.frozen:
+            json_schema["readOnly"] = True
+        return json_schema
+
+
 def build_contract(commands: Commands) -> dict[str, Any]:
     """The contract document of `commands` (deterministic: sorted by name)."""
     inputs: list[tuple[tuple[str, str], JsonSchemaMode, Any]] = []
@@ -49,7 +73,7 @@ def build_contract(commands: Commands) -> dict[str, Any]:
         if err.data_type is not None:
             inputs.append(((name, "error"), "serialization", TypeAdapter(err.data_type).core_schema))
 
-    generator = GenerateJsonSchema(ref_template="#/$defs/{model}")
+    generator = _ContractJsonSchema(ref_template="#/$defs/{model}")
     mapping, defs = generator.generate_definitions(inputs) if inputs else ({}, {})
     schema = {key: value for (key, _mode), value in mapping.items()}
 

@@ -1,0 +1,33 @@
+// Unit tests of the SDK against its mock backend (node's test runner).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createAuroraView, getAuroraView, InvokeError, isInvokeError, mockAuroraView } from "../src/index.js";
+
+test("calls go to the active backend and errors keep their shape", async () => {
+  const mock = mockAuroraView({
+    add: (p) => (p as { a: number; b: number }).a + (p as { a: number; b: number }).b,
+    fail: () => {
+      throw new InvokeError({ name: "NameTaken", code: "name_taken", message: "taken", data: { field: "name" } });
+    },
+  });
+  createAuroraView(mock);
+  assert.equal(getAuroraView(), mock);
+  assert.equal(await getAuroraView().call("add", { a: 2, b: 3 }), 5);
+  await assert.rejects(getAuroraView().call("fail"), (e: unknown) => isInvokeError(e) && e.code === "name_taken" && (e.data as { field: string }).field === "name");
+  await assert.rejects(getAuroraView().call("missing"), (e: unknown) => isInvokeError(e) && e.code === "method_not_found");
+  assert.equal(isInvokeError(new Error("plain")), false);
+});
+
+test("events: on, once, off and send_event", () => {
+  const mock = mockAuroraView({});
+  const got: unknown[] = [];
+  const off = mock.on("tick", (p) => got.push(p));
+  mock.once("tick", (p) => got.push(["once", p]));
+  mock.emit("tick", 1);
+  mock.emit("tick", 2);
+  off();
+  mock.emit("tick", 3);
+  assert.deepEqual(got, [1, ["once", 1], 2]);
+  mock.send_event("export", { path: "/x" });
+  assert.deepEqual(mock.sent, [{ event: "export", detail: { path: "/x" } }]);
+});
