@@ -1,6 +1,9 @@
 // @auroraview/sdk: the typed client of `window.auroraview` (the injected bridge), the
 // error type pages switch on, and a mock backend for frontend tests without Python.
 
+export { PROTOCOL_VERSION } from "./protocol.gen.js";
+export type { CallError, CallId, ClientMessage, ErrorCode, HostMessage } from "./protocol.gen.js";
+
 /** Options of one call. */
 export interface CallOptions {
   /** Milliseconds before the call is cancelled and rejected with code `timeout`. */

@@ -26,6 +26,9 @@ def test_error_code_lists_agree() -> None:
     assert auroraview.ERROR_CODES == tuple(_core.ERROR_CODES)
     schema = json.loads((Path(__file__).parents[2] / "schema" / "protocol.schema.gen.json").read_text())
     assert tuple(c["const"] for c in schema["$defs"]["ErrorCode"]["oneOf"]) == auroraview.ERROR_CODES
+    ts = (Path(__file__).parents[2] / "sdk-ts" / "src" / "protocol.gen.ts").read_text()
+    [line] = [line for line in ts.splitlines() if line.startswith("export type ErrorCode =")]
+    assert tuple(part.strip().strip('";') for part in line.split("=", 1)[1].split("|")) == auroraview.ERROR_CODES
 
 
 class Strict(BaseModel):

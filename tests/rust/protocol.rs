@@ -205,6 +205,38 @@ fn json_schema_is_fresh() {
     assert!(rendered.contains(&format!("Protocol version {}", protocol::PROTOCOL_VERSION)));
 }
 
+/// The protocol's TypeScript types, as `sdk-ts/src/protocol.gen.ts` holds them.
+fn render_ts_protocol() -> String {
+    use ts_rs::TS;
+    let cfg = Default::default();
+    let decls = [
+        ErrorCode::decl(&cfg),
+        CallId::decl(&cfg),
+        ClientMessage::decl(&cfg),
+        protocol::CallError::decl(&cfg),
+        HostMessage::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// @generated from src/protocol by ts-rs (`AURORAVIEW_BLESS=1 cargo test --test protocol`) — DO NOT EDIT.\n",
+    );
+    out.push_str(&format!("export const PROTOCOL_VERSION = {};\n", protocol::PROTOCOL_VERSION));
+    for d in decls {
+        out.push_str(&format!("export {}\n", d.trim_end()));
+    }
+    out
+}
+
+#[test]
+fn ts_protocol_types_are_fresh() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/sdk-ts/src/protocol.gen.ts");
+    let rendered = render_ts_protocol();
+    if std::env::var_os("AURORAVIEW_BLESS").is_some() {
+        std::fs::write(path, &rendered).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(on_disk == rendered, "sdk-ts/src/protocol.gen.ts is stale: run `AURORAVIEW_BLESS=1 cargo test --release --test protocol`");
+}
+
 #[test]
 fn ts_types_never_use_bigint() {
     use ts_rs::TS;

@@ -1,0 +1,27 @@
+// @generated from src/protocol by ts-rs (`AURORAVIEW_BLESS=1 cargo test --test protocol`) — DO NOT EDIT.
+export const PROTOCOL_VERSION = 1;
+export type ErrorCode = "invalid_message" | "method_not_found" | "invalid_params" | "handler_error" | "internal" | "timeout" | "cancelled" | "payload_too_large" | "forbidden" | "overloaded" | "shutting_down";
+export type CallId = number | string;
+export type ClientMessage = { "type": "call", id: CallId, method: string, 
+/**
+ * Named arguments as an object, positional ones as an array, or absent.
+ */
+params?: unknown, } | { "type": "event", event: string, detail?: unknown, } | { "type": "cancel", id: CallId, } | { "type": "ready" };
+export type CallError = { 
+/**
+ * The error's class: `ValidationError`, `MethodNotFound`, or a handler's exception name.
+ */
+name: string, 
+/**
+ * A code to switch on: one of `ErrorCode`, or one a handler chose.
+ */
+code: string, 
+/**
+ * Human-readable explanation.
+ */
+message: string, 
+/**
+ * Structured details (`errors` for `invalid_params`), or null.
+ */
+data: unknown, };
+export type HostMessage = { "type": "call_result", id: CallId, ok: boolean, result?: unknown, error?: CallError, } | { "type": "event", event: string, payload: unknown, };
