@@ -16,6 +16,8 @@ elif [ -n "${CI:-}" ]; then
   exit 1
 fi
 
+(cd tests/codegen && auroraview codegen corpus:commands --out corpus.gen.ts --check)
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy (warnings are errors)"

@@ -151,9 +151,16 @@ pub fn generate(contract: &Value, source: &str) -> Result<String, CodegenError> 
         let pascal = pascal_case(wire);
         let params = field(cmd, "params", wire)?;
         let result = field(cmd, "result", wire)?;
-        let has_params = params.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
-        let any_required = params.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty());
-        if has_params {
+        let positional = params.get("type").and_then(Value::as_str) == Some("array");
+        let has_params =
+            positional || params.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
+        let any_required =
+            positional || params.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty());
+        if positional {
+            // Positional-only parameters travel as an array.
+            jsdoc(&mut out, "", &[format!("Params of `{wire}` (positional).")]);
+            let _ = writeln!(out, "export type {pascal}Params = {};\n", ts_type(params));
+        } else if has_params {
             jsdoc(&mut out, "", &[format!("Params of `{wire}`.")]);
             let _ = writeln!(out, "export interface {pascal}Params {{");
             members(&mut out, params, "  ", false);

@@ -73,6 +73,31 @@ export interface Point {
 export type Priority = 1 | 2;
 
 /**
+ * Settings.
+ * A model whose fields all have defaults.
+ */
+export interface SettingsInput {
+  enabled?: boolean;
+  threshold?: number;
+  label?: string | null;
+}
+
+/**
+ * Settings.
+ * A model whose fields all have defaults.
+ */
+export interface SettingsOutput {
+  enabled: boolean;
+  threshold: number;
+  label: string | null;
+}
+
+/** Generic-free nesting: a list of optional models inside a dict. */
+export interface Shape {
+  layers: Record<string, (Vec3Input | null)[]>;
+}
+
+/**
  * TreeNode.
  * A recursive tree.
  */
@@ -111,6 +136,9 @@ export interface Vec3Output {
   y: number;
   z: number;
 }
+
+/** A root model: the JSON is the list itself. */
+export type Wrapped = number[];
 
 // ── Commands ──────────────────────────────────────────────────────────────
 
@@ -176,6 +204,13 @@ export interface DeclaredErrorsParams {
 
 export type DeclaredErrorsResult = boolean;
 
+/** Params of `defaults_model`. */
+export interface DefaultsModelParams {
+  s: SettingsInput;
+}
+
+export type DefaultsModelResult = SettingsOutput;
+
 /** Params of `dicts`. */
 export interface DictsParams {
   scores: Record<string, number>;
@@ -190,6 +225,14 @@ export interface DiscriminatedParams {
 }
 
 export type DiscriminatedResult = CatOutput | DogOutput;
+
+/** Params of `enum_lists`. */
+export interface EnumListsParams {
+  colors: Color[];
+  by_name: Record<string, Priority>;
+}
+
+export type EnumListsResult = Priority[];
 
 /** Params of `enums`. */
 export interface EnumsParams {
@@ -213,7 +256,14 @@ export interface IdsAndMoneyParams {
   amount: number | string;
 }
 
-export type IdsAndMoneyResult = string;
+export type IdsAndMoneyResult = Record<string, unknown>;
+
+/** Params of `int_keys`. */
+export interface IntKeysParams {
+  m: Record<string, string>;
+}
+
+export type IntKeysResult = Record<string, string>;
 
 /** Params of `keyword_only`. */
 export interface KeywordOnlyParams {
@@ -247,7 +297,21 @@ export interface NestedGenericsParams {
 
 export type NestedGenericsResult = [string, number[]][];
 
+/** Params of `nested_models`. */
+export interface NestedModelsParams {
+  shape: Shape;
+}
+
+export type NestedModelsResult = number;
+
 export type NoParamsResult = null;
+
+/** Params of `optional_model`. */
+export interface OptionalModelParams {
+  v?: Vec3Input | null;
+}
+
+export type OptionalModelResult = Vec3Output | null;
 
 /** Params of `optional_vs_default`. */
 export interface OptionalVsDefaultParams {
@@ -265,6 +329,11 @@ export interface PlainUnionParams {
 }
 
 export type PlainUnionResult = number | string;
+
+/** Params of `positional_only` (positional). */
+export type PositionalOnlyParams = [number, number];
+
+export type PositionalOnlyResult = number;
 
 /** Params of `primitives`. */
 export interface PrimitivesParams {
@@ -291,6 +360,13 @@ export interface RecursiveParams {
 }
 
 export type RecursiveResult = TreeNodeOutput;
+
+/** Params of `root_model`. */
+export interface RootModelParams {
+  w: Wrapped;
+}
+
+export type RootModelResult = Wrapped;
 
 /** Params of `sync_handler`. */
 export interface SyncHandlerParams {
@@ -365,12 +441,18 @@ export const commands = {
    */
   declaredErrors: (params: DeclaredErrorsParams, options?: CallOptions): Promise<DeclaredErrorsResult> =>
     getAuroraView().call("declared_errors", params, options) as Promise<DeclaredErrorsResult>,
+  /** Calls `defaults_model`. */
+  defaultsModel: (params: DefaultsModelParams, options?: CallOptions): Promise<DefaultsModelResult> =>
+    getAuroraView().call("defaults_model", params, options) as Promise<DefaultsModelResult>,
   /** Calls `dicts`. */
   dicts: (params: DictsParams, options?: CallOptions): Promise<DictsResult> =>
     getAuroraView().call("dicts", params, options) as Promise<DictsResult>,
   /** Calls `discriminated`. */
   discriminated: (params: DiscriminatedParams, options?: CallOptions): Promise<DiscriminatedResult> =>
     getAuroraView().call("discriminated", params, options) as Promise<DiscriminatedResult>,
+  /** Calls `enum_lists`. */
+  enumLists: (params: EnumListsParams, options?: CallOptions): Promise<EnumListsResult> =>
+    getAuroraView().call("enum_lists", params, options) as Promise<EnumListsResult>,
   /** Calls `enums`. */
   enums: (params: EnumsParams, options?: CallOptions): Promise<EnumsResult> =>
     getAuroraView().call("enums", params, options) as Promise<EnumsResult>,
@@ -380,6 +462,9 @@ export const commands = {
   /** Calls `ids_and_money`. */
   idsAndMoney: (params: IdsAndMoneyParams, options?: CallOptions): Promise<IdsAndMoneyResult> =>
     getAuroraView().call("ids_and_money", params, options) as Promise<IdsAndMoneyResult>,
+  /** Calls `int_keys`. */
+  intKeys: (params: IntKeysParams, options?: CallOptions): Promise<IntKeysResult> =>
+    getAuroraView().call("int_keys", params, options) as Promise<IntKeysResult>,
   /** Calls `keyword_only`. */
   keywordOnly: (params: KeywordOnlyParams, options?: CallOptions): Promise<KeywordOnlyResult> =>
     getAuroraView().call("keyword_only", params, options) as Promise<KeywordOnlyResult>,
@@ -392,18 +477,27 @@ export const commands = {
   /** Calls `nested_generics`. */
   nestedGenerics: (params: NestedGenericsParams, options?: CallOptions): Promise<NestedGenericsResult> =>
     getAuroraView().call("nested_generics", params, options) as Promise<NestedGenericsResult>,
+  /** Calls `nested_models`. */
+  nestedModels: (params: NestedModelsParams, options?: CallOptions): Promise<NestedModelsResult> =>
+    getAuroraView().call("nested_models", params, options) as Promise<NestedModelsResult>,
   /**
    * Takes nothing, returns nothing.
    * Calls `no_params`.
    */
   noParams: (options?: CallOptions): Promise<NoParamsResult> =>
     getAuroraView().call("no_params", undefined, options) as Promise<NoParamsResult>,
+  /** Calls `optional_model`. */
+  optionalModel: (params?: OptionalModelParams, options?: CallOptions): Promise<OptionalModelResult> =>
+    getAuroraView().call("optional_model", params, options) as Promise<OptionalModelResult>,
   /** Calls `optional_vs_default`. */
   optionalVsDefault: (params: OptionalVsDefaultParams, options?: CallOptions): Promise<OptionalVsDefaultResult> =>
     getAuroraView().call("optional_vs_default", params, options) as Promise<OptionalVsDefaultResult>,
   /** Calls `plain_union`. */
   plainUnion: (params: PlainUnionParams, options?: CallOptions): Promise<PlainUnionResult> =>
     getAuroraView().call("plain_union", params, options) as Promise<PlainUnionResult>,
+  /** Calls `positional_only`. */
+  positionalOnly: (params: PositionalOnlyParams, options?: CallOptions): Promise<PositionalOnlyResult> =>
+    getAuroraView().call("positional_only", params, options) as Promise<PositionalOnlyResult>,
   /** Calls `primitives`. */
   primitives: (params: PrimitivesParams, options?: CallOptions): Promise<PrimitivesResult> =>
     getAuroraView().call("primitives", params, options) as Promise<PrimitivesResult>,
@@ -413,6 +507,9 @@ export const commands = {
   /** Calls `recursive`. */
   recursive: (params: RecursiveParams, options?: CallOptions): Promise<RecursiveResult> =>
     getAuroraView().call("recursive", params, options) as Promise<RecursiveResult>,
+  /** Calls `root_model`. */
+  rootModel: (params: RootModelParams, options?: CallOptions): Promise<RootModelResult> =>
+    getAuroraView().call("root_model", params, options) as Promise<RootModelResult>,
   /** Calls `sync_handler`. */
   syncHandler: (params: SyncHandlerParams, options?: CallOptions): Promise<SyncHandlerResult> =>
     getAuroraView().call("sync_handler", params, options) as Promise<SyncHandlerResult>,

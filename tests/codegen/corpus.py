@@ -14,7 +14,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from typing_extensions import NotRequired, TypedDict
 
 from auroraview import Commands, InvokeException
@@ -112,32 +112,32 @@ async def no_params() -> None:
 
 @commands.command()
 async def primitives(s: str, i: int, f: float, b: bool) -> str:
-    return s
+    return f"{s}|{i}|{f}|{b}"
 
 
 @commands.command()
 async def optional_vs_default(required_opt: Optional[int], defaulted: int = 3, both: Optional[str] = None) -> int:
-    return defaulted
+    return (required_opt or 0) + defaulted + len(both or "")
 
 
 @commands.command()
 async def all_optional(page: int = 1, size: int = 20) -> list[int]:
-    return []
+    return [page, size]
 
 
 @commands.command()
 async def literals(mode: Literal["fast", "slow"], level: Literal[1, 2, 3]) -> Literal["ok", "failed"]:
-    return "ok"
+    return "ok" if mode == "fast" else "failed"
 
 
 @commands.command()
 async def enums(color: Color, priority: Priority) -> Color:
-    return color
+    return Color.GREEN if priority == Priority.HIGH else color
 
 
 @commands.command()
 async def model_in_out(v: Vec3) -> Vec3:
-    return v
+    return Vec3(x=v.x * 2, y=v.y * 2, z=v.z * 2)
 
 
 @commands.command()
@@ -157,27 +157,27 @@ async def discriminated(pet: Annotated[Union[Cat, Dog], Field(discriminator="kin
 
 @commands.command()
 async def plain_union(value: Union[int, str, None]) -> Union[int, str]:
-    return 0
+    return "none" if value is None else value
 
 
 @commands.command()
 async def dicts(scores: dict[str, float], nested: dict[str, list[int]]) -> dict[str, Vec3]:
-    return {}
+    return {k: Vec3(x=v, y=float(sum(nested.get(k, []))), z=0) for k, v in scores.items()}
 
 
 @commands.command()
 async def tuples(pair: tuple[int, str], many: tuple[float, ...]) -> tuple[str, int, bool]:
-    return ("", 0, True)
+    return (pair[1], pair[0] + len(many), bool(many))
 
 
 @commands.command()
 async def collections(items: list[Vec3], tags: set[str], frozen: frozenset[int]) -> list[list[str]]:
-    return []
+    return [sorted(tags), [str(len(items)), str(sum(frozen))]]
 
 
 @commands.command()
 async def dataclasses_in_out(p: Point, fp: FrozenPoint) -> FrozenPoint:
-    return fp
+    return FrozenPoint(x=p.x + fp.x, y=p.y + fp.y)
 
 
 @commands.command()
@@ -187,12 +187,12 @@ async def typed_dict(options: Options) -> Options:
 
 @commands.command()
 async def times(at: dt.datetime, day: dt.date, clock: dt.time, span: dt.timedelta) -> dt.datetime:
-    return at
+    return dt.datetime.combine(day, clock, tzinfo=at.tzinfo) + span
 
 
 @commands.command()
-async def ids_and_money(id: uuid.UUID, amount: Decimal) -> uuid.UUID:
-    return id
+async def ids_and_money(id: uuid.UUID, amount: Decimal) -> dict[str, Any]:
+    return {"id": id, "double": amount * 2, "version": id.version}
 
 
 @commands.command()
@@ -210,7 +210,7 @@ async def constrained(
     name: Annotated[str, Field(min_length=1, max_length=10, description="A short name")],
     count: Annotated[int, Field(ge=0, le=100)],
 ) -> int:
-    return count
+    return len(name) + count
 
 
 @commands.command()
@@ -221,28 +221,85 @@ async def aliased(a: Aliased) -> Aliased:
 @commands.command("api.dotted_name")
 async def dotted() -> str:
     """A namespaced command name."""
-    return ""
+    return "dotted"
 
 
 @commands.command()
 def sync_handler(x: int) -> int:
-    return x
+    return x * x
 
 
 @commands.command(errors=[NameTaken, NotFound])
 async def declared_errors(node_id: int, new_name: str) -> bool:
     """Rename, with declared errors."""
+    if node_id == 0:
+        raise NotFound("no object 0")
+    if new_name == "taken":
+        raise NameTaken("taken", data=FieldError(field="new_name", reason="used by 7"))
     return True
 
 
 @commands.command()
 async def keyword_only(a: int, *, flag: bool = False) -> int:
-    return a
+    return -a if flag else a
 
 
 @commands.command()
 async def nested_generics(data: dict[str, list[dict[str, Optional[int]]]]) -> list[tuple[str, list[int]]]:
-    return []
+    return [(k, [v for d in rows for v in d.values() if v is not None]) for k, rows in sorted(data.items())]
+
+
+class Settings(BaseModel):
+    """A model whose fields all have defaults."""
+
+    enabled: bool = True
+    threshold: float = 0.5
+    label: Optional[str] = None
+
+
+class Wrapped(RootModel[list[int]]):
+    """A root model: the JSON is the list itself."""
+
+
+@commands.command()
+async def defaults_model(s: Settings) -> Settings:
+    return s.model_copy(update={"threshold": s.threshold * 2})
+
+
+@commands.command()
+async def optional_model(v: Optional[Vec3] = None) -> Optional[Vec3]:
+    return v
+
+
+@commands.command()
+async def root_model(w: Wrapped) -> Wrapped:
+    return Wrapped(list(reversed(w.root)))
+
+
+@commands.command()
+async def int_keys(m: dict[int, str]) -> dict[int, str]:
+    return {k * 10: v for k, v in m.items()}
+
+
+@commands.command()
+async def enum_lists(colors: list[Color], by_name: dict[str, Priority]) -> list[Priority]:
+    return [by_name[c.value] for c in colors]
+
+
+@commands.command()
+def positional_only(a: int, b: int, /) -> int:
+    return a - b
+
+
+class Shape(BaseModel):
+    """Generic-free nesting: a list of optional models inside a dict."""
+
+    layers: dict[str, list[Optional[Vec3]]]
+
+
+@commands.command()
+async def nested_models(shape: Shape) -> int:
+    return sum(len(v) for v in shape.layers.values())
 
 
 @commands.command(timeout=5)

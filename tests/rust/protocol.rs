@@ -234,7 +234,10 @@ fn ts_protocol_types_are_fresh() {
         std::fs::write(path, &rendered).unwrap();
     }
     let on_disk = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(on_disk == rendered, "sdk-ts/src/protocol.gen.ts is stale: run `AURORAVIEW_BLESS=1 cargo test --release --test protocol`");
+    assert!(
+        on_disk == rendered,
+        "sdk-ts/src/protocol.gen.ts is stale: run `AURORAVIEW_BLESS=1 cargo test --release --test protocol`"
+    );
 }
 
 #[test]
