@@ -28,8 +28,10 @@ if command -v npm >/dev/null; then
   if [ ! -d sdk-ts/node_modules ] || [ sdk-ts/package-lock.json -nt sdk-ts/node_modules ]; then
     (cd sdk-ts && npm ci --silent --no-audit --no-fund)
   fi
+  # Example frontends written in TypeScript.
+  sdk-ts/node_modules/.bin/tsc -p examples/outliner
 else
-  echo "setup: npm not found; the bridge freshness check will be skipped" >&2
+  echo "setup: npm not found; the bridge check and the TypeScript examples need it" >&2
 fi
 
 PYTHON=${PYTHON:-python3}

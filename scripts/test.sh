@@ -17,6 +17,7 @@ elif [ -n "${CI:-}" ]; then
 fi
 
 (cd tests/codegen && auroraview codegen corpus:commands --out corpus.gen.ts --check)
+(cd examples/outliner && auroraview codegen app:commands --out ui/src/outliner.gen.ts --check)
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

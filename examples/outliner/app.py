@@ -4,6 +4,7 @@ The page renders the scene; rename and delete go through typed commands whose va
 errors the page shows; selection made in "the DCC" (Python) is pushed to the page.
 
     python examples/outliner/app.py       # opens the window (needs a display)
+    auroraview codegen app:commands --out ui/src/outliner.gen.ts   # (in this folder) the page's typed bindings
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from auroraview import InvokeException, WebView
+from auroraview import Commands, InvokeException, WebView
 
 UI = Path(__file__).parent / "ui"
 
@@ -39,12 +40,23 @@ class Selection(BaseModel):
     source: Literal["host", "page"]
 
 
+class FieldError(BaseModel):
+    """Which input an error is about."""
+
+    field: str
+
+
 class NameTaken(InvokeException):
     """Another object already has this name."""
+
+    code = "name_taken"
+    data_type = FieldError
 
 
 class NotFound(InvokeException):
     """No object has this id."""
+
+    code = "not_found"
 
 
 class Scene:
@@ -78,45 +90,52 @@ class Scene:
         raise NotFound(f"no object with id {node_id}", code="not_found", data={"id": node_id})
 
 
-def create_app(**window_options: object) -> tuple[WebView, Scene]:
-    scene = Scene()
-    view = WebView(title="Outliner", assets=UI, width=900, height=640, **window_options)  # type: ignore[arg-type]
+scene = Scene()
+commands = Commands()
+commands.declare_event("scene_changed", Node, doc="The scene after a change.")
+commands.declare_event("selection_changed", Selection, doc="Objects selected in the host or the page.")
 
-    @view.command()
-    async def get_scene() -> Node:
-        """The whole scene tree."""
-        return scene.root
 
-    @view.command()
-    def rename(node_id: int, new_name: ObjectName) -> Node:
-        """Rename an object; names are unique in the scene."""
-        node = scene.find(node_id)
-        if any(other.name == new_name and other.id != node_id for other in scene.walk()):
-            raise NameTaken(f"{new_name!r} is already used", code="name_taken", data={"field": "new_name"})
-        node.name = new_name
-        view.emit("scene_changed", scene.root)
-        return node
+@commands.command()
+async def get_scene() -> Node:
+    """The whole scene tree."""
+    return scene.root
 
-    @view.command()
-    def delete(node_id: int) -> list[int]:
-        """Delete an object and everything under it; returns the ids removed."""
-        if node_id == scene.root.id:
-            raise InvokeException("the world cannot be deleted", code="forbidden_root")
-        target = scene.find(node_id)
-        removed = [n.id for n in scene.walk(target)]
-        for parent in scene.walk():
-            parent.children = [c for c in parent.children if c.id != node_id]
-        view.emit("scene_changed", scene.root)
-        return removed
 
-    @view.on("select")
-    def on_select(selection: Selection) -> None:
-        # A real tool would select the objects in the DCC here.
-        view.emit("selection_changed", Selection(ids=selection.ids, source="page"))
+@commands.command(errors=[NameTaken, NotFound])
+def rename(node_id: int, new_name: ObjectName) -> Node:
+    """Rename an object; names are unique in the scene."""
+    node = scene.find(node_id)
+    if any(other.name == new_name and other.id != node_id for other in scene.walk()):
+        raise NameTaken(f"{new_name!r} is already used", data=FieldError(field="new_name"))
+    node.name = new_name
+    commands.emit("scene_changed", scene.root)
+    return node
 
-    return view, scene
+
+@commands.command(errors=[NotFound])
+def delete(node_id: int) -> list[int]:
+    """Delete an object and everything under it; returns the ids removed."""
+    if node_id == scene.root.id:
+        raise InvokeException("the world cannot be deleted", code="forbidden_root")
+    target = scene.find(node_id)
+    removed = [n.id for n in scene.walk(target)]
+    for parent in scene.walk():
+        parent.children = [c for c in parent.children if c.id != node_id]
+    commands.emit("scene_changed", scene.root)
+    return removed
+
+
+@commands.on("select")
+def on_select(selection: Selection) -> None:
+    """The page selected objects (a real tool would select them in the DCC)."""
+    commands.emit("selection_changed", Selection(ids=selection.ids, source="page"))
+
+
+def create_app(**window_options: object) -> WebView:
+    """The outliner window (its page is ui/, compiled from ui/src by `make setup`)."""
+    return WebView(title="Outliner", assets=UI, width=900, height=640, commands=commands, **window_options)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
-    app, _ = create_app()
-    app.show()
+    create_app().show()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import app  # noqa: E402
 from app import Selection, create_app  # noqa: E402
 
 from auroraview._xvfb import VirtualDisplay, png_is_blank, screenshot  # noqa: E402
@@ -41,8 +42,8 @@ async def wait_for(view, js: str, timeout: float = 20.0):  # type: ignore[no-unt
 
 
 async def scripted(out: Path) -> Path:
-    view, scene = create_app()
-    ids = {node.name: node.id for node in scene.walk()}
+    view = create_app()
+    ids = {node.name: node.id for node in app.scene.walk()}
     run = asyncio.ensure_future(view.run_async())
     try:
         await view.wait_open()
@@ -87,8 +88,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT, help=f"screenshot path (default: {OUT})")
     args = ap.parse_args()
     if os.environ.get("DISPLAY") and not args.scripted:
-        view, _ = create_app()
-        view.show()
+        create_app().show()
         return
     with VirtualDisplay(width=1000, height=700):
         shot = asyncio.run(scripted(args.out))

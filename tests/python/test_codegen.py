@@ -5,6 +5,7 @@ Python parameter breaks both `--check` and the frontend's compile."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -119,3 +120,26 @@ def test_codegen_errors_exit_2(tmp_path: Path) -> None:
 def test_check_reports_a_missing_file(in_corpus: None, tmp_path: Path) -> None:
     assert main(["codegen", "corpus:commands", "--out", str(tmp_path / "missing.gen.ts"), "--check"]) == 1
     assert not (tmp_path / "missing.gen.ts").exists()
+
+
+def test_renaming_a_parameter_in_the_outliner_example_breaks_check_and_its_frontend(tmp_path: Path) -> None:
+    need_tsc()
+    example = tmp_path / "examples" / "outliner"
+    shutil.copytree(ROOT / "examples" / "outliner", example, ignore=shutil.ignore_patterns("dist", "__pycache__"))
+    (tmp_path / "sdk-ts").symlink_to(ROOT / "sdk-ts")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "auroraview", *args], capture_output=True, text=True, cwd=example, timeout=60)
+
+    bindings = "ui/src/outliner.gen.ts"
+    assert cli("codegen", "app:commands", "--out", bindings, "--check").returncode == 0
+    assert tsc(example).returncode == 0
+
+    app = example / "app.py"
+    app.write_text(app.read_text().replace("new_name", "target_name"))
+    check = cli("codegen", "app:commands", "--out", bindings, "--check")
+    assert check.returncode == 1
+    assert "-  new_name: string;" in check.stderr and "+  target_name: string;" in check.stderr
+    assert cli("codegen", "app:commands", "--out", bindings).returncode == 0
+    broken = tsc(example)
+    assert broken.returncode != 0 and "new_name" in broken.stdout, broken.stdout
