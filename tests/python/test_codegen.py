@@ -48,7 +48,7 @@ def test_corpus_matches_its_golden_file(in_corpus: None) -> None:
     assert text == golden.read_text(), "corpus.gen.ts is stale: regenerate with AURORAVIEW_BLESS=1 and review the diff"
     import corpus  # type: ignore[import-not-found]
 
-    assert len(list(corpus.commands)) + len(corpus.commands.events()) >= 30
+    assert len(list(corpus.commands)) + len(corpus.commands.events()) >= 40
 
 
 def test_corpus_compiles_strict_and_type_level_tests_hold() -> None:
