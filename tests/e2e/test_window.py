@@ -98,6 +98,8 @@ async def test_eval_js(harness: Harness) -> None:
 
 async def test_close_mid_call_cancels_everything() -> None:
     h = Harness()
+    closed: list[str] = []
+    h.view.on_close(lambda: closed.append("closed"))
     await h.open()
     assert await h.run("hang_many", count=100) == 100
     await asyncio.sleep(0.2)
@@ -109,6 +111,7 @@ async def test_close_mid_call_cancels_everything() -> None:
     assert sum(1 for line in h.log if line.startswith("cancelled:many-")) == 100
     assert core.in_flight == 0
     assert core.stats()["late_results"] == 0
+    assert closed == ["closed"]
 
 
 async def test_reload_mid_call_delivers_no_stale_reply() -> None:
@@ -199,3 +202,33 @@ def test_python_exit_with_a_window_open_is_clean(display: str) -> None:
     assert proc.stdout.strip() == "open True"
     assert time.perf_counter() - started < 5
     assert "Event loop is closed" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_blocking_show_returns_when_the_page_closes_the_window(display: str) -> None:
+    script = textwrap.dedent(
+        """
+        from auroraview import WebView
+        view = WebView(title="blocking", html='''<script>
+          window.addEventListener("auroraviewready", async () => {
+            const n = await auroraview.call("double", {x: 21});
+            auroraview.send_event("finished", {n});
+          });
+        </script>''')
+
+        @view.command()
+        def double(x: int) -> int:
+            return 2 * x
+
+        @view.on("finished")
+        def finished(detail: dict) -> None:
+            print("page says", detail["n"], flush=True)
+            view.close()
+
+        view.on_close(lambda: print("on_close ran", flush=True))
+        view.show()
+        print("show returned", flush=True)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["page says 42", "on_close ran", "show returned"]
