@@ -146,6 +146,7 @@ pub fn generate(contract: &Value, source: &str) -> Result<String, CodegenError> 
     let commands = field(contract, "commands", "the document")?.as_array().cloned().unwrap_or_default();
     let _ = writeln!(out, "// ── Commands ──────────────────────────────────────────────────────────────\n");
     let mut wrappers = String::new();
+    let mut map = String::new();
     for cmd in &commands {
         let wire = str_field(cmd, "name", "a command")?;
         let pascal = pascal_case(wire);
@@ -183,6 +184,8 @@ pub fn generate(contract: &Value, source: &str) -> Result<String, CodegenError> 
         jsdoc(&mut wrappers, "  ", &doc);
         let fname = camel_case(wire);
         let wire_lit = serde_json::to_string(wire).unwrap_or_default();
+        let params_ty = if has_params { format!("{pascal}Params") } else { "undefined".into() };
+        let _ = writeln!(map, "  {wire_lit}: {{ params: {params_ty}; result: {pascal}Result }};");
         if has_params {
             let opt = if any_required { "" } else { "?" };
             let _ = writeln!(
@@ -198,6 +201,12 @@ pub fn generate(contract: &Value, source: &str) -> Result<String, CodegenError> 
     }
     let _ = writeln!(out, "/** Typed wrappers over `auroraview.call`, one per command. */");
     let _ = writeln!(out, "export const commands = {{\n{wrappers}}} as const;\n");
+    let _ = writeln!(out, "/** Every command by wire name: its params and result types. */");
+    let _ = writeln!(out, "export interface CommandMap {{\n{map}}}\n");
+    let _ = writeln!(
+        out,
+        "/** Typed handlers for `mockAuroraView<MockHandlers>({{...}})` in frontend tests. */\nexport type MockHandlers = {{\n  [K in keyof CommandMap]?: (params: CommandMap[K][\"params\"]) => CommandMap[K][\"result\"] | Promise<CommandMap[K][\"result\"]>;\n}};\n"
+    );
 
     // Events.
     let events = contract.get("events").and_then(Value::as_array).cloned().unwrap_or_default();

@@ -81,8 +81,9 @@ function bridge(): AuroraView {
   return av;
 }
 
-/** Handlers of a mock backend: return a value, or throw an `InvokeError` to reject. */
-export type MockHandlers = Record<string, (params: unknown) => unknown | Promise<unknown>>;
+/** Handlers of a mock backend: return a value, or throw an `InvokeError` to reject.
+ * Generated bindings export a `MockHandlers` type that checks each one against its command. */
+export type AnyMockHandlers = Record<string, ((params: never) => unknown) | undefined>;
 
 /** A backend for frontend tests: commands answered by `handlers`, events recorded. */
 export interface MockAuroraView extends AuroraView {
@@ -92,13 +93,14 @@ export interface MockAuroraView extends AuroraView {
   emit(event: string, payload: unknown): void;
 }
 
-export function mockAuroraView(handlers: MockHandlers): MockAuroraView {
+export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H): MockAuroraView {
+  const table = handlers as unknown as Record<string, ((params: unknown) => unknown) | undefined>;
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
   const sent: Array<{ event: string; detail: unknown }> = [];
   const mock: MockAuroraView = {
     sent,
     async call(method, params, options) {
-      const handler = handlers[method];
+      const handler = table[method];
       if (!handler) {
         throw new InvokeError({ name: "MethodNotFound", code: "method_not_found", message: `no command named "${method}"`, data: null });
       }

@@ -530,6 +530,50 @@ export const commands = {
     getAuroraView().call("with_timeout", undefined, options) as Promise<WithTimeoutResult>,
 } as const;
 
+/** Every command by wire name: its params and result types. */
+export interface CommandMap {
+  "aliased": { params: AliasedParams; result: AliasedResult };
+  "all_optional": { params: AllOptionalParams; result: AllOptionalResult };
+  "anything": { params: AnythingParams; result: AnythingResult };
+  "api.dotted_name": { params: undefined; result: ApiDottedNameResult };
+  "collections": { params: CollectionsParams; result: CollectionsResult };
+  "constrained": { params: ConstrainedParams; result: ConstrainedResult };
+  "dataclasses_in_out": { params: DataclassesInOutParams; result: DataclassesInOutResult };
+  "declared_errors": { params: DeclaredErrorsParams; result: DeclaredErrorsResult };
+  "defaults_model": { params: DefaultsModelParams; result: DefaultsModelResult };
+  "dicts": { params: DictsParams; result: DictsResult };
+  "discriminated": { params: DiscriminatedParams; result: DiscriminatedResult };
+  "enum_lists": { params: EnumListsParams; result: EnumListsResult };
+  "enums": { params: EnumsParams; result: EnumsResult };
+  "frozen_model": { params: FrozenModelParams; result: FrozenModelResult };
+  "ids_and_money": { params: IdsAndMoneyParams; result: IdsAndMoneyResult };
+  "int_keys": { params: IntKeysParams; result: IntKeysResult };
+  "keyword_only": { params: KeywordOnlyParams; result: KeywordOnlyResult };
+  "literals": { params: LiteralsParams; result: LiteralsResult };
+  "model_in_out": { params: ModelInOutParams; result: ModelInOutResult };
+  "nested_generics": { params: NestedGenericsParams; result: NestedGenericsResult };
+  "nested_models": { params: NestedModelsParams; result: NestedModelsResult };
+  "no_params": { params: undefined; result: NoParamsResult };
+  "optional_model": { params: OptionalModelParams; result: OptionalModelResult };
+  "optional_vs_default": { params: OptionalVsDefaultParams; result: OptionalVsDefaultResult };
+  "plain_union": { params: PlainUnionParams; result: PlainUnionResult };
+  "positional_only": { params: PositionalOnlyParams; result: PositionalOnlyResult };
+  "primitives": { params: PrimitivesParams; result: PrimitivesResult };
+  "raw_bytes": { params: RawBytesParams; result: RawBytesResult };
+  "recursive": { params: RecursiveParams; result: RecursiveResult };
+  "root_model": { params: RootModelParams; result: RootModelResult };
+  "sync_handler": { params: SyncHandlerParams; result: SyncHandlerResult };
+  "times": { params: TimesParams; result: TimesResult };
+  "tuples": { params: TuplesParams; result: TuplesResult };
+  "typed_dict": { params: TypedDictParams; result: TypedDictResult };
+  "with_timeout": { params: undefined; result: WithTimeoutResult };
+}
+
+/** Typed handlers for `mockAuroraView<MockHandlers>({...})` in frontend tests. */
+export type MockHandlers = {
+  [K in keyof CommandMap]?: (params: CommandMap[K]["params"]) => CommandMap[K]["result"] | Promise<CommandMap[K]["result"]>;
+};
+
 // ── Events ────────────────────────────────────────────────────────────────
 
 /** Typed events: `on`/`once`/`off` for Python → page, `send` for page → Python. */

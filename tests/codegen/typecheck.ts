@@ -1,6 +1,20 @@
 // Type-level tests of the generated bindings: every line here must compile, and every
 // line after `@ts-expect-error` must be a type error (or tsc fails on an unused directive).
-import { commands, events, type DeclaredError, type TreeNodeOutput, type Frozen } from "./corpus.gen";
+import { createAuroraView, mockAuroraView } from "@auroraview/sdk";
+import { commands, events, type DeclaredError, type MockHandlers, type TreeNodeOutput, type Frozen } from "./corpus.gen";
+
+// A typed mock backend: each handler is checked against its command.
+createAuroraView(
+  mockAuroraView<MockHandlers>({
+    primitives: (p) => `${p.s}|${p.i}`,
+    enums: () => "green",
+    positional_only: ([a, b]) => a - b,
+    // @ts-expect-error a result of the wrong type
+    sync_handler: () => "not a number",
+  }),
+);
+// @ts-expect-error no such command
+mockAuroraView<MockHandlers>({ no_such_command: () => 1 });
 
 async function check(): Promise<void> {
   const s: string = await commands.primitives({ s: "a", i: 1, f: 1.5, b: true });

@@ -71,6 +71,18 @@ export const commands = {
     getAuroraView().call("rename", params, options) as Promise<RenameResult>,
 } as const;
 
+/** Every command by wire name: its params and result types. */
+export interface CommandMap {
+  "delete": { params: DeleteParams; result: DeleteResult };
+  "get_scene": { params: undefined; result: GetSceneResult };
+  "rename": { params: RenameParams; result: RenameResult };
+}
+
+/** Typed handlers for `mockAuroraView<MockHandlers>({...})` in frontend tests. */
+export type MockHandlers = {
+  [K in keyof CommandMap]?: (params: CommandMap[K]["params"]) => CommandMap[K]["result"] | Promise<CommandMap[K]["result"]>;
+};
+
 // ── Events ────────────────────────────────────────────────────────────────
 
 /** Typed events: `on`/`once`/`off` for Python → page, `send` for page → Python. */
