@@ -108,6 +108,8 @@ def shutdown_gui(timeout: float = 2.0) -> bool:
     """Close every window and stop the GUI thread."""
 
 def gui_running() -> bool: ...
+def webkit_version() -> str:
+    """The WebKitGTK version in use, e.g. ``"2.50.1"``."""
 
 def generate_typescript(contract_json: str, source: str) -> str:
     """TypeScript bindings for a contract document (JSON text)."""

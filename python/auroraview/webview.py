@@ -12,6 +12,7 @@ import asyncio
 import atexit
 import itertools
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -48,6 +49,8 @@ def _register_atexit() -> None:
         if not _atexit_registered:
             atexit.register(_shutdown_all)
             _atexit_registered = True
+            # Once per process, with the first window: which engine renders the pages.
+            logging.getLogger("auroraview").info("WebKitGTK %s", _core.webkit_version())
 
 
 class WebView:
@@ -228,8 +231,6 @@ class WebView:
                 try:
                     callback()
                 except Exception:  # noqa: BLE001 - a callback must not break shutdown
-                    import logging
-
                     logging.getLogger("auroraview").exception("on_close callback failed")
 
     def show(self, *, block: bool = True) -> None:

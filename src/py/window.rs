@@ -149,6 +149,12 @@ pub fn shutdown_gui(py: Python<'_>, timeout: f64) -> bool {
     }
 }
 
+/// The WebKitGTK version in use.
+#[pyfunction]
+pub fn webkit_version() -> String {
+    webview::webkit_version()
+}
+
 /// Whether the GUI thread has been started.
 #[pyfunction]
 pub fn gui_running() -> bool {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import textwrap
@@ -232,3 +233,33 @@ def test_blocking_show_returns_when_the_page_closes_the_window(display: str) -> 
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["page says 42", "on_close ran", "show returned"]
+
+
+def test_secure_defaults_and_engine_version_are_logged(display: str) -> None:
+    script = textwrap.dedent(
+        """
+        import asyncio, logging
+        logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s")
+        from auroraview import WebView
+
+        async def main():
+            view = WebView(title="defaults", html="<p>x</p>")
+            run = asyncio.ensure_future(view.run_async())
+            await view.wait_open()
+            for _ in range(100):
+                try:
+                    print("origin", await view.eval_js("location.origin", timeout=2))
+                    break
+                except Exception:
+                    await asyncio.sleep(0.05)
+            view.close()
+            await run
+
+        asyncio.run(main())
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    # Pages are served from the app's own scheme (no localhost HTTP server, never `null`).
+    assert "origin auroraview://localhost" in proc.stdout
+    assert re.search(r"auroraview WebKitGTK \d+\.\d+\.\d+", proc.stderr), proc.stderr
