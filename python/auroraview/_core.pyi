@@ -29,9 +29,6 @@ class Core:
         """Descriptor that becomes readable when ``take()`` has work."""
     def register(self, name: str, method_id: int, timeout: float | None = None) -> None:
         """Register a command name under ``method_id``, the id ``take()`` reports for its calls."""
-    def unregister(self, name: str) -> bool: ...
-    def pending_ops(self) -> int:
-        """Work items waiting for ``take()``."""
     def take(self, max: int = ...) -> list[Op]:
         """Up to ``max`` queued work items: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail)``
         events, ``(2, key)`` cancellations."""
@@ -47,8 +44,6 @@ class Core:
         """Answer every call in flight ``shutting_down`` and refuse new ones."""
     @property
     def in_flight(self) -> int: ...
-    @property
-    def connection_count(self) -> int: ...
     def stats(self) -> dict[str, int]: ...
     def limits(self) -> dict[str, int]: ...
 
@@ -62,10 +57,8 @@ class Connection:
         """Route one raw message exactly as a transport would."""
     def take(self, max: int = ...) -> list[bytes]:
         """Up to ``max`` frames sent to this connection since the last call, oldest first."""
-    def pending_frames(self) -> int: ...
     def close(self) -> None: ...
 
-BRIDGE_SCRIPT: str
 
 class Window:
     """A native window (WebKitGTK on Linux) whose page talks to ``core``."""

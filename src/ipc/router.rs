@@ -101,10 +101,6 @@ impl Router {
         self.state.lock().methods.insert(name.to_owned(), MethodInfo { id, timeout });
     }
 
-    pub fn unregister_method(&self, name: &str) -> bool {
-        self.state.lock().methods.remove(name).is_some()
-    }
-
     /// Open a connection. Events emitted while none was open are delivered to it first.
     pub fn connect(&self, sink: Arc<dyn Sink>) -> ConnId {
         let mut st = self.state.lock();
@@ -137,10 +133,6 @@ impl Router {
 
     pub fn in_flight(&self) -> usize {
         self.state.lock().pending.len()
-    }
-
-    pub fn connection_count(&self) -> usize {
-        self.state.lock().conns.len()
     }
 
     /// Handle one raw message from `conn`. Never panics; every accepted call gets one reply.
@@ -401,10 +393,6 @@ impl Router {
                 self.dispatch(Op::Cancel { key });
             }
         }
-    }
-
-    pub fn is_shutting_down(&self) -> bool {
-        self.state.lock().shutting_down
     }
 }
 

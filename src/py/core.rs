@@ -112,11 +112,6 @@ impl Core {
         self.ops.fileno()
     }
 
-    /// Work items waiting for `take()`.
-    fn pending_ops(&self) -> usize {
-        self.ops.len()
-    }
-
     /// Register a command name under `method_id`, the id `take()` reports for its calls.
     #[pyo3(signature = (name, method_id, timeout=None))]
     fn register(&self, name: &str, method_id: u32, timeout: Option<f64>) -> PyResult<()> {
@@ -129,10 +124,6 @@ impl Core {
         };
         self.router.register_method(name, method_id, timeout);
         Ok(())
-    }
-
-    fn unregister(&self, name: &str) -> bool {
-        self.router.unregister_method(name)
     }
 
     /// Up to `max` queued items of work, in order: `(0, key, method_id, params, conn)` for a
@@ -193,11 +184,6 @@ impl Core {
     #[getter]
     fn in_flight(&self) -> usize {
         self.router.in_flight()
-    }
-
-    #[getter]
-    fn connection_count(&self) -> usize {
-        self.router.connection_count()
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -261,10 +247,6 @@ impl Connection {
     fn take<'py>(&self, py: Python<'py>, max: usize) -> PyResult<Bound<'py, PyList>> {
         let frames = self.frames.take(max);
         PyList::new(py, frames.iter().map(|f| PyBytes::new(py, f)))
-    }
-
-    fn pending_frames(&self) -> usize {
-        self.frames.len()
     }
 
     /// Disconnect: calls in flight are cancelled and no more frames arrive.

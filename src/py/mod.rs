@@ -15,7 +15,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(window::shutdown_gui, m)?)?;
     m.add_function(wrap_pyfunction!(window::gui_running, m)?)?;
     m.add_function(wrap_pyfunction!(window::webkit_version, m)?)?;
-    m.add("BRIDGE_SCRIPT", crate::webview::BRIDGE_SCRIPT)?;
     m.add_function(wrap_pyfunction!(generate_typescript, m)?)?;
     m.add("PROTOCOL_VERSION", PROTOCOL_VERSION)?;
     m.add("MAX_SAFE_INTEGER", MAX_SAFE_INTEGER)?;

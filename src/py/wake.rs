@@ -42,7 +42,7 @@ impl<T> WakeQueue<T> {
 
     /// At most `max` of the items queued so far, oldest first. Clears the wake-up first, so a
     /// push that races with this call either lands in the returned batch or leaves a fresh
-    /// wake-up behind. When items remain, the caller must come back (see `len`).
+    /// wake-up behind. When `max` items come back, more may remain: the caller asks again.
     pub fn take(&self, max: usize) -> Vec<T> {
         let mut buf = [0u8; 256];
         loop {
@@ -59,9 +59,5 @@ impl<T> WakeQueue<T> {
             let rest = items.split_off(max);
             std::mem::replace(&mut *items, rest)
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.items.lock().len()
     }
 }
