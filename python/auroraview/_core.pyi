@@ -29,9 +29,10 @@ class Core:
         """Descriptor that becomes readable when ``take()`` has work."""
     def register(self, name: str, method_id: int, timeout: float | None = None) -> None:
         """Register a command name under ``method_id``, the id ``take()`` reports for its calls."""
-    def take(self, max: int = ...) -> list[Op]:
+    def take(self, max: int = ..., wait_us: int = 0) -> list[Op]:
         """Up to ``max`` queued work items: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail)``
-        events, ``(2, key)`` cancellations."""
+        events, ``(2, key)`` cancellations. With ``wait_us``, an empty queue is watched that long (spinning,
+        without the GIL) before returning an empty list."""
     def complete(self, key: int, result: bytes) -> bool:
         """Answer call ``key`` with JSON bytes; False if it was already answered."""
     def fail(self, key: int, name: str, code: str, message: str, data: bytes | None = None) -> bool:

@@ -59,6 +59,11 @@ class WebView:
     Give the page as ``url=`` (a dev server or remote page; its origin alone may use IPC),
     ``assets=`` (a folder served from ``auroraview://localhost/``, ``index.html`` by default)
     or ``html=`` (one page, served the same way).
+
+    ``spin_us``: while the page calls back to back, the asyncio thread waits up to this many
+    microseconds for the next call instead of going to sleep (see ``_runtime``), which saves
+    the wake-up cost of every call in the chain. It stops as soon as calls stop coming;
+    ``0`` turns it off.
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class WebView:
         commands: Commands | None = None,
         sync_workers: int = 16,
         on_close: Callable[[], Any] | None = None,
+        spin_us: int = 1000,
     ) -> None:
         if sum(x is not None for x in (url, html, assets)) > 1:
             raise ValueError("pass either url=, html= or assets=, not several")
@@ -93,6 +99,7 @@ class WebView:
         self.debug = debug
         self.csp = csp
         self.sync_workers = sync_workers
+        self.spin_us = spin_us
         self.commands = commands if commands is not None else Commands()
         self._on_close: list[Callable[[], Any]] = [on_close] if on_close is not None else []
         self._runtime: Runtime | None = None
@@ -180,7 +187,7 @@ class WebView:
         if self._runtime is not None:
             raise RuntimeError("this WebView is already running")
         loop = asyncio.get_running_loop()
-        runtime = Runtime(self.commands, debug=self.debug, sync_workers=self.sync_workers)
+        runtime = Runtime(self.commands, debug=self.debug, sync_workers=self.sync_workers, spin_us=self.spin_us)
         runtime.start()
         self._runtime, self._loop = runtime, loop
         self._closed_future = loop.create_future()
@@ -295,9 +302,12 @@ class WebView:
         return self._window.connection if self._window is not None else None
 
     def stats(self) -> dict[str, int]:
-        """The router's counters for this window, plus ``refused_origin`` and ``dropped_before_ready``."""
+        """The router's counters for this window, plus ``refused_origin``, ``dropped_before_ready``
+        and the asyncio thread's waits for the next call (``spin_hits``, ``spin_misses``)."""
         runtime, window = self._runtime, self._window
         stats = runtime.core.stats() if runtime is not None else {}
+        if runtime is not None:
+            stats["spin_hits"], stats["spin_misses"] = runtime.spin_hits, runtime.spin_misses
         if window is not None:
             stats["refused_origin"] = window.refused
             stats["dropped_before_ready"] = window.dropped

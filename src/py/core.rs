@@ -35,6 +35,9 @@ impl Sink for QueueSink {
     }
 }
 
+/// The longest `take(wait_us=)` spins: a wait is meant to bridge a gap between calls.
+const MAX_WAIT_US: u64 = 10_000;
+
 fn io_err(e: std::io::Error) -> PyErr {
     PyOSError::new_err(format!("cannot create the wake-up socket: {e}"))
 }
@@ -128,8 +131,14 @@ impl Core {
 
     /// Up to `max` queued items of work, in order: `(0, key, method_id, params, conn)` for a
     /// call, `(1, conn, name, detail)` for an event, `(2, key)` to cancel a call.
-    #[pyo3(signature = (max=usize::MAX))]
-    fn take<'py>(&self, py: Python<'py>, max: usize) -> PyResult<Bound<'py, PyList>> {
+    ///
+    /// With `wait_us`, an empty queue is watched for up to that many microseconds (spinning,
+    /// without the GIL) before returning empty-handed; meanwhile producers skip the wake-up.
+    #[pyo3(signature = (max=usize::MAX, wait_us=0))]
+    fn take<'py>(&self, py: Python<'py>, max: usize, wait_us: u64) -> PyResult<Bound<'py, PyList>> {
+        if wait_us > 0 && !py.detach(|| self.ops.wait(Duration::from_micros(wait_us.min(MAX_WAIT_US)))) {
+            return Ok(PyList::empty(py));
+        }
         let ops = self.ops.take(max);
         let list = PyList::empty(py);
         for op in ops {

@@ -3,14 +3,20 @@
 //! Started once, on first use, and kept for the life of the process (a second GTK loop on
 //! another thread panics). It runs `run_return` (never `run`, which exits the process) and
 //! never takes the GIL: other threads reach it only through its `EventLoopProxy`.
+//!
+//! One exception keeps a chain of quick calls fast: after handing the only call in flight to
+//! Python, the IPC handler watches the window's frame queue for up to `REPLY_WAIT` and
+//! delivers the reply itself, sparing a wake-up of this thread through the event loop.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -96,6 +102,11 @@ struct Shared {
     /// The current connection has received messages (its page may await replies).
     used: AtomicBool,
     closed: AtomicBool,
+    /// The GUI thread is waiting in the IPC handler for this window's next frame: a sink need
+    /// not wake it through the event loop.
+    awaiting: AtomicBool,
+    /// Calls to let pass without waiting for their reply, after a wait ran out (GUI thread).
+    wait_backoff: AtomicU32,
     /// IPC messages refused because they came from an origin that may not use IPC.
     refused: AtomicU64,
 }
@@ -128,7 +139,9 @@ impl Sink for PageSink {
             frames.push_back((self.generation, frame));
             was_empty
         };
-        if was_empty {
+        // SeqCst pairs with `await_reply`: either the waiting GUI thread sees this frame, or it
+        // has stopped waiting and gets the wake-up.
+        if was_empty && !self.shared.awaiting.load(Ordering::SeqCst) {
             // One wake-up of the GUI thread per batch: everything queued until it runs goes
             // into one script evaluation.
             self.shared.send(UserEvent::Flush(self.shared.key));
@@ -257,7 +270,7 @@ impl Host {
 
 struct Win {
     // Field order is drop order: the webview goes before its window.
-    webview: WebView,
+    webview: Rc<WebView>,
     window: Window,
     shared: Arc<Shared>,
     router: Arc<Router>,
@@ -338,6 +351,8 @@ impl Gui {
             ready: AtomicU64::new(0),
             used: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            awaiting: AtomicBool::new(false),
+            wait_backoff: AtomicU32::new(0),
             refused: AtomicU64::new(0),
         });
         let (url, allowed) = match &spec.content {
@@ -351,8 +366,10 @@ impl Gui {
         let mut builder =
             WebViewBuilder::new().with_initialization_script(bridge::SCRIPT).with_devtools(spec.debug).with_url(&url);
 
+        let this_view: Rc<OnceCell<Weak<WebView>>> = Rc::new(OnceCell::new());
         {
-            let (router, shared, allowed) = (spec.router.clone(), shared.clone(), allowed.clone());
+            let (router, shared, allowed, this_view) =
+                (spec.router.clone(), shared.clone(), allowed.clone(), this_view.clone());
             builder = builder.with_ipc_handler(move |req| {
                 // On Linux wry reports the main frame's URL here, even for iframes.
                 let from = Origin::parse(&req.uri().to_string());
@@ -361,9 +378,18 @@ impl Gui {
                     return;
                 }
                 shared.used.store(true, Ordering::Release);
-                if router.receive(shared.conn.load(Ordering::Acquire), req.body().as_bytes()) == Receipt::Ready {
-                    shared.ready.store(shared.generation.load(Ordering::Acquire), Ordering::Release);
-                    shared.send(UserEvent::Flush(shared.key));
+                match router.receive(shared.conn.load(Ordering::Acquire), req.body().as_bytes()) {
+                    Receipt::Ready => {
+                        shared.ready.store(shared.generation.load(Ordering::Acquire), Ordering::Release);
+                        shared.send(UserEvent::Flush(shared.key));
+                    }
+                    // The page awaits this call alone: its reply is likely microseconds away.
+                    Receipt::Accepted(_) if router.in_flight() == 1 => {
+                        if let Some(view) = this_view.get().and_then(Weak::upgrade) {
+                            await_reply(&view, &shared);
+                        }
+                    }
+                    _ => {}
                 }
             });
         }
@@ -402,7 +428,8 @@ impl Gui {
             });
         }
         let vbox = window.default_vbox().ok_or("the window has no GTK container")?;
-        let webview = builder.build_gtk(vbox).map_err(|e| format!("cannot create the webview: {e}"))?;
+        let webview = Rc::new(builder.build_gtk(vbox).map_err(|e| format!("cannot create the webview: {e}"))?);
+        let _ = this_view.set(Rc::downgrade(&webview));
         // Connected only once the webview exists, so a failed open leaves nothing behind.
         new_page(&spec.router, &shared);
 
@@ -413,21 +440,8 @@ impl Gui {
     }
 
     fn flush(&mut self, key: u64) {
-        let Some(w) = self.windows.get(&key) else { return };
-        let current = w.shared.generation.load(Ordering::Acquire);
-        if w.shared.ready.load(Ordering::Acquire) != current {
-            return; // the page's bridge is not listening yet: its `ready` flushes again
-        }
-        let frames: Vec<Bytes> = std::mem::take(&mut *w.shared.frames.lock())
-            .into_iter()
-            .filter(|(g, _)| *g == current)
-            .map(|(_, f)| f)
-            .collect();
-        if frames.is_empty() {
-            return;
-        }
-        if let Err(e) = w.webview.evaluate_script(&bridge::batch_script(&frames)) {
-            eprintln!("auroraview: cannot deliver {} frame(s) to the page: {e}", frames.len());
+        if let Some(w) = self.windows.get(&key) {
+            deliver(&w.webview, &w.shared);
         }
     }
 
@@ -440,6 +454,53 @@ impl Gui {
         let observer = w.observer.clone();
         drop(w);
         observer.on_event(WindowEvent::Closed);
+    }
+}
+
+/// How long the IPC handler waits for the reply to a lone call. A no-op call answered by a
+/// warm asyncio thread takes ~15 µs here, by a sleeping one ~90 µs (2-core VM).
+const REPLY_WAIT: Duration = Duration::from_micros(200);
+/// After a wait ran out (a slow handler), this many lone calls pass before the next try.
+const WAIT_BACKOFF: u32 = 16;
+
+/// Wait, for at most `REPLY_WAIT`, for a frame for the window and deliver what is ready.
+/// Frames that arrive later go the usual way (a `Flush` through the event loop).
+fn await_reply(webview: &WebView, shared: &Shared) {
+    let backoff = shared.wait_backoff.load(Ordering::Relaxed);
+    if backoff > 0 {
+        shared.wait_backoff.store(backoff - 1, Ordering::Relaxed);
+        return;
+    }
+    shared.awaiting.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + REPLY_WAIT;
+    let mut got = false;
+    while !got && Instant::now() < deadline {
+        std::hint::spin_loop();
+        got = !shared.frames.lock().is_empty();
+    }
+    shared.awaiting.store(false, Ordering::SeqCst);
+    // A frame queued after the last look but before `awaiting` was cleared sent no `Flush`.
+    got = got || !shared.frames.lock().is_empty();
+    if got {
+        deliver(webview, shared);
+    } else {
+        shared.wait_backoff.store(WAIT_BACKOFF, Ordering::Relaxed);
+    }
+}
+
+/// Deliver every frame ready for the window's current page in one script evaluation.
+fn deliver(webview: &WebView, shared: &Shared) {
+    let current = shared.generation.load(Ordering::Acquire);
+    if shared.ready.load(Ordering::Acquire) != current {
+        return; // the page's bridge is not listening yet: its `ready` flushes again
+    }
+    let frames: Vec<Bytes> =
+        std::mem::take(&mut *shared.frames.lock()).into_iter().filter(|(g, _)| *g == current).map(|(_, f)| f).collect();
+    if frames.is_empty() {
+        return;
+    }
+    if let Err(e) = webview.evaluate_script(&bridge::batch_script(&frames)) {
+        eprintln!("auroraview: cannot deliver {} frame(s) to the page: {e}", frames.len());
     }
 }
 

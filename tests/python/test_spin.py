@@ -1,0 +1,107 @@
+"""The asyncio thread's bounded wait for the next call of a chain (`Runtime(spin_us=)`):
+a chain of calls is served by waits, the loop keeps running timers meanwhile, and the
+waiting stops once calls stop coming."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import select
+import threading
+import time
+
+import pytest
+
+from auroraview import Commands
+from auroraview._runtime import Runtime
+
+commands = Commands()
+
+
+@commands.command()
+async def echo(i: int) -> int:
+    return i
+
+
+@commands.command()
+async def later(i: int) -> int:
+    await asyncio.sleep(0.002)
+    return i
+
+
+def sequential_client(conn: object, method: bytes, n: int, replies: dict[int, int]) -> None:
+    """Calls one at a time from another thread, as a page does: the next call goes out as
+    soon as the previous reply is in."""
+    fd = conn.fileno()  # type: ignore[attr-defined]
+    for i in range(n):
+        conn.send(b'{"type":"call","id":%d,"method":"%s","params":{"i":%d}}' % (i, method, i))  # type: ignore[attr-defined]
+        while i not in replies:
+            if not select.select([fd], [], [], 5)[0]:
+                return  # no reply within 5 s: the test fails on the count
+            for frame in conn.take():  # type: ignore[attr-defined]
+                msg = json.loads(frame)
+                replies[msg["id"]] = msg["result"]
+
+
+async def run_chain(runtime: Runtime, method: bytes, n: int) -> tuple[dict[int, int], list[float]]:
+    conn = runtime.core.connect()
+    replies: dict[int, int] = {}
+    thread = threading.Thread(target=sequential_client, args=(conn, method, n, replies))
+    ticks: list[float] = []
+    thread.start()
+    while thread.is_alive():
+        ticks.append(time.perf_counter())
+        await asyncio.sleep(0.001)
+    thread.join()
+    conn.close()
+    return replies, ticks
+
+
+async def test_a_chain_of_calls_is_served_by_waits_while_timers_keep_running() -> None:
+    runtime = Runtime(commands, spin_us=2000)
+    runtime.start()
+    try:
+        replies, ticks = await run_chain(runtime, b"echo", 3000)
+        assert replies == {i: i for i in range(3000)}
+        # Most calls of the chain were picked up by a wait, not by a wake-up of the loop.
+        assert runtime.spin_hits > 1500, (runtime.spin_hits, runtime.spin_misses)
+        # Waits run as their own callbacks: the loop's timers fired all along the chain.
+        gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+        assert len(ticks) > 3 and max(gaps) < 0.05, f"loop stalled {max(gaps) * 1000:.1f} ms"
+        # Once the chain ends, one wait runs out and the loop goes back to sleep.
+        await asyncio.sleep(0.05)
+        hits, misses = runtime.spin_hits, runtime.spin_misses
+        assert misses >= 1
+        await asyncio.sleep(0.2)
+        assert (runtime.spin_hits, runtime.spin_misses) == (hits, misses), "an idle loop kept waiting"
+    finally:
+        await runtime.stop()
+
+
+async def test_no_wait_while_a_handler_is_still_running() -> None:
+    # A handler that suspends needs the loop to finish: waiting would only delay it.
+    runtime = Runtime(commands, spin_us=2000)
+    runtime.start()
+    try:
+        replies, _ = await run_chain(runtime, b"later", 50)
+        assert replies == {i: i for i in range(50)}
+        assert runtime.spin_hits == runtime.spin_misses == 0
+    finally:
+        await runtime.stop()
+
+
+async def test_off_by_default() -> None:
+    runtime = Runtime(commands)
+    runtime.start()
+    try:
+        replies, _ = await run_chain(runtime, b"echo", 200)
+        assert replies == {i: i for i in range(200)}
+        assert runtime.spin_hits == runtime.spin_misses == 0
+    finally:
+        await runtime.stop()
+
+
+@pytest.mark.parametrize("bad", [-1, 10_001])
+def test_spin_us_is_bounded(bad: int) -> None:
+    with pytest.raises(ValueError, match="spin_us"):
+        Runtime(commands, spin_us=bad)
