@@ -24,7 +24,8 @@ type Listener = (payload: unknown) => void;
 interface PendingCall {
   resolve: (value: unknown) => void;
   reject: (reason: Error) => void;
-  cleanup: () => void;
+  /** Set only when the call has a timeout or an abort signal (kept off the common path). */
+  cleanup?: () => void;
 }
 
 interface HostFrame {
@@ -66,21 +67,31 @@ interface IpcLike {
   /** Replies whose id matched no call in flight (stale, duplicate, or for another page). */
   let unmatched = 0;
 
+  /** wry's channel, kept once found (a page replacing `window.ipc` later does not matter). */
+  let channel: IpcLike | undefined;
+
   function ipc(): IpcLike | undefined {
+    if (channel) return channel;
     const candidate = (window as unknown as { ipc?: IpcLike }).ipc;
-    return candidate && typeof candidate.postMessage === "function" ? candidate : undefined;
+    if (candidate && typeof candidate.postMessage === "function") channel = candidate;
+    return channel;
   }
 
   function flush(): void {
-    const channel = ipc();
-    if (!channel) return;
+    const ch = ipc();
+    if (!ch) return;
     while (outbox.length > 0) {
-      channel.postMessage(outbox.shift() as string);
+      ch.postMessage(outbox.shift() as string);
     }
   }
 
   function post(message: object): void {
-    outbox.push(JSON.stringify(message));
+    const text = JSON.stringify(message);
+    if (channel && outbox.length === 0) {
+      channel.postMessage(text); // the common case: nothing queued ahead of this message
+      return;
+    }
+    outbox.push(text);
     flush();
   }
 
@@ -92,7 +103,7 @@ interface IpcLike {
       return;
     }
     pending.delete(frame.id);
-    call.cleanup();
+    if (call.cleanup) call.cleanup();
     if (frame.ok) {
       call.resolve(frame.result);
     } else {
@@ -119,32 +130,41 @@ interface IpcLike {
     }
   }
 
-  function call(method: string, params?: unknown, options: CallOptions = {}): Promise<unknown> {
+  function call(method: string, params?: unknown, options?: CallOptions): Promise<unknown> {
+    const id = nextId++;
+    const message: Record<string, unknown> = { type: "call", id, method };
+    if (params !== undefined) message.params = params;
+    const timeout = options?.timeout;
+    const signal = options?.signal;
+    if (timeout === undefined && !signal) {
+      // The common case: no timer, no listener, no per-call closures beyond the promise's.
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        post(message);
+      });
+    }
     return new Promise((resolve, reject) => {
-      const id = nextId++;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => fail("AbortError", "cancelled", "the call was aborted");
       const cleanup = (): void => {
         if (timer !== undefined) clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
+        signal?.removeEventListener("abort", onAbort);
       };
-      function fail(name: string, code: string, message: string): void {
+      function fail(name: string, code: string, msg: string): void {
         if (!pending.delete(id)) return;
         cleanup();
         post({ type: "cancel", id });
-        reject(new InvokeError({ name, code, message, data: null }));
+        reject(new InvokeError({ name, code, message: msg, data: null }));
       }
-      if (options.signal?.aborted) {
+      if (signal?.aborted) {
         reject(new InvokeError({ name: "AbortError", code: "cancelled", message: "the call was aborted", data: null }));
         return;
       }
       pending.set(id, { resolve, reject, cleanup });
-      if (options.timeout !== undefined) {
-        timer = setTimeout(() => fail("TimeoutError", "timeout", `no reply within ${options.timeout} ms`), options.timeout);
+      if (timeout !== undefined) {
+        timer = setTimeout(() => fail("TimeoutError", "timeout", `no reply within ${timeout} ms`), timeout);
       }
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      const message: Record<string, unknown> = { type: "call", id, method };
-      if (params !== undefined) message.params = params;
+      signal?.addEventListener("abort", onAbort, { once: true });
       post(message);
     });
   }

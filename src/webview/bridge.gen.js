@@ -26,20 +26,31 @@
     let nextId = 1;
     /** Replies whose id matched no call in flight (stale, duplicate, or for another page). */
     let unmatched = 0;
+    /** wry's channel, kept once found (a page replacing `window.ipc` later does not matter). */
+    let channel;
     function ipc() {
+        if (channel)
+            return channel;
         const candidate = window.ipc;
-        return candidate && typeof candidate.postMessage === "function" ? candidate : undefined;
+        if (candidate && typeof candidate.postMessage === "function")
+            channel = candidate;
+        return channel;
     }
     function flush() {
-        const channel = ipc();
-        if (!channel)
+        const ch = ipc();
+        if (!ch)
             return;
         while (outbox.length > 0) {
-            channel.postMessage(outbox.shift());
+            ch.postMessage(outbox.shift());
         }
     }
     function post(message) {
-        outbox.push(JSON.stringify(message));
+        const text = JSON.stringify(message);
+        if (channel && outbox.length === 0) {
+            channel.postMessage(text); // the common case: nothing queued ahead of this message
+            return;
+        }
+        outbox.push(text);
         flush();
     }
     function settle(frame) {
@@ -51,7 +62,8 @@
             return;
         }
         pending.delete(frame.id);
-        call.cleanup();
+        if (call.cleanup)
+            call.cleanup();
         if (frame.ok) {
             call.resolve(frame.result);
         }
@@ -79,35 +91,44 @@
             }
         }
     }
-    function call(method, params, options = {}) {
+    function call(method, params, options) {
+        const id = nextId++;
+        const message = { type: "call", id, method };
+        if (params !== undefined)
+            message.params = params;
+        const timeout = options?.timeout;
+        const signal = options?.signal;
+        if (timeout === undefined && !signal) {
+            // The common case: no timer, no listener, no per-call closures beyond the promise's.
+            return new Promise((resolve, reject) => {
+                pending.set(id, { resolve, reject });
+                post(message);
+            });
+        }
         return new Promise((resolve, reject) => {
-            const id = nextId++;
             let timer;
             const onAbort = () => fail("AbortError", "cancelled", "the call was aborted");
             const cleanup = () => {
                 if (timer !== undefined)
                     clearTimeout(timer);
-                options.signal?.removeEventListener("abort", onAbort);
+                signal?.removeEventListener("abort", onAbort);
             };
-            function fail(name, code, message) {
+            function fail(name, code, msg) {
                 if (!pending.delete(id))
                     return;
                 cleanup();
                 post({ type: "cancel", id });
-                reject(new InvokeError({ name, code, message, data: null }));
+                reject(new InvokeError({ name, code, message: msg, data: null }));
             }
-            if (options.signal?.aborted) {
+            if (signal?.aborted) {
                 reject(new InvokeError({ name: "AbortError", code: "cancelled", message: "the call was aborted", data: null }));
                 return;
             }
             pending.set(id, { resolve, reject, cleanup });
-            if (options.timeout !== undefined) {
-                timer = setTimeout(() => fail("TimeoutError", "timeout", `no reply within ${options.timeout} ms`), options.timeout);
+            if (timeout !== undefined) {
+                timer = setTimeout(() => fail("TimeoutError", "timeout", `no reply within ${timeout} ms`), timeout);
             }
-            options.signal?.addEventListener("abort", onAbort, { once: true });
-            const message = { type: "call", id, method };
-            if (params !== undefined)
-                message.params = params;
+            signal?.addEventListener("abort", onAbort, { once: true });
             post(message);
         });
     }
