@@ -174,21 +174,27 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
             raise RuntimeError(f"bench phase {name} failed in the page: {result['error']}")
         return time.perf_counter() - started
 
-    view = WebView(title="bench", assets=ROOT / "bench" / "page", commands=bench, width=400, height=300)
+    spin = {} if args.spin_us is None else {"spin_us": args.spin_us}
+    view = WebView(title="bench", assets=ROOT / "bench" / "page", commands=bench, width=400, height=300, **spin)
     t0 = time.perf_counter_ns()
     run = asyncio.ensure_future(view.run_async())
     first_call = await asyncio.wait_for(ready.get(), 60)
     cold_ms = (first_call - t0) / 1e6
     try:
         await phase("latency", n=200)  # warm-up
-        meds, p99s = [], []
+        meds, p99s, cpus = [], [], []
+        spin0 = view.stats()
         for _ in range(runs):
             stamps.clear()
+            cpu0 = time.process_time()
             await phase("latency", n=args.window_rounds)
+            cpus.append((time.process_time() - cpu0) / args.window_rounds * 1e6)
             gaps = sorted((b - a) / 1000 for a, b in zip(stamps, stamps[1:]))
             meds.append(gaps[len(gaps) // 2])
             p99s.append(gaps[min(len(gaps) - 1, len(gaps) * 99 // 100)])
-        med, p99 = statistics.median(meds), statistics.median(p99s)
+        med, p99, cpu = statistics.median(meds), statistics.median(p99s), statistics.median(cpus)
+        spin1 = view.stats()
+        hits, misses = (spin1[k] - spin0[k] for k in ("spin_hits", "spin_misses"))
         burst_s = statistics.median([await phase("burst", n=args.window_in_flight) for _ in range(runs)])
         echo_s = statistics.median([await phase("echo", n=10, size=1024 * 1024) for _ in range(runs)])
         events_s = statistics.median([await phase("events", n=args.window_events) for _ in range(runs)])
@@ -202,6 +208,8 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
     return [
         ("no-op call median (host-timed)", f"{med:,.0f} µs", f"{f['latency_median_us']:,.0f} µs", ratio(med, f["latency_median_us"]) + "  (target ≤ 1.5×)"),
         ("no-op call p99", f"{p99:,.0f} µs", f"{f['latency_p99_us']:,.0f} µs", ratio(p99, f["latency_p99_us"])),
+        ("CPU per sequential no-op call (whole process)", f"{cpu:,.0f} µs", f"{f['latency_cpu_us_per_call']:,.0f} µs", ratio(cpu, f["latency_cpu_us_per_call"])),
+        ("  calls caught by the asyncio thread's wait", f"{hits / max(1, hits + misses):.0%} ({misses:,} waits ran out)", "", ""),
         (f"calls/s, {args.window_in_flight:,} in flight", f"{args.window_in_flight / burst_s:,.0f}/s", f"{f['burst_per_s']:,.0f}/s", ratio(args.window_in_flight / burst_s, f["burst_per_s"]) + "  (target ≥ 5,000/s)"),
         ("1 MiB JSON echo", f"{10 / echo_s:,.1f} MiB/s", f"{f['echo_mib_per_s']:,.1f} MiB/s", ratio(10 / echo_s, f["echo_mib_per_s"]) + "  (target ≥ 40 MiB/s)"),
         (f"Python→JS events/s ({args.window_events:,}, order checked)", f"{args.window_events / events_s:,.0f}/s, {lost} lost", f"{f['events_per_s']:,.0f}/s", ratio(args.window_events / events_s, f["events_per_s"]) + "  (target ≥ 50,000/s)"),
@@ -217,7 +225,8 @@ async def main(args: argparse.Namespace) -> None:
             with VirtualDisplay():
                 window = await window_rows(args)
         w = max(len(r[0]) for r in window)
-        print(f"auroraview {av_version} · real WebKitGTK window vs raw wry, same run, median of {args.rounds} runs each")
+        spin = "default" if args.spin_us is None else args.spin_us
+        print(f"auroraview {av_version} · real WebKitGTK window vs raw wry, same run, median of {args.rounds} runs each · spin_us={spin}")
         print(f"{'measure'.ljust(w)}  {'auroraview':<24}  {'raw wry floor':<16}  ratio")
         print(f"{'-' * w}  {'-' * 24}  {'-' * 16}  {'-' * 30}")
         for name, ours, base, r in window:
@@ -268,6 +277,7 @@ if __name__ == "__main__":
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--no-window", dest="window", action="store_false", help="skip the real-window part")
     ap.add_argument("--no-core", dest="core", action="store_false", help="skip the TestClient part")
+    ap.add_argument("--spin-us", type=int, default=None, help="WebView(spin_us=...) for the window part; 0 turns the wait off")
     ap.add_argument("--window-rounds", type=int, default=2000)
     ap.add_argument("--window-in-flight", type=int, default=2000)
     ap.add_argument("--window-events", type=int, default=10_000)

@@ -36,10 +36,20 @@ window.__floor = {
 window.addEventListener("load", () => post("ready"));
 </script></body></html>"#;
 
+/// CPU time used so far by every thread of this process, in ns (Linux: per-thread schedstat).
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 #[derive(Default)]
 struct State {
     phase: usize,
     started: Option<Instant>,
+    cpu_at_start: u64,
     last: Option<Instant>,
     intervals: Vec<Duration>,
     results: Vec<(String, f64)>,
@@ -82,6 +92,7 @@ fn main() {
             (0, "ready") => {
                 s.phase = 1;
                 s.last = None;
+                s.cpu_at_start = cpu_ns();
                 eval(&format!("__floor.latency({rounds})"));
             }
             (1, "l") => {
@@ -99,6 +110,8 @@ fn main() {
                 let p99 = us(v[(v.len() * 99 / 100).min(v.len() - 1)]);
                 s.results.push(("latency_median_us".into(), median));
                 s.results.push(("latency_p99_us".into(), p99));
+                let cpu_us = (cpu_ns() - s.cpu_at_start) as f64 / 1e3;
+                s.results.push(("latency_cpu_us_per_call".into(), cpu_us / rounds as f64));
                 s.phase = 2;
                 s.started = Some(now);
                 eval(&format!("__floor.burst({in_flight})"));
