@@ -10,7 +10,9 @@ between calls: after answering, it waits up to `spin_us` for the next one (spinn
 core, without the GIL) in a callback of its own, so the loop still runs timers, I/O and other
 tasks between waits. Waking a sleeping thread costs tens of microseconds on a small VM, which
 is most of a call's overhead. It only spins while the calls keep coming: once a wait comes
-back empty, or when the gap before a call exceeded `spin_us`, the loop sleeps as usual.
+back empty, or when the gap before a call exceeded `spin_us`, the loop sleeps as usual. A
+loop serving several runtimes (several windows, a window and a test client) never waits:
+one runtime's wait would hold up the others' calls.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -84,6 +87,10 @@ async def _continue(coro: Coroutine[Any, Any, None], first: Any) -> None:
     await _Resume(coro, first)
 
 
+# The runtimes started on each loop: a runtime waits for its next call only when alone.
+_on_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[Runtime]] = weakref.WeakKeyDictionary()
+
+
 class Runtime:
     """Serves a `Commands` registry through a `_core.Core` on the running asyncio loop."""
 
@@ -131,6 +138,7 @@ class Runtime:
         if self._loop is not None:
             raise RuntimeError("runtime already started")
         self._loop = asyncio.get_running_loop()
+        _on_loop.setdefault(self._loop, set()).add(self)
         self._pool = ThreadPoolExecutor(self._sync_workers, thread_name_prefix="auroraview-sync")
         # One thread keeps sync event handlers in the order the events arrived.
         self._event_pool = ThreadPoolExecutor(1, thread_name_prefix="auroraview-events")
@@ -148,6 +156,7 @@ class Runtime:
         if loop is None:
             return
         self.commands._detach(self)
+        _on_loop.get(loop, set()).discard(self)
         self.core.shutdown()
         self.drain()  # delivers the cancellations the shutdown queued
         loop.remove_reader(self.core.fileno())
@@ -210,7 +219,7 @@ class Runtime:
         self._idle_since = time.perf_counter()
         # Wait for the next call only once this batch is answered (a handler still running
         # needs the loop) and from a callback of its own, after the loop has polled its I/O.
-        if hot and len(ops) < _BATCH and not self._tasks and not self._spin_scheduled:
+        if hot and len(ops) < _BATCH and not self._tasks and not self._spin_scheduled and len(_on_loop.get(loop, ())) == 1:
             self._spin_scheduled = True
             loop.call_soon(self._spin)
 

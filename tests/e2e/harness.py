@@ -68,6 +68,11 @@ class Harness:
             return None
 
         @c.command()
+        async def nap(ms: float) -> float:
+            await asyncio.sleep(ms / 1000)
+            return ms
+
+        @c.command()
         async def fail(kind: str) -> None:
             if kind == "invoke":
                 raise InvokeException("name taken", code="name_taken", data={"field": "new_name"})

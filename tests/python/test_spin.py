@@ -101,6 +101,20 @@ async def test_off_by_default() -> None:
         await runtime.stop()
 
 
+async def test_no_wait_when_the_loop_serves_another_runtime() -> None:
+    # A wait would hold up the other runtime's calls, queued behind it on the same loop.
+    runtime, other = Runtime(commands, spin_us=2000), Runtime(commands)
+    runtime.start()
+    other.start()
+    try:
+        replies, _ = await run_chain(runtime, b"echo", 200)
+        assert replies == {i: i for i in range(200)}
+        assert runtime.spin_hits == runtime.spin_misses == 0
+    finally:
+        await other.stop()
+        await runtime.stop()
+
+
 @pytest.mark.parametrize("bad", [-1, 10_001])
 def test_spin_us_is_bounded(bad: int) -> None:
     with pytest.raises(ValueError, match="spin_us"):

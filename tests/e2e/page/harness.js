@@ -34,6 +34,21 @@ const scenarios = {
     };
   },
 
+  async chain({ count }) {
+    // One call at a time, as a UI does: quick async and sync calls, with slow ones mixed in.
+    const wrong = [];
+    for (let i = 0; i < count; i++) {
+      if (i % 50 === 25) {
+        if (await av.call("nap", { ms: 5 }) !== 5) wrong.push(i);
+      } else if (i % 2) {
+        if (await av.call("mul", [i, 2]) !== 2 * i) wrong.push(i);
+      } else if (await av.call("add", { a: i, b: 1 }) !== i + 1) {
+        wrong.push(i);
+      }
+    }
+    return { wrong, pending: av.stats().pending };
+  },
+
   async events_in({ count }) {
     const seen = [];
     let thrown = 0;
