@@ -2,11 +2,11 @@
 export const PROTOCOL_VERSION = 1;
 export type ErrorCode = "invalid_message" | "method_not_found" | "invalid_params" | "handler_error" | "internal" | "timeout" | "cancelled" | "payload_too_large" | "forbidden" | "overloaded" | "shutting_down";
 export type CallId = number | string;
-export type ClientMessage = { "type": "call", id: CallId, method: string, 
+export type ClientMessage = { "type": "call", key?: string, id: CallId, method: string, 
 /**
  * Named arguments as an object, positional ones as an array, or absent.
  */
-params?: unknown, } | { "type": "event", event: string, detail?: unknown, } | { "type": "cancel", id: CallId, } | { "type": "ready" };
+params?: unknown, } | { "type": "event", key?: string, event: string, detail?: unknown, } | { "type": "cancel", key?: string, id: CallId, } | { "type": "ready", key?: string, } | { "type": "hello", key: string, };
 export type CallError = { 
 /**
  * The error's class: `ValidationError`, `MethodNotFound`, or a handler's exception name.

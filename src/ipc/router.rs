@@ -5,6 +5,7 @@
 //! sent; whoever removes it (complete, timeout, cancel, shutdown) sends that reply, and
 //! nobody else can, because removal happens under the lock.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Weak};
@@ -31,8 +32,31 @@ pub enum Receipt {
     Cancel,
     /// The client announced it is ready for frames (the transport acts on it).
     Ready,
+    /// A page announced its key; on an armed keyed connection it is now bound.
+    Hello,
+    /// A keyed connection refused the message (missing, wrong or stale key, a hello out of
+    /// turn); counted, never answered.
+    Refused,
     /// The message was dropped and counted: there was no id to answer.
     Dropped,
+}
+
+/// Who may talk on a connection.
+enum Gate {
+    /// Anyone holding the connection (test clients, in-process transports).
+    Open,
+    /// A page's connection before its document committed: nothing gets in.
+    Locked,
+    /// The document committed: its first `hello` binds the key.
+    Armed,
+    /// Only messages carrying this key get in.
+    Bound(Box<str>),
+}
+
+enum Admission {
+    Pass,
+    Bound,
+    Refused,
 }
 
 struct MethodInfo {
@@ -44,6 +68,7 @@ struct Conn {
     sink: Arc<dyn Sink>,
     /// Calls in flight on this connection, by client id.
     ids: HashMap<CallId, CallKey>,
+    gate: Gate,
 }
 
 struct Pending {
@@ -103,13 +128,33 @@ impl Router {
 
     /// Open a connection. Events emitted while none was open are delivered to it first.
     pub fn connect(&self, sink: Arc<dyn Sink>) -> ConnId {
+        self.open(sink, Gate::Open)
+    }
+
+    /// Open a connection for a page: it accepts nothing until `arm` and then one `hello`,
+    /// and afterwards only messages carrying that hello's key (RELIABILITY.md case 18).
+    pub fn connect_keyed(&self, sink: Arc<dyn Sink>) -> ConnId {
+        self.open(sink, Gate::Locked)
+    }
+
+    /// A new document now owns the keyed connection `conn`: its first `hello` binds the key,
+    /// and any key bound before is stale.
+    pub fn arm(&self, conn: ConnId) {
+        if let Some(c) = self.state.lock().conns.get_mut(&conn) {
+            if !matches!(c.gate, Gate::Open) {
+                c.gate = Gate::Armed;
+            }
+        }
+    }
+
+    fn open(&self, sink: Arc<dyn Sink>, gate: Gate) -> ConnId {
         let mut st = self.state.lock();
         st.next_conn += 1;
         let conn = st.next_conn;
         for frame in st.backlog.drain(..) {
             sink.send(frame);
         }
-        st.conns.insert(conn, Conn { sink, ids: HashMap::new() });
+        st.conns.insert(conn, Conn { sink, ids: HashMap::new(), gate });
         conn
     }
 
@@ -161,8 +206,55 @@ impl Router {
         }
     }
 
+    /// Whether `conn`'s gate lets this message in; binds the key of an armed connection's
+    /// first `hello`.
+    fn admit(
+        &self,
+        conn: ConnId,
+        input: &[u8],
+        decoded: &Result<(Incoming<'_>, Option<Cow<'_, str>>), protocol::Rejection>,
+    ) -> Admission {
+        let mut st = self.state.lock();
+        let Some(c) = st.conns.get_mut(&conn) else { return Admission::Pass }; // dropped below
+        match &c.gate {
+            Gate::Open => Admission::Pass,
+            Gate::Locked => Admission::Refused,
+            Gate::Armed => match decoded {
+                Ok((Incoming::Hello { key }, _)) => {
+                    c.gate = Gate::Bound(key.as_ref().into());
+                    Admission::Bound
+                }
+                _ => Admission::Refused,
+            },
+            Gate::Bound(bound) => {
+                let salvaged;
+                let key = match decoded {
+                    Ok((Incoming::Hello { .. }, _)) => return Admission::Refused,
+                    Ok((_, key)) => key.as_deref(),
+                    Err(_) => {
+                        salvaged = protocol::salvage_key(input, &self.limits);
+                        salvaged.as_deref()
+                    }
+                };
+                match key {
+                    Some(key) if same_key(key, bound) => Admission::Pass,
+                    _ => Admission::Refused,
+                }
+            }
+        }
+    }
+
     fn receive_inner(&self, conn: ConnId, input: &[u8]) -> Receipt {
-        match protocol::decode(input, &self.limits) {
+        let decoded = protocol::decode_keyed(input, &self.limits);
+        match self.admit(conn, input, &decoded) {
+            Admission::Pass => {}
+            Admission::Bound => return Receipt::Hello,
+            Admission::Refused => {
+                Stats::bump(&self.stats.refused_key);
+                return Receipt::Refused;
+            }
+        }
+        match decoded.map(|(msg, _)| msg) {
             Ok(Incoming::Call { id, method, params, unsafe_ints }) => {
                 self.accept_call(conn, id, &method, params.map(|p| p.get()), &unsafe_ints)
             }
@@ -185,6 +277,7 @@ impl Router {
                 Receipt::Cancel
             }
             Ok(Incoming::Ready) => Receipt::Ready,
+            Ok(Incoming::Hello { .. }) => Receipt::Hello, // an open connection needs no key
             Err(rej) => {
                 Stats::bump(if rej.code == ErrorCode::PayloadTooLarge {
                     &self.stats.too_large
@@ -400,4 +493,9 @@ fn abort(timer: Option<AbortHandle>) {
     if let Some(t) = timer {
         t.abort();
     }
+}
+
+/// Key comparison in time independent of where the keys differ.
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -43,6 +43,9 @@ stats! {
     cancelled,
     /// Cancels naming no call in flight.
     unknown_cancels,
+    /// Messages a page's connection refused: no key, a wrong or stale one, or a `hello` out
+    /// of turn (RELIABILITY.md cases 17 and 18).
+    refused_key,
     /// Panics caught on the routing path.
     panics,
     /// Events emitted while no connection was open.

@@ -32,6 +32,10 @@ pub enum Incoming<'a> {
         id: CallId,
     },
     Ready,
+    /// A page announcing its key (see `ClientMessage::Hello`); the format is checked.
+    Hello {
+        key: Cow<'a, str>,
+    },
 }
 
 /// Why a message was refused, and the id to answer when one could be read.
@@ -59,10 +63,17 @@ struct RawEnvelope<'a> {
     event: Option<&'a RawValue>,
     #[serde(borrow, default)]
     detail: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    key: Option<&'a RawValue>,
 }
 
 /// Decode one message, enforcing `limits` before any parsing.
 pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Rejection> {
+    decode_keyed(input, limits).map(|(msg, _)| msg)
+}
+
+/// `decode`, also returning the envelope's `key` when it has one.
+pub fn decode_keyed<'a>(input: &'a [u8], limits: &Limits) -> Result<(Incoming<'a>, Option<Cow<'a, str>>), Rejection> {
     if input.len() > limits.max_message_bytes {
         return Err(Rejection {
             id: salvage_id(input, limits),
@@ -90,6 +101,10 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
     let ty = match env.ty {
         None => return Err(invalid("message has no `type` field".into())),
         Some(raw) => str_field(raw).ok_or_else(|| invalid("`type` must be a string".into()))?,
+    };
+    let key = match env.key {
+        None => None,
+        Some(raw) => Some(str_field(raw).ok_or_else(|| invalid("`key` must be a string".into()))?),
     };
     match &*ty {
         "call" => {
@@ -119,10 +134,17 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
         }
         "cancel" => Ok(Incoming::Cancel { id: required_id(env.id, "cancel")? }),
         "ready" => Ok(Incoming::Ready),
+        "hello" => match key.clone() {
+            Some(k) if is_page_key(&k) => Ok(Incoming::Hello { key: k }),
+            _ => Err(invalid("`hello` needs a `key` of 22 to 128 characters from [A-Za-z0-9_-]".into())),
+        },
         other => Err(Rejection {
             id: env.id.and_then(|raw| parse_id(raw, limits)),
             code: ErrorCode::InvalidMessage,
-            message: format!("unknown message type `{}` (expected `call`, `event` or `cancel`)", truncate(other, 64)),
+            message: format!(
+                "unknown message type `{}` (expected `call`, `event`, `cancel`, `ready` or `hello`)",
+                truncate(other, 64)
+            ),
         }),
     }
     .and_then(|msg| match &msg {
@@ -130,8 +152,15 @@ pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<Incoming<'a>, Reje
             check_id_len(id, limits)?;
             Ok(msg)
         }
-        Incoming::Event { .. } | Incoming::Ready => Ok(msg),
+        Incoming::Event { .. } | Incoming::Ready | Incoming::Hello { .. } => Ok(msg),
     })
+    .map(|msg| (msg, key))
+}
+
+/// A page key's format: 22 to 128 characters of `[A-Za-z0-9_-]` (128 random bits at least,
+/// in hex or base64url).
+pub fn is_page_key(key: &str) -> bool {
+    (22..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The unsafe integers found under the top-level field `field`, re-rooted there.
@@ -205,6 +234,20 @@ fn name_field<'a>(raw: Option<&'a RawValue>, field: &str, limits: &Limits) -> Re
 
 /// Find a top-level `"id"` in a message that failed to decode, tolerating damage elsewhere.
 pub fn salvage_id(input: &[u8], limits: &Limits) -> Option<CallId> {
+    let raw = salvage_field(input, limits, b"\"id\"")?;
+    let raw: &RawValue = serde_json::from_slice(raw).ok()?;
+    parse_id(raw, limits)
+}
+
+/// Find a top-level `"key"` string in a message that failed to decode.
+pub fn salvage_key(input: &[u8], limits: &Limits) -> Option<String> {
+    let raw = salvage_field(input, limits, b"\"key\"")?;
+    serde_json::from_slice::<String>(raw).ok()
+}
+
+/// The raw value of the first top-level field named `quoted_name` (quotes included, no
+/// escapes), read from the first `SALVAGE_WINDOW` bytes.
+fn salvage_field<'a>(input: &'a [u8], limits: &Limits, quoted_name: &[u8]) -> Option<&'a [u8]> {
     let mut s = Scanner { b: &input[..input.len().min(SALVAGE_WINDOW)], i: 0 };
     s.ws();
     if !s.eat(b'{') {
@@ -218,11 +261,10 @@ pub fn salvage_id(input: &[u8], limits: &Limits) -> Option<CallId> {
             return None;
         }
         s.ws();
-        if key == b"\"id\"" {
+        if key == quoted_name {
             let start = s.i;
             s.skip_value(limits.max_depth)?;
-            let raw: &RawValue = serde_json::from_slice(&s.b[start..s.i]).ok()?;
-            return parse_id(raw, limits);
+            return Some(&s.b[start..s.i]);
         }
         s.skip_value(limits.max_depth)?;
         s.ws();

@@ -42,11 +42,17 @@ impl fmt::Display for CallId {
 }
 
 /// A message from the page (or any client) to the host.
+///
+/// `key`: on a window's connection every message must carry the key its page announced
+/// with `hello` (the bridge adds it; page scripts never see it). Elsewhere it is ignored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// Call a command; exactly one `call_result` with the same `id` answers it.
     Call {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        key: Option<String>,
         id: CallId,
         method: String,
         /// Named arguments as an object, positional ones as an array, or absent.
@@ -56,15 +62,33 @@ pub enum ClientMessage {
     },
     /// Fire-and-forget event to the host's `on(event)` handlers.
     Event {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        key: Option<String>,
         event: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional, type = "unknown")]
         detail: Option<Value>,
     },
     /// Ask the host to cancel the call with this id; it is answered `cancelled`.
-    Cancel { id: CallId },
+    Cancel {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        key: Option<String>,
+        id: CallId,
+    },
     /// The page's bridge is installed and listening: frames for it may be delivered.
-    Ready,
+    Ready {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        key: Option<String>,
+    },
+    /// The bridge's first message in a new document: the page's key, 22 to 128 characters of
+    /// `[A-Za-z0-9_-]`. A window accepts one per document, and only once it has committed.
+    Hello {
+        #[schemars(length(min = 22, max = 128), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
+        key: String,
+    },
 }
 
 /// The error carried by a failed `call_result`.

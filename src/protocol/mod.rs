@@ -8,7 +8,7 @@ mod message;
 mod scan;
 pub mod schema;
 
-pub use decode::{decode, salvage_id, truncate, Incoming, Rejection};
+pub use decode::{decode, decode_keyed, is_page_key, salvage_id, salvage_key, truncate, Incoming, Rejection};
 pub use encode::{call_err, call_ok, event, unsafe_params_error, ErrorReply};
 pub use error_code::ErrorCode;
 pub use limits::Limits;

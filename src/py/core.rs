@@ -57,6 +57,8 @@ fn receipt_to_py<'py>(py: Python<'py>, receipt: &Receipt) -> PyResult<Bound<'py,
         Receipt::Event => ("event", none),
         Receipt::Cancel => ("cancel", none),
         Receipt::Ready => ("ready", none),
+        Receipt::Hello => ("hello", none),
+        Receipt::Refused => ("refused", none),
         Receipt::Dropped => ("dropped", none),
     };
     PyTuple::new(py, [kind.into_pyobject(py)?.into_any(), id])

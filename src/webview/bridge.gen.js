@@ -2,8 +2,11 @@
 "use strict";
 // The injected bridge: defines `window.auroraview` before any page script runs.
 //
-// Messages to the host go through wry's `window.ipc.postMessage` as JSON envelopes
-// (see src/protocol). Replies and events come back as data: the host calls the one
+// Messages to the host go through WebKit's `ipc` message handler (wry's `window.ipc`
+// elsewhere) as JSON envelopes (see src/protocol), each carrying this document's key: a
+// random value made here, announced first of all with `hello`, and kept in this closure.
+// A frame that can reach the message handler but not this closure (an iframe) cannot
+// produce it, so the host refuses its messages (RELIABILITY.md cases 17 and 18). Replies and events come back as data: the host calls the one
 // pre-registered receiver, `__auroraview_receive`, with a JSON string holding a batch of
 // frames. Nothing the host sends is ever evaluated as code built from payloads.
 (() => {
@@ -26,33 +29,59 @@
     let nextId = 1;
     /** Replies whose id matched no call in flight (stale, duplicate, or for another page). */
     let unmatched = 0;
-    /** wry's channel, kept once found (a page replacing `window.ipc` later does not matter). */
-    let channel;
+    // Taken before any page script runs: what a page later does to these globals cannot
+    // observe or redirect what the bridge sends.
+    const stringify = JSON.stringify;
+    const parse = JSON.parse;
+    const webkit = window.webkit;
+    const handler = webkit?.messageHandlers?.ipc;
+    /** Where messages go, once known. */
+    let channel = handler && typeof handler.postMessage === "function" ? handler.postMessage.bind(handler) : undefined;
+    const key = (() => {
+        const bytes = new Uint8Array(16);
+        crypto.getRandomValues(bytes);
+        let hex = "";
+        for (let i = 0; i < bytes.length; i++)
+            hex += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+        return hex;
+    })();
+    /** A message envelope with the page key; `rest` is `,"field":json...` or empty. */
+    function envelope(type, rest) {
+        return '{"type":"' + type + '","key":"' + key + '"' + rest + "}";
+    }
     function ipc() {
         if (channel)
             return channel;
         const candidate = window.ipc;
         if (candidate && typeof candidate.postMessage === "function")
-            channel = candidate;
+            channel = (text) => candidate.postMessage(text);
         return channel;
     }
     function flush() {
-        const ch = ipc();
-        if (!ch)
+        const send = ipc();
+        if (!send)
             return;
         while (outbox.length > 0) {
-            ch.postMessage(outbox.shift());
+            send(outbox.shift());
         }
     }
-    function post(message) {
-        const text = JSON.stringify(message);
+    function post(text) {
         if (channel && outbox.length === 0) {
-            channel.postMessage(text); // the common case: nothing queued ahead of this message
+            channel(text); // the common case: nothing queued ahead of this message
             return;
         }
         outbox.push(text);
         flush();
     }
+    /** `,"name":json` for a value given, nothing for one that is absent or not JSON. */
+    function field(name, value) {
+        if (value === undefined)
+            return "";
+        const json = stringify(value);
+        return json === undefined ? "" : ',"' + name + '":' + json;
+    }
+    // The key binds to this document before any of its own scripts (or frames) exist.
+    post(envelope("hello", ""));
     function settle(frame) {
         if (frame.id === undefined)
             return;
@@ -93,9 +122,7 @@
     }
     function call(method, params, options) {
         const id = nextId++;
-        const message = { type: "call", id, method };
-        if (params !== undefined)
-            message.params = params;
+        const message = envelope("call", ',"id":' + id + field("method", method) + field("params", params));
         const timeout = options?.timeout;
         const signal = options?.signal;
         if (timeout === undefined && !signal) {
@@ -117,7 +144,7 @@
                 if (!pending.delete(id))
                     return;
                 cleanup();
-                post({ type: "cancel", id });
+                post(envelope("cancel", ',"id":' + id));
                 reject(new InvokeError({ name, code, message: msg, data: null }));
             }
             if (signal?.aborted) {
@@ -133,10 +160,7 @@
         });
     }
     function send_event(event, detail) {
-        const message = { type: "event", event };
-        if (detail !== undefined)
-            message.detail = detail;
-        post(message);
+        post(envelope("event", field("event", event) + field("detail", detail)));
     }
     function on(event, handler) {
         let set = listeners.get(event);
@@ -166,7 +190,7 @@
     function receive(batch) {
         let frames;
         try {
-            frames = JSON.parse(batch);
+            frames = parse(batch);
         }
         catch (err) {
             console.error("auroraview: undecodable batch from the host", err);
@@ -208,7 +232,7 @@
     Object.defineProperty(window, "auroraview", { value: auroraview, writable: false, configurable: false });
     Object.defineProperty(window, "__auroraview_receive", { value: receive, writable: false, configurable: false });
     const ready = () => {
-        post({ type: "ready" }); // the host holds replies and events until it sees this
+        post(envelope("ready", "")); // the host holds replies and events until it sees this
         flush();
         window.dispatchEvent(new CustomEvent("auroraviewready", { detail: auroraview }));
     };

@@ -26,7 +26,8 @@ use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy, EventLoopWi
 use tao::platform::run_return::EventLoopExtRunReturn;
 use tao::platform::unix::{EventLoopBuilderExtUnix, WindowExtUnix};
 use tao::window::{Window, WindowBuilder, WindowId};
-use wry::{NewWindowResponse, PageLoadEvent, WebView, WebViewBuilder, WebViewBuilderExtUnix};
+use webkit2gtk::{LoadEvent, WebViewExt};
+use wry::{NewWindowResponse, PageLoadEvent, WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
 
 use super::assets::{AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};
 use super::bridge;
@@ -430,6 +431,16 @@ impl Gui {
         let vbox = window.default_vbox().ok_or("the window has no GTK container")?;
         let webview = Rc::new(builder.build_gtk(vbox).map_err(|e| format!("cannot create the webview: {e}"))?);
         let _ = this_view.set(Rc::downgrade(&webview));
+        {
+            // The new document exists from here on (the old one and its frames are gone): its
+            // bridge's `hello`, posted before any of its own scripts run, binds its key.
+            let (router, shared) = (spec.router.clone(), shared.clone());
+            webview.webview().connect_load_changed(move |_, event| {
+                if event == LoadEvent::Committed {
+                    router.arm(shared.conn.load(Ordering::Acquire));
+                }
+            });
+        }
         // Connected only once the webview exists, so a failed open leaves nothing behind.
         new_page(&spec.router, &shared);
 
@@ -511,7 +522,7 @@ fn new_page(router: &Arc<Router>, shared: &Arc<Shared>) {
     if old != 0 {
         router.disconnect(old);
     }
-    let conn = router.connect(Arc::new(PageSink { shared: shared.clone(), generation }));
+    let conn = router.connect_keyed(Arc::new(PageSink { shared: shared.clone(), generation }));
     shared.conn.store(conn, Ordering::Release);
     shared.used.store(false, Ordering::Release);
 }

@@ -61,7 +61,7 @@ async def test_a_chain_of_calls_is_answered_in_turn_and_kept_warm(harness: Harne
     # The asyncio thread's wait for the next call took part (webview.spin_us), and no call
     # was lost or answered twice on either side of it.
     assert after["spin_hits"] > before["spin_hits"], after
-    assert after["late_results"] == after["duplicate_ids"] == after["dropped"] == 0
+    assert after["late_results"] == after["duplicate_ids"] == after["dropped"] == after["refused_key"] == 0
 
 
 async def test_ten_thousand_events_to_the_page_in_order(harness: Harness) -> None:

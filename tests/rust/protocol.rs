@@ -2,8 +2,8 @@
 //! messages, the generated JSON Schema, and a fuzz run of the decoder.
 
 use _core::protocol::{
-    self, call_err, call_ok, decode, event, salvage_id, schema, CallId, ClientMessage, ErrorCode, ErrorReply,
-    HostMessage, Incoming, Limits,
+    self, call_err, call_ok, decode, decode_keyed, event, salvage_id, schema, CallId, ClientMessage, ErrorCode,
+    ErrorReply, HostMessage, Incoming, Limits,
 };
 use proptest::prelude::*;
 
@@ -156,28 +156,40 @@ fn encoded_frames_match_the_typed_messages() {
 
 #[test]
 fn typed_client_messages_decode_identically() {
+    let key = || Some("0123456789abcdef0123456789abcdef".to_string());
     let msgs = [
-        ClientMessage::Call { id: CallId::Int(3), method: "m".into(), params: Some(serde_json::json!({"k": [1]})) },
-        ClientMessage::Call { id: CallId::Str("s".into()), method: "m".into(), params: None },
-        ClientMessage::Event { event: "e".into(), detail: Some(serde_json::json!("d")) },
-        ClientMessage::Cancel { id: CallId::Str("s".into()) },
-        ClientMessage::Ready,
+        ClientMessage::Call {
+            key: None,
+            id: CallId::Int(3),
+            method: "m".into(),
+            params: Some(serde_json::json!({"k": [1]})),
+        },
+        ClientMessage::Call { key: key(), id: CallId::Str("s".into()), method: "m".into(), params: None },
+        ClientMessage::Event { key: key(), event: "e".into(), detail: Some(serde_json::json!("d")) },
+        ClientMessage::Cancel { key: None, id: CallId::Str("s".into()) },
+        ClientMessage::Ready { key: key() },
+        ClientMessage::Ready { key: None },
+        ClientMessage::Hello { key: "abcdefghijklmnopqrstuv_-09".into() },
     ];
     for msg in msgs {
         let bytes = serde_json::to_vec(&msg).unwrap();
-        let decoded = decode(&bytes, &limits()).unwrap();
+        let (decoded, key) = decode_keyed(&bytes, &limits()).unwrap();
+        let key = key.map(|k| k.into_owned());
         let back = match decoded {
             Incoming::Call { id, method, params, .. } => ClientMessage::Call {
+                key,
                 id,
                 method: method.into_owned(),
                 params: params.map(|p| serde_json::from_str(p.get()).unwrap()),
             },
             Incoming::Event { event, detail } => ClientMessage::Event {
+                key,
                 event: event.into_owned(),
                 detail: detail.map(|p| serde_json::from_str(p.get()).unwrap()),
             },
-            Incoming::Cancel { id } => ClientMessage::Cancel { id },
-            Incoming::Ready => ClientMessage::Ready,
+            Incoming::Cancel { id } => ClientMessage::Cancel { key, id },
+            Incoming::Ready => ClientMessage::Ready { key },
+            Incoming::Hello { key } => ClientMessage::Hello { key: key.into_owned() },
         };
         assert_eq!(back, msg);
     }

@@ -495,3 +495,100 @@ fn events_from_the_client_reach_the_dispatcher_with_raw_detail() {
         ]
     );
 }
+
+// -- RELIABILITY.md cases 17 and 18 at the router: a page's connection and its key --------
+
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+const OTHER: &str = "fedcba9876543210fedcba9876543210";
+
+fn keyed() -> (Harness, u64, Arc<Frames>) {
+    let h = Harness::new(Limits::default());
+    let frames = Arc::new(Frames::default());
+    let conn = h.router.connect_keyed(frames.clone());
+    (h, conn, frames)
+}
+
+fn keyed_call(key: &str, id: u32) -> Vec<u8> {
+    format!(r#"{{"type":"call","key":"{key}","id":{id},"method":"noop"}}"#).into_bytes()
+}
+
+fn hello(key: &str) -> Vec<u8> {
+    format!(r#"{{"type":"hello","key":"{key}"}}"#).into_bytes()
+}
+
+#[test]
+fn a_keyed_connection_refuses_everything_before_its_document_commits() {
+    let (h, conn, frames) = keyed();
+    for msg in [hello(KEY), keyed_call(KEY, 1), br#"{"type":"call","id":2,"method":"noop"}"#.to_vec()] {
+        assert_eq!(h.router.receive(conn, &msg), Receipt::Refused);
+    }
+    assert!(h.take_calls().is_empty() && frames.take().is_empty());
+    assert_eq!(h.stat("refused_key"), 3);
+}
+
+#[test]
+fn once_armed_the_first_hello_binds_and_only_its_key_gets_in() {
+    let (h, conn, frames) = keyed();
+    h.router.arm(conn);
+    assert_eq!(h.router.receive(conn, br#"{"type":"call","id":1,"method":"noop"}"#), Receipt::Refused);
+    assert_eq!(h.router.receive(conn, &hello(KEY)), Receipt::Hello);
+    let refused = [
+        ("missing key", br#"{"type":"call","id":2,"method":"noop"}"#.to_vec()),
+        ("forged key", keyed_call(OTHER, 3)),
+        ("key of another length", keyed_call(&KEY[1..], 4)),
+        ("second hello", hello(OTHER)),
+        ("same hello again", hello(KEY)),
+        ("event without key", br#"{"type":"event","event":"e"}"#.to_vec()),
+        ("cancel with a forged key", format!(r#"{{"type":"cancel","key":"{OTHER}","id":9}}"#).into_bytes()),
+        ("ready without key", br#"{"type":"ready"}"#.to_vec()),
+        ("malformed, forged key", format!(r#"{{"type":"call","key":"{OTHER}","id":5,"method":}}"#).into_bytes()),
+        ("malformed, no key", br#"{"type":"call","id":6,"method":"#.to_vec()),
+        ("key not a string", br#"{"type":"call","key":1,"id":7,"method":"noop"}"#.to_vec()),
+    ];
+    for (name, msg) in &refused {
+        assert_eq!(h.router.receive(conn, msg), Receipt::Refused, "{name}");
+    }
+    assert!(h.take_calls().is_empty(), "a handler ran");
+    assert!(frames.take().is_empty(), "a refused message was answered");
+    assert_eq!(h.stat("refused_key"), 1 + refused.len() as u64);
+
+    // The page's own messages: served as on any connection, errors answered.
+    assert_eq!(h.router.receive(conn, &keyed_call(KEY, 10)), Receipt::Accepted(CallId::Int(10)));
+    assert_eq!(h.take_calls().len(), 1);
+    let malformed = format!(r#"{{"type":"call","key":"{KEY}","id":11,"method":}}"#);
+    assert_eq!(h.router.receive(conn, malformed.as_bytes()), Receipt::Replied(CallId::Int(11)));
+    assert_eq!(h.router.receive(conn, format!(r#"{{"type":"ready","key":"{KEY}"}}"#).as_bytes()), Receipt::Ready);
+    assert_eq!(frames.take().len(), 1);
+}
+
+#[test]
+fn a_new_document_makes_the_old_key_stale() {
+    let (h, conn, _frames) = keyed();
+    h.router.arm(conn);
+    assert_eq!(h.router.receive(conn, &hello(KEY)), Receipt::Hello);
+    h.router.arm(conn); // the document was replaced without a new connection
+    assert_eq!(h.router.receive(conn, &keyed_call(KEY, 1)), Receipt::Refused, "stale key");
+    assert_eq!(h.router.receive(conn, &hello(OTHER)), Receipt::Hello);
+    assert_eq!(h.router.receive(conn, &keyed_call(KEY, 2)), Receipt::Refused, "stale key");
+    assert_eq!(h.router.receive(conn, &keyed_call(OTHER, 3)), Receipt::Accepted(CallId::Int(3)));
+}
+
+#[test]
+fn hello_keys_are_checked_for_format() {
+    let (h, conn, _frames) = keyed();
+    h.router.arm(conn);
+    for bad in ["short", "has space in it 0123456789", "quote\"0123456789abcdef0123", &"a".repeat(129)] {
+        let msg = serde_json::json!({"type": "hello", "key": bad}).to_string();
+        assert_eq!(h.router.receive(conn, msg.as_bytes()), Receipt::Refused, "{bad}");
+    }
+    assert_eq!(h.router.receive(conn, &hello(&"k".repeat(22))), Receipt::Hello);
+}
+
+#[test]
+fn open_connections_ignore_keys() {
+    let h = Harness::new(Limits::default());
+    assert_eq!(h.send(&hello(KEY)), Receipt::Hello);
+    assert_eq!(h.send(&keyed_call(OTHER, 1)), Receipt::Accepted(CallId::Int(1)));
+    assert_eq!(h.send(br#"{"type":"call","id":2,"method":"noop"}"#), Receipt::Accepted(CallId::Int(2)));
+    assert_eq!(h.stat("refused_key"), 0);
+}
