@@ -96,7 +96,12 @@ class Window:
     def take_events(self) -> list[tuple[str] | tuple[str, str] | tuple[str, int, str]]:
         """``("loading", url)``, ``("loaded", url)``, ``("eval", id, json)``, ``("closed",)``."""
     def eval(self, id: int, js: str) -> None: ...
+    def inspect(self) -> str:
+        """The webview's security-relevant configuration (JSON), read back from WebKit."""
     def close(self) -> None: ...
+
+def check_js_safe(data: bytes, root: str) -> None:
+    """Raise ``ValueError`` when JSON ``data`` holds an integer beyond ±(2^53-1)."""
 
 def shutdown_gui(timeout: float = 2.0) -> bool:
     """Close every window and stop the GUI thread."""

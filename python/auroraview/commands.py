@@ -337,11 +337,15 @@ class Commands:
 
     def serialize_event(self, event: str, payload: Any) -> bytes:
         """The JSON for an emitted payload: checked against the declared type when the event
-        is declared ``to_page`` (raises `pydantic.ValidationError` on a mismatch)."""
+        is declared ``to_page`` (raises `pydantic.ValidationError` on a mismatch), and for
+        integers JavaScript cannot represent (raises `ValueError`)."""
         decl = self._reg.events.get(event)
         if decl is not None and decl.direction == "to_page":
-            return decl.serialize(payload)
-        return to_json(payload, by_alias=True)
+            data = decl.serialize(payload)
+        else:
+            data = to_json(payload, by_alias=True)
+        _core.check_js_safe(data, "payload")  # ValueError for integers beyond ±(2^53-1)
+        return data
 
     # -- runtime attachment (internal) ----------------------------------------------
 

@@ -390,7 +390,19 @@ impl Router {
 
     /// The host's answer to call `key`: raw JSON result bytes, or an error.
     /// Returns false when the call was already answered (the result is dropped and counted).
+    /// A result holding an integer beyond ±(2^53-1) is answered `internal` instead: the page
+    /// would otherwise get a different number without notice.
     pub fn complete(&self, key: CallKey, outcome: Result<&[u8], ErrorReply>) -> bool {
+        let outcome = match outcome {
+            Ok(result) => match protocol::unsafe_ints(result) {
+                found if found.is_empty() => Ok(result),
+                found => {
+                    Stats::bump(&self.stats.unsafe_results);
+                    Err(protocol::unsafe_result_error(&found))
+                }
+            },
+            err => err,
+        };
         let done = self.finish(key, outcome);
         if !done {
             Stats::bump(&self.stats.late_results);

@@ -46,6 +46,8 @@ stats! {
     /// Messages a page's connection refused: no key, a wrong or stale one, or a `hello` out
     /// of turn (RELIABILITY.md cases 17 and 18).
     refused_key,
+    /// Results answered `internal` because they held integers JavaScript cannot represent.
+    unsafe_results,
     /// Panics caught on the routing path.
     panics,
     /// Events emitted while no connection was open.

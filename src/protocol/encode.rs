@@ -116,3 +116,21 @@ pub fn unsafe_params_error(method: &str, found: &[UnsafeInt]) -> ErrorReply {
     let data = serde_json::to_vec(&serde_json::json!({ "errors": errors })).unwrap_or_default();
     ErrorReply::framework(ErrorCode::InvalidParams, message).with_data(data)
 }
+
+/// The `internal` error for a result holding integers JavaScript cannot represent: the page
+/// would silently get a different number. `found` is not empty.
+pub fn unsafe_result_error(found: &[UnsafeInt]) -> ErrorReply {
+    let mut message = match found.first() {
+        Some(first) => format!(
+            "the command returned the integer {} at {}, outside ±(2^53-1): JavaScript cannot represent it exactly \
+             (return it as a string)",
+            first.literal,
+            first.rooted_path("result")
+        ),
+        None => "the command returned an integer JavaScript cannot represent".into(),
+    };
+    if found.len() > 1 {
+        message.push_str(&format!(" (and {} more)", found.len() - 1));
+    }
+    ErrorReply::framework(ErrorCode::Internal, message)
+}

@@ -34,6 +34,15 @@ impl UnsafeInt {
         )
     }
 
+    /// The path below `root` (`result.items.3.id`), or `root` itself.
+    pub fn rooted_path(&self, root: &str) -> String {
+        if self.path.is_empty() {
+            root.into()
+        } else {
+            format!("{root}.{}", self.dotted_path())
+        }
+    }
+
     pub fn dotted_path(&self) -> String {
         if self.path.is_empty() {
             return "params".into();
@@ -157,4 +166,57 @@ fn path_of(input: &[u8], frames: &[Frame]) -> Vec<PathSeg> {
             }
         })
         .collect()
+}
+
+/// The integers in a JSON document (trusted: produced by a serializer) that JavaScript
+/// cannot represent exactly. Documents without a run of 16 digits are skipped at once.
+pub fn unsafe_ints(json: &[u8]) -> Vec<UnsafeInt> {
+    if !has_digit_run(json, 16) {
+        return Vec::new();
+    }
+    let unbounded = Limits { max_depth: usize::MAX, max_container_items: usize::MAX, ..Limits::default() };
+    scan(json, &unbounded).map(|s| s.unsafe_ints).unwrap_or_default()
+}
+
+/// Whether `b` holds `n` consecutive ASCII digits. Looks at every `n`th byte only (any run
+/// of `n` covers one of them), then measures the run around a digit it lands on.
+fn has_digit_run(b: &[u8], n: usize) -> bool {
+    let mut i = n - 1;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += n;
+            continue;
+        }
+        let (mut lo, mut hi) = (i, i);
+        while lo > 0 && b[lo - 1].is_ascii_digit() {
+            lo -= 1;
+        }
+        while hi + 1 < b.len() && b[hi + 1].is_ascii_digit() {
+            hi += 1;
+        }
+        if hi - lo + 1 >= n {
+            return true;
+        }
+        // The next run starts after `hi + 1` (not a digit): it covers `hi + n` or a later sample.
+        i = hi + n;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_digit_run;
+
+    #[test]
+    fn digit_runs_are_found_wherever_they_sit() {
+        for len in 0..40 {
+            for start in 0..40 {
+                let mut b = vec![b'x'; 100];
+                b[start..start + len].fill(b'7');
+                assert_eq!(has_digit_run(&b, 16), len >= 16, "len {len} at {start}");
+            }
+        }
+        assert!(!has_digit_run(b"123456789012345,123456789012345", 16));
+        assert!(has_digit_run(b"1234567890123456", 16));
+    }
 }

@@ -16,6 +16,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(window::gui_running, m)?)?;
     m.add_function(wrap_pyfunction!(window::webkit_version, m)?)?;
     m.add_function(wrap_pyfunction!(generate_typescript, m)?)?;
+    m.add_function(wrap_pyfunction!(check_js_safe, m)?)?;
     m.add("PROTOCOL_VERSION", PROTOCOL_VERSION)?;
     m.add("MAX_SAFE_INTEGER", MAX_SAFE_INTEGER)?;
     m.add("ERROR_CODES", ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
@@ -30,4 +31,25 @@ fn generate_typescript(contract_json: &str, source: &str) -> PyResult<String> {
     let contract: serde_json::Value = serde_json::from_str(contract_json)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("the contract is not JSON: {e}")))?;
     auroraview_codegen::generate(&contract, source).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.0))
+}
+
+/// Raise `ValueError` when JSON `data` holds an integer JavaScript cannot represent exactly;
+/// `root` names the document in the message (`payload` → `payload.items.3`).
+#[pyfunction]
+fn check_js_safe(py: Python<'_>, data: &[u8], root: &str) -> PyResult<()> {
+    let found = if data.len() >= 64 * 1024 {
+        py.detach(|| crate::protocol::unsafe_ints(data))
+    } else {
+        crate::protocol::unsafe_ints(data)
+    };
+    match found.first() {
+        None => Ok(()),
+        Some(first) => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{} holds the integer {} at {}, outside ±(2^53-1): JavaScript cannot represent it exactly (send it as a string){}",
+            root,
+            first.literal,
+            first.rooted_path(root),
+            if found.len() > 1 { format!(" (and {} more)", found.len() - 1) } else { String::new() }
+        ))),
+    }
 }

@@ -191,3 +191,48 @@ async def test_unserializable_or_mistyped_results_settle_fast(commands: Commands
             assert info.value.code == "internal"
             assert info.value.name == "PydanticSerializationError"
         assert client.stats()["late_results"] == 0
+
+
+class Asset(BaseModel):
+    name: str
+    ids: list[int]
+
+
+async def test_results_and_events_with_integers_javascript_cannot_hold_are_refused() -> None:
+    """The page would otherwise get a different number without notice (2**53 + 1 arrives
+    as 2**53): such a result is answered `internal` with the path, and `emit` raises."""
+    commands = Commands()
+
+    @commands.command()
+    async def edge() -> int:
+        return 2**53 - 1
+
+    @commands.command()
+    async def too_big() -> int:
+        return 2**53 + 1
+
+    @commands.command()
+    def nested() -> list[Asset]:
+        return [Asset(name="a", ids=[1]), Asset(name="b", ids=[2, -(2**60)])]
+
+    @commands.command()
+    async def as_text() -> dict[str, Any]:
+        return {"id": str(2**60), "ratio": 12345678901234567890.5}
+
+    async with TestClient(commands) as client:
+        assert await client.call("edge") == 2**53 - 1
+        assert await client.call("as_text") == {"id": str(2**60), "ratio": 12345678901234567890.5}
+        with pytest.raises(InvokeError) as info:
+            await client.call("too_big")
+        assert info.value.code == "internal"
+        assert f"integer {2**53 + 1} at result," in info.value.message
+        with pytest.raises(InvokeError) as info:
+            await client.call("nested")
+        assert f"integer {-(2**60)} at result.1.ids.1," in info.value.message
+        assert client.stats()["unsafe_results"] == 2
+
+        with pytest.raises(ValueError, match=r"payload holds the integer 9007199254740993 at payload\.big"):
+            commands.emit("tick", {"big": 2**53 + 1})
+        commands.emit("tick", {"big": str(2**53 + 1)})
+        await asyncio.sleep(0.05)
+        assert [e.payload for e in client.events] == [{"big": str(2**53 + 1)}]

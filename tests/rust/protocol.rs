@@ -301,3 +301,20 @@ proptest! {
         let _ = decode(wrapped.as_bytes(), &limits());
     }
 }
+
+#[test]
+fn unsafe_ints_in_trusted_documents_are_found_with_their_path() {
+    use _core::protocol::unsafe_ints;
+    let found = unsafe_ints(br#"{"a":[1,9007199254740991,{"b":-9007199254740993}],"s":"90071992547409930000","f":1.5e300,"g":90071992547409930.5}"#);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].literal, "-9007199254740993");
+    assert_eq!(found[0].rooted_path("result"), "result.a.2.b");
+    assert!(
+        unsafe_ints(b"9007199254740992").len() == 1
+            && unsafe_ints(b"9007199254740992")[0].rooted_path("result") == "result"
+    );
+    assert!(unsafe_ints(b"[1,2,3]").is_empty());
+    // No depth or size limit applies to what the host itself produced.
+    let deep = format!("{}12345678901234567890{}", "[".repeat(5000), "]".repeat(5000));
+    assert_eq!(unsafe_ints(deep.as_bytes()).len(), 1);
+}
