@@ -313,6 +313,17 @@ class WebView:
             stats["dropped_before_ready"] = window.dropped
         return stats
 
+    def security_snapshot(self) -> dict[str, Any]:
+        """What the open window is actually configured with, read back from WebKit:
+        devtools (``developer_extras``), file-URL access, how the page is served and its
+        CSP, the navigation, new-window and IPC policies, and the WebKitGTK version."""
+        window = self._window
+        if window is None:
+            raise RuntimeError("the window is not open")
+        snapshot: dict[str, Any] = json.loads(window.inspect())
+        snapshot["webkit_version"] = _core.webkit_version()
+        return snapshot
+
     def _on_window_events(self) -> None:
         window = self._window
         if window is None:

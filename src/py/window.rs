@@ -134,6 +134,14 @@ impl Window {
     }
 
     /// Close the window (from any thread). `("closed",)` follows.
+    /// The webview's security-relevant configuration as JSON, read back from WebKit.
+    fn inspect(&self, py: Python<'_>) -> PyResult<String> {
+        let report = py
+            .detach(|| self.handle.inspect(std::time::Duration::from_secs(5)))
+            .map_err(pyo3::exceptions::PyRuntimeError::new_err)?;
+        serde_json::to_string(&report).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))
+    }
+
     fn close(&self) {
         self.handle.close();
     }

@@ -26,7 +26,7 @@ use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy, EventLoopWi
 use tao::platform::run_return::EventLoopExtRunReturn;
 use tao::platform::unix::{EventLoopBuilderExtUnix, WindowExtUnix};
 use tao::window::{Window, WindowBuilder, WindowId};
-use webkit2gtk::{LoadEvent, WebViewExt};
+use webkit2gtk::{LoadEvent, SettingsExt, WebViewExt};
 use wry::{NewWindowResponse, PageLoadEvent, WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
 
 use super::assets::{AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};
@@ -75,12 +75,36 @@ pub enum WindowEvent {
     Closed,
 }
 
+/// What a window's webview is actually configured with, read back from WebKit (RELIABILITY.md
+/// case 23), plus the policies this host always installs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SecurityReport {
+    /// WebKit's `enable-developer-extras`: devtools and "Inspect Element".
+    pub developer_extras: bool,
+    pub javascript_can_open_windows_automatically: bool,
+    pub allow_file_access_from_file_urls: bool,
+    pub allow_universal_access_from_file_urls: bool,
+    /// How the page is served: `custom-protocol` (assets, `html=`) or `url`.
+    pub served_by: &'static str,
+    /// The origin allowed to use IPC and to navigate to.
+    pub origin: String,
+    /// The Content-Security-Policy header on served pages (`None` for `url=`).
+    pub csp: Option<String>,
+    /// Navigation (frames included) outside `origin`: always refused.
+    pub navigation_outside_origin: &'static str,
+    /// `window.open` and `target=_blank`: always refused.
+    pub new_windows: &'static str,
+    /// Who may talk to the host: the page holding its per-document key.
+    pub ipc: &'static str,
+}
+
 /// Frames held for a page that has not said `ready` yet; past this the oldest are dropped
 /// (and counted), so a page that never loads its bridge cannot grow memory without bound.
 const MAX_HELD_FRAMES: usize = 100_000;
 
 enum UserEvent {
     Open(Box<WindowSpec>, mpsc::Sender<Result<WindowHandle, String>>),
+    Inspect(u64, mpsc::Sender<SecurityReport>),
     Flush(u64),
     Eval(u64, u64, String),
     Close(u64),
@@ -173,6 +197,13 @@ impl WindowHandle {
 
     pub fn close(&self) {
         self.shared.send(UserEvent::Close(self.shared.key));
+    }
+
+    /// The window's security-relevant configuration, read on the GUI thread.
+    pub fn inspect(&self, timeout: Duration) -> Result<SecurityReport, String> {
+        let (tx, rx) = mpsc::channel();
+        self.shared.send(UserEvent::Inspect(self.shared.key, tx));
+        rx.recv_timeout(timeout).map_err(|_| "the window is closed or the GUI thread did not answer".to_string())
     }
 
     pub fn is_closed(&self) -> bool {
@@ -273,6 +304,9 @@ struct Win {
     // Field order is drop order: the webview goes before its window.
     webview: Rc<WebView>,
     window: Window,
+    served_by: &'static str,
+    origin: String,
+    csp: Option<String>,
     shared: Arc<Shared>,
     router: Arc<Router>,
     observer: Arc<dyn WindowObserver>,
@@ -282,6 +316,25 @@ struct Win {
 struct Gui {
     windows: HashMap<u64, Win>,
     by_id: HashMap<WindowId, u64>,
+}
+
+impl Win {
+    fn report(&self) -> SecurityReport {
+        let settings = self.webview.webview().settings();
+        let read = |f: fn(&webkit2gtk::Settings) -> bool| settings.as_ref().is_some_and(f);
+        SecurityReport {
+            developer_extras: read(|s| s.enables_developer_extras()),
+            javascript_can_open_windows_automatically: read(|s| s.is_javascript_can_open_windows_automatically()),
+            allow_file_access_from_file_urls: read(|s| s.allows_file_access_from_file_urls()),
+            allow_universal_access_from_file_urls: read(|s| s.allows_universal_access_from_file_urls()),
+            served_by: self.served_by,
+            origin: self.origin.clone(),
+            csp: self.csp.clone(),
+            navigation_outside_origin: "refused",
+            new_windows: "refused",
+            ipc: "origin and per-document key",
+        }
+    }
 }
 
 impl Gui {
@@ -297,6 +350,11 @@ impl Gui {
                 let _ = reply.send(self.open(key, *spec, target));
             }
             Event::UserEvent(UserEvent::Flush(key)) => self.flush(key),
+            Event::UserEvent(UserEvent::Inspect(key, reply)) => {
+                if let Some(w) = self.windows.get(&key) {
+                    let _ = reply.send(w.report());
+                }
+            }
             Event::UserEvent(UserEvent::Eval(key, id, js)) => {
                 if let Some(w) = self.windows.get(&key) {
                     let observer = w.observer.clone();
@@ -415,6 +473,12 @@ impl Gui {
                 PageLoadEvent::Finished => observer.on_event(WindowEvent::PageLoaded(url)),
             });
         }
+        let (served_by, served_csp) = match &spec.content {
+            Content::Url(_) => ("url", None),
+            Content::Assets(_) => {
+                ("custom-protocol", Some(spec.csp.clone().unwrap_or_else(|| DEFAULT_CSP.to_string())))
+            }
+        };
         if let Content::Assets(source) = spec.content {
             let csp = spec.csp.clone().unwrap_or_else(|| DEFAULT_CSP.to_string());
             builder = builder.with_custom_protocol(SCHEME.into(), move |_id, request| {
@@ -446,7 +510,20 @@ impl Gui {
 
         self.by_id.insert(window.id(), key);
         let handle = WindowHandle { shared: shared.clone() };
-        self.windows.insert(key, Win { webview, window, shared, router: spec.router, observer: spec.observer });
+        let origin = allowed.to_string();
+        self.windows.insert(
+            key,
+            Win {
+                webview,
+                window,
+                served_by,
+                origin,
+                csp: served_csp,
+                shared,
+                router: spec.router,
+                observer: spec.observer,
+            },
+        );
         Ok(handle)
     }
 

@@ -30,6 +30,15 @@ impl Origin {
     }
 }
 
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.port {
+            Some(port) => write!(f, "{}://{}:{port}", self.scheme, self.host),
+            None => write!(f, "{}://{}", self.scheme, self.host),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Origin;
