@@ -17,3 +17,4 @@ bench: setup
 bless: setup
 	AURORAVIEW_BLESS=1 cargo test --release --test protocol
 	AURORAVIEW_BLESS=1 .venv/bin/python -m pytest tests/python/test_errors.py
+	AURORAVIEW_BLESS=1 .venv/bin/python -m pytest tests/e2e/test_secure_defaults.py
