@@ -495,6 +495,11 @@ impl Gui {
         let vbox = window.default_vbox().ok_or("the window has no GTK container")?;
         let webview = Rc::new(builder.build_gtk(vbox).map_err(|e| format!("cannot create the webview: {e}"))?);
         let _ = this_view.set(Rc::downgrade(&webview));
+        if let Some(settings) = webview.webview().settings() {
+            // Going back must load the page anew: a document restored from the back-forward
+            // cache keeps a bridge (and key) the host has let go of, and never says `ready`.
+            settings.set_enable_page_cache(false);
+        }
         {
             // The new document exists from here on (the old one and its frames are gone): its
             // bridge's `hello`, posted before any of its own scripts run, binds its key.

@@ -88,3 +88,43 @@ async def test_navigation_to_another_origin_is_blocked_and_reaches_no_handler(de
     assert calls == ["auroraview://localhost/"]
     view.close()
     await asyncio.wait_for(run, 10)
+
+
+async def test_a_page_reached_by_going_back_can_call_again(tmp_path: Path) -> None:
+    """Back to a page: it must get a working connection again (WebKit's back-forward cache
+    would restore the old document, whose bridge the host no longer knows)."""
+    (tmp_path / "index.html").write_text(
+        """<!doctype html><script>
+        const report = (tag) => auroraview.call("report", { tag });
+        window.addEventListener("pageshow", (e) => { if (e.persisted) report("a-restored"); });
+        window.addEventListener("auroraviewready", async () => {
+          if (sessionStorage.getItem("seen")) { await report("a-again"); return; }
+          sessionStorage.setItem("seen", "1");
+          await report("a");
+          location.href = "b.html";
+        });
+        </script>"""
+    )
+    (tmp_path / "b.html").write_text(
+        """<!doctype html><script>
+        window.addEventListener("auroraviewready", async () => {
+          await auroraview.call("report", { tag: "b" });
+          history.back();
+        });
+        </script>"""
+    )
+    commands = Commands()
+    tags: asyncio.Queue[str] = asyncio.Queue()
+
+    @commands.command()
+    async def report(tag: str) -> None:
+        tags.put_nowait(tag)
+
+    view = WebView(title="back", assets=tmp_path, commands=commands)
+    run = asyncio.ensure_future(view.run_async())
+    try:
+        got = [await asyncio.wait_for(tags.get(), 15) for _ in range(3)]
+    finally:
+        view.close()
+        await run
+    assert got == ["a", "b", "a-again"]
