@@ -42,9 +42,11 @@ log = logging.getLogger("auroraview")
 
 _CALL, _EVENT, _CANCEL = 0, 1, 2
 # Work items started per loop wake-up. Each starts a task that runs in the next loop
-# iteration, so this bounds how long any iteration runs (64: worst loop stall measured
-# ~27 ms with 10,000 calls queued; 1,024: ~120 ms; see tests/python/test_concurrency.py).
-_BATCH = 64
+# iteration, so this bounds how long any iteration runs. Worst loop stall with 10,000 mixed
+# calls queued from another thread, 8 sync workers (tests/python/test_concurrency.py, 8
+# runs each): 32 items, 14-34 ms; 64 items, 30-51 ms (over the 50 ms bound once); 1,024
+# items, ~120 ms. Most of a stall is waiting for the GIL held by the other threads.
+_BATCH = 32
 # Absolute paths in exception messages (POSIX and Windows), hidden unless debug is on.
 _ABS_PATH = re.compile(r"(?<![\w.~-])(?:/(?:[\w.~-]+/)+[\w.~-]*|[A-Za-z]:\\(?:[^\\\s'\"]+\\)*[^\\\s'\"]*)")
 
