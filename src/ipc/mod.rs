@@ -2,9 +2,11 @@
 //! No pyo3, no wry: it is driven through the `Dispatcher` and `Sink` traits and tested alone.
 
 mod router;
+mod spin;
 mod stats;
 
 pub use router::{Receipt, Router};
+pub use spin::{must_wake, spin_until};
 pub use stats::Stats;
 
 use bytes::Bytes;

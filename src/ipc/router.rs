@@ -220,7 +220,7 @@ impl Router {
             Gate::Open => Admission::Pass,
             Gate::Locked => Admission::Refused,
             Gate::Armed => match decoded {
-                Ok((Incoming::Hello { key }, _)) => {
+                Ok((Incoming::Hello, Some(key))) => {
                     c.gate = Gate::Bound(key.as_ref().into());
                     Admission::Bound
                 }
@@ -229,7 +229,7 @@ impl Router {
             Gate::Bound(bound) => {
                 let salvaged;
                 let key = match decoded {
-                    Ok((Incoming::Hello { .. }, _)) => return Admission::Refused,
+                    Ok((Incoming::Hello, _)) => return Admission::Refused,
                     Ok((_, key)) => key.as_deref(),
                     Err(_) => {
                         salvaged = protocol::salvage_key(input, &self.limits);
@@ -277,7 +277,7 @@ impl Router {
                 Receipt::Cancel
             }
             Ok(Incoming::Ready) => Receipt::Ready,
-            Ok(Incoming::Hello { .. }) => Receipt::Hello, // an open connection needs no key
+            Ok(Incoming::Hello) => Receipt::Hello, // an open connection needs no key
             Err(rej) => {
                 Stats::bump(if rej.code == ErrorCode::PayloadTooLarge {
                     &self.stats.too_large

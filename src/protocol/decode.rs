@@ -32,10 +32,9 @@ pub enum Incoming<'a> {
         id: CallId,
     },
     Ready,
-    /// A page announcing its key (see `ClientMessage::Hello`); the format is checked.
-    Hello {
-        key: Cow<'a, str>,
-    },
+    /// A page announcing its key (see `ClientMessage::Hello`): the envelope's `key`, whose
+    /// format `decode_keyed` has checked.
+    Hello,
 }
 
 /// Why a message was refused, and the id to answer when one could be read.
@@ -134,10 +133,8 @@ pub fn decode_keyed<'a>(input: &'a [u8], limits: &Limits) -> Result<(Incoming<'a
         }
         "cancel" => Ok(Incoming::Cancel { id: required_id(env.id, "cancel")? }),
         "ready" => Ok(Incoming::Ready),
-        "hello" => match key.clone() {
-            Some(k) if is_page_key(&k) => Ok(Incoming::Hello { key: k }),
-            _ => Err(invalid("`hello` needs a `key` of 22 to 128 characters from [A-Za-z0-9_-]".into())),
-        },
+        "hello" if key.as_deref().is_some_and(is_page_key) => Ok(Incoming::Hello),
+        "hello" => Err(invalid("`hello` needs a `key` of 22 to 128 characters from [A-Za-z0-9_-]".into())),
         other => Err(Rejection {
             id: env.id.and_then(|raw| parse_id(raw, limits)),
             code: ErrorCode::InvalidMessage,
@@ -152,7 +149,7 @@ pub fn decode_keyed<'a>(input: &'a [u8], limits: &Limits) -> Result<(Incoming<'a
             check_id_len(id, limits)?;
             Ok(msg)
         }
-        Incoming::Event { .. } | Incoming::Ready | Incoming::Hello { .. } => Ok(msg),
+        Incoming::Event { .. } | Incoming::Ready | Incoming::Hello => Ok(msg),
     })
     .map(|msg| (msg, key))
 }

@@ -10,10 +10,12 @@
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use parking_lot::Mutex;
+
+use crate::ipc::{must_wake, spin_until};
 
 pub struct WakeQueue<T> {
     items: Mutex<Vec<T>>,
@@ -43,9 +45,7 @@ impl<T> WakeQueue<T> {
             items.push(item);
             was_empty
         };
-        // SeqCst pairs with `wait`: either the consumer, still waiting, sees this item, or it
-        // has stopped waiting and this push writes the wake-up byte.
-        if was_empty && !self.waiting.load(Ordering::SeqCst) {
+        if was_empty && must_wake(&self.waiting) {
             // A full socket buffer means a wake-up is already pending: nothing is lost.
             let _ = (&self.tx).write(&[1]);
         }
@@ -53,19 +53,7 @@ impl<T> WakeQueue<T> {
 
     /// Wait up to `limit` for an item, spinning (call without the GIL). True if one is queued.
     pub fn wait(&self, limit: Duration) -> bool {
-        if !self.items.lock().is_empty() {
-            return true;
-        }
-        self.waiting.store(true, Ordering::SeqCst);
-        let deadline = Instant::now() + limit;
-        let mut got = false;
-        while !got && Instant::now() < deadline {
-            std::hint::spin_loop();
-            got = !self.items.lock().is_empty();
-        }
-        self.waiting.store(false, Ordering::SeqCst);
-        // An item pushed after the last look but before `waiting` was cleared wrote no byte.
-        got || !self.items.lock().is_empty()
+        spin_until(&self.waiting, limit, || !self.items.lock().is_empty())
     }
 
     /// At most `max` of the items queued so far, oldest first. Clears the wake-up first, so a
@@ -93,6 +81,7 @@ impl<T> WakeQueue<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::Ordering;
     use std::sync::Arc;
 
     fn pending_bytes<T>(q: &WakeQueue<T>) -> usize {

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -32,7 +32,7 @@ use wry::{NewWindowResponse, PageLoadEvent, WebView, WebViewBuilder, WebViewBuil
 use super::assets::{AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};
 use super::bridge;
 use super::origin::Origin;
-use crate::ipc::{ConnId, Receipt, Router, Sink};
+use crate::ipc::{must_wake, spin_until, ConnId, Receipt, Router, Sink};
 
 /// What a window shows.
 pub enum Content {
@@ -164,9 +164,7 @@ impl Sink for PageSink {
             frames.push_back((self.generation, frame));
             was_empty
         };
-        // SeqCst pairs with `await_reply`: either the waiting GUI thread sees this frame, or it
-        // has stopped waiting and gets the wake-up.
-        if was_empty && !self.shared.awaiting.load(Ordering::SeqCst) {
+        if was_empty && must_wake(&self.shared.awaiting) {
             // One wake-up of the GUI thread per batch: everything queued until it runs goes
             // into one script evaluation.
             self.shared.send(UserEvent::Flush(self.shared.key));
@@ -564,17 +562,7 @@ fn await_reply(webview: &WebView, shared: &Shared) {
         shared.wait_backoff.store(backoff - 1, Ordering::Relaxed);
         return;
     }
-    shared.awaiting.store(true, Ordering::SeqCst);
-    let deadline = Instant::now() + REPLY_WAIT;
-    let mut got = false;
-    while !got && Instant::now() < deadline {
-        std::hint::spin_loop();
-        got = !shared.frames.lock().is_empty();
-    }
-    shared.awaiting.store(false, Ordering::SeqCst);
-    // A frame queued after the last look but before `awaiting` was cleared sent no `Flush`.
-    got = got || !shared.frames.lock().is_empty();
-    if got {
+    if spin_until(&shared.awaiting, REPLY_WAIT, || !shared.frames.lock().is_empty()) {
         deliver(webview, shared);
     } else {
         shared.wait_backoff.store(WAIT_BACKOFF, Ordering::Relaxed);

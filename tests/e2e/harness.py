@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +153,26 @@ class Harness:
         self.view.close()
         if self._task is not None:
             await asyncio.wait_for(self._task, 10)
+
+
+@contextmanager
+def http_server(folder: Path) -> Iterator[str]:
+    """Serve `folder` over plain HTTP on 127.0.0.1 (a dev server, or another origin);
+    yields its origin, `http://127.0.0.1:PORT`."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):  # type: ignore[no-untyped-def]
+            super().__init__(*a, directory=str(folder), **kw)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

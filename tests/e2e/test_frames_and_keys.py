@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import http_server
 
 from auroraview import Commands, WebView
 
@@ -84,24 +83,10 @@ window.addEventListener("auroraviewready", async () => {
 
 @pytest.fixture
 def other_origin(tmp_path: Path) -> Iterator[str]:
-    (tmp_path / "frame.html").write_text(frame_html("cross-origin"))
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):  # type: ignore[no-untyped-def]
-            super().__init__(*a, directory=str(tmp_path), **kw)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "frame.html").write_text(frame_html("cross-origin"))
+    with http_server(tmp_path / "other") as origin:
+        yield origin
 
 
 async def test_no_frame_reaches_a_handler_by_any_bridge_path(other_origin: str, tmp_path: Path) -> None:

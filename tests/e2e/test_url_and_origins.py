@@ -4,12 +4,11 @@ must not reach IPC (RELIABILITY.md cases 16 and 20, in part)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from harness import http_server
 
 from auroraview import AuroraView, Commands, WebView
 
@@ -24,23 +23,8 @@ PAGE = """<!doctype html><title>dev</title><script>
 @pytest.fixture
 def dev_server(tmp_path: Path) -> Iterator[str]:
     (tmp_path / "index.html").write_text(PAGE)
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):  # type: ignore[no-untyped-def]
-            super().__init__(*a, directory=str(tmp_path), **kw)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with http_server(tmp_path) as origin:
+        yield origin + "/"
 
 
 async def test_auroraview_with_api_on_a_dev_server_url(dev_server: str) -> None:

@@ -78,41 +78,28 @@ async def test_a_chain_of_calls_is_served_by_waits_while_timers_keep_running() -
         await runtime.stop()
 
 
-async def test_no_wait_while_a_handler_is_still_running() -> None:
-    # A handler that suspends needs the loop to finish: waiting would only delay it.
-    runtime = Runtime(commands, spin_us=2000)
-    runtime.start()
+@pytest.mark.parametrize(
+    ("spin_us", "method", "shared_loop"),
+    [
+        # A handler that suspends needs the loop to finish: waiting would only delay it.
+        pytest.param(2000, b"later", False, id="handler-suspended"),
+        # Another runtime's calls would queue behind a wait on the same loop.
+        pytest.param(2000, b"echo", True, id="loop-shared"),
+        pytest.param(None, b"echo", False, id="off-by-default"),
+    ],
+)
+async def test_no_wait(spin_us: int | None, method: bytes, shared_loop: bool) -> None:
+    runtime = Runtime(commands) if spin_us is None else Runtime(commands, spin_us=spin_us)
+    others = [Runtime(commands)] if shared_loop else []
+    for rt in (runtime, *others):
+        rt.start()
     try:
-        replies, _ = await run_chain(runtime, b"later", 50)
-        assert replies == {i: i for i in range(50)}
+        replies, _ = await run_chain(runtime, method, 100)
+        assert replies == {i: i for i in range(100)}
         assert runtime.spin_hits == runtime.spin_misses == 0
     finally:
-        await runtime.stop()
-
-
-async def test_off_by_default() -> None:
-    runtime = Runtime(commands)
-    runtime.start()
-    try:
-        replies, _ = await run_chain(runtime, b"echo", 200)
-        assert replies == {i: i for i in range(200)}
-        assert runtime.spin_hits == runtime.spin_misses == 0
-    finally:
-        await runtime.stop()
-
-
-async def test_no_wait_when_the_loop_serves_another_runtime() -> None:
-    # A wait would hold up the other runtime's calls, queued behind it on the same loop.
-    runtime, other = Runtime(commands, spin_us=2000), Runtime(commands)
-    runtime.start()
-    other.start()
-    try:
-        replies, _ = await run_chain(runtime, b"echo", 200)
-        assert replies == {i: i for i in range(200)}
-        assert runtime.spin_hits == runtime.spin_misses == 0
-    finally:
-        await other.stop()
-        await runtime.stop()
+        for rt in (*others, runtime):
+            await rt.stop()
 
 
 @pytest.mark.parametrize("bad", [-1, 10_001])

@@ -189,7 +189,7 @@ fn typed_client_messages_decode_identically() {
             },
             Incoming::Cancel { id } => ClientMessage::Cancel { key, id },
             Incoming::Ready => ClientMessage::Ready { key },
-            Incoming::Hello { key } => ClientMessage::Hello { key: key.into_owned() },
+            Incoming::Hello => ClientMessage::Hello { key: key.expect("hello has a key") },
         };
         assert_eq!(back, msg);
     }
