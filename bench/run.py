@@ -198,7 +198,7 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
         burst_s = statistics.median([await phase("burst", n=args.window_in_flight) for _ in range(runs)])
         echo_s = statistics.median([await phase("echo", n=10, size=1024 * 1024) for _ in range(runs)])
         events_s = statistics.median([await phase("events", n=args.window_events) for _ in range(runs)])
-        lost = view.stats().get("backlog_dropped", 0)
+        lost = view.stats().get("held_dropped", 0)
     finally:
         view.close()
         await run

@@ -1,8 +1,10 @@
 //! auroraview's Rust core: module wiring only.
 
+pub mod handoff;
 pub mod ipc;
 pub mod protocol;
 mod py;
+pub mod runtime;
 pub mod webview;
 
 use pyo3::prelude::*;

@@ -20,7 +20,7 @@ import app  # noqa: E402
 from app import Selection, create_app  # noqa: E402
 
 from auroraview._xvfb import VirtualDisplay, png_is_blank, screenshot  # noqa: E402
-from auroraview.webview import PageNavigated  # noqa: E402
+from auroraview import PageNavigated  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / "build" / "demo" / "outliner.png"
 

@@ -1,6 +1,6 @@
 """The Rust core of auroraview (private; use the ``auroraview`` package)."""
 
-from typing import Literal
+from typing import Any, Literal
 
 __version__: str
 PROTOCOL_VERSION: int
@@ -9,10 +9,29 @@ ERROR_CODES: list[str]
 DEFAULT_LIMITS: dict[str, int]
 
 Op = tuple[Literal[0], int, int, bytes, int] | tuple[Literal[1], int, str, bytes] | tuple[Literal[2], int]
-Receipt = tuple[Literal["accepted", "replied", "event", "cancel", "ready", "dropped"], int | str | None]
+Receipt = tuple[
+    Literal["accepted", "replied", "event", "cancel", "ready", "hello", "refused", "dropped"], int | str | None
+]
+#: None (every connection), a connection id, or ("window", label) / ("transport", kind) / ("conn", id).
+Target = int | tuple[str, str | int] | None
+
+class AuroraViewError(Exception):
+    """Base class of every error auroraview raises."""
+
+class GuiUnavailable(AuroraViewError):
+    """The GUI cannot start in this process (no display, or the GTK main context is owned elsewhere)."""
+
+class WindowError(AuroraViewError):
+    """A window or its webview could not be created."""
+
+class WindowClosed(AuroraViewError):
+    """The window is closed (or was never opened)."""
+
+class PageNavigated(AuroraViewError):
+    """A script evaluation was dropped because the page loaded another document."""
 
 class Core:
-    """The router with its dispatch queue: one per running app."""
+    """An app's router with its dispatch queue: one per app, shared by all its transports."""
 
     def __init__(
         self,
@@ -37,14 +56,21 @@ class Core:
         """Answer call ``key`` with JSON bytes; False if it was already answered."""
     def fail(self, key: int, name: str, code: str, message: str, data: bytes | None = None) -> bool:
         """Answer call ``key`` with an error; False if it was already answered."""
-    def emit(self, name: str, payload: bytes, conn: int | None = None) -> int:
-        """Push an event to one connection or all; returns how many received it."""
-    def connect(self) -> Connection:
-        """Open an in-process connection."""
+    def emit(self, name: str, payload: bytes, target: Target = None) -> tuple[int, bool, bool]:
+        """Push an event to the connections ``target`` matches: ``(delivered, held, dropped)``."""
+    def connect(self, *, window: str | None = None, peer: str | None = None) -> Connection:
+        """Open an in-process connection (standing in for window ``window``, if given)."""
+    def conn_info(self, conn: int) -> dict[str, Any] | None:
+        """The identity of open connection ``conn``: ``id``, ``transport``, ``window``, ``origin``, ``peer``."""
+    def connections(self) -> list[dict[str, Any]]:
+        """Every open connection's identity, oldest first."""
     def shutdown(self) -> None:
         """Answer every call in flight ``shutting_down`` and refuse new ones."""
     @property
     def in_flight(self) -> int: ...
+    @property
+    def held(self) -> int:
+        """Events held for connections that have not connected yet."""
     def stats(self) -> dict[str, int]: ...
     def limits(self) -> dict[str, int]: ...
 
@@ -53,6 +79,8 @@ class Connection:
 
     @property
     def id(self) -> int: ...
+    def info(self) -> dict[str, Any] | None:
+        """This connection's identity (None once closed)."""
     def fileno(self) -> int: ...
     def send(self, data: bytes) -> Receipt:
         """Route one raw message exactly as a transport would."""
@@ -68,6 +96,7 @@ class Window:
         self,
         core: Core,
         *,
+        label: str,
         title: str,
         url: str | None = None,
         assets: str | None = None,
@@ -95,7 +124,8 @@ class Window:
     def fileno(self) -> int: ...
     def take_events(self) -> list[tuple[str] | tuple[str, str] | tuple[str, int, str]]:
         """``("loading", url)``, ``("loaded", url)``, ``("eval", id, json)``, ``("closed",)``."""
-    def eval(self, id: int, js: str) -> None: ...
+    def eval(self, id: int, js: str) -> None:
+        """Evaluate ``js``; the result arrives as ``("eval", id, json)``. Raises `WindowClosed`."""
     def inspect(self) -> str:
         """The webview's security-relevant configuration (JSON), read back from WebKit."""
     def close(self) -> None: ...

@@ -1,4 +1,4 @@
-"""Runs a registry's handlers on asyncio for one `_core.Core` (one app or test client).
+"""Runs an app's handlers on asyncio for its `_core.Core` (one runtime per app, on one loop).
 
 The core queues work without the GIL and wakes this loop through a socket (`add_reader`);
 one wake-up hands over every call, event and cancellation ready at that moment. Async
@@ -10,9 +10,9 @@ between calls: after answering, it waits up to `spin_us` for the next one (spinn
 core, without the GIL) in a callback of its own, so the loop still runs timers, I/O and other
 tasks between waits. Waking a sleeping thread costs tens of microseconds on a small VM, which
 is most of a call's overhead. It only spins while the calls keep coming: once a wait comes
-back empty, or when the gap before a call exceeded `spin_us`, the loop sleeps as usual. A
-loop serving several runtimes (several windows, a window and a test client) never waits:
-one runtime's wait would hold up the others' calls.
+back empty, or when the gap before a call exceeded `spin_us`, the loop sleeps as usual. The
+app turns waiting off (`may_spin`) while a transport that runs on this same loop is attached
+(an in-process client): its next call could not be sent while the loop waits for it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import re
 import threading
 import time
 import traceback
-import weakref
 from collections.abc import Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,8 +31,10 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import to_json
 
+from collections.abc import Callable, Sequence
+
 from . import _core
-from .commands import Command, Commands, EventHandler
+from .commands import Command, EventHandler
 from .errors import InvokeException
 
 __all__ = ["Runtime"]
@@ -89,31 +90,32 @@ async def _continue(coro: Coroutine[Any, Any, None], first: Any) -> None:
     await _Resume(coro, first)
 
 
-# The runtimes started on each loop: a runtime waits for its next call only when alone.
-_on_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[Runtime]] = weakref.WeakKeyDictionary()
-
-
 class Runtime:
-    """Serves a `Commands` registry through a `_core.Core` on the running asyncio loop."""
+    """Runs the handlers of one app's core on the running asyncio loop.
+
+    ``methods`` is the app's handler table (index = the method id the core reports; the app
+    appends to it before registering a name); ``handlers`` looks up event handlers by name.
+    """
 
     def __init__(
         self,
-        commands: Commands,
+        core: _core.Core,
+        methods: Sequence[Command],
+        handlers: Callable[[str], list[EventHandler]],
         *,
         debug: bool = False,
         sync_workers: int = 16,
-        limits: dict[str, int] | None = None,
         spin_us: int = 0,
     ) -> None:
         if sync_workers < 1:
             raise ValueError(f"sync_workers must be >= 1, got {sync_workers}")
         if not 0 <= spin_us <= 10_000:
             raise ValueError(f"spin_us must be between 0 and 10000, got {spin_us}")
-        self.commands = commands
+        self.core = core
         self.debug = debug
-        self.core = _core.Core(**(limits or {}))
-        self._sync_workers = sync_workers
-        self._methods: list[Command] = []  # index = method id given to the core
+        self._handlers = handlers
+        self.sync_workers = sync_workers
+        self._methods = methods
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._event_tasks: set[asyncio.Task[None]] = set()
         self._sync_running = 0
@@ -127,40 +129,34 @@ class Runtime:
         self._spin_scheduled = False
         self.spin_hits = 0  # waits that caught the next item
         self.spin_misses = 0  # waits that ran out
+        #: Whether the loop may wait for the next call (no transport runs on this loop).
+        self.may_spin = True
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def register(self, cmd: Command) -> None:
-        # The handler is in the table before the core can route a call to it.
-        self._methods.append(cmd)
-        self.core.register(cmd.name, len(self._methods) - 1, cmd.timeout)
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop this runtime serves on, while it runs."""
+        return self._loop
 
     def start(self) -> None:
         """Start serving on the running loop."""
         if self._loop is not None:
             raise RuntimeError("runtime already started")
         self._loop = asyncio.get_running_loop()
-        _on_loop.setdefault(self._loop, set()).add(self)
-        self._pool = ThreadPoolExecutor(self._sync_workers, thread_name_prefix="auroraview-sync")
+        self._pool = ThreadPoolExecutor(self.sync_workers, thread_name_prefix="auroraview-sync")
         # One thread keeps sync event handlers in the order the events arrived.
         self._event_pool = ThreadPoolExecutor(1, thread_name_prefix="auroraview-events")
-        commands, backlog = self.commands._attach(self)
-        for cmd in commands:
-            self.register(cmd)
-        for name, data in backlog:
-            self.core.emit(name, data)
         self._loop.add_reader(self.core.fileno(), self.drain)
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Answer calls in flight `shutting_down`, cancel their handlers, and wait (up to
-        `grace` seconds) for handlers and worker threads to finish."""
+        """Cancel the handlers still running and wait (up to `grace` seconds) for them and
+        the worker threads to finish. The core is left as it is: the app decides whether it
+        shuts down (answering calls in flight `shutting_down`) or serves again later."""
         loop = self._loop
         if loop is None:
             return
-        self.commands._detach(self)
-        _on_loop.get(loop, set()).discard(self)
-        self.core.shutdown()
-        self.drain()  # delivers the cancellations the shutdown queued
+        self.drain()  # delivers cancellations queued by disconnects or a shutdown
         loop.remove_reader(self.core.fileno())
         pending = [*self._tasks.values(), *self._event_tasks]
         for task in pending:
@@ -221,7 +217,7 @@ class Runtime:
         self._idle_since = time.perf_counter()
         # Wait for the next call only once this batch is answered (a handler still running
         # needs the loop) and from a callback of its own, after the loop has polled its I/O.
-        if hot and len(ops) < _BATCH and not self._tasks and not self._spin_scheduled and len(_on_loop.get(loop, ())) == 1:
+        if hot and len(ops) < _BATCH and not self._tasks and not self._spin_scheduled and self.may_spin:
             self._spin_scheduled = True
             loop.call_soon(self._spin)
 
@@ -308,7 +304,7 @@ class Runtime:
     # -- events ---------------------------------------------------------------------
 
     def _deliver_event(self, loop: asyncio.AbstractEventLoop, name: str, detail: bytes) -> None:
-        handlers = self.commands.handlers(name)
+        handlers = self._handlers(name)
         if not handlers:
             log.debug("event %r has no handler", name)
             return

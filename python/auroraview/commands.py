@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 import threading
 import typing
-from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar, overload
 
@@ -26,14 +25,13 @@ from .errors import InvokeException
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ._runtime import Runtime
+    from .app import App, EventTarget
 
 __all__ = ["Command", "Commands", "EventDecl", "EventHandler"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _NAME_LIMIT = _core.DEFAULT_LIMITS["max_name_bytes"]
-_BACKLOG_LIMIT = _core.DEFAULT_LIMITS["max_backlog_events"]
 
 
 @dataclass(frozen=True)
@@ -186,7 +184,8 @@ def _make_event_handler(fn: Callable[..., Any], event: str) -> EventHandler:
 
 class Commands:
     """A registry of commands and event handlers. Needs no window: codegen and tests
-    import it directly.
+    import it directly. It is served by one `App` (created on first use unless you make one),
+    whose router every window and client of the registry joins.
 
     >>> commands = Commands()
     >>> @commands.command()
@@ -197,8 +196,20 @@ class Commands:
     def __init__(self) -> None:
         self._reg = _Registry()
         self._lock = threading.Lock()
-        self._runtimes: tuple[Runtime, ...] = ()
-        self._backlog: deque[tuple[str, bytes]] = deque(maxlen=_BACKLOG_LIMIT)
+        self._watchers: list[Callable[[Command], None]] = []
+        self._app: App | None = None
+
+    @property
+    def app(self) -> App:
+        """The app serving this registry: the one given ``App(commands)``, else one made with
+        default settings on first use."""
+        app = self._app
+        if app is None:
+            from .app import App
+
+            with _app_lock:
+                app = self._app if self._app is not None else App(self)
+        return app
 
     # -- registration ---------------------------------------------------------------
 
@@ -230,35 +241,63 @@ class Commands:
         return self.command(name, timeout=timeout)
 
     def bind_api(self, obj: object, namespace: str = "api") -> list[str]:
-        """Expose the public methods of ``obj`` as ``<namespace>.<method>``; returns the names."""
+        """Expose the public methods of ``obj`` as ``<namespace>.<method>`` (in the page:
+        ``auroraview.<namespace>.<method>(params)``); returns the names.
+
+        All or nothing: when one method cannot be registered, none is. Attributes are read
+        without running them: properties and other descriptors are skipped, never evaluated."""
         _check_name("namespace", namespace)
-        names = []
+        cmds = []
         for attr in sorted(dir(obj)):
             if attr.startswith("_"):
                 continue
-            member = getattr(obj, attr)
-            if inspect.ismethod(member) or inspect.isfunction(member):
-                names.append(self.add(member, f"{namespace}.{attr}"))
-        if not names:
+            try:
+                static = inspect.getattr_static(obj, attr)
+            except AttributeError:
+                continue
+            if not isinstance(static, (staticmethod, classmethod)) and not inspect.isfunction(static):
+                continue  # data, properties, nested classes: not commands
+            cmds.append(_make_command(getattr(obj, attr), _check_name("command", f"{namespace}.{attr}"), None))
+        if not cmds:
             raise ValueError(f"bind_api: {type(obj).__name__} has no public methods to expose")
-        return names
+        self._add_all(cmds)
+        return [cmd.name for cmd in cmds]
 
     def add(self, fn: Callable[..., Any], name: str, *, timeout: float | None = None, errors: Any = ()) -> str:
         """Register ``fn`` under the wire name ``name``."""
         _check_name("command", name)
-        cmd = _make_command(fn, name, timeout, errors)
-        with self._lock:
-            if name in self._reg.commands:
-                raise ValueError(f"a command named {name!r} is already registered ({_describe(self._reg.commands[name].fn)})")
-            self._reg.commands[name] = cmd
-            for rt in self._runtimes:
-                rt.register(cmd)
+        self._add_all([_make_command(fn, name, timeout, errors)])
         return name
 
-    def on(self, event: str) -> Callable[[F], F]:
-        """Handle ``auroraview.send_event(event, detail)`` from the page. Several handlers may
-        share an event; a failing one is logged and the others still run."""
+    def _add_all(self, cmds: list[Command]) -> None:
+        with self._lock:
+            for cmd in cmds:
+                if cmd.name in self._reg.commands:
+                    taken = self._reg.commands[cmd.name]
+                    raise ValueError(f"a command named {cmd.name!r} is already registered ({_describe(taken.fn)})")
+            for cmd in cmds:
+                self._reg.commands[cmd.name] = cmd
+                for watch in self._watchers:
+                    watch(cmd)
+
+    def _watch(self, callback: Callable[[Command], None]) -> list[Command]:
+        """Call ``callback(cmd)`` for every command added from now on; returns those
+        registered so far (atomically with starting to watch). For the registry's app."""
+        with self._lock:
+            self._watchers.append(callback)
+            return list(self._reg.commands.values())
+
+    @overload
+    def on(self, event: str) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, fn: F) -> F: ...
+    def on(self, event: str, fn: Any = None) -> Any:
+        """Handle ``auroraview.send_event(event, detail)`` from the page: as a decorator
+        (``@commands.on("export")``) or a call (``commands.on("export", handler)``). Several
+        handlers may share an event; a failing one is logged and the others still run."""
         _check_name("event", event)
+        if fn is not None:
+            return self.on(event)(fn)
 
         def register(fn: F) -> F:
             handler = _make_event_handler(fn, event)
@@ -320,25 +359,16 @@ class Commands:
 
     # -- Python → JS ----------------------------------------------------------------
 
-    def emit(self, event: str, payload: Any = None, *, conn: int | None = None) -> None:
-        """Push an event to the page(s) served from this registry, in order. The payload is
-        serialized by pydantic (models, dataclasses, ... work). Events emitted before any
-        page is connected are kept (up to a limit) and delivered to the first one."""
-        _check_name("event", event)
-        data = self.serialize_event(event, payload)
-        with self._lock:
-            runtimes = self._runtimes
-            if not runtimes:
-                self._backlog.append((event, data))
-                return
-        # Outside the lock: the core is thread-safe and orders events itself.
-        for rt in runtimes:
-            rt.core.emit(event, data, conn)
+    def emit(self, event: str, payload: Any = None, *, to: EventTarget = None) -> int:
+        """Push an event to the pages and clients of this registry's app, in order (see
+        `App.emit`: ``to=`` targets one connection, window or transport)."""
+        return self.app.emit(event, payload, to=to)
 
     def serialize_event(self, event: str, payload: Any) -> bytes:
         """The JSON for an emitted payload: checked against the declared type when the event
         is declared ``to_page`` (raises `pydantic.ValidationError` on a mismatch), and for
         integers JavaScript cannot represent (raises `ValueError`)."""
+        _check_name("event", event)
         decl = self._reg.events.get(event)
         if decl is not None and decl.direction == "to_page":
             data = decl.serialize(payload)
@@ -347,17 +377,5 @@ class Commands:
         _core.check_js_safe(data, "payload")  # ValueError for integers beyond ±(2^53-1)
         return data
 
-    # -- runtime attachment (internal) ----------------------------------------------
 
-    def _attach(self, rt: Runtime) -> tuple[list[Command], list[tuple[str, bytes]]]:
-        """Serve through `rt` from now on: returns the commands to register and the events
-        emitted while nothing was attached, taken atomically with the attachment."""
-        with self._lock:
-            self._runtimes = (*self._runtimes, rt)
-            backlog = list(self._backlog)
-            self._backlog.clear()
-            return list(self._reg.commands.values()), backlog
-
-    def _detach(self, rt: Runtime) -> None:
-        with self._lock:
-            self._runtimes = tuple(r for r in self._runtimes if r is not rt)
+_app_lock = threading.Lock()

@@ -1,12 +1,25 @@
-"""Errors crossing the IPC boundary: what handlers raise and what callers receive."""
+"""Errors: what handlers raise (`InvokeException`), what callers receive (`InvokeError`), and
+the framework's own exceptions, all under `AuroraViewError` but `InvokeException` (which is
+a handler's message to its caller, not an error of the framework)."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, get_args
 
 from . import _core
+from ._core import AuroraViewError, GuiUnavailable, PageNavigated, WindowClosed, WindowError
 
-__all__ = ["ERROR_CODES", "ErrorCode", "InvokeError", "InvokeException"]
+__all__ = [
+    "ERROR_CODES",
+    "AuroraViewError",
+    "ErrorCode",
+    "GuiUnavailable",
+    "InvokeError",
+    "InvokeException",
+    "PageNavigated",
+    "WindowClosed",
+    "WindowError",
+]
 
 #: The framework's own error codes (the closed set; handlers may add their own).
 ErrorCode = Literal[
@@ -21,6 +34,7 @@ ErrorCode = Literal[
     "forbidden",
     "overloaded",
     "shutting_down",
+    "disconnected",
 ]
 ERROR_CODES: tuple[str, ...] = get_args(ErrorCode)
 
@@ -66,8 +80,9 @@ class InvokeException(Exception):
         self.data = data
 
 
-class InvokeError(Exception):
-    """A call that failed, as the caller sees it (raised by ``TestClient.call``)."""
+class InvokeError(AuroraViewError):
+    """A call that failed, as the caller sees it (raised by ``TestClient.call``): the
+    ``{name, code, message, data}`` the host replied with."""
 
     def __init__(self, name: str, code: str, message: str, data: Any = None) -> None:
         super().__init__(f"{name} [{code}]: {message}")

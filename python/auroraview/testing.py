@@ -1,7 +1,7 @@
-"""`TestClient`: drive a registry through the real Rust router, with no window.
+"""`TestClient`: drive an app through the real Rust router, with no window.
 
-It speaks the wire protocol: every call is a JSON envelope routed by the same `Router`
-a window uses, and every reply is a frame decoded from the wire.
+It speaks the wire protocol: it is one more in-process connection to the app's router —
+the same router the app's windows use — and every reply is a frame decoded from the wire.
 
     async with TestClient(commands) as client:
         assert await client.call("greet", {"name": "Ada"}) == "hello Ada"
@@ -17,6 +17,7 @@ from typing import Any
 from pydantic_core import from_json, to_json
 
 from ._runtime import Runtime
+from .app import App
 from .commands import Commands
 from .errors import InvokeError
 from .webview import WebView
@@ -36,35 +37,45 @@ class ReceivedEvent:
 
 
 class TestClient:
-    """An in-process client of a `Commands` registry or a `WebView`.
+    """An in-process client of an `App`, or of the app of a `Commands` registry or a `WebView`.
 
-    Handlers run on the loop that enters the client. Limits (``max_in_flight=...`` and the
-    other keys of ``auroraview._core.DEFAULT_LIMITS``) can be lowered for tests.
+    Handlers run on the app's loop: the loop that enters the client, unless the app already
+    runs elsewhere (a window shown with ``block=False``). A client of a `WebView` stands in
+    for its page: it gets the events the view emits (``view.emit``).
+
+    ``debug`` and ``sync_workers`` set up the app's runtime when this client starts it (an
+    error when it already runs with other settings). Limits (``max_in_flight=...`` and the
+    other keys of ``auroraview._core.DEFAULT_LIMITS``) configure the app when this client
+    makes it (a registry without an app yet); otherwise pass them to ``App(...)``.
     """
 
     __test__ = False  # not a pytest test class
 
     def __init__(
         self,
-        app: Commands | WebView,
+        app: App | Commands | WebView,
         *,
         debug: bool | None = None,
-        sync_workers: int = 16,
+        sync_workers: int | None = None,
         **limits: int,
     ) -> None:
-        self._view = app if isinstance(app, WebView) else None
+        self._window: str | None = None
         if isinstance(app, WebView):
-            commands, default_debug = app.commands, app.debug
+            self._window = app.label
+            app = app.app
         elif isinstance(app, Commands):
-            commands, default_debug = app, False
-        else:
-            raise TypeError(f"TestClient expects a Commands registry or a WebView, got {type(app).__name__}")
-        self._runtime = Runtime(
-            commands,
-            debug=default_debug if debug is None else debug,
-            sync_workers=sync_workers,
-            limits=limits,
-        )
+            if limits and app._app is None:
+                App(app, limits=limits)
+                limits = {}
+            app = app.app
+        elif not isinstance(app, App):
+            raise TypeError(f"TestClient expects an App, a Commands registry or a WebView, got {type(app).__name__}")
+        if limits:
+            raise ValueError("limits configure a new app: this registry already has one; pass limits= to App(...)")
+        #: Settings for the app's runtime when this client starts it.
+        self._overrides = {k: v for k, v in (("debug", debug), ("sync_workers", sync_workers)) if v is not None}
+        self.app = app
+        self._runtime: Runtime | None = None
         self._ids = itertools.count(1)
         self._pending: dict[Any, asyncio.Future[Any]] = {}
         self._raw: dict[Any, asyncio.Future[str]] = {}
@@ -76,25 +87,35 @@ class TestClient:
     # -- lifecycle ------------------------------------------------------------------
 
     async def __aenter__(self) -> TestClient:
-        self._loop = asyncio.get_running_loop()
-        self._runtime.start()
-        self._conn = self._runtime.core.connect()
-        self._loop.add_reader(self._conn.fileno(), self._on_frames)
-        if self._view is not None:
-            conn_id = self._conn.id
-            self._view._serve_through(self._runtime, lambda: conn_id)  # view.emit reaches this client
+        loop = asyncio.get_running_loop()
+        home = self.app.loop
+        if home is None or home is loop:
+            self._runtime = self.app._attach(in_loop=True, **self._overrides)
+        else:
+            self._runtime = await self._on_home(self._attach_elsewhere())
+        self._loop = loop
+        self._conn = self.app.core.connect(window=self._window)
+        loop.add_reader(self._conn.fileno(), self._on_frames)
         return self
+
+    async def _attach_elsewhere(self) -> Runtime:
+        return self.app._attach(in_loop=False, **self._overrides)
+
+    async def _on_home(self, coro: Any) -> Any:
+        """Run ``coro`` on the app's loop and wait for it here."""
+        home = self.app.loop
+        if home is None or home is asyncio.get_running_loop():
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, home))
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop: calls still in flight are answered `shutting_down`, handlers cancelled."""
+        """Disconnect: calls still in flight fail `shutting_down` here and their handlers
+        are cancelled; the app's runtime stops if nothing else is attached."""
         if self._loop is None:
             return
-        if self._view is not None:
-            self._view._unserve()
-        await self._runtime.stop()
         self._drain_frames()
         self._loop.remove_reader(self._conn.fileno())
         self._conn.close()
@@ -103,11 +124,22 @@ class TestClient:
                 fut.set_exception(InvokeError("ShuttingDown", "shutting_down", "the test client was closed"))
         self._pending.clear()
         self._raw.clear()
-        self._loop = None
+        in_loop = self.app.loop is self._loop
+        self._loop = self._runtime = None
+        await self._on_home(self.app._detach(in_loop=in_loop))
 
     @property
     def runtime(self) -> Runtime:
+        """The app's runtime (while this client is open)."""
+        if self._runtime is None:
+            raise RuntimeError("TestClient is not open: use `async with TestClient(app) as client:`")
         return self._runtime
+
+    @property
+    def connection(self) -> int:
+        """This client's connection id (as handlers see it)."""
+        self._require_open()
+        return int(self._conn.id)
 
     # -- calls ----------------------------------------------------------------------
 
@@ -152,7 +184,7 @@ class TestClient:
         if detail is not None:
             msg["detail"] = detail
         self._conn.send(to_json(msg))
-        await self._runtime.events_idle()
+        await self._on_home(self.runtime.events_idle())
 
     async def send_raw(self, data: str | bytes, *, timeout: float = 5.0) -> str | None:
         """Inject one raw message. Returns the raw reply frame, or None when the message
@@ -160,9 +192,9 @@ class TestClient:
         loop = self._require_open()
         kind, call_id = self._conn.send(data.encode() if isinstance(data, str) else data)
         if kind in ("event", "cancel", "ready"):
-            await self._runtime.events_idle()
+            await self._on_home(self.runtime.events_idle())
             return None
-        if kind == "dropped":
+        if kind in ("dropped", "hello", "refused"):
             return None
         fut: asyncio.Future[str] = loop.create_future()
         self._raw[call_id] = fut
@@ -193,8 +225,8 @@ class TestClient:
                 self._event_waiters.remove(waiter)
 
     def stats(self) -> dict[str, int]:
-        """The router's counters (drops, rejections, ...)."""
-        return self._runtime.core.stats()
+        """The app's router counters (drops, rejections, ...)."""
+        return self.app.core.stats()
 
     # -- internals ------------------------------------------------------------------
 

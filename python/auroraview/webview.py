@@ -1,30 +1,40 @@
 """`WebView`: a native window whose page talks to this process, and `AuroraView` (the seeds' name).
 
 Threads: one GUI thread per process owns every window (started on first use, never takes
-the GIL); each running `WebView` serves its page from an asyncio loop — the caller's under
-`await run_async()`, a fresh one under `show()`, or one on a background thread under
-`show(block=False)` for host applications that own their main thread.
+the GIL). A window is a transport of its registry's `App`: its page's connection joins the
+app's router, and its handlers run on the app's loop — the caller's under `await
+run_async()`, a fresh one under `show()`, or the app's background thread under
+`show(block=False)` for host applications that own their main thread. Several windows of one
+app share that loop and that router.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import itertools
 import json
 import logging
 import os
+import re
 import threading
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 
 from . import _core
-from ._runtime import Runtime
 from .commands import Commands
+from .errors import PageNavigated, WindowClosed
+
+if TYPE_CHECKING:
+    from .app import App
 
 __all__ = ["AuroraView", "PageNavigated", "WebView"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_labels = itertools.count(1)
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 _live: set[WebView] = set()
 _live_lock = threading.Lock()
@@ -58,12 +68,17 @@ class WebView:
 
     Give the page as ``url=`` (a dev server or remote page; its origin alone may use IPC),
     ``assets=`` (a folder served from ``auroraview://localhost/``, ``index.html`` by default)
-    or ``html=`` (one page, served the same way).
+    or ``html=`` (one page, served the same way). The first positional argument is the
+    title; a URL there is an error (pass ``url=``).
 
-    ``spin_us``: while the page calls back to back, the asyncio thread waits up to this many
-    microseconds for the next call instead of going to sleep (see ``_runtime``), which saves
-    the wake-up cost of every call in the chain. It stops as soon as calls stop coming;
-    ``0`` turns it off.
+    The window joins the app of ``commands`` (``app=`` names it explicitly; one is made for
+    the registry otherwise): windows of one registry share one router and one runtime.
+    ``label`` identifies the window among the app's windows (events can target it; its
+    page's connections carry it); unique per app, ``"window-N"`` by default.
+
+    ``debug`` turns on devtools for this window, and tracebacks in error replies for an app
+    made for it. ``sync_workers`` and ``spin_us`` configure an app made for this window (see
+    `App`); they are errors when the app exists with other settings.
     """
 
     def __init__(
@@ -73,6 +88,7 @@ class WebView:
         html: str | None = None,
         *,
         assets: str | os.PathLike[str] | None = None,
+        label: str | None = None,
         width: int = 1024,
         height: int = 768,
         resizable: bool = True,
@@ -80,60 +96,96 @@ class WebView:
         debug: bool = False,
         csp: str | None = None,
         commands: Commands | None = None,
-        sync_workers: int = 16,
+        app: App | None = None,
+        sync_workers: int | None = None,
         on_close: Callable[[], Any] | None = None,
-        spin_us: int = 1000,
+        spin_us: int | None = None,
     ) -> None:
+        if not isinstance(title, str):
+            raise TypeError(f"title must be a string, got {type(title).__name__}")
+        if _URL.match(title):
+            raise ValueError(f"WebView's first argument is the window title, got the URL {title!r}: pass url={title!r}")
         if sum(x is not None for x in (url, html, assets)) > 1:
             raise ValueError("pass either url=, html= or assets=, not several")
         if assets is not None and not Path(assets).is_dir():
             raise ValueError(f"assets={os.fspath(assets)!r} is not a folder")
+        if app is not None and commands is not None and app.commands is not commands:
+            raise ValueError("commands= and app= name different registries; pass one of them")
         self.title = title
         self.url = url
         self.html = html
         self.assets = Path(assets) if assets is not None else None
+        self.label = label if label is not None else f"window-{next(_labels)}"
+        if not self.label:
+            raise ValueError("label must be a non-empty string")
         self.width = width
         self.height = height
         self.resizable = resizable
         self.visible = visible
         self.debug = debug
         self.csp = csp
-        self.sync_workers = sync_workers
-        self.spin_us = spin_us
-        self.commands = commands if commands is not None else Commands()
+        self.commands = app.commands if app is not None else commands if commands is not None else Commands()
+        self._app = app
+        self._app_settings = {"sync_workers": sync_workers, "spin_us": spin_us, "debug": debug or None}
         self._on_close: list[Callable[[], Any]] = [on_close] if on_close is not None else []
-        self._runtime: Runtime | None = None
         self._window: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed_future: asyncio.Future[None] | None = None
         self._opened = threading.Event()
         self._finished = threading.Event()
+        self._finished.set()
         self._open_error: BaseException | None = None
-        self._thread: threading.Thread | None = None
         self._eval_ids = itertools.count(1)
         self._evals: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
-        self._early_events: list[tuple[str, bytes]] = []
         self._close_requested = False
-        # Where `emit` goes: a runtime and the connection serving this view's page.
-        self._target: tuple[Runtime, Callable[[], int]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def app(self) -> App:
+        """The app this window joins (its registry's)."""
+        if self._app is None:
+            from .app import App
+
+            with _live_lock:
+                if self.commands._app is None:
+                    settings = {k: v for k, v in self._app_settings.items() if v is not None}
+                    App(self.commands, **settings)
+                self._app = self.commands.app
+            for key, value in self._app_settings.items():
+                if value is not None and key != "debug" and getattr(self._app, key) != value:
+                    raise ValueError(
+                        f"{key}={value!r} differs from the app this window joins ({key}={getattr(self._app, key)!r}); "
+                        "configure it once, with App(commands, ...)"
+                    )
+        return self._app
 
     # -- registry -------------------------------------------------------------------
 
-    def command(self, name: Any = None, *, timeout: float | None = None) -> Any:
+    @overload
+    def command(self, name: F, *, timeout: float | None = None, errors: Any = ()) -> F: ...
+    @overload
+    def command(
+        self, name: str | None = None, *, timeout: float | None = None, errors: Any = ()
+    ) -> Callable[[F], F]: ...
+    def command(self, name: Any = None, *, timeout: float | None = None, errors: Any = ()) -> Any:
         """See `Commands.command`."""
-        return self.commands.command(name, timeout=timeout)
+        return self.commands.command(name, timeout=timeout, errors=errors)
 
     def bind_call(self, name: str, fn: Callable[..., Any] | None = None, *, timeout: float | None = None) -> Any:
         """See `Commands.bind_call`."""
         return self.commands.bind_call(name, fn, timeout=timeout)
 
     def bind_api(self, obj: object, namespace: str = "api") -> list[str]:
-        """See `Commands.bind_api`."""
+        """See `Commands.bind_api`: the page calls ``auroraview.<namespace>.<method>()``."""
         return self.commands.bind_api(obj, namespace)
 
-    def on(self, event: str) -> Callable[[F], F]:
-        """See `Commands.on`."""
-        return self.commands.on(event)
+    @overload
+    def on(self, event: str) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: str, fn: F) -> F: ...
+    def on(self, event: str, fn: Any = None) -> Any:
+        """See `Commands.on`: a decorator, or ``view.on("name", handler)``."""
+        return self.commands.on(event, fn)
 
     def on_close(self, fn: F) -> F:
         """Call ``fn()`` once the window has closed (usable as a decorator)."""
@@ -143,39 +195,25 @@ class WebView:
     # -- Python → page --------------------------------------------------------------
 
     def emit(self, event: str, payload: Any = None) -> None:
-        """Push an event to this window's page only (``commands.emit`` reaches every window
-        sharing the registry). Events emitted before the page is ready are delivered to it."""
-        data = self.commands.serialize_event(event, payload)
-        target = self._target
-        if target is None:
-            self._early_events.append((event, data))
-            return
-        runtime, connection = target
-        runtime.core.emit(event, data, connection())
-
-    def _serve_through(self, runtime: Runtime, connection: Callable[[], int]) -> None:
-        """Route this view's `emit` to `connection` of `runtime` (a window, or a TestClient)."""
-        self._target = (runtime, connection)
-        for event, data in self._early_events:
-            runtime.core.emit(event, data, connection())
-        self._early_events.clear()
-
-    def _unserve(self) -> None:
-        self._target = None
+        """Push an event to this window's page only, across reloads (``commands.emit``
+        reaches every connection of the app). Events emitted before the page is connected
+        are held for it (see `App.emit`)."""
+        self.app.emit(event, payload, to=("window", self.label))
 
     async def eval_js(self, code: str, *, timeout: float | None = 10.0) -> Any:
         """Evaluate ``code`` in the page and return its value (decoded from JSON).
 
-        Raises `PageNavigated` when the page starts loading another document first (WebKit
-        then drops the evaluation), and `TimeoutError` after ``timeout`` seconds."""
+        Raises `WindowClosed` when the window is not open, `PageNavigated` when the page
+        starts loading another document first (WebKit then drops the evaluation), and
+        `TimeoutError` after ``timeout`` seconds."""
         window, loop = self._window, asyncio.get_running_loop()
         if window is None:
-            raise RuntimeError("the window is not open")
+            raise WindowClosed("the window is not open")
         eval_id = next(self._eval_ids)
         fut: asyncio.Future[Any] = loop.create_future()
         self._evals[eval_id] = (loop, fut)
-        window.eval(eval_id, code)
         try:
+            window.eval(eval_id, code)
             return await asyncio.wait_for(fut, timeout)
         finally:
             self._evals.pop(eval_id, None)
@@ -183,19 +221,41 @@ class WebView:
     # -- running --------------------------------------------------------------------
 
     async def run_async(self) -> None:
-        """Open the window and serve it on the running loop until it closes."""
-        if self._runtime is not None:
-            raise RuntimeError("this WebView is already running")
+        """Open the window and serve it until it closes. Handlers run on the app's loop:
+        this one, unless the app already runs on another (then the window is served there
+        and this coroutine waits for it)."""
+        app = self.app
+        home = app.loop
+        if home is not None and home is not asyncio.get_running_loop():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._serve(), home))
+            return
+        await self._serve()
+
+    async def _serve(self) -> None:
+        self._open()
+        await self._lifetime()
+
+    def _open(self) -> None:
+        """Open the window (on the app's loop, or the loop that will be the app's)."""
+        if self._window is not None or not self._finished.is_set():
+            raise RuntimeError("this WebView is already open")
+        app = self.app
+        app._claim_label(self)
         loop = asyncio.get_running_loop()
-        runtime = Runtime(self.commands, debug=self.debug, sync_workers=self.sync_workers, spin_us=self.spin_us)
-        runtime.start()
-        self._runtime, self._loop = runtime, loop
+        try:
+            runtime = app._attach(in_loop=False)
+        except BaseException:
+            app._release_label(self)
+            raise
+        self._loop = loop
         self._closed_future = loop.create_future()
         self._close_requested = False
+        self._open_error = None
         self._finished.clear()
         try:
             self._window = _core.Window(
                 runtime.core,
+                label=self.label,
                 title=self.title,
                 url=self.url,
                 assets=os.fspath(self.assets) if self.assets is not None else None,
@@ -207,32 +267,39 @@ class WebView:
                 debug=self.debug,
                 csp=self.csp,
             )
-            with _live_lock:
-                _live.add(self)
-            _register_atexit()
-            window = self._window
-            loop.add_reader(window.fileno(), self._on_window_events)
-            self._serve_through(runtime, lambda: window.connection)
-            self._opened.set()
-            if self._close_requested:  # close() was called while the window was opening
-                window.close()
-            await self._closed_future
         except BaseException as exc:
             self._open_error = exc
-            self._opened.set()
+            self._finished.set()
+            app._release_label(self)
+            loop.create_task(app._detach(in_loop=False))
             raise
+        with _live_lock:
+            _live.add(self)
+        _register_atexit()
+        loop.add_reader(self._window.fileno(), self._on_window_events)
+        self._opened.set()
+        if self._close_requested:  # close() was called while the window was opening
+            self._window.close()
+
+    async def _lifetime(self) -> None:
+        """Serve the open window until it closes, then tear down."""
+        assert self._closed_future is not None and self._loop is not None
+        loop, app = self._loop, self.app
+        try:
+            await self._closed_future
         finally:
-            self._unserve()
-            if self._window is not None:
-                loop.remove_reader(self._window.fileno())
-                self._window.close()
-            await runtime.stop()
+            window = self._window
+            if window is not None:
+                loop.remove_reader(window.fileno())
+                window.close()
             for eval_loop, fut in self._evals.values():
                 eval_loop.call_soon_threadsafe(_cancel_if_pending, fut)
             self._evals.clear()
-            self._runtime = self._window = self._loop = None
+            self._window = self._loop = None
+            app._release_label(self)
             with _live_lock:
                 _live.discard(self)
+            await app._detach(in_loop=False)
             self._finished.set()
             for callback in self._on_close:
                 try:
@@ -242,28 +309,40 @@ class WebView:
 
     def show(self, *, block: bool = True) -> None:
         """Open the window. Blocks until it closes; with ``block=False`` (for host
-        applications that own their main thread) returns once it is open, serving it from a
-        background thread."""
-        if block:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                asyncio.run(self.run_async())
-                return
-            raise RuntimeError("show() blocks the thread; inside a running event loop use `await webview.run_async()`")
-        self._opened.clear()
-        self._open_error = None
-        self._thread = threading.Thread(target=self._serve_in_thread, name=f"auroraview:{self.title}", daemon=True)
-        self._thread.start()
-        self._opened.wait()
-        if self._open_error is not None:
-            raise self._open_error
-
-    def _serve_in_thread(self) -> None:
+        applications that own their main thread) returns once it is open, serving it from
+        the app's loop (its background thread unless the app already runs on a loop)."""
+        if self._window is not None or not self._finished.is_set():
+            raise RuntimeError("this WebView is already open")
         try:
-            asyncio.run(self.run_async())
-        except BaseException:  # noqa: BLE001 - reported to show() through _open_error
-            self._opened.set()
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if block:
+            if running is not None:
+                raise RuntimeError("show() blocks the thread; inside a running event loop use `await webview.run_async()`")
+            home = self.app.loop
+            if home is None:
+                asyncio.run(self.run_async())
+            else:
+                asyncio.run_coroutine_threadsafe(self._serve(), home).result()
+            return
+        home = self.app._home_loop()
+        opened: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def open_and_serve() -> None:
+            try:
+                self._open()
+            except BaseException as exc:  # noqa: BLE001 - reported to show()
+                opened.set_exception(exc)
+                return
+            opened.set_result(None)
+            self._task = home.create_task(self._lifetime())
+
+        if running is home:
+            open_and_serve()  # on the app's loop already (e.g. from a handler): open now
+        else:
+            home.call_soon_threadsafe(open_and_serve)
+        opened.result()
 
     def close(self) -> None:
         """Close the window (from any thread). Calls in flight are cancelled."""
@@ -277,8 +356,6 @@ class WebView:
         return self._wait_closed(timeout)
 
     def _wait_closed(self, timeout: float | None) -> bool:
-        if self._runtime is None and self._window is None:
-            return True
         return self._finished.wait(timeout)
 
     async def wait_open(self, timeout: float | None = 30.0) -> None:
@@ -302,12 +379,10 @@ class WebView:
         return self._window.connection if self._window is not None else None
 
     def stats(self) -> dict[str, int]:
-        """The router's counters for this window, plus ``refused_origin``, ``dropped_before_ready``
-        and the asyncio thread's waits for the next call (``spin_hits``, ``spin_misses``)."""
-        runtime, window = self._runtime, self._window
-        stats = runtime.core.stats() if runtime is not None else {}
-        if runtime is not None:
-            stats["spin_hits"], stats["spin_misses"] = runtime.spin_hits, runtime.spin_misses
+        """The app's router counters and waits (`App.stats`), plus this window's
+        ``refused_origin`` and ``dropped_before_ready``."""
+        stats = self.app.stats()
+        window = self._window
         if window is not None:
             stats["refused_origin"] = window.refused
             stats["dropped_before_ready"] = window.dropped
@@ -319,7 +394,7 @@ class WebView:
         CSP, the navigation, new-window and IPC policies, and the WebKitGTK version."""
         window = self._window
         if window is None:
-            raise RuntimeError("the window is not open")
+            raise WindowClosed("the window is not open")
         snapshot: dict[str, Any] = json.loads(window.inspect())
         snapshot["webkit_version"] = _core.webkit_version()
         return snapshot
@@ -349,10 +424,6 @@ class WebView:
 def _set_if_pending(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
-
-
-class PageNavigated(RuntimeError):
-    """A script evaluation was dropped because the page loaded another document."""
 
 
 def _fail_if_pending(fut: asyncio.Future[Any], exc: BaseException) -> None:

@@ -31,3 +31,23 @@ test("events: on, once, off and send_event", () => {
   mock.send_event("export", { path: "/x" });
   assert.deepEqual(mock.sent, [{ event: "export", detail: { path: "/x" } }]);
 });
+
+test("the mock is the real client: thrown errors, timeouts and namespaces behave as in a window", async () => {
+  const mock = mockAuroraView({
+    boom: () => {
+      throw new TypeError("bad");
+    },
+    "tools.x": (p) => ["x", p],
+    hang: () => new Promise(() => {}),
+    later: () => new Promise((resolve) => setTimeout(() => resolve("late"), 20)),
+  });
+  await assert.rejects(mock.call("boom"), (e: unknown) => e instanceof InvokeError && e.name === "TypeError" && e.code === "internal");
+  assert.deepEqual(await (mock as unknown as Record<string, Record<string, (p: unknown) => Promise<unknown>>>).tools.x(1), ["x", 1]);
+  await assert.rejects(mock.call("hang", undefined, { timeout: 5 }), (e: unknown) => isInvokeError(e) && e.code === "timeout");
+  // A cancelled call gets no reply, as from a host that cancelled its handler.
+  await assert.rejects(mock.call("later", undefined, { timeout: 1 }), (e: unknown) => isInvokeError(e) && e.code === "timeout");
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0 });
+  assert.equal(mock.state, "open");
+  await mock.ready;
+});

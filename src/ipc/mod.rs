@@ -1,12 +1,24 @@
-//! The router: transport-agnostic call routing between clients and the host's handlers.
-//! No pyo3, no wry: it is driven through the `Dispatcher` and `Sink` traits and tested alone.
+//! The IPC core, transport-agnostic: one router per app that every transport joins. No
+//! pyo3, no wry: it is driven through the `Dispatcher` and `Sink` traits and tested alone.
+//!
+//! - `router`: orchestration (decode, admit, route, reply, emit);
+//! - `pending`: the pending-call table and its one-terminal-reply invariant;
+//! - `gate`: admission (page key; tokens next), pure;
+//! - `conn`: connection identity and event targets; `held`: events waiting for a connection;
+//! - `origin`: exact origin matching, for every transport; `stats`: counters.
 
+mod conn;
+mod gate;
+mod held;
+mod origin;
+mod pending;
 mod router;
-mod spin;
 mod stats;
 
-pub use router::{Receipt, Router};
-pub use spin::{must_wake, spin_until};
+pub use conn::{ConnInfo, Target, TransportKind};
+pub use gate::{Admission, Gate};
+pub use origin::Origin;
+pub use router::{Emitted, Receipt, Router};
 pub use stats::Stats;
 
 use bytes::Bytes;

@@ -1,12 +1,11 @@
-//! The router: decodes envelopes, enforces limits, owns the pending-call table and
-//! guarantees exactly one terminal reply per accepted call id.
+//! The router: one per app, joined by every transport. It decodes envelopes, enforces
+//! limits, admits messages through each connection's gate, routes calls and events to the
+//! host's dispatcher, sends replies and events to connections by target, and keeps the
+//! one-terminal-reply invariant through the pending-call table (`pending.rs`).
 //!
-//! Invariant: a call is in `State::pending` from acceptance until its single reply is
-//! sent; whoever removes it (complete, timeout, cancel, shutdown) sends that reply, and
-//! nobody else can, because removal happens under the lock.
+//! Everything runs on the caller's thread under one short lock: frames are handed to sinks
+//! under it, so every emitter and every reply sees one global order.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -16,10 +15,13 @@ use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
-use super::{CallKey, ConnId, Dispatcher, MethodId, Op, Sink, Stats};
+use super::gate::{Admission, Gate};
+use super::held::Held;
+use super::pending::{Pending, Refusal};
+use super::{CallKey, ConnId, ConnInfo, Dispatcher, MethodId, Op, Sink, Stats, Target};
 use crate::protocol::{self, CallId, ErrorCode, ErrorReply, Incoming, Limits};
 
-/// What `receive` did with a message (used by the test client and by tests).
+/// What `receive` did with a message (used by the in-process client and by tests).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Receipt {
     /// A call was accepted; its reply will follow.
@@ -41,22 +43,15 @@ pub enum Receipt {
     Dropped,
 }
 
-/// Who may talk on a connection.
-enum Gate {
-    /// Anyone holding the connection (test clients, in-process transports).
-    Open,
-    /// A page's connection before its document committed: nothing gets in.
-    Locked,
-    /// The document committed: its first `hello` binds the key.
-    Armed,
-    /// Only messages carrying this key get in.
-    Bound(Box<str>),
-}
-
-enum Admission {
-    Pass,
-    Bound,
-    Refused,
+/// What `emit` did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Emitted {
+    /// Connections it was sent to.
+    pub delivered: usize,
+    /// No connection matched: it is held for the first that will (see `held.rs`).
+    pub held: bool,
+    /// Holding it dropped the oldest held event.
+    pub dropped: bool,
 }
 
 struct MethodInfo {
@@ -66,27 +61,17 @@ struct MethodInfo {
 
 struct Conn {
     sink: Arc<dyn Sink>,
-    /// Calls in flight on this connection, by client id.
-    ids: HashMap<CallId, CallKey>,
+    info: ConnInfo,
     gate: Gate,
 }
 
-struct Pending {
-    conn: ConnId,
-    id: CallId,
-    timer: Option<AbortHandle>,
-}
-
-#[derive(Default)]
 struct State {
-    methods: HashMap<String, MethodInfo>,
-    conns: HashMap<ConnId, Conn>,
-    pending: HashMap<CallKey, Pending>,
+    methods: std::collections::HashMap<String, MethodInfo>,
+    conns: std::collections::HashMap<ConnId, Conn>,
+    pending: Pending,
+    held: Held,
     next_conn: ConnId,
-    next_key: CallKey,
     shutting_down: bool,
-    /// Event frames emitted while no connection was open, for the first one to connect.
-    backlog: VecDeque<Bytes>,
 }
 
 pub struct Router {
@@ -101,11 +86,19 @@ pub struct Router {
 impl Router {
     /// `timers` runs command timeouts; without it, timeouts are not enforced.
     pub fn new(limits: Limits, dispatcher: Arc<dyn Dispatcher>, timers: Option<Handle>) -> Arc<Self> {
+        let held = Held::new(limits.max_backlog_events);
         Arc::new_cyclic(|this| Router {
             limits,
             dispatcher,
             timers,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                methods: Default::default(),
+                conns: Default::default(),
+                pending: Pending::default(),
+                held,
+                next_conn: 0,
+                shutting_down: false,
+            }),
             stats: Stats::default(),
             this: this.clone(),
         })
@@ -126,58 +119,69 @@ impl Router {
         self.state.lock().methods.insert(name.to_owned(), MethodInfo { id, timeout });
     }
 
-    /// Open a connection. Events emitted while none was open are delivered to it first.
-    pub fn connect(&self, sink: Arc<dyn Sink>) -> ConnId {
-        self.open(sink, Gate::Open)
+    /// Open a connection anyone holding it may talk on. Held events it matches come first.
+    pub fn connect(&self, sink: Arc<dyn Sink>, info: ConnInfo) -> ConnId {
+        self.open(sink, info, Gate::Open)
     }
 
     /// Open a connection for a page: it accepts nothing until `arm` and then one `hello`,
     /// and afterwards only messages carrying that hello's key (RELIABILITY.md case 18).
-    pub fn connect_keyed(&self, sink: Arc<dyn Sink>) -> ConnId {
-        self.open(sink, Gate::Locked)
+    pub fn connect_keyed(&self, sink: Arc<dyn Sink>, info: ConnInfo) -> ConnId {
+        self.open(sink, info, Gate::Locked)
     }
 
     /// A new document now owns the keyed connection `conn`: its first `hello` binds the key,
     /// and any key bound before is stale.
     pub fn arm(&self, conn: ConnId) {
         if let Some(c) = self.state.lock().conns.get_mut(&conn) {
-            if !matches!(c.gate, Gate::Open) {
-                c.gate = Gate::Armed;
-            }
+            c.gate.arm();
         }
     }
 
-    fn open(&self, sink: Arc<dyn Sink>, gate: Gate) -> ConnId {
+    fn open(&self, sink: Arc<dyn Sink>, info: ConnInfo, gate: Gate) -> ConnId {
         let mut st = self.state.lock();
         st.next_conn += 1;
         let conn = st.next_conn;
-        for frame in st.backlog.drain(..) {
+        for frame in st.held.take_for(conn, &info) {
             sink.send(frame);
         }
-        st.conns.insert(conn, Conn { sink, ids: HashMap::new(), gate });
+        st.conns.insert(conn, Conn { sink, info, gate });
         conn
     }
 
     /// Close a connection: its calls in flight are cancelled and nothing more reaches it.
     pub fn disconnect(&self, conn: ConnId) {
-        let keys: Vec<CallKey> = {
+        let keys = {
             let mut st = self.state.lock();
-            let Some(c) = st.conns.remove(&conn) else { return };
-            let keys: Vec<CallKey> = c.ids.into_values().collect();
-            for key in &keys {
-                if let Some(p) = st.pending.remove(key) {
-                    abort(p.timer);
-                }
+            if st.conns.remove(&conn).is_none() {
+                return;
             }
-            keys
+            st.pending.take_conn(conn)
         };
         for key in keys {
             self.dispatch(Op::Cancel { key });
         }
     }
 
+    /// The identity of an open connection.
+    pub fn conn_info(&self, conn: ConnId) -> Option<ConnInfo> {
+        self.state.lock().conns.get(&conn).map(|c| c.info.clone())
+    }
+
+    /// Every open connection with its identity, oldest first.
+    pub fn connections(&self) -> Vec<(ConnId, ConnInfo)> {
+        let mut all: Vec<_> = self.state.lock().conns.iter().map(|(id, c)| (*id, c.info.clone())).collect();
+        all.sort_unstable_by_key(|(id, _)| *id);
+        all
+    }
+
     pub fn in_flight(&self) -> usize {
         self.state.lock().pending.len()
+    }
+
+    /// Events held for connections that have not connected yet.
+    pub fn held(&self) -> usize {
+        self.state.lock().held.len()
     }
 
     /// Handle one raw message from `conn`. Never panics; every accepted call gets one reply.
@@ -190,7 +194,7 @@ impl Router {
                 match protocol::salvage_id(input, &self.limits) {
                     Some(id) => {
                         // If the call was registered before the panic, answer through the table.
-                        let key = self.state.lock().conns.get(&conn).and_then(|c| c.ids.get(&id).copied());
+                        let key = self.state.lock().pending.find(conn, &id);
                         let err = ErrorReply::framework(ErrorCode::Internal, "internal error while routing the call");
                         match key {
                             Some(key) => {
@@ -206,47 +210,13 @@ impl Router {
         }
     }
 
-    /// Whether `conn`'s gate lets this message in; binds the key of an armed connection's
-    /// first `hello`.
-    fn admit(
-        &self,
-        conn: ConnId,
-        input: &[u8],
-        decoded: &Result<(Incoming<'_>, Option<Cow<'_, str>>), protocol::Rejection>,
-    ) -> Admission {
-        let mut st = self.state.lock();
-        let Some(c) = st.conns.get_mut(&conn) else { return Admission::Pass }; // dropped below
-        match &c.gate {
-            Gate::Open => Admission::Pass,
-            Gate::Locked => Admission::Refused,
-            Gate::Armed => match decoded {
-                Ok((Incoming::Hello, Some(key))) => {
-                    c.gate = Gate::Bound(key.as_ref().into());
-                    Admission::Bound
-                }
-                _ => Admission::Refused,
-            },
-            Gate::Bound(bound) => {
-                let salvaged;
-                let key = match decoded {
-                    Ok((Incoming::Hello, _)) => return Admission::Refused,
-                    Ok((_, key)) => key.as_deref(),
-                    Err(_) => {
-                        salvaged = protocol::salvage_key(input, &self.limits);
-                        salvaged.as_deref()
-                    }
-                };
-                match key {
-                    Some(key) if same_key(key, bound) => Admission::Pass,
-                    _ => Admission::Refused,
-                }
-            }
-        }
-    }
-
     fn receive_inner(&self, conn: ConnId, input: &[u8]) -> Receipt {
         let decoded = protocol::decode_keyed(input, &self.limits);
-        match self.admit(conn, input, &decoded) {
+        let admission = match self.state.lock().conns.get_mut(&conn) {
+            Some(c) => c.gate.admit(input, &decoded, &self.limits),
+            None => Admission::Pass, // no connection: dropped below
+        };
+        match admission {
             Admission::Pass => {}
             Admission::Bound => return Receipt::Hello,
             Admission::Refused => {
@@ -269,7 +239,7 @@ impl Router {
                 Receipt::Event
             }
             Ok(Incoming::Cancel { id }) => {
-                let key = self.state.lock().conns.get(&conn).and_then(|c| c.ids.get(&id).copied());
+                let key = self.state.lock().pending.find(conn, &id);
                 match key {
                     Some(key) => self.cancel(key, ErrorCode::Cancelled, "the call was cancelled by the caller"),
                     None => Stats::bump(&self.stats.unknown_cancels),
@@ -311,7 +281,7 @@ impl Router {
             let st = &mut *st;
             if st.shutting_down {
                 let err = ErrorReply::framework(ErrorCode::ShuttingDown, "the host is shutting down");
-                return self.refuse_locked(st, conn, id, &err);
+                return refuse_locked(st, conn, id, &err);
             }
             let Some(info) = st.methods.get(method) else {
                 Stats::bump(&self.stats.method_not_found);
@@ -320,45 +290,36 @@ impl Router {
                     ErrorCode::MethodNotFound,
                     format!("no command named {shown:?} is registered"),
                 );
-                return self.refuse_locked(st, conn, id, &err);
+                return refuse_locked(st, conn, id, &err);
             };
             if !unsafe_ints.is_empty() {
-                return self.refuse_locked(st, conn, id, &protocol::unsafe_params_error(method, unsafe_ints));
+                return refuse_locked(st, conn, id, &protocol::unsafe_params_error(method, unsafe_ints));
             }
             let (method_id, timeout) = (info.id, info.timeout);
-            let Some(c) = st.conns.get_mut(&conn) else {
+            if !st.conns.contains_key(&conn) {
                 Stats::bump(&self.stats.dropped);
                 return Receipt::Dropped;
+            }
+            let key = match st.pending.admit(conn, &id, self.limits.max_in_flight) {
+                Ok(key) => key,
+                Err(Refusal::DuplicateId) => {
+                    Stats::bump(&self.stats.duplicate_ids);
+                    return Receipt::Dropped;
+                }
+                Err(Refusal::Overloaded) => {
+                    Stats::bump(&self.stats.overloaded);
+                    let msg = format!("more than {} calls in flight on this connection", self.limits.max_in_flight);
+                    return refuse_locked(st, conn, id, &ErrorReply::framework(ErrorCode::Overloaded, msg));
+                }
             };
-            if c.ids.contains_key(&id) {
-                // Answering would settle the caller's original promise with the wrong reply.
-                Stats::bump(&self.stats.duplicate_ids);
-                return Receipt::Dropped;
-            }
-            if c.ids.len() >= self.limits.max_in_flight {
-                Stats::bump(&self.stats.overloaded);
-                let msg = format!("more than {} calls in flight on this connection", self.limits.max_in_flight);
-                return self.refuse_locked(st, conn, id, &ErrorReply::framework(ErrorCode::Overloaded, msg));
-            }
-            st.next_key += 1;
-            let key = st.next_key;
-            c.ids.insert(id.clone(), key);
             let timer = timeout.and_then(|t| self.start_timer(key, t));
-            st.pending.insert(key, Pending { conn, id: id.clone(), timer });
+            st.pending.start(key, conn, id.clone(), timer);
             (key, method_id)
         };
         Stats::bump(&self.stats.calls_accepted);
         let params = params.map_or_else(|| b"{}".to_vec(), |p| p.as_bytes().to_vec());
         self.dispatch(Op::Call { key, conn, method: method_id, params });
         Receipt::Accepted(id)
-    }
-
-    /// Answer a call that is not (and will not be) in the table, while holding the lock.
-    fn refuse_locked(&self, st: &State, conn: ConnId, id: CallId, err: &ErrorReply) -> Receipt {
-        if let Some(c) = st.conns.get(&conn) {
-            c.sink.send(Bytes::from(protocol::call_err(&id, err)));
-        }
-        Receipt::Replied(id)
     }
 
     fn start_timer(&self, key: CallKey, timeout: Duration) -> Option<AbortHandle> {
@@ -410,17 +371,13 @@ impl Router {
         done
     }
 
-    /// Remove `key` from the table and send its one reply. False if it was already gone.
+    /// Take `key` out of the table and send its one reply. False if it was already gone.
     fn finish(&self, key: CallKey, outcome: Result<&[u8], ErrorReply>) -> bool {
         let (id, sink) = {
             let mut st = self.state.lock();
-            let Some(p) = st.pending.remove(&key) else { return false };
-            abort(p.timer);
-            let Some(c) = st.conns.get_mut(&p.conn) else {
-                return true;
-            };
-            c.ids.remove(&p.id);
-            (p.id, c.sink.clone())
+            let Some((conn, id)) = st.pending.take(key) else { return false };
+            let Some(c) = st.conns.get(&conn) else { return true };
+            (id, c.sink.clone())
         };
         let frame = match outcome {
             Ok(result) => protocol::call_ok(&id, result),
@@ -453,45 +410,47 @@ impl Router {
         }
     }
 
-    /// Push an event to one connection, or to all. With no connection open, broadcast
-    /// events are kept (up to `max_backlog_events`) for the first one to connect.
-    /// Returns the number of connections it was sent to.
-    pub fn emit(&self, target: Option<ConnId>, name: &str, payload: &[u8]) -> usize {
+    /// Push an event to the connections `target` matches. With none matching, the event is
+    /// held for the first that will (the one buffering rule, `held.rs`), unless the target
+    /// is one connection id.
+    pub fn emit(&self, target: &Target, name: &str, payload: &[u8]) -> Emitted {
         let frame = Bytes::from(protocol::event(name, payload));
         // Sent under the lock so that all emitters see one global order.
         let mut st = self.state.lock();
-        match target {
-            Some(conn) => match st.conns.get(&conn) {
-                Some(c) => {
-                    c.sink.send(frame);
-                    1
-                }
-                None => 0,
-            },
-            None if st.conns.is_empty() => {
-                Stats::bump(&self.stats.backlogged_events);
-                if st.backlog.len() >= self.limits.max_backlog_events {
-                    st.backlog.pop_front();
-                    Stats::bump(&self.stats.backlog_dropped);
-                }
-                st.backlog.push_back(frame);
-                0
+        let mut delivered = 0;
+        if let Target::Conn(conn) = target {
+            if let Some(c) = st.conns.get(conn) {
+                c.sink.send(frame);
+                return Emitted { delivered: 1, held: false, dropped: false };
             }
-            None => {
-                for c in st.conns.values() {
+        } else {
+            for (id, c) in &st.conns {
+                if target.matches(*id, &c.info) {
                     c.sink.send(frame.clone());
+                    delivered += 1;
                 }
-                st.conns.len()
             }
         }
+        if delivered > 0 || !target.waits_for_connection() {
+            if delivered == 0 {
+                Stats::bump(&self.stats.events_unrouted);
+            }
+            return Emitted { delivered, held: false, dropped: false };
+        }
+        Stats::bump(&self.stats.held_events);
+        let dropped = st.held.push(target.clone(), frame);
+        if dropped {
+            Stats::bump(&self.stats.held_dropped);
+        }
+        Emitted { delivered: 0, held: true, dropped }
     }
 
     /// Stop accepting calls; every call in flight is answered `shutting_down` and cancelled.
     pub fn shutdown(&self) {
-        let keys: Vec<CallKey> = {
+        let keys = {
             let mut st = self.state.lock();
             st.shutting_down = true;
-            st.pending.keys().copied().collect()
+            st.pending.keys()
         };
         for key in keys {
             if self.finish(key, Err(ErrorReply::framework(ErrorCode::ShuttingDown, "the host is shutting down"))) {
@@ -501,13 +460,10 @@ impl Router {
     }
 }
 
-fn abort(timer: Option<AbortHandle>) {
-    if let Some(t) = timer {
-        t.abort();
+/// Answer a call that is not (and will not be) in the table, while holding the lock.
+fn refuse_locked(st: &State, conn: ConnId, id: CallId, err: &ErrorReply) -> Receipt {
+    if let Some(c) = st.conns.get(&conn) {
+        c.sink.send(Bytes::from(protocol::call_err(&id, err)));
     }
-}
-
-/// Key comparison in time independent of where the keys differ.
-fn same_key(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    Receipt::Replied(id)
 }

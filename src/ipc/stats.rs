@@ -50,10 +50,12 @@ stats! {
     unsafe_results,
     /// Panics caught on the routing path.
     panics,
-    /// Events emitted while no connection was open.
-    backlogged_events,
-    /// Backlogged events dropped because the backlog was full.
-    backlog_dropped,
+    /// Events held because no connection their target matches was open (`held.rs`).
+    held_events,
+    /// Held events dropped, oldest first, because `max_backlog_events` were held.
+    held_dropped,
+    /// Events for one connection id that was no longer open (never held: it never returns).
+    events_unrouted,
 }
 
 impl Stats {

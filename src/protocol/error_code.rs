@@ -34,10 +34,13 @@ pub enum ErrorCode {
     Overloaded,
     /// The host is shutting down; the call will not run.
     ShuttingDown,
+    /// The connection to the host was lost before the reply arrived. Clients give it to
+    /// calls in flight when their transport closes (the host never had a chance to answer).
+    Disconnected,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::InvalidMessage,
         ErrorCode::MethodNotFound,
         ErrorCode::InvalidParams,
@@ -49,6 +52,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::Overloaded,
         ErrorCode::ShuttingDown,
+        ErrorCode::Disconnected,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -64,6 +68,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::Disconnected => "disconnected",
         }
     }
 
@@ -81,6 +86,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "Forbidden",
             ErrorCode::Overloaded => "Overloaded",
             ErrorCode::ShuttingDown => "ShuttingDown",
+            ErrorCode::Disconnected => "Disconnected",
         }
     }
 }

@@ -1,8 +1,9 @@
-//! `auroraview._core.Core` and `Connection`: the router exposed to Python.
+//! `auroraview._core.Core` and `Connection`: an app's router exposed to Python.
 //!
-//! The Python runtime (`auroraview/_runtime.py`) drains `Core.take()` when `Core.fileno()`
-//! becomes readable, runs handlers on asyncio, and answers with `complete`/`fail`.
-//! Nothing here takes the GIL from a Rust thread.
+//! One `Core` per app (`auroraview/app.py`): every window, in-process client and later
+//! server of the app joins its router. The Python runtime (`auroraview/_runtime.py`) drains
+//! `Core.take()` when `Core.fileno()` becomes readable, runs handlers on asyncio, and
+//! answers with `complete`/`fail`. Nothing here takes the GIL from a Rust thread.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,8 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
-use super::wake::WakeQueue;
-use crate::ipc::{CallKey, ConnId, Dispatcher, Op, Receipt, Router, Sink};
+use crate::handoff::WakeQueue;
+use crate::ipc::{CallKey, ConnId, ConnInfo, Dispatcher, Op, Receipt, Router, Sink, Target, TransportKind};
 use crate::protocol::{CallId, ErrorReply, Limits};
 
 /// Messages at least this large are routed with the GIL released.
@@ -64,7 +65,7 @@ fn receipt_to_py<'py>(py: Python<'py>, receipt: &Receipt) -> PyResult<Bound<'py,
     PyTuple::new(py, [kind.into_pyobject(py)?.into_any(), id])
 }
 
-/// The router with its dispatch queue. One per running app (window host or test client).
+/// An app's router with its dispatch queue: one per app, shared by all its transports.
 #[pyclass(frozen, module = "auroraview._core")]
 pub struct Core {
     router: Arc<Router>,
@@ -107,7 +108,7 @@ impl Core {
             ));
         }
         let ops = Arc::new(WakeQueue::new().map_err(io_err)?);
-        let timers = pyo3_async_runtimes::tokio::get_runtime().handle().clone();
+        let timers = crate::runtime::handle().map_err(pyo3::exceptions::PyRuntimeError::new_err)?;
         let router = Router::new(limits, Arc::new(QueueDispatcher(ops.clone())), Some(timers));
         Ok(Core { router, ops })
     }
@@ -174,17 +175,37 @@ impl Core {
         self.router.complete(key, Err(err))
     }
 
-    /// Push an event (payload: JSON bytes) to connection `conn`, or to all when None.
-    #[pyo3(signature = (name, payload, conn=None))]
-    fn emit(&self, name: &str, payload: &[u8], conn: Option<ConnId>) -> usize {
-        self.router.emit(conn, name, payload)
+    /// Push an event (payload: JSON bytes) to the connections `target` matches: None for
+    /// all, a connection id, `("window", label)` or `("transport", kind)`. Returns
+    /// `(delivered, held, dropped)`: how many connections got it, whether it is held for a
+    /// connection to come, and whether holding it dropped the oldest held event.
+    #[pyo3(signature = (name, payload, target=None))]
+    fn emit(&self, name: &str, payload: &[u8], target: Option<&Bound<'_, PyAny>>) -> PyResult<(usize, bool, bool)> {
+        let target = parse_target(target)?;
+        let e = self.router.emit(&target, name, payload);
+        Ok((e.delivered, e.held, e.dropped))
     }
 
     /// Open an in-process connection whose frames Python reads with `Connection.take()`.
-    fn connect(&self) -> PyResult<Connection> {
+    /// `window`: the label of a window this client stands in for (it gets that window's
+    /// events); `peer`: who is on the other end.
+    #[pyo3(signature = (*, window=None, peer=None))]
+    fn connect(&self, window: Option<String>, peer: Option<String>) -> PyResult<Connection> {
         let frames = Arc::new(WakeQueue::new().map_err(io_err)?);
-        let conn = self.router.connect(Arc::new(QueueSink(frames.clone())));
+        let info = ConnInfo { window, peer, ..ConnInfo::new(TransportKind::InProcess) };
+        let conn = self.router.connect(Arc::new(QueueSink(frames.clone())), info);
         Ok(Connection { router: self.router.clone(), conn, frames })
+    }
+
+    /// The identity of open connection `conn` (None when it is closed): a dict with
+    /// `transport`, `window`, `origin` and `peer`.
+    fn conn_info<'py>(&self, py: Python<'py>, conn: ConnId) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.router.conn_info(conn).map(|info| info_dict(py, conn, &info)).transpose()
+    }
+
+    /// Every open connection's identity (as `conn_info`, with its `id`), oldest first.
+    fn connections<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.router.connections().iter().map(|(id, info)| info_dict(py, *id, info)).collect()
     }
 
     /// Answer every call in flight `shutting_down` and refuse new ones.
@@ -197,6 +218,12 @@ impl Core {
         self.router.in_flight()
     }
 
+    /// Events held for connections that have not connected yet.
+    #[getter]
+    fn held(&self) -> usize {
+        self.router.held()
+    }
+
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         for (name, value) in self.router.stats().snapshot() {
@@ -207,6 +234,43 @@ impl Core {
 
     fn limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         limits_dict(py, self.router.limits())
+    }
+}
+
+fn info_dict<'py>(py: Python<'py>, id: ConnId, info: &ConnInfo) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("id", id)?;
+    d.set_item("transport", info.transport.as_str())?;
+    d.set_item("window", info.window.as_deref())?;
+    d.set_item("origin", info.origin.as_deref())?;
+    d.set_item("peer", info.peer.as_deref())?;
+    Ok(d)
+}
+
+/// None → all; an int → that connection; `("window", label)`, `("transport", kind)`,
+/// `("conn", id)`.
+fn parse_target(target: Option<&Bound<'_, PyAny>>) -> PyResult<Target> {
+    let Some(target) = target else { return Ok(Target::All) };
+    if let Ok(conn) = target.extract::<ConnId>() {
+        return Ok(Target::Conn(conn));
+    }
+    let bad = || {
+        PyValueError::new_err(format!(
+            "an event target is None, a connection id, (\"window\", label), (\"transport\", kind) or (\"conn\", id); got {target}"
+        ))
+    };
+    let (kind, value): (String, Bound<'_, PyAny>) = target.extract().map_err(|_| bad())?;
+    match kind.as_str() {
+        "window" => Ok(Target::Window(value.extract().map_err(|_| bad())?)),
+        "conn" => Ok(Target::Conn(value.extract().map_err(|_| bad())?)),
+        "transport" => {
+            let name: String = value.extract().map_err(|_| bad())?;
+            TransportKind::parse(&name).map(Target::Transport).ok_or_else(|| {
+                let known: Vec<&str> = TransportKind::ALL.iter().map(|k| k.as_str()).collect();
+                PyValueError::new_err(format!("unknown transport {name:?}; known: {}", known.join(", ")))
+            })
+        }
+        _ => Err(bad()),
     }
 }
 
@@ -235,6 +299,11 @@ impl Connection {
     #[getter]
     fn id(&self) -> ConnId {
         self.conn
+    }
+
+    /// This connection's identity (None once closed).
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.router.conn_info(self.conn).map(|info| info_dict(py, self.conn, &info)).transpose()
     }
 
     /// Descriptor that becomes readable when `take()` has frames.

@@ -1,7 +1,7 @@
 //! Everything that touches pyo3: the `auroraview._core` classes and constants.
 
 mod core;
-mod wake;
+mod errors;
 mod window;
 
 use pyo3::prelude::*;
@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use crate::protocol::{ErrorCode, Limits, MAX_SAFE_INTEGER, PROTOCOL_VERSION};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
     m.add_class::<core::Core>()?;
     m.add_class::<core::Connection>()?;
     m.add_class::<window::Window>()?;

@@ -12,7 +12,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use super::core::Core;
-use super::wake::WakeQueue;
+use super::errors::webview_err;
+use crate::handoff::WakeQueue;
 use crate::webview::{self, AssetSource, Content, WindowEvent, WindowHandle, WindowObserver, WindowSpec};
 
 struct QueueObserver(Arc<WakeQueue<WindowEvent>>);
@@ -33,11 +34,12 @@ pub struct Window {
 #[pymethods]
 impl Window {
     #[new]
-    #[pyo3(signature = (core, *, title, url=None, assets=None, html=None, width=1024.0, height=768.0, resizable=true, visible=true, debug=false, csp=None))]
+    #[pyo3(signature = (core, *, label, title, url=None, assets=None, html=None, width=1024.0, height=768.0, resizable=true, visible=true, debug=false, csp=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         core: &Core,
+        label: String,
         title: String,
         url: Option<String>,
         assets: Option<PathBuf>,
@@ -64,6 +66,7 @@ impl Window {
         }
         let events = Arc::new(WakeQueue::new().map_err(|e| PyRuntimeError::new_err(e.to_string()))?);
         let spec = WindowSpec {
+            label,
             title,
             width,
             height,
@@ -76,7 +79,7 @@ impl Window {
             observer: Arc::new(QueueObserver(events.clone())),
         };
         // Waits for the GUI thread, which never needs the GIL: release it meanwhile.
-        let handle = py.detach(|| webview::host().and_then(|host| host.open(spec))).map_err(PyRuntimeError::new_err)?;
+        let handle = py.detach(|| webview::host().and_then(|host| host.open(spec))).map_err(webview_err)?;
         Ok(Window { handle, events })
     }
 
@@ -128,20 +131,19 @@ impl Window {
         Ok(list)
     }
 
-    /// Evaluate `js` in the page; the result arrives as `("eval", id, json)`.
-    fn eval(&self, id: u64, js: String) {
-        self.handle.eval(id, js);
+    /// Evaluate `js` in the page; the result arrives as `("eval", id, json)`. Raises
+    /// `WindowClosed` when the window is closed.
+    fn eval(&self, id: u64, js: String) -> PyResult<()> {
+        self.handle.eval(id, js).map_err(webview_err)
+    }
+
+    /// The webview's security-relevant configuration as JSON, read back from WebKit.
+    fn inspect(&self, py: Python<'_>) -> PyResult<String> {
+        let report = py.detach(|| self.handle.inspect(Duration::from_secs(5))).map_err(webview_err)?;
+        serde_json::to_string(&report).map_err(|e| PyRuntimeError::new_err(e.to_string()))
     }
 
     /// Close the window (from any thread). `("closed",)` follows.
-    /// The webview's security-relevant configuration as JSON, read back from WebKit.
-    fn inspect(&self, py: Python<'_>) -> PyResult<String> {
-        let report = py
-            .detach(|| self.handle.inspect(std::time::Duration::from_secs(5)))
-            .map_err(pyo3::exceptions::PyRuntimeError::new_err)?;
-        serde_json::to_string(&report).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))
-    }
-
     fn close(&self) {
         self.handle.close();
     }

@@ -1,259 +1,360 @@
-// @generated from sdk-ts/src/bridge.ts by `npm run build:bridge` (in sdk-ts/) — DO NOT EDIT.
+// @generated from sdk-ts/src/bridge.ts (and the modules it imports) by `npm run build:bridge` (in sdk-ts/) — DO NOT EDIT.
 "use strict";
-// The injected bridge: defines `window.auroraview` before any page script runs.
-//
-// Messages to the host go through WebKit's `ipc` message handler (wry's `window.ipc`
-// elsewhere) as JSON envelopes (see src/protocol), each carrying this document's key: a
-// random value made here, announced first of all with `hello`, and kept in this closure.
-// A frame that can reach the message handler but not this closure (an iframe) cannot
-// produce it, so the host refuses its messages (RELIABILITY.md cases 17 and 18). Replies and events come back as data: the host calls the one
-// pre-registered receiver, `__auroraview_receive`, with a JSON string holding a batch of
-// frames. Nothing the host sends is ever evaluated as code built from payloads.
 (() => {
-    const w = window;
-    if (w.auroraview && w.auroraview.__bridge === 1) {
-        return; // already installed in this document
+  // src/errors.ts
+  var BRAND = /* @__PURE__ */ Symbol.for("auroraview.InvokeError");
+  function isBranded(value) {
+    return typeof value === "object" && value !== null && value[BRAND] === true;
+  }
+  var InvokeError = class _InvokeError extends Error {
+    constructor(shape) {
+      super(shape.message);
+      this.name = shape.name;
+      this.code = shape.code;
+      this.data = shape.data;
+      Object.defineProperty(this, BRAND, { value: true });
     }
-    /** An `Error` carrying the host's `{name, code, message, data}`. */
-    class InvokeError extends Error {
-        constructor(shape) {
-            super(shape.message);
-            this.name = shape.name;
-            this.code = shape.code;
-            this.data = shape.data;
-        }
+    /** `e instanceof InvokeError` holds for an error made by any copy of this class. A subclass
+     * (`class NameTaken extends InvokeError`) keeps the ordinary prototype-chain check. */
+    static [Symbol.hasInstance](value) {
+      if (this !== _InvokeError) return Function.prototype[Symbol.hasInstance].call(this, value);
+      return isBranded(value);
     }
-    const pending = new Map();
-    const listeners = new Map();
-    const outbox = [];
+  };
+
+  // src/client.ts
+  function failure(name, code, message) {
+    return new InvokeError({ name, code, message, data: null });
+  }
+  function disconnected(reason) {
+    const why = reason instanceof Error ? reason.message : reason === void 0 ? "" : String(reason);
+    return failure("Disconnected", "disconnected", "the connection to the host is gone" + (why ? ": " + why : ""));
+  }
+  function createClient(transport, { onEvent } = {}) {
+    const pending = /* @__PURE__ */ new Map();
+    const listeners = /* @__PURE__ */ new Map();
     let nextId = 1;
-    /** Replies whose id matched no call in flight (stale, duplicate, or for another page). */
     let unmatched = 0;
-    // Taken before any page script runs: what a page later does to these globals cannot
-    // observe or redirect what the bridge sends.
+    let state = transport.state;
+    let opened;
+    let neverOpened;
+    const ready = new Promise((resolve, reject) => {
+      opened = resolve;
+      neverOpened = reject;
+    });
+    ready.catch(() => {
+    });
+    function drop(id, error) {
+      const entry = pending.get(id);
+      if (entry === void 0) return false;
+      pending.delete(id);
+      if (entry.cleanup !== void 0) entry.cleanup();
+      entry.reject(error);
+      return true;
+    }
+    function transmit(id, message) {
+      try {
+        transport.send(message);
+      } catch (err) {
+        drop(id, disconnected(err));
+      }
+    }
+    function cancel(id) {
+      try {
+        transport.send({ type: "cancel", id });
+      } catch {
+      }
+    }
+    function settle(frame) {
+      const entry = pending.get(frame.id);
+      if (entry === void 0) {
+        unmatched += 1;
+        return;
+      }
+      pending.delete(frame.id);
+      if (entry.cleanup !== void 0) entry.cleanup();
+      if (frame.ok) {
+        entry.resolve(frame.result);
+      } else {
+        entry.reject(new InvokeError(frame.error ?? { name: "Error", code: "internal", message: "malformed reply", data: null }));
+      }
+    }
+    function deliver(event, payload) {
+      const set = listeners.get(event);
+      if (set !== void 0) {
+        for (const listener of Array.from(set)) {
+          try {
+            listener(payload);
+          } catch (err) {
+            console.error(`auroraview: listener for "${event}" threw`, err);
+          }
+        }
+      }
+      if (onEvent !== void 0) {
+        try {
+          onEvent(event, payload);
+        } catch (err) {
+          console.error(`auroraview: onEvent for "${event}" threw`, err);
+        }
+      }
+    }
+    function receive(frames) {
+      for (let i = 0; i < frames.length; i++) {
+        const frame = frames[i];
+        if (frame === null || typeof frame !== "object") continue;
+        if (frame.type === "call_result") {
+          settle(frame);
+        } else if (frame.type === "event" && typeof frame.event === "string") {
+          deliver(frame.event, frame.payload);
+        }
+      }
+    }
+    function setState(next, reason) {
+      const was = state;
+      state = next;
+      if (next === "open") {
+        opened();
+        return;
+      }
+      if (was === "open" || next === "closed") {
+        for (const id of Array.from(pending.keys())) drop(id, disconnected(reason));
+      }
+      if (next === "closed") neverOpened(disconnected(reason));
+    }
+    function call(method, params, options) {
+      const id = nextId++;
+      if (options === void 0 || options.timeout === void 0 && !options.signal) {
+        return new Promise((resolve, reject) => {
+          if (state === "closed") return reject(disconnected(void 0));
+          pending.set(id, { resolve, reject, cleanup: void 0 });
+          transmit(id, { type: "call", id, method, params });
+        });
+      }
+      return guardedCall(id, method, params, options.timeout, options.signal);
+    }
+    function guardedCall(id, method, params, timeout, signal) {
+      return new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(failure("AbortError", "cancelled", "the call was aborted"));
+        if (state === "closed") return reject(disconnected(void 0));
+        let timer;
+        const stop = (error) => {
+          if (drop(id, error)) cancel(id);
+        };
+        const onAbort = () => stop(failure("AbortError", "cancelled", "the call was aborted"));
+        const cleanup = () => {
+          if (timer !== void 0) clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+        };
+        pending.set(id, { resolve, reject, cleanup });
+        if (timeout !== void 0) {
+          timer = setTimeout(() => stop(failure("TimeoutError", "timeout", `no reply within ${timeout} ms`)), timeout);
+        }
+        signal?.addEventListener("abort", onAbort, { once: true });
+        transmit(id, { type: "call", id, method, params });
+      });
+    }
+    function send_event(event, detail) {
+      if (state === "closed") throw disconnected(void 0);
+      try {
+        transport.send({ type: "event", event, detail });
+      } catch (err) {
+        throw disconnected(err);
+      }
+    }
+    function on(event, handler) {
+      let set = listeners.get(event);
+      if (set === void 0) {
+        set = /* @__PURE__ */ new Set();
+        listeners.set(event, set);
+      }
+      set.add(handler);
+      return () => off(event, handler);
+    }
+    function off(event, handler) {
+      if (handler === void 0) listeners.delete(event);
+      else listeners.get(event)?.delete(handler);
+    }
+    function once(event, handler) {
+      const unsubscribe = on(event, (payload) => {
+        unsubscribe();
+        handler(payload);
+      });
+      return unsubscribe;
+    }
+    function trigger(event, payload) {
+      if (event === "__auroraview_call_result") {
+        const p = payload;
+        if (p != null && p.id !== void 0) settle({ ...p, type: "call_result" });
+        return;
+      }
+      deliver(event, payload);
+    }
+    function stats() {
+      return { pending: pending.size, unmatched };
+    }
+    const namespaces = /* @__PURE__ */ new Map();
+    function namespace(name) {
+      let ns = namespaces.get(name);
+      if (ns === void 0) {
+        const prefix = name + ".";
+        ns = new Proxy(Object.freeze(/* @__PURE__ */ Object.create(null)), {
+          get: (_target, method) => typeof method !== "string" || method === "then" ? void 0 : (params, opts) => call(prefix + method, params, opts)
+        });
+        namespaces.set(name, ns);
+      }
+      return ns;
+    }
+    const unknownProperties = new Proxy(Object.freeze(/* @__PURE__ */ Object.create(null)), {
+      get: (_target, name, receiver) => {
+        if (name === "then") return void 0;
+        if (typeof name !== "string" || name in Object.prototype) return Reflect.get(Object.prototype, name, receiver);
+        return namespace(name);
+      }
+    });
+    const client = Object.create(unknownProperties, {
+      call: { value: call, enumerable: true },
+      send_event: { value: send_event, enumerable: true },
+      on: { value: on, enumerable: true },
+      once: { value: once, enumerable: true },
+      off: { value: off, enumerable: true },
+      trigger: { value: trigger, enumerable: true },
+      stats: { value: stats, enumerable: true },
+      ready: { value: ready, enumerable: true },
+      state: { get: () => state, enumerable: true },
+      api: { value: namespace("api"), enumerable: true }
+    });
+    Object.freeze(client);
+    transport.attach({ receive, setState });
+    if (state === "open") opened();
+    else if (state === "closed") neverOpened(disconnected(void 0));
+    return client;
+  }
+  function extendClient(client, extras) {
+    const proto = Object.getPrototypeOf(client);
+    const descriptors = { ...Object.getOwnPropertyDescriptors(client), ...Object.getOwnPropertyDescriptors(extras) };
+    return Object.freeze(Object.create(proto, descriptors));
+  }
+
+  // src/transports/webkit.ts
+  function webkitTransport() {
     const stringify = JSON.stringify;
     const parse = JSON.parse;
     const webkit = window.webkit;
     const handler = webkit?.messageHandlers?.ipc;
-    /** Where messages go, once known. */
-    let channel = handler && typeof handler.postMessage === "function" ? handler.postMessage.bind(handler) : undefined;
+    let channel = handler && typeof handler.postMessage === "function" ? handler.postMessage.bind(handler) : void 0;
+    const outbox = [];
+    let state = "connecting";
+    let sink;
     const key = (() => {
-        const bytes = new Uint8Array(16);
-        crypto.getRandomValues(bytes);
-        let hex = "";
-        for (let i = 0; i < bytes.length; i++)
-            hex += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
-        return hex;
+      const bytes = new Uint8Array(16);
+      crypto.getRandomValues(bytes);
+      let hex = "";
+      for (let i = 0; i < bytes.length; i++) hex += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+      return hex;
     })();
-    /** A message envelope with the page key; `rest` is `,"field":json...` or empty. */
-    function envelope(type, rest) {
-        return '{"type":"' + type + '","key":"' + key + '"' + rest + "}";
+    const head = ',"key":"' + key + '"';
+    function field(name, value) {
+      if (value === void 0) return "";
+      const json = stringify(value);
+      return json === void 0 ? "" : ',"' + name + '":' + json;
+    }
+    function id(value) {
+      return typeof value === "number" ? "" + value : stringify(value);
+    }
+    function encode(m) {
+      switch (m.type) {
+        case "call":
+          return '{"type":"call"' + head + ',"id":' + id(m.id) + field("method", m.method) + field("params", m.params) + "}";
+        case "event":
+          return '{"type":"event"' + head + field("event", m.event) + field("detail", m.detail) + "}";
+        case "cancel":
+          return '{"type":"cancel"' + head + ',"id":' + id(m.id) + "}";
+        case "ready":
+        case "hello":
+          return '{"type":"' + m.type + '"' + head + "}";
+      }
     }
     function ipc() {
-        if (channel)
-            return channel;
-        const candidate = window.ipc;
-        if (candidate && typeof candidate.postMessage === "function")
-            channel = (text) => candidate.postMessage(text);
-        return channel;
+      if (channel) return channel;
+      const candidate = window.ipc;
+      if (candidate && typeof candidate.postMessage === "function") channel = (text) => candidate.postMessage(text);
+      return channel;
     }
     function flush() {
-        const send = ipc();
-        if (!send)
-            return;
-        while (outbox.length > 0) {
-            send(outbox.shift());
-        }
+      const send = ipc();
+      if (!send) return;
+      while (outbox.length > 0) send(outbox.shift());
     }
     function post(text) {
-        if (channel && outbox.length === 0) {
-            channel(text); // the common case: nothing queued ahead of this message
-            return;
-        }
-        outbox.push(text);
-        flush();
+      if (channel && outbox.length === 0) {
+        channel(text);
+        return;
+      }
+      outbox.push(text);
+      flush();
     }
-    /** `,"name":json` for a value given, nothing for one that is absent or not JSON. */
-    function field(name, value) {
-        if (value === undefined)
-            return "";
-        const json = stringify(value);
-        return json === undefined ? "" : ',"' + name + '":' + json;
-    }
-    // The key binds to this document before any of its own scripts (or frames) exist.
-    post(envelope("hello", ""));
-    function settle(frame) {
-        if (frame.id === undefined)
-            return;
-        const call = pending.get(frame.id);
-        if (!call) {
-            unmatched += 1; // cancelled or timed out already, or not ours
-            return;
-        }
-        pending.delete(frame.id);
-        if (call.cleanup)
-            call.cleanup();
-        if (frame.ok) {
-            call.resolve(frame.result);
-        }
-        else {
-            const e = frame.error ?? { name: "Error", code: "internal", message: "malformed reply", data: null };
-            call.reject(new InvokeError(e));
-        }
-    }
-    function trigger(event, payload) {
-        if (event === "__auroraview_call_result") {
-            // The seeds' internal event: `{id, ok, result | error}`.
-            settle({ type: "call_result", ...payload });
-            return;
-        }
-        const set = listeners.get(event);
-        if (!set)
-            return;
-        for (const listener of Array.from(set)) {
-            try {
-                listener(payload);
-            }
-            catch (err) {
-                // One failing listener must not stop the others.
-                console.error(`auroraview: listener for "${event}" threw`, err);
-            }
-        }
-    }
-    function call(method, params, options) {
-        const id = nextId++;
-        const message = envelope("call", ',"id":' + id + field("method", method) + field("params", params));
-        const timeout = options?.timeout;
-        const signal = options?.signal;
-        if (timeout === undefined && !signal) {
-            // The common case: no timer, no listener, no per-call closures beyond the promise's.
-            return new Promise((resolve, reject) => {
-                pending.set(id, { resolve, reject });
-                post(message);
-            });
-        }
-        return new Promise((resolve, reject) => {
-            let timer;
-            const onAbort = () => fail("AbortError", "cancelled", "the call was aborted");
-            const cleanup = () => {
-                if (timer !== undefined)
-                    clearTimeout(timer);
-                signal?.removeEventListener("abort", onAbort);
-            };
-            function fail(name, code, msg) {
-                if (!pending.delete(id))
-                    return;
-                cleanup();
-                post(envelope("cancel", ',"id":' + id));
-                reject(new InvokeError({ name, code, message: msg, data: null }));
-            }
-            if (signal?.aborted) {
-                reject(new InvokeError({ name: "AbortError", code: "cancelled", message: "the call was aborted", data: null }));
-                return;
-            }
-            pending.set(id, { resolve, reject, cleanup });
-            if (timeout !== undefined) {
-                timer = setTimeout(() => fail("TimeoutError", "timeout", `no reply within ${timeout} ms`), timeout);
-            }
-            signal?.addEventListener("abort", onAbort, { once: true });
-            post(message);
-        });
-    }
-    function send_event(event, detail) {
-        post(envelope("event", field("event", event) + field("detail", detail)));
-    }
-    function on(event, handler) {
-        let set = listeners.get(event);
-        if (!set) {
-            set = new Set();
-            listeners.set(event, set);
-        }
-        set.add(handler);
-        return () => off(event, handler);
-    }
-    function off(event, handler) {
-        if (handler === undefined) {
-            listeners.delete(event);
-        }
-        else {
-            listeners.get(event)?.delete(handler);
-        }
-    }
-    function once(event, handler) {
-        const unsubscribe = on(event, (payload) => {
-            unsubscribe();
-            handler(payload);
-        });
-        return unsubscribe;
-    }
-    /** The receiver the host calls with a JSON array of frames (a string: data, not code). */
     function receive(batch) {
-        let frames;
-        try {
-            frames = parse(batch);
-        }
-        catch (err) {
-            console.error("auroraview: undecodable batch from the host", err);
-            return;
-        }
-        for (const frame of frames) {
-            if (frame.type === "call_result") {
-                settle(frame);
-            }
-            else if (frame.type === "event" && typeof frame.event === "string") {
-                trigger(frame.event, frame.payload);
-            }
-        }
+      let frames;
+      try {
+        frames = parse(batch);
+      } catch (err) {
+        console.error("auroraview: undecodable batch from the host", err);
+        return;
+      }
+      if (!Array.isArray(frames)) {
+        console.error("auroraview: a batch from the host is not an array");
+        return;
+      }
+      sink?.receive(frames);
     }
-    // `auroraview.api.method(params)` → `call("api.method", params)` (for `bind_api`).
-    const api = new Proxy(Object.freeze({}), {
-        get(_target, name) {
-            if (typeof name !== "string" || name === "then")
-                return undefined;
-            return (params, options) => call(`api.${name}`, params, options);
-        },
-    });
-    /** Counters for diagnostics and tests. */
-    function stats() {
-        return { pending: pending.size, unmatched };
+    function open() {
+      post('{"type":"ready"' + head + "}");
+      flush();
+      state = "open";
+      sink?.setState("open");
     }
-    const auroraview = Object.freeze({
-        __bridge: 1,
-        stats,
-        call,
-        send_event,
-        on,
-        off,
-        once,
-        trigger,
-        api,
-        InvokeError,
-    });
-    Object.defineProperty(window, "auroraview", { value: auroraview, writable: false, configurable: false });
-    Object.defineProperty(window, "__auroraview_receive", { value: receive, writable: false, configurable: false });
-    const ready = () => {
-        post(envelope("ready", "")); // the host holds replies and events until it sees this
-        flush();
-        window.dispatchEvent(new CustomEvent("auroraviewready", { detail: auroraview }));
-    };
-    // `auroraviewready` fires once the page's own scripts could register for it, and once
-    // wry's channel exists; messages sent before that wait in the outbox, none is lost.
-    const whenChannel = () => {
+    function whenChannel() {
+      if (ipc()) {
+        open();
+        return;
+      }
+      const poll = setInterval(() => {
         if (ipc()) {
-            ready();
-            return;
+          clearInterval(poll);
+          open();
         }
-        const poll = setInterval(() => {
-            if (ipc()) {
-                clearInterval(poll);
-                ready();
-            }
-        }, 1);
+      }, 1);
+    }
+    return {
+      get state() {
+        return state;
+      },
+      attach(target) {
+        if (sink) throw new Error("auroraview: the WebKit transport is attached already");
+        sink = target;
+        post('{"type":"hello"' + head + "}");
+        Object.defineProperty(window, "__auroraview_receive", { value: receive, writable: false, configurable: false });
+        if (document.readyState === "loading") {
+          document.addEventListener("DOMContentLoaded", whenChannel, { once: true });
+        } else {
+          setTimeout(whenChannel, 0);
+        }
+      },
+      send(message) {
+        post(encode(message));
+      }
     };
-    if (document.readyState === "loading") {
-        document.addEventListener("DOMContentLoaded", whenChannel, { once: true });
-    }
-    else {
-        setTimeout(whenChannel, 0);
-    }
+  }
+
+  // src/bridge.ts
+  var installed = window.auroraview;
+  if (!(installed && installed.__bridge === 1)) {
+    const client = createClient(webkitTransport(), {
+      // Pages written for the seeds listen with `window.addEventListener("update_data", e => e.detail)`.
+      onEvent: (event, payload) => window.dispatchEvent(new CustomEvent(event, { detail: payload }))
+    });
+    const auroraview = extendClient(client, { __bridge: 1, InvokeError });
+    Object.defineProperty(window, "auroraview", { value: auroraview, writable: false, configurable: false });
+    void client.ready.then(() => window.dispatchEvent(new CustomEvent("auroraviewready", { detail: auroraview })));
+  }
 })();

@@ -1,14 +1,22 @@
-//! The only code that touches wry and tao: the GUI thread, windows, assets, the bridge.
+//! The only code that touches wry and tao: the GUI thread (`gui`), windows (`window`), each
+//! window's page lifecycle (`page`), the custom protocol (`scheme`, `assets`), the injected
+//! bridge (`bridge`) and the security report (`security`).
 
 mod assets;
 mod bridge;
-mod host;
-mod origin;
+mod error;
+mod gui;
+mod page;
+mod scheme;
+mod security;
+mod window;
 
 pub use assets::{safe_relative, AssetResponse, AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};
-pub use bridge::{batch_script, SCRIPT as BRIDGE_SCRIPT};
-pub use host::{host, running_host, Content, Host, WindowEvent, WindowHandle, WindowObserver, WindowSpec};
-pub use origin::Origin;
+pub use bridge::batch_script;
+pub use error::WebviewError;
+pub use gui::{host, running_host, Host};
+pub use security::SecurityReport;
+pub use window::{Content, WindowEvent, WindowHandle, WindowObserver, WindowSpec};
 
 /// The WebKitGTK version this process runs (logged when the first window opens).
 pub fn webkit_version() -> String {

@@ -114,7 +114,7 @@ async def test_close_mid_call_cancels_everything() -> None:
     await h.open()
     assert await h.run("hang_many", count=100) == 100
     await asyncio.sleep(0.2)
-    core = h.view._runtime.core  # type: ignore[union-attr]
+    core = h.view.app.core
     assert core.in_flight == 100
     started = time.perf_counter()
     await h.close()

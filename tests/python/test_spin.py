@@ -1,6 +1,6 @@
-"""The asyncio thread's bounded wait for the next call of a chain (`Runtime(spin_us=)`):
+"""The asyncio thread's bounded wait for the next call of a chain (`App(spin_us=)`):
 a chain of calls is served by waits, the loop keeps running timers meanwhile, and the
-waiting stops once calls stop coming."""
+waiting stops once calls stop coming, or never starts while a transport runs on the loop."""
 
 from __future__ import annotations
 
@@ -12,21 +12,24 @@ import time
 
 import pytest
 
-from auroraview import Commands
+from auroraview import App, Commands
 from auroraview._runtime import Runtime
 
-commands = Commands()
 
+def make_app(**settings: int) -> App:
+    """A fresh registry (a registry has one app) served by an app with ``settings``."""
+    commands = Commands()
 
-@commands.command()
-async def echo(i: int) -> int:
-    return i
+    @commands.command()
+    async def echo(i: int) -> int:
+        return i
 
+    @commands.command()
+    async def later(i: int) -> int:
+        await asyncio.sleep(0.002)
+        return i
 
-@commands.command()
-async def later(i: int) -> int:
-    await asyncio.sleep(0.002)
-    return i
+    return App(commands, **settings)
 
 
 def sequential_client(conn: object, method: bytes, n: int, replies: dict[int, int]) -> None:
@@ -43,8 +46,8 @@ def sequential_client(conn: object, method: bytes, n: int, replies: dict[int, in
                 replies[msg["id"]] = msg["result"]
 
 
-async def run_chain(runtime: Runtime, method: bytes, n: int) -> tuple[dict[int, int], list[float]]:
-    conn = runtime.core.connect()
+async def run_chain(app: App, method: bytes, n: int) -> tuple[dict[int, int], list[float]]:
+    conn = app.core.connect()
     replies: dict[int, int] = {}
     thread = threading.Thread(target=sequential_client, args=(conn, method, n, replies))
     ticks: list[float] = []
@@ -58,10 +61,10 @@ async def run_chain(runtime: Runtime, method: bytes, n: int) -> tuple[dict[int, 
 
 
 async def test_a_chain_of_calls_is_served_by_waits_while_timers_keep_running() -> None:
-    runtime = Runtime(commands, spin_us=2000)
-    runtime.start()
+    app = make_app(spin_us=2000)
+    runtime = app._attach(in_loop=False)  # the client runs on another thread, like a page
     try:
-        replies, ticks = await run_chain(runtime, b"echo", 3000)
+        replies, ticks = await run_chain(app, b"echo", 3000)
         assert replies == {i: i for i in range(3000)}
         # Most calls of the chain were picked up by a wait, not by a wake-up of the loop.
         assert runtime.spin_hits > 1500, (runtime.spin_hits, runtime.spin_misses)
@@ -75,7 +78,7 @@ async def test_a_chain_of_calls_is_served_by_waits_while_timers_keep_running() -
         await asyncio.sleep(0.2)
         assert (runtime.spin_hits, runtime.spin_misses) == (hits, misses), "an idle loop kept waiting"
     finally:
-        await runtime.stop()
+        await app._detach(in_loop=False)
 
 
 @pytest.mark.parametrize(
@@ -83,26 +86,30 @@ async def test_a_chain_of_calls_is_served_by_waits_while_timers_keep_running() -
     [
         # A handler that suspends needs the loop to finish: waiting would only delay it.
         pytest.param(2000, b"later", False, id="handler-suspended"),
-        # Another runtime's calls would queue behind a wait on the same loop.
-        pytest.param(2000, b"echo", True, id="loop-shared"),
-        pytest.param(None, b"echo", False, id="off-by-default"),
+        # A transport on the same loop (an in-process client) could not send its next call
+        # while the loop waits for it.
+        pytest.param(2000, b"echo", True, id="transport-on-the-loop"),
+        pytest.param(0, b"echo", False, id="off"),
     ],
 )
-async def test_no_wait(spin_us: int | None, method: bytes, shared_loop: bool) -> None:
-    runtime = Runtime(commands) if spin_us is None else Runtime(commands, spin_us=spin_us)
-    others = [Runtime(commands)] if shared_loop else []
-    for rt in (runtime, *others):
-        rt.start()
+async def test_no_wait(spin_us: int, method: bytes, shared_loop: bool) -> None:
+    app = make_app(spin_us=spin_us)
+    runtime = app._attach(in_loop=False)
+    if shared_loop:
+        app._attach(in_loop=True)
     try:
-        replies, _ = await run_chain(runtime, method, 100)
+        replies, _ = await run_chain(app, method, 100)
         assert replies == {i: i for i in range(100)}
         assert runtime.spin_hits == runtime.spin_misses == 0
     finally:
-        for rt in (*others, runtime):
-            await rt.stop()
+        if shared_loop:
+            await app._detach(in_loop=True)
+        await app._detach(in_loop=False)
 
 
 @pytest.mark.parametrize("bad", [-1, 10_001])
 def test_spin_us_is_bounded(bad: int) -> None:
     with pytest.raises(ValueError, match="spin_us"):
-        Runtime(commands, spin_us=bad)
+        make_app(spin_us=bad)
+    with pytest.raises(ValueError, match="spin_us"):
+        Runtime(make_app().core, [], lambda name: [], spin_us=bad)

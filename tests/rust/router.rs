@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use _core::ipc::{Dispatcher, Op, Receipt, Router, Sink};
+use _core::ipc::{ConnInfo, Dispatcher, Emitted, Op, Receipt, Router, Sink, Target, TransportKind};
 use _core::protocol::{CallId, ErrorReply, Limits};
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -72,7 +72,7 @@ impl Harness {
         let noop = 0;
         router.register_method("noop", noop, None);
         let frames = Arc::new(Frames::default());
-        let conn = router.connect(frames.clone());
+        let conn = router.connect(frames.clone(), client());
         Harness { router, rec, frames, conn, noop, _rt: rt }
     }
 
@@ -110,6 +110,14 @@ impl Harness {
         assert_eq!(frames[0]["id"], "probe");
         assert_eq!(frames[0]["ok"], true);
     }
+}
+
+fn client() -> ConnInfo {
+    ConnInfo::new(TransportKind::InProcess)
+}
+
+fn page(label: &str) -> ConnInfo {
+    ConnInfo::window(label, "auroraview://localhost")
 }
 
 fn stat(router: &Router, name: &str) -> u64 {
@@ -445,7 +453,8 @@ fn disconnect_cancels_calls_in_flight_and_delivers_nothing_more() {
     for key in keys {
         assert!(!h.router.complete(key, Ok(b"1")));
     }
-    h.router.emit(Some(h.conn), "e", b"1");
+    assert_eq!(h.router.emit(&Target::Conn(h.conn), "e", b"1"), Emitted::default());
+    assert_eq!(h.stat("events_unrouted"), 1);
     assert!(h.frames.take().is_empty());
     assert_eq!(h.send(br#"{"type":"call","id":"x","method":"noop"}"#), Receipt::Dropped);
 }
@@ -470,15 +479,130 @@ fn shutdown_answers_every_call_shutting_down_and_refuses_new_ones() {
 fn events_keep_their_order_and_wait_for_the_first_connection() {
     let rec = Arc::new(Recorder::default());
     let router = Router::new(Limits { max_backlog_events: 3, ..small_limits() }, rec, None);
+    let mut dropped = vec![];
     for i in 0..5 {
-        assert_eq!(router.emit(None, "tick", i.to_string().as_bytes()), 0);
+        let e = router.emit(&Target::All, "tick", i.to_string().as_bytes());
+        assert_eq!((e.delivered, e.held), (0, true));
+        dropped.push(e.dropped);
     }
+    assert_eq!(dropped, [false, false, false, true, true], "each drop is reported to the emitter");
     let frames = Arc::new(Frames::default());
-    router.connect(frames.clone());
-    router.emit(None, "tick", b"5");
+    router.connect(frames.clone(), client());
+    router.emit(&Target::All, "tick", b"5");
     let got: Vec<_> = frames.take().iter().map(|f| f["payload"].as_i64().unwrap()).collect();
-    assert_eq!(got, vec![2, 3, 4, 5], "oldest backlog entries dropped, order kept");
-    assert_eq!(stat(&router, "backlog_dropped"), 2);
+    assert_eq!(got, vec![2, 3, 4, 5], "oldest held events dropped, order kept");
+    assert_eq!(stat(&router, "held_dropped"), 2);
+    assert_eq!(stat(&router, "held_events"), 5);
+    assert_eq!(router.held(), 0);
+}
+
+// -- one router, many transports: connection identity and event targets -----------------
+
+struct Joined {
+    router: Arc<Router>,
+    rec: Arc<Recorder>,
+    main: (u64, Arc<Frames>),
+    tools: (u64, Arc<Frames>),
+    test: (u64, Arc<Frames>),
+}
+
+fn joined() -> Joined {
+    let rec = Arc::new(Recorder::default());
+    let router = Router::new(small_limits(), rec.clone(), None);
+    router.register_method("noop", 0, None);
+    let open = |info: ConnInfo| {
+        let frames = Arc::new(Frames::default());
+        (router.connect(frames.clone(), info), frames)
+    };
+    let (main, tools, test) = (open(page("main")), open(page("tools")), open(client()));
+    Joined { router, rec, main, tools, test }
+}
+
+fn events(frames: &Frames) -> Vec<String> {
+    frames.take().iter().map(|f| f["event"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn every_connection_carries_its_identity_and_ids_are_never_shared() {
+    let j = joined();
+    let ids = [j.main.0, j.tools.0, j.test.0];
+    assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2], "{ids:?}");
+    assert_eq!(j.router.conn_info(j.main.0), Some(page("main")));
+    assert_eq!(j.router.conn_info(j.test.0), Some(client()));
+    let all: Vec<u64> = j.router.connections().iter().map(|(id, _)| *id).collect();
+    assert_eq!(all, ids.to_vec(), "oldest first");
+    j.router.disconnect(j.tools.0);
+    assert_eq!(j.router.conn_info(j.tools.0), None);
+    let reopened = j.router.connect(Arc::new(Frames::default()), page("tools"));
+    assert!(!ids.contains(&reopened), "a connection id is never reused");
+}
+
+#[test]
+fn calls_from_each_transport_reach_the_dispatcher_with_their_connection() {
+    let j = joined();
+    for (conn, _) in [&j.main, &j.test] {
+        assert!(matches!(j.router.receive(*conn, br#"{"type":"call","id":1,"method":"noop"}"#), Receipt::Accepted(_)));
+    }
+    let conns: Vec<u64> = j
+        .rec
+        .ops
+        .lock()
+        .iter()
+        .filter_map(|op| match op {
+            Op::Call { conn, .. } => Some(*conn),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(conns, vec![j.main.0, j.test.0], "the same id on two connections is two calls");
+}
+
+#[test]
+fn events_reach_exactly_the_connections_their_target_names() {
+    let j = joined();
+    let cases: Vec<(Target, [bool; 3])> = vec![
+        (Target::All, [true, true, true]),
+        (Target::Conn(j.tools.0), [false, true, false]),
+        (Target::Window("main".into()), [true, false, false]),
+        (Target::Transport(TransportKind::Window), [true, true, false]),
+        (Target::Transport(TransportKind::InProcess), [false, false, true]),
+    ];
+    for (target, expected) in cases {
+        let e = j.router.emit(&target, "e", b"null");
+        assert_eq!(e.delivered, expected.iter().filter(|x| **x).count(), "{target:?}");
+        assert!(!e.held, "{target:?}");
+        let got = [&j.main.1, &j.tools.1, &j.test.1].map(|f| !events(f).is_empty());
+        assert_eq!(got, expected, "{target:?}");
+    }
+}
+
+#[test]
+fn an_event_for_a_window_not_connected_yet_waits_for_its_page_only() {
+    let j = joined();
+    let e = j.router.emit(&Target::Window("later".into()), "welcome", b"1");
+    assert_eq!(e, Emitted { delivered: 0, held: true, dropped: false });
+    j.router.emit(&Target::Window("later".into()), "again", b"2");
+    assert_eq!(j.router.held(), 2);
+    let other = Arc::new(Frames::default());
+    j.router.connect(other.clone(), page("elsewhere"));
+    assert!(other.take().is_empty(), "another window does not get it");
+    let later = Arc::new(Frames::default());
+    j.router.connect_keyed(later.clone(), page("later"));
+    assert_eq!(events(&later), ["welcome", "again"], "held events come first, in order");
+    assert_eq!(j.router.held(), 0);
+    for f in [&j.main.1, &j.tools.1, &j.test.1] {
+        assert!(f.take().is_empty());
+    }
+}
+
+#[test]
+fn a_window_reloading_gets_events_emitted_between_its_documents() {
+    let j = joined();
+    j.router.disconnect(j.main.0); // the old document is gone
+    j.router.emit(&Target::Window("main".into()), "between", b"0");
+    let next = Arc::new(Frames::default());
+    let conn = j.router.connect_keyed(next.clone(), page("main"));
+    assert_ne!(conn, j.main.0);
+    assert_eq!(events(&next), ["between"]);
 }
 
 #[test]
@@ -504,7 +628,7 @@ const OTHER: &str = "fedcba9876543210fedcba9876543210";
 fn keyed() -> (Harness, u64, Arc<Frames>) {
     let h = Harness::new(Limits::default());
     let frames = Arc::new(Frames::default());
-    let conn = h.router.connect_keyed(frames.clone());
+    let conn = h.router.connect_keyed(frames.clone(), page("main"));
     (h, conn, frames)
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::ipc::{must_wake, spin_until};
+use super::spin::{must_wake, spin_until};
 
 pub struct WakeQueue<T> {
     items: Mutex<Vec<T>>,

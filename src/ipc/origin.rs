@@ -1,4 +1,5 @@
-//! Origins compared exactly: (scheme, host, port), never by prefix or suffix.
+//! Origins compared exactly: (scheme, host, port), never by prefix or suffix. Used by every
+//! transport (a window's page URL, a WebSocket's `Origin` header); no wry here.
 
 /// A URL's origin, normalized: lower-case scheme and host, explicit port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +12,7 @@ pub struct Origin {
 impl Origin {
     /// The origin of an absolute URL; `None` for opaque ones (`data:`, `about:blank`, ...).
     pub fn parse(url: &str) -> Option<Origin> {
-        let uri: wry::http::Uri = url.parse().ok()?;
+        let uri: http::Uri = url.parse().ok()?;
         let scheme = uri.scheme_str()?.to_ascii_lowercase();
         let authority = uri.authority()?;
         if authority.as_str().contains('@') {

@@ -1,0 +1,239 @@
+"""`App`: one registry served by one router and one asyncio runtime, joined by every transport.
+
+An app owns the Rust core (the router every window, in-process client and, later, server
+of the app connects to, each connection carrying its identity) and the asyncio runtime that
+runs the registry's handlers. A registry has exactly one app: ``App(commands, ...)`` makes it
+explicitly with its settings; otherwise ``commands.app`` makes one with defaults the first
+time a window, a client or ``emit`` needs it.
+
+The runtime runs on one loop at a time: the loop of whoever attaches first (``await
+view.run_async()``, ``TestClient``), or the app's own background thread for
+``show(block=False)``. A transport attaching from another thread or loop is served from the
+runtime's loop. When the last transport detaches, the runtime stops (handlers cancelled,
+worker pools released) and the router stays: events emitted meanwhile are held for the next
+connection (see `emit`), and a later attach starts the runtime again, on whichever loop
+attaches. `close()` ends the app for good: calls in flight are answered ``shutting_down``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import TYPE_CHECKING, Any, Union
+
+from . import _core
+from ._runtime import Runtime
+from .commands import Command, Commands
+
+if TYPE_CHECKING:
+    from .webview import WebView
+
+__all__ = ["App", "EventTarget"]
+
+log = logging.getLogger("auroraview")
+
+#: Where an event goes: ``None`` (every connection), a connection id, a `WebView` (its
+#: page, across reloads), ``("window", label)``, ``("transport", "window" | "in_process")``.
+EventTarget = Union[None, int, "WebView", tuple[str, Any]]
+
+
+class App:
+    """A registry served: its router, its runtime, and the transports attached to them.
+
+    ``debug`` puts tracebacks in ``internal`` errors; ``sync_workers`` bounds the threads
+    running sync handlers; ``spin_us`` lets the loop wait that long for the next call of a
+    chain instead of sleeping (see ``_runtime``); ``limits`` lowers or raises the core's
+    limits (keys of ``auroraview._core.DEFAULT_LIMITS``).
+    """
+
+    def __init__(
+        self,
+        commands: Commands | None = None,
+        *,
+        debug: bool = False,
+        sync_workers: int = 16,
+        spin_us: int = 1000,
+        limits: dict[str, int] | None = None,
+    ) -> None:
+        self.commands = commands if commands is not None else Commands()
+        if self.commands._app is not None:
+            raise ValueError("this Commands registry already has an App; use `commands.app`")
+        if sync_workers < 1:
+            raise ValueError(f"sync_workers must be >= 1, got {sync_workers}")
+        if not 0 <= spin_us <= 10_000:
+            raise ValueError(f"spin_us must be between 0 and 10000, got {spin_us}")
+        self.debug = debug
+        self.sync_workers = sync_workers
+        self.spin_us = spin_us
+        self.core = _core.Core(**(limits or {}))
+        self._lock = threading.RLock()
+        self._methods: list[Command] = []  # index = the method id the core reports
+        self._runtime: Runtime | None = None
+        self._users = 0
+        self._in_loop_users = 0
+        self._windows: dict[str, WebView] = {}
+        self._background: asyncio.AbstractEventLoop | None = None
+        self._warned_drop = False
+        self._closed = False
+        for cmd in self.commands._watch(self._register):
+            self._register(cmd)
+        self.commands._app = self
+
+    # -- Python → clients ------------------------------------------------------------
+
+    def emit(self, event: str, payload: Any = None, *, to: EventTarget = None) -> int:
+        """Push an event to the connections ``to`` names (default: all), in order; returns
+        how many got it. The payload is serialized by pydantic (checked against the declared
+        type for declared events).
+
+        Buffering, one rule: an event that no open connection matches is held for the first
+        connection it matches (a window's page that has not connected yet or is reloading,
+        the first client of a registry) — at most ``max_backlog_events`` of them, the oldest
+        dropped past that (counted in ``stats()["held_dropped"]`` and logged once). An event
+        for a connection id that is gone is not held (``events_unrouted``)."""
+        data = self.commands.serialize_event(event, payload)
+        delivered, _held, dropped = self.core.emit(event, data, self._target(to))
+        if dropped and not self._warned_drop:
+            self._warned_drop = True
+            log.warning(
+                "events emitted while nobody was connected exceeded max_backlog_events (%d): the oldest "
+                "are being dropped (counted in stats()['held_dropped']; logged once)",
+                self.core.limits()["max_backlog_events"],
+            )
+        return delivered
+
+    @staticmethod
+    def _target(to: EventTarget) -> Any:
+        if to is None or isinstance(to, (int, tuple)):
+            return to
+        label = getattr(to, "label", None)
+        if isinstance(label, str):
+            return ("window", label)
+        raise TypeError(f"an event target is None, a connection id, a WebView or a (kind, value) tuple; got {to!r}")
+
+    # -- inspection -------------------------------------------------------------------
+
+    def connections(self) -> list[dict[str, Any]]:
+        """Every open connection's identity: ``id``, ``transport``, ``window``, ``origin``, ``peer``."""
+        return self.core.connections()
+
+    def connection_info(self, conn: int) -> dict[str, Any] | None:
+        """The identity of connection ``conn`` (as passed with each call), None once closed."""
+        return self.core.conn_info(conn)
+
+    def stats(self) -> dict[str, int]:
+        """The router's counters, and the runtime's waits for the next call."""
+        stats = self.core.stats()
+        runtime = self._runtime
+        if runtime is not None:
+            stats["spin_hits"], stats["spin_misses"] = runtime.spin_hits, runtime.spin_misses
+        return stats
+
+    @property
+    def runtime(self) -> Runtime | None:
+        """The runtime running the handlers, while any transport is attached."""
+        return self._runtime
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop the handlers run on, while any transport is attached."""
+        runtime = self._runtime
+        return runtime.loop if runtime is not None else None
+
+    # -- transports (internal: windows and clients attach here) -------------------------
+
+    def _register(self, cmd: Command) -> None:
+        with self._lock:
+            # The handler is in the table before the core can route a call to it.
+            self._methods.append(cmd)
+            self.core.register(cmd.name, len(self._methods) - 1, cmd.timeout)
+
+    def _attach(self, *, in_loop: bool, debug: bool | None = None, sync_workers: int | None = None) -> Runtime:
+        """A transport joins; call on the loop that runs (or will run) the handlers.
+        ``in_loop``: the transport itself runs on that loop (its calls are sent from it).
+        ``debug``/``sync_workers``: for a runtime this attach starts (a test client's)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this App is closed")
+            runtime = self._runtime
+            if runtime is None:
+                runtime = Runtime(
+                    self.core,
+                    self._methods,
+                    self.commands.handlers,
+                    debug=self.debug if debug is None else debug,
+                    sync_workers=self.sync_workers if sync_workers is None else sync_workers,
+                    spin_us=self.spin_us,
+                )
+                runtime.start()
+                self._runtime = runtime
+            elif runtime.loop is not loop:
+                raise RuntimeError("the app's handlers run on another event loop; attach from that loop")
+            elif (debug is not None and debug != runtime.debug) or (
+                sync_workers is not None and sync_workers != runtime.sync_workers
+            ):
+                raise ValueError("the app's runtime already runs with other debug/sync_workers settings")
+            self._users += 1
+            self._in_loop_users += in_loop
+            runtime.may_spin = self._in_loop_users == 0
+            return runtime
+
+    async def _detach(self, *, in_loop: bool) -> None:
+        """A transport leaves; the last one stops the runtime (the router stays)."""
+        with self._lock:
+            self._users -= 1
+            self._in_loop_users -= in_loop
+            runtime = self._runtime
+            if runtime is None:
+                return
+            runtime.may_spin = self._in_loop_users == 0
+            if self._users > 0:
+                return
+            self._runtime = None
+        await runtime.stop()
+
+    def _claim_label(self, view: WebView) -> None:
+        with self._lock:
+            other = self._windows.get(view.label)
+            if other is not None and other is not view:
+                raise ValueError(f"another open window of this app is labelled {view.label!r}; give each a unique label=")
+            self._windows[view.label] = view
+
+    def _release_label(self, view: WebView) -> None:
+        with self._lock:
+            if self._windows.get(view.label) is view:
+                del self._windows[view.label]
+
+    def _home_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop to serve a window opened with ``show(block=False)`` on: the runtime's,
+        else the app's background thread (started once, a daemon)."""
+        with self._lock:
+            loop = self.loop
+            if loop is not None:
+                return loop
+            if self._background is None or self._background.is_closed():
+                ready = threading.Event()
+                holder: list[asyncio.AbstractEventLoop] = []
+
+                def run() -> None:
+                    loop = asyncio.new_event_loop()
+                    holder.append(loop)
+                    ready.set()
+                    loop.run_forever()
+
+                threading.Thread(target=run, name="auroraview-app", daemon=True).start()
+                ready.wait()
+                self._background = holder[0]
+            return self._background
+
+    # -- end ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """End the app: calls in flight are answered ``shutting_down`` (their handlers
+        cancelled) and new calls are refused. Windows still open keep their pages but no
+        call reaches a handler any more."""
+        with self._lock:
+            self._closed = True
+        self.core.shutdown()

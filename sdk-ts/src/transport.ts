@@ -1,0 +1,42 @@
+// Owns the contract between the client and whatever carries its messages to the host.
+//
+// The client keeps every piece of call bookkeeping (ids, pending calls, timeouts, listeners);
+// a transport only moves messages. That keeps the rules (one settlement per call, what a
+// lost connection does to calls in flight) in one place for WebKit IPC, a WebSocket, or a
+// test's fake.
+
+import type { ClientMessage, HostMessage } from "./protocol.gen.js";
+
+/**
+ * `connecting`: messages may be queued but the host may not have seen them yet (first
+ * connection, or a reconnection). `open`: the host receives and answers. `closed`: for good.
+ */
+export type TransportState = "connecting" | "open" | "closed";
+
+/** What a transport reports to the client it is attached to. */
+export interface TransportSink {
+  /** Frames from the host, in the order they arrived. */
+  receive(frames: readonly HostMessage[]): void;
+  /**
+   * The connection changed. Leaving `open` (for `connecting`: a reconnection; or `closed`)
+   * means the host forgot every call in flight, so the client rejects them all with
+   * `disconnected`; becoming `closed` before ever opening does the same. `reason` ends up in
+   * those errors' messages.
+   */
+  setState(state: TransportState, reason?: string): void;
+}
+
+/** Carries messages between one client and the host. */
+export interface Transport {
+  /** The state right now; changes are reported through `TransportSink.setState`. */
+  readonly state: TransportState;
+  /** Called once, by the client, before any `send`. */
+  attach(sink: TransportSink): void;
+  /**
+   * Hand one message to the host (the transport adds whatever the connection needs, such
+   * as the page key, and serialises it). Throwing means the message was not sent: the client
+   * rejects that call with `disconnected`. A transport that can queue (while `connecting`)
+   * should queue rather than throw.
+   */
+  send(message: ClientMessage): void;
+}

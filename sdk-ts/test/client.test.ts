@@ -1,0 +1,280 @@
+// Unit tests of the transport-agnostic client over a fake transport (node's test runner).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  createClient,
+  InvokeError,
+  isInvokeError,
+  type ClientMessage,
+  type HostMessage,
+  type Namespace,
+  type Transport,
+  type TransportSink,
+  type TransportState,
+} from "../src/index.js";
+
+/** Records what the client sends; the test plays the host. */
+class FakeTransport implements Transport {
+  state: TransportState;
+  readonly sent: ClientMessage[] = [];
+  failure: Error | undefined;
+  private sink: TransportSink | undefined;
+  constructor(state: TransportState = "open") {
+    this.state = state;
+  }
+  attach(sink: TransportSink): void {
+    this.sink = sink;
+  }
+  send(message: ClientMessage): void {
+    if (this.failure) throw this.failure;
+    this.sent.push(message);
+  }
+  deliver(...frames: HostMessage[]): void {
+    this.sink!.receive(frames);
+  }
+  reply(id: number, result: unknown): void {
+    this.deliver({ type: "call_result", id, ok: true, result });
+  }
+  change(state: TransportState, reason?: string): void {
+    this.state = state;
+    this.sink!.setState(state, reason);
+  }
+}
+
+function setup(state?: TransportState) {
+  const transport = new FakeTransport(state);
+  return { transport, client: createClient(transport) };
+}
+
+const code = (expected: string, name?: string) => (e: unknown) =>
+  e instanceof InvokeError && e.code === expected && (name === undefined || e.name === name);
+
+test("calls get increasing ids and each reply settles its own call", async () => {
+  const { transport, client } = setup();
+  const a = client.call("a", { x: 1 });
+  const b = client.call("b", [1, 2]);
+  const c = client.call("c");
+  assert.deepEqual(transport.sent, [
+    { type: "call", id: 1, method: "a", params: { x: 1 } },
+    { type: "call", id: 2, method: "b", params: [1, 2] },
+    { type: "call", id: 3, method: "c", params: undefined },
+  ]);
+  transport.reply(3, "C");
+  transport.reply(1, "A");
+  transport.deliver({ type: "call_result", id: 2, ok: false, error: { name: "Bad", code: "bad", message: "no", data: { f: 1 } } });
+  assert.equal(await a, "A");
+  assert.equal(await c, "C");
+  await assert.rejects(b, (e: unknown) => e instanceof InvokeError && e.name === "Bad" && e.message === "no" && (e.data as { f: number }).f === 1);
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0 });
+});
+
+test("results are delivered in the order their frames arrive", async () => {
+  const { transport, client } = setup();
+  const order: number[] = [];
+  const calls = [1, 2, 3].map((n) => client.call("m").then(() => order.push(n)));
+  transport.deliver(
+    { type: "call_result", id: 2, ok: true },
+    { type: "call_result", id: 3, ok: true },
+    { type: "call_result", id: 1, ok: true },
+  );
+  await Promise.all(calls);
+  assert.deepEqual(order, [2, 3, 1]);
+});
+
+test("one settlement per call: a duplicate or unknown reply is counted, never thrown", async () => {
+  const { transport, client } = setup();
+  const p = client.call("m");
+  transport.reply(1, "first");
+  transport.reply(1, "second");
+  transport.reply(99, "stranger");
+  assert.equal(await p, "first");
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 2 });
+});
+
+test("a timeout rejects with code timeout, sends cancel, and a late reply is ignored", async () => {
+  const { transport, client } = setup();
+  const p = client.call("slow", undefined, { timeout: 10 });
+  assert.equal(client.stats().pending, 1);
+  await assert.rejects(p, code("timeout", "TimeoutError"));
+  assert.deepEqual(transport.sent[1], { type: "cancel", id: 1 });
+  assert.equal(client.stats().pending, 0);
+  transport.reply(1, "late");
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1 });
+});
+
+test("a reply in time clears the timer", async () => {
+  const { transport, client } = setup();
+  const p = client.call("m", undefined, { timeout: 20 });
+  transport.reply(1, 7);
+  assert.equal(await p, 7);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(transport.sent.length, 1); // no cancel after the reply
+});
+
+test("an already aborted signal rejects at once without sending", async () => {
+  const { transport, client } = setup();
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(client.call("m", {}, { signal: ac.signal }), code("cancelled", "AbortError"));
+  assert.deepEqual(transport.sent, []);
+  assert.equal(client.stats().pending, 0);
+});
+
+test("aborting during a call sends cancel and rejects with code cancelled", async () => {
+  const { transport, client } = setup();
+  const ac = new AbortController();
+  const p = client.call("m", {}, { signal: ac.signal, timeout: 1000 });
+  ac.abort();
+  await assert.rejects(p, code("cancelled", "AbortError"));
+  assert.deepEqual(transport.sent.map((m) => m.type), ["call", "cancel"]);
+  transport.reply(1, "late");
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1 });
+});
+
+test("a send that throws rejects the call with disconnected and leaves nothing pending", async () => {
+  const { transport, client } = setup();
+  transport.failure = new Error("socket closed");
+  await assert.rejects(client.call("m"), (e: unknown) => code("disconnected", "Disconnected")(e) && /socket closed/.test((e as Error).message));
+  await assert.rejects(client.call("m", {}, { timeout: 1000 }), code("disconnected"));
+  assert.equal(client.stats().pending, 0);
+  assert.throws(() => client.send_event("e", 1), code("disconnected"));
+});
+
+test("closing with calls in flight rejects every one with disconnected at once", async () => {
+  const { transport, client } = setup();
+  const calls = [client.call("a"), client.call("b", {}, { timeout: 1000 }), client.call("c")];
+  const settled: string[] = [];
+  calls.forEach((p, i) => p.catch((e: InvokeError) => settled.push(i + ":" + e.code)));
+  transport.change("closed", "window closed");
+  assert.equal(client.stats().pending, 0);
+  await Promise.resolve();
+  assert.deepEqual(settled, ["0:disconnected", "1:disconnected", "2:disconnected"]);
+  assert.equal(client.state, "closed");
+  // Nothing more is sent once closed.
+  await assert.rejects(client.call("d"), code("disconnected"));
+  assert.equal(transport.sent.length, 3);
+});
+
+test("a dropped connection (open → connecting) rejects calls in flight; later calls wait", async () => {
+  const { transport, client } = setup();
+  const before = client.call("a");
+  transport.change("connecting", "reconnecting");
+  await assert.rejects(before, code("disconnected"));
+  const after = client.call("b");
+  transport.change("open");
+  transport.reply(2, "B");
+  assert.equal(await after, "B");
+});
+
+test("ready and state follow the transport", async () => {
+  const { transport, client } = setup("connecting");
+  assert.equal(client.state, "connecting");
+  let ready = false;
+  void client.ready.then(() => (ready = true));
+  const early = client.call("early"); // queued by the transport, not rejected
+  await Promise.resolve();
+  assert.equal(ready, false);
+  transport.change("open");
+  await client.ready;
+  assert.equal(client.state, "open");
+  transport.reply(1, "ok");
+  assert.equal(await early, "ok");
+
+  const never = setup("connecting");
+  never.transport.change("closed");
+  await assert.rejects(never.client.ready, code("disconnected"));
+});
+
+test("listeners: on, once, off, unsubscribe, and a throwing one does not stop the others", (t) => {
+  const { transport, client } = setup();
+  const errors = t.mock.method(console, "error", () => {});
+  const got: unknown[] = [];
+  const event = (payload: unknown): HostMessage => ({ type: "event", event: "tick", payload });
+  client.on("tick", () => {
+    throw new Error("boom");
+  });
+  const off = client.on("tick", (p) => got.push(p));
+  client.once("tick", (p) => got.push(["once", p]));
+  const other = (p: unknown) => got.push(["other", p]);
+  client.on("other", other);
+  transport.deliver(event(1), event(2), { type: "event", event: "other", payload: 0 });
+  off();
+  client.off("other", other);
+  transport.deliver(event(3), { type: "event", event: "other", payload: 0 });
+  assert.deepEqual(got, [1, ["once", 1], 2, ["other", 0]]);
+  assert.equal(errors.mock.callCount(), 3);
+  client.off("tick");
+  transport.deliver(event(4));
+  assert.equal(errors.mock.callCount(), 3);
+});
+
+test("send_event sends an event message", () => {
+  const { transport, client } = setup();
+  client.send_event("export", { path: "/x" });
+  assert.deepEqual(transport.sent, [{ type: "event", event: "export", detail: { path: "/x" } }]);
+});
+
+test("trigger dispatches locally; onEvent sees every event after the listeners", async () => {
+  const transport = new FakeTransport();
+  const seen: unknown[] = [];
+  const client = createClient(transport, { onEvent: (event, payload) => seen.push(["dom", event, payload]) });
+  client.on("x", (p) => seen.push(["on", p]));
+  client.trigger("x", 1);
+  transport.deliver({ type: "event", event: "x", payload: 2 });
+  assert.deepEqual(seen, [["on", 1], ["dom", "x", 1], ["on", 2], ["dom", "x", 2]]);
+  // The seeds' internal event still settles a call.
+  const p = client.call("m");
+  client.trigger("__auroraview_call_result", { id: 1, ok: true, result: "via trigger" });
+  assert.equal(await p, "via trigger");
+});
+
+test("any property is a namespace; the client is not a thenable", async () => {
+  const { transport, client } = setup();
+  const namespaces = client as unknown as Record<string, Namespace>;
+  const x = namespaces.tools.x({ a: 1 });
+  const save = client.api.save({ path: "/p" }, { timeout: 1000 });
+  assert.deepEqual(
+    transport.sent.map((m) => (m.type === "call" ? m.method : m.type)),
+    ["tools.x", "api.save"],
+  );
+  transport.reply(1, "x");
+  transport.reply(2, "saved");
+  assert.deepEqual([await x, await save], ["x", "saved"]);
+  assert.equal(namespaces.tools, namespaces.tools);
+  assert.equal((client as unknown as { then?: unknown }).then, undefined);
+  assert.equal((client.api as unknown as { then?: unknown }).then, undefined);
+  assert.equal(await Promise.resolve(client), client);
+  assert.equal(typeof String(client), "string");
+  assert.ok(Object.isFrozen(client));
+});
+
+test("instanceof InvokeError holds across two separately loaded copies, subclasses keep theirs", async () => {
+  const url = new URL("../src/errors.js?copy=2", import.meta.url).href;
+  const copy = (await import(url)) as typeof import("../src/errors.js");
+  assert.notEqual(copy.InvokeError, InvokeError);
+  const shape = { name: "N", code: "c", message: "m", data: null };
+  const mine = new InvokeError(shape);
+  const theirs = new copy.InvokeError(shape);
+  assert.ok(mine instanceof copy.InvokeError);
+  assert.ok(theirs instanceof InvokeError);
+  assert.ok(theirs instanceof Error);
+  assert.ok(isInvokeError(theirs) && copy.isInvokeError(mine));
+  assert.equal(JSON.stringify(mine), "{\"name\":\"N\",\"code\":\"c\",\"data\":null}");
+  assert.equal(new Error("x") instanceof InvokeError, false);
+  assert.equal(Object.assign(new Error("x"), { code: "c", data: null }) instanceof InvokeError, false);
+  assert.equal((null as unknown) instanceof InvokeError, false);
+
+  // An error a client rejects with is an instance of the other copy's class.
+  const { transport, client } = setup();
+  const p = client.call("m");
+  transport.deliver({ type: "call_result", id: 1, ok: false, error: shape });
+  await assert.rejects(p, (e: unknown) => e instanceof copy.InvokeError);
+
+  class NameTaken extends InvokeError<"NameTaken", "name_taken", null> {}
+  class Other extends copy.InvokeError {}
+  const taken = new NameTaken({ name: "NameTaken", code: "name_taken", message: "m", data: null });
+  assert.ok(taken instanceof NameTaken && taken instanceof InvokeError && taken instanceof copy.InvokeError);
+  assert.equal(mine instanceof NameTaken, false);
+  assert.equal(theirs instanceof NameTaken, false);
+  assert.equal(taken instanceof Other, false);
+});
