@@ -1,20 +1,48 @@
 # auroraview — the two commands a new machine needs are `make demo` and `make test`.
-.PHONY: setup demo test bench bless
+# `make help` lists the others.
+.PHONY: help setup build demo test test-rust test-python test-e2e test-sdk lint generate bench bless
 
-setup:
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## install everything a fresh machine needs and build the extension
 	bash scripts/setup.sh
 
-demo: setup
+build: setup ## build the extension in place (same as setup: incremental)
+
+demo: setup ## open the outliner example (under Xvfb with a screenshot when there is no display)
 	.venv/bin/python examples/outliner/demo.py
 
-test:
+test: ## set up, then run every test (what CI runs)
 	bash scripts/test.sh
 
-bench: setup
+test-rust: setup ## Rust unit and integration tests
+	cargo nextest run --release --workspace --no-fail-fast
+
+test-python: setup ## Python tests through the test client (no window)
+	.venv/bin/python -m pytest tests/python
+
+test-e2e: setup ## end-to-end tests in real WebKitGTK windows under Xvfb
+	.venv/bin/python -m pytest tests/e2e
+
+test-sdk: setup ## the TypeScript SDK's tests and the bridge's freshness
+	cd sdk-ts && npm run --silent check:bridge && npm test --silent
+
+lint: setup ## rustfmt, clippy, stubtest, pyright (strict), ruff
+	cargo fmt --all --check
+	cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+	bash scripts/lint.sh
+
+generate: setup ## regenerate the bridge and the examples' bindings (then review the diff)
+	cd sdk-ts && npm run --silent build:bridge
+	cd tests/codegen && ../../.venv/bin/auroraview codegen corpus:commands --out corpus.gen.ts
+	cd examples/outliner && ../../.venv/bin/auroraview codegen app:commands --out ui/src/outliner.gen.ts
+
+bench: setup ## the benchmark table (real window vs raw wry, and the core alone)
 	.venv/bin/python bench/run.py
 
 # Regenerate the checked-in generated files after an intended change, then review the diff.
-bless: setup
+bless: setup ## regenerate golden files (protocol schema and TS types, error goldens, secure defaults)
 	AURORAVIEW_BLESS=1 cargo test --release --test protocol
 	AURORAVIEW_BLESS=1 .venv/bin/python -m pytest tests/python/test_errors.py
 	AURORAVIEW_BLESS=1 .venv/bin/python -m pytest tests/e2e/test_secure_defaults.py

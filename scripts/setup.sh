@@ -41,5 +41,15 @@ fi
 # shellcheck disable=SC1091
 source .venv/bin/activate
 python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-dev.txt
-maturin develop --release --quiet 2>&1 | grep -v "^📦\|^✏️\|^🛠" || true
+# The build must succeed: a failed build would otherwise leave the previous extension in
+# place and every later step would test stale code.
+build_log=$(mktemp)
+if ! maturin develop --release --quiet >"$build_log" 2>&1; then
+  cat "$build_log" >&2
+  rm -f "$build_log"
+  echo "setup: building the extension failed (see above)" >&2
+  exit 1
+fi
+grep -v "^📦\|^✏️\|^🛠\|patchelf" "$build_log" || true
+rm -f "$build_log"
 python -c "import auroraview, sys; print(f'setup: auroraview {auroraview.__version__} ready (Python {sys.version.split()[0]})')"

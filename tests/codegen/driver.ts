@@ -1,6 +1,7 @@
 // End-to-end driver: calls every corpus command through the generated bindings in a real
 // window and records whether each result round-tripped exactly. Written in TypeScript so
 // the inputs and expected values are checked against the generated types too.
+import { InvokeError, isInvokeError } from "@auroraview/sdk";
 import { commands, type DeclaredError } from "./corpus.gen.js";
 
 type Outcome = { ok: boolean; got?: unknown; want?: unknown; error?: string };
@@ -76,6 +77,13 @@ async function run(): Promise<void> {
     "declaredErrorsNameTaken",
     commands.declaredErrors({ node_id: 1, new_name: "taken" }),
     (e) => e.name === "NameTaken" && e.code === "name_taken" && e.data.reason === "used by 7",
+  );
+  // A real error from the window's bridge is an instance of the class the page imports from
+  // @auroraview/sdk (one InvokeError, whichever bundle made it).
+  await expectError(
+    "instanceofInvokeError",
+    commands.declaredErrors({ node_id: 0, new_name: "x" }),
+    (e) => e instanceof InvokeError && e instanceof Error && isInvokeError(e),
   );
   await expectError("declaredErrorsNotFound", commands.declaredErrors({ node_id: 0, new_name: "x" }), (e) => e.code === "not_found");
   await expect("declaredErrorsOk", commands.declaredErrors({ node_id: 1, new_name: "x" }), true);

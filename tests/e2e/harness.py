@@ -126,6 +126,16 @@ class Harness:
 
         self.view.bind_api(Api())
 
+        class Tools:
+            def shout(self, text: str) -> str:
+                return text.upper()
+
+        self.view.bind_api(Tools(), namespace="tools")
+
+        @c.command()
+        async def emit_update(value: int) -> None:
+            h.view.emit("update_data", {"value": value})
+
     async def open(self) -> str:
         self._task = asyncio.ensure_future(self.view.run_async())
         return await self.wait_ready()

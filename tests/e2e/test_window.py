@@ -54,6 +54,16 @@ async def test_every_error_kind_reaches_the_page_structured(harness: Harness) ->
     assert "cancelled:client-timeout" in harness.log and "cancelled:abort" in harness.log
 
 
+async def test_bind_api_under_any_namespace_is_a_proxy_in_the_page(harness: Harness) -> None:
+    r = await harness.run("tools_namespace")
+    assert r["shout"] == "HI"
+    assert r["missing"]["error"]["code"] == "method_not_found" and "tools.nope" in r["missing"]["error"]["message"]
+
+
+async def test_python_events_are_also_dom_custom_events(harness: Harness) -> None:
+    assert await harness.run("dom_event") == {"dom": {"value": 7}, "on": {"value": 7}}
+
+
 async def test_a_chain_of_calls_is_answered_in_turn_and_kept_warm(harness: Harness) -> None:
     before = harness.view.stats()
     assert await harness.run("chain", count=600, timeout=60) == {"wrong": [], "pending": 0}

@@ -72,6 +72,19 @@ const scenarios = {
     return { data: await av.api.get_data(), saved: await av.api.save({ path: "/tmp/x" }) };
   },
 
+  async tools_namespace() {
+    // bind_api(obj, namespace="tools") → auroraview.tools.<method>(params)
+    return { shout: await av.tools.shout({ text: "hi" }), missing: await settle(av.tools.nope()) };
+  },
+
+  async dom_event() {
+    // AuroraView pages listen on window: the payload is in `detail`.
+    const viaDom = new Promise((resolve) => window.addEventListener("update_data", (e) => resolve(e.detail), { once: true }));
+    const viaOn = new Promise((resolve) => av.once("update_data", resolve));
+    await av.call("emit_update", { value: 7 });
+    return { dom: await viaDom, on: await viaOn };
+  },
+
   async tricky({ value }) {
     window.__canary = undefined;
     const echoed = await av.call("echo", { value });
