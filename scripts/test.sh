@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test from a fresh machine: set-up, generated-file freshness, formatting, clippy
-# with warnings as errors, Rust tests (per-test timeout), then pytest (warnings as errors,
-# per-test timeout) including the end-to-end suite in real WebKitGTK windows under Xvfb.
+# with warnings as errors, the typing contract (stubtest, pyright strict, ruff), Rust tests
+# (per-test timeout), then pytest (warnings as errors, per-test timeout) including the
+# end-to-end suite in real WebKitGTK windows under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,6 +24,8 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+echo "== typing contract: stubtest, pyright (strict), ruff"
+bash scripts/lint.sh
 echo "== Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --release --workspace --no-fail-fast

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from app import commands  # noqa: E402
+from app import commands
 
-from auroraview.testing import TestClient  # noqa: E402
+from auroraview.testing import TestClient
 
 SCRIPT = [
     {"type": "call", "id": 1, "method": "greet", "params": {"name": "Ada"}},

@@ -7,9 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from app import commands  # noqa: E402
+from app import commands
 
-from auroraview import WebView  # noqa: E402
+from auroraview import WebView
 
 UI = Path(__file__).parent / "ui"
 

@@ -10,8 +10,9 @@ errors the page shows; selection made in "the DCC" (Python) is pushed to the pag
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -77,7 +78,7 @@ class Scene:
             n("shot_cam", "camera"),
         )
 
-    def walk(self, node: Node | None = None):  # type: ignore[no-untyped-def]
+    def walk(self, node: Node | None = None) -> Iterator[Node]:
         node = node or self.root
         yield node
         for child in node.children:
@@ -132,9 +133,9 @@ def on_select(selection: Selection) -> None:
     commands.emit("selection_changed", Selection(ids=selection.ids, source="page"))
 
 
-def create_app(**window_options: object) -> WebView:
-    """The outliner window (its page is ui/, compiled from ui/src by `make setup`)."""
-    return WebView(title="Outliner", assets=UI, width=900, height=640, commands=commands, **window_options)  # type: ignore[arg-type]
+def create_app(**window_options: Any) -> WebView:
+    """The outliner window (its page is ui/, compiled from ui/src by `make setup`); options go to `WebView`."""
+    return WebView(title="Outliner", assets=UI, width=900, height=640, commands=commands, **window_options)
 
 
 if __name__ == "__main__":

@@ -13,23 +13,24 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import app  # noqa: E402
-from app import Selection, create_app  # noqa: E402
+import app
+from app import Selection, create_app
 
-from auroraview._xvfb import VirtualDisplay, png_is_blank, screenshot  # noqa: E402
-from auroraview import PageNavigated  # noqa: E402
+from auroraview import PageNavigated, WebView
+from auroraview._xvfb import VirtualDisplay, png_is_blank, screenshot
 
 OUT = Path(__file__).resolve().parents[2] / "build" / "demo" / "outliner.png"
 
 
-async def page(view, js: str):  # type: ignore[no-untyped-def]
+async def page(view: WebView, js: str) -> Any:
     return await view.eval_js(js)
 
 
-async def wait_for(view, js: str, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+async def wait_for(view: WebView, js: str, timeout: float = 20.0) -> Any:
     for _ in range(int(timeout / 0.05)):
         try:
             value = await view.eval_js(js, timeout=2)

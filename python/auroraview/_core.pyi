@@ -1,19 +1,53 @@
 """The Rust core of auroraview (private; use the ``auroraview`` package)."""
 
-from typing import Any, Literal
+import os
+from typing import Any, Literal, final
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "ERROR_CODES",
+    "ERROR_NAMES",
+    "MAX_SAFE_INTEGER",
+    "PROTOCOL_VERSION",
+    "AuroraViewError",
+    "Connection",
+    "Core",
+    "GuiUnavailable",
+    "PageNavigated",
+    "Target",
+    "Window",
+    "WindowClosed",
+    "WindowError",
+    "__version__",
+    "check_js_safe",
+    "generate_typescript",
+    "gui_running",
+    "shutdown_gui",
+    "webkit_version",
+]
 
 __version__: str
 PROTOCOL_VERSION: int
 MAX_SAFE_INTEGER: int
 ERROR_CODES: list[str]
+#: The ``error.name`` of the framework's own errors, by code.
+ERROR_NAMES: dict[str, str]
 DEFAULT_LIMITS: dict[str, int]
 
-Op = tuple[Literal[0], int, int, bytes, int] | tuple[Literal[1], int, str, bytes] | tuple[Literal[2], int]
-Receipt = tuple[
-    Literal["accepted", "replied", "event", "cancel", "ready", "hello", "refused", "dropped"], int | str | None
-]
+# Type aliases for the checkers only (no such objects at runtime, hence private).
+
+#: A work item of ``Core.take()``: a call, an event or a cancellation.
+_Op = tuple[Literal[0], int, int, bytes, int] | tuple[Literal[1], int, str, bytes] | tuple[Literal[2], int]
+#: What ``Connection.send()`` did with a message: a call accepted (its reply follows) or answered at
+#: once carries the call's id; the other kinds carry None.
+_Receipt = (
+    tuple[Literal["accepted", "replied"], int | str]
+    | tuple[Literal["event", "cancel", "ready", "hello", "refused", "dropped"], None]
+)
 #: None (every connection), a connection id, or ("window", label) / ("transport", kind) / ("conn", id).
-Target = int | tuple[str, str | int] | None
+_Target = int | tuple[Literal["window", "transport"], str] | tuple[Literal["conn"], int] | None
+#: A window event of ``Window.take_events()``.
+_WindowEvent = tuple[Literal["loading", "loaded"], str] | tuple[Literal["eval"], int, str] | tuple[Literal["closed"]]
 
 class AuroraViewError(Exception):
     """Base class of every error auroraview raises."""
@@ -30,11 +64,12 @@ class WindowClosed(AuroraViewError):
 class PageNavigated(AuroraViewError):
     """A script evaluation was dropped because the page loaded another document."""
 
+@final
 class Core:
     """An app's router with its dispatch queue: one per app, shared by all its transports."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         max_message_bytes: int | None = None,
         max_depth: int | None = None,
@@ -43,12 +78,12 @@ class Core:
         max_name_bytes: int | None = None,
         max_id_bytes: int | None = None,
         max_backlog_events: int | None = None,
-    ) -> None: ...
+    ) -> Core: ...
     def fileno(self) -> int:
         """Descriptor that becomes readable when ``take()`` has work."""
     def register(self, name: str, method_id: int, timeout: float | None = None) -> None:
         """Register a command name under ``method_id``, the id ``take()`` reports for its calls."""
-    def take(self, max: int = ..., wait_us: int = 0) -> list[Op]:
+    def take(self, max: int = ..., wait_us: int = 0) -> list[_Op]:
         """Up to ``max`` queued work items: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail)``
         events, ``(2, key)`` cancellations. With ``wait_us``, an empty queue is watched that long (spinning,
         without the GIL) before returning an empty list."""
@@ -56,8 +91,12 @@ class Core:
         """Answer call ``key`` with JSON bytes; False if it was already answered."""
     def fail(self, key: int, name: str, code: str, message: str, data: bytes | None = None) -> bool:
         """Answer call ``key`` with an error; False if it was already answered."""
-    def emit(self, name: str, payload: bytes, target: Target = None) -> tuple[int, bool, bool]:
-        """Push an event to the connections ``target`` matches: ``(delivered, held, dropped)``."""
+    def emit(self, name: str, payload: bytes, target: _Target | Target = None) -> int:
+        """Push an event to the connections ``target`` matches; how many got it (0: held
+        for a connection to come, or for one that is gone)."""
+    @property
+    def held_dropped(self) -> int:
+        """Held events dropped so far because ``max_backlog_events`` were held."""
     def connect(self, *, window: str | None = None, peer: str | None = None) -> Connection:
         """Open an in-process connection (standing in for window ``window``, if given)."""
     def conn_info(self, conn: int) -> dict[str, Any] | None:
@@ -74,6 +113,13 @@ class Core:
     def stats(self) -> dict[str, int]: ...
     def limits(self) -> dict[str, int]: ...
 
+@final
+class Target:
+    """An event target parsed once, for ``Core.emit``."""
+
+    def __new__(cls, target: _Target = None) -> Target: ...
+
+@final
 class Connection:
     """An in-process client connection to a ``Core``."""
 
@@ -82,24 +128,24 @@ class Connection:
     def info(self) -> dict[str, Any] | None:
         """This connection's identity (None once closed)."""
     def fileno(self) -> int: ...
-    def send(self, data: bytes) -> Receipt:
+    def send(self, data: bytes) -> _Receipt:
         """Route one raw message exactly as a transport would."""
     def take(self, max: int = ...) -> list[bytes]:
         """Up to ``max`` frames sent to this connection since the last call, oldest first."""
     def close(self) -> None: ...
 
-
+@final
 class Window:
     """A native window (WebKitGTK on Linux) whose page talks to ``core``."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         core: Core,
         *,
         label: str,
         title: str,
         url: str | None = None,
-        assets: str | None = None,
+        assets: str | os.PathLike[str] | None = None,
         html: str | None = None,
         width: float = 1024.0,
         height: float = 768.0,
@@ -107,7 +153,7 @@ class Window:
         visible: bool = True,
         debug: bool = False,
         csp: str | None = None,
-    ) -> None: ...
+    ) -> Window: ...
     @property
     def key(self) -> int: ...
     @property
@@ -122,7 +168,7 @@ class Window:
     def dropped(self) -> int:
         """Frames dropped while held for a page that never became ready."""
     def fileno(self) -> int: ...
-    def take_events(self) -> list[tuple[str] | tuple[str, str] | tuple[str, int, str]]:
+    def take_events(self) -> list[_WindowEvent]:
         """``("loading", url)``, ``("loaded", url)``, ``("eval", id, json)``, ``("closed",)``."""
     def eval(self, id: int, js: str) -> None:
         """Evaluate ``js``; the result arrives as ``("eval", id, json)``. Raises `WindowClosed`."""

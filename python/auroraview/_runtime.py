@@ -24,24 +24,24 @@ import re
 import threading
 import time
 import traceback
-from collections.abc import Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 from pydantic_core import to_json
 
-from collections.abc import Callable, Sequence
-
 from . import _core
 from .commands import Command, EventHandler
-from .errors import InvokeException
+from .errors import ERROR_NAMES, InvokeException
 
 __all__ = ["Runtime"]
 
 log = logging.getLogger("auroraview")
 
-_CALL, _EVENT, _CANCEL = 0, 1, 2
+_CALL: Final = 0
+_EVENT: Final = 1
+_CANCEL: Final = 2
 # Work items started per loop wake-up. Each starts a task that runs in the next loop
 # iteration, so this bounds how long any iteration runs. Worst loop stall with 10,000 mixed
 # calls queued from another thread, 8 sync workers (tests/python/test_concurrency.py, 8
@@ -74,7 +74,7 @@ class _Resume:
         while True:
             try:
                 sent = yield pending
-            except BaseException as exc:  # cancellation thrown in by the driving task
+            except BaseException as exc:  # noqa: BLE001 - cancellation thrown in by the driving task, passed on
                 try:
                     pending = self.coro.throw(exc)
                 except StopIteration:
@@ -199,15 +199,14 @@ class Runtime:
         self.spin_hits += 1
         self._run_ops(loop, ops, True)
 
-    def _run_ops(self, loop: asyncio.AbstractEventLoop, ops: list[Any], hot: bool) -> None:
+    def _run_ops(self, loop: asyncio.AbstractEventLoop, ops: list[_core._Op], hot: bool) -> None:
         if len(ops) == _BATCH:
             loop.call_soon(self.drain)
         for op in ops:
-            kind = op[0]
-            if kind == _CALL:
+            if op[0] == _CALL:
                 _, key, method, params, _conn = op
                 self._start_call(loop, key, self._methods[method], params)
-            elif kind == _EVENT:
+            elif op[0] == _EVENT:
                 _, _conn, name, detail = op
                 self._deliver_event(loop, name, detail)
             else:
@@ -231,7 +230,7 @@ class Runtime:
             message = f"invalid params for {cmd.name!r}: {where}: {first['msg']}"
             if n > 1:
                 message += f" (and {n - 1} more error{'s' if n > 2 else ''})"
-            self.core.fail(key, "ValidationError", "invalid_params", message, _validation_data(exc))
+            self.core.fail(key, ERROR_NAMES["invalid_params"], "invalid_params", message, _validation_data(exc))
             return
         if cmd.is_async:
             # Run the handler eagerly up to its first suspension: a handler that never
@@ -243,7 +242,9 @@ class Runtime:
                 first = ctx.run(coro.send, None)
             except StopIteration:
                 return
-            self._tasks[key] = loop.create_task(_continue(coro, first), context=ctx)
+            # Created inside `ctx` (create_task's context= is 3.11+): the task runs in a copy
+            # of it, holding whatever the first step set.
+            self._tasks[key] = ctx.run(loop.create_task, _continue(coro, first))
         else:
             assert self._pool is not None
             with self._sync_lock:
@@ -260,16 +261,16 @@ class Runtime:
             # Cancelled by the router (timeout, cancel, shutdown): it has answered already.
             # Cancelled by anything else: the caller still gets its one reply.
             if self._tasks.pop(key, None) is not None:
-                self.core.fail(key, "CancelledError", "cancelled", "the handler was cancelled")
+                self.core.fail(key, ERROR_NAMES["cancelled"], "cancelled", "the handler was cancelled")
             answered = True
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any handler error becomes the caller's error reply
             answered = True
             self._fail(key, cmd, exc)
         finally:
             self._tasks.pop(key, None)
             if not answered:
-                self.core.fail(key, "InternalError", "internal", "the handler exited abnormally")
+                self.core.fail(key, ERROR_NAMES["internal"], "internal", "the handler exited abnormally")
 
     def _run_sync(self, key: int, cmd: Command, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:
@@ -286,9 +287,11 @@ class Runtime:
         if isinstance(exc, InvokeException):
             try:
                 data = None if exc.data is None else to_json(exc.data)
-            except Exception as ser:
+            except Exception as ser:  # noqa: BLE001 - whatever the data's serializer raises
                 log.error("command %r: InvokeException data is not serializable: %s", cmd.name, ser)
-                self.core.fail(key, "InternalError", "internal", f"error data could not be serialized: {type(ser).__name__}")
+                self.core.fail(
+                    key, ERROR_NAMES["internal"], "internal", f"error data could not be serialized: {type(ser).__name__}"
+                )
                 return
             self.core.fail(key, exc.name, exc.code, exc.message, data)
             return

@@ -6,8 +6,8 @@
                                                      change nothing; exit 1 with a diff when stale
 
 MODULE:OBJECT is resolved like uvicorn does: the current directory is on the import path,
-MODULE is imported and OBJECT (dotted attributes allowed) must be a `Commands` registry or a
-`WebView`. Errors say what and where and exit with status 2.
+MODULE is imported and OBJECT (dotted attributes allowed) must be a `Commands` registry, an `App` or
+a `WebView`. Errors say what and where and exit with status 2.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from . import _core
+from .app import App
 from .commands import Commands
 from .contract import build_contract
 from .webview import WebView
@@ -51,11 +52,11 @@ def load_registry(target: str) -> Commands:
             obj = getattr(obj, part)
         except AttributeError:
             raise UsageError(f"module {module_name!r} has no attribute {attr!r}") from None
-    if isinstance(obj, WebView):
+    if isinstance(obj, (WebView, App)):
         return obj.commands
     if isinstance(obj, Commands):
         return obj
-    raise UsageError(f"{target} is a {type(obj).__name__}, not an auroraview Commands registry or WebView")
+    raise UsageError(f"{target} is a {type(obj).__name__}, not an auroraview App, Commands registry or WebView")
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -75,7 +76,7 @@ def render_bindings(target: str) -> str:
 
 def _codegen(args: argparse.Namespace) -> int:
     text = render_bindings(args.target)
-    out = os.fspath(args.out)
+    out: str = args.out
     try:
         with open(out, encoding="utf-8") as f:
             current = f.read()

@@ -12,8 +12,9 @@ from __future__ import annotations
 import inspect
 import threading
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from pydantic import TypeAdapter
 from pydantic.experimental.arguments_schema import generate_arguments_schema
@@ -23,7 +24,7 @@ from . import _core
 from .errors import InvokeException
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from .app import App, EventTarget
 
@@ -82,9 +83,9 @@ class EventHandler:
 
 @dataclass
 class _Registry:
-    commands: dict[str, Command] = field(default_factory=dict)
-    handlers: dict[str, list[EventHandler]] = field(default_factory=dict)
-    events: dict[str, EventDecl] = field(default_factory=dict)
+    commands: dict[str, Command] = field(default_factory=dict[str, Command])
+    handlers: dict[str, list[EventHandler]] = field(default_factory=dict[str, list[EventHandler]])
+    events: dict[str, EventDecl] = field(default_factory=dict[str, EventDecl])
 
 
 def _check_name(kind: str, name: object) -> str:
@@ -114,10 +115,11 @@ def _js_safe(schema: Any) -> Any:
     a pydantic model or TypedDict keep that class's own validator (pydantic reuses it): set
     ``allow_inf_nan=False`` in its config to refuse NaN there too."""
     if isinstance(schema, list):
-        return [_js_safe(s) for s in schema]
+        return [_js_safe(s) for s in cast("list[Any]", schema)]
     if not isinstance(schema, dict):
         return schema
-    out = {k: (v if k in ("metadata", "cls", "ref") else _js_safe(v)) for k, v in schema.items()}
+    fields = cast("dict[str, Any]", schema)
+    out = {k: (v if k in ("metadata", "cls", "ref") else _js_safe(v)) for k, v in fields.items()}
     if out.get("type") in ("float", "decimal"):
         out.setdefault("allow_inf_nan", False)
     return out
@@ -131,7 +133,7 @@ def _check_errors(name: str, errors: Any) -> tuple[type[InvokeException], ...]:
     return errors
 
 
-def _make_command(fn: Callable[..., Any], name: str, timeout: float | None, errors: Any = ()) -> Command:
+def _make_command(fn: Callable[..., Any], name: str, timeout: object, errors: Any = ()) -> Command:
     if not callable(fn):
         raise TypeError(f"command {name!r}: expected a function, got {fn!r}")
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
@@ -214,12 +216,16 @@ class Commands:
     # -- registration ---------------------------------------------------------------
 
     @overload
-    def command(self, name: F, *, timeout: float | None = None, errors: Any = ()) -> F: ...
+    def command(
+        self, name: F, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
+    ) -> F: ...
     @overload
     def command(
-        self, name: str | None = None, *, timeout: float | None = None, errors: Any = ()
+        self, name: str | None = None, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
     ) -> Callable[[F], F]: ...
-    def command(self, name: Any = None, *, timeout: float | None = None, errors: Any = ()) -> Any:
+    def command(
+        self, name: Any = None, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
+    ) -> Any:
         """Register a command: ``@commands.command()`` uses the function's name as the wire
         name, ``@commands.command("api.rename")`` chooses it. ``timeout`` (seconds) answers the
         call ``timeout`` and cancels the handler when it runs longer. ``errors`` lists the
@@ -247,7 +253,7 @@ class Commands:
         All or nothing: when one method cannot be registered, none is. Attributes are read
         without running them: properties and other descriptors are skipped, never evaluated."""
         _check_name("namespace", namespace)
-        cmds = []
+        cmds: list[Command] = []
         for attr in sorted(dir(obj)):
             if attr.startswith("_"):
                 continue
@@ -263,7 +269,14 @@ class Commands:
         self._add_all(cmds)
         return [cmd.name for cmd in cmds]
 
-    def add(self, fn: Callable[..., Any], name: str, *, timeout: float | None = None, errors: Any = ()) -> str:
+    def add(
+        self,
+        fn: Callable[..., Any],
+        name: str,
+        *,
+        timeout: float | None = None,
+        errors: Iterable[type[InvokeException]] = (),
+    ) -> str:
         """Register ``fn`` under the wire name ``name``."""
         _check_name("command", name)
         self._add_all([_make_command(fn, name, timeout, errors)])
@@ -369,13 +382,17 @@ class Commands:
         is declared ``to_page`` (raises `pydantic.ValidationError` on a mismatch), and for
         integers JavaScript cannot represent (raises `ValueError`)."""
         _check_name("event", event)
-        decl = self._reg.events.get(event)
-        if decl is not None and decl.direction == "to_page":
-            data = decl.serialize(payload)
-        else:
-            data = to_json(payload, by_alias=True)
+        data = self._event_json(event, payload)
         _core.check_js_safe(data, "payload")  # ValueError for integers beyond ±(2^53-1)
         return data
+
+    def _event_json(self, event: str, payload: Any) -> bytes:
+        """`serialize_event` without the name and integer checks, which `Core.emit` makes
+        (the emit path: one call into the core per event)."""
+        decl = self._reg.events.get(event)
+        if decl is not None and decl.direction == "to_page":
+            return decl.serialize(payload)
+        return to_json(payload, by_alias=True)
 
 
 _app_lock = threading.Lock()

@@ -11,6 +11,7 @@ from ._core import AuroraViewError, GuiUnavailable, PageNavigated, WindowClosed,
 
 __all__ = [
     "ERROR_CODES",
+    "ERROR_NAMES",
     "AuroraViewError",
     "ErrorCode",
     "GuiUnavailable",
@@ -37,6 +38,8 @@ ErrorCode = Literal[
     "disconnected",
 ]
 ERROR_CODES: tuple[str, ...] = get_args(ErrorCode)
+#: The ``error.name`` the framework gives each of its codes (chosen once, in the Rust core).
+ERROR_NAMES: dict[str, str] = dict(_core.ERROR_NAMES)
 
 if ERROR_CODES != tuple(_core.ERROR_CODES):  # pragma: no cover - caught by tests/python/test_errors.py
     raise ImportError("auroraview: Python and Rust error-code lists differ; rebuild the extension")
@@ -59,7 +62,7 @@ class InvokeException(Exception):
             data_type = FieldError      # a pydantic model (or any type pydantic knows)
     """
 
-    code: ClassVar[str] = "handler_error"  # type: ignore[misc]  # instances may override
+    code: str = "handler_error"  # a subclass's default; an instance may carry another
     data_type: ClassVar[Any] = None
 
     def __init__(
@@ -72,11 +75,12 @@ class InvokeException(Exception):
     ) -> None:
         super().__init__(message)
         code = type(self).code if code is None else code
-        if not isinstance(code, str) or not code or len(code) > 64:
+        # Checked at run time: a subclass (or an untyped caller) may give a code of another type.
+        if not isinstance(code, str) or not code or len(code) > 64:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"InvokeException code must be a non-empty string of at most 64 characters, got {code!r}")
         self.message = message
         self.name = name if name is not None else type(self).__name__
-        self.code = code  # type: ignore[misc]
+        self.code = code
         self.data = data
 
 
@@ -90,6 +94,11 @@ class InvokeError(AuroraViewError):
         self.code = code
         self.message = message
         self.data = data
+
+    @classmethod
+    def framework(cls, code: ErrorCode, message: str, data: Any = None) -> InvokeError:
+        """One of the framework's own errors, named as the host names it."""
+        return cls(ERROR_NAMES[code], code, message, data)
 
     @classmethod
     def from_wire(cls, error: dict[str, Any]) -> InvokeError:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic_core import from_json, to_json
 
+from . import _core
 from ._runtime import Runtime
 from .app import App
 from .commands import Commands
@@ -68,20 +69,21 @@ class TestClient:
                 App(app, limits=limits)
                 limits = {}
             app = app.app
-        elif not isinstance(app, App):
+        elif not isinstance(app, App):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
             raise TypeError(f"TestClient expects an App, a Commands registry or a WebView, got {type(app).__name__}")
         if limits:
             raise ValueError("limits configure a new app: this registry already has one; pass limits= to App(...)")
-        #: Settings for the app's runtime when this client starts it.
-        self._overrides = {k: v for k, v in (("debug", debug), ("sync_workers", sync_workers)) if v is not None}
+        #: Settings for the app's runtime when this client starts it (None: the app's).
+        self._debug = debug
+        self._sync_workers = sync_workers
         self.app = app
         self._runtime: Runtime | None = None
         self._ids = itertools.count(1)
-        self._pending: dict[Any, asyncio.Future[Any]] = {}
-        self._raw: dict[Any, asyncio.Future[str]] = {}
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._raw: dict[int | str, asyncio.Future[str]] = {}
         self._events: list[ReceivedEvent] = []
         self._event_waiters: list[tuple[str | None, asyncio.Future[ReceivedEvent]]] = []
-        self._conn: Any = None
+        self._conn: _core.Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ------------------------------------------------------------------
@@ -90,7 +92,7 @@ class TestClient:
         loop = asyncio.get_running_loop()
         home = self.app.loop
         if home is None or home is loop:
-            self._runtime = self.app._attach(in_loop=True, **self._overrides)
+            self._runtime = self.app._attach(in_loop=True, debug=self._debug, sync_workers=self._sync_workers)
         else:
             self._runtime = await self._on_home(self._attach_elsewhere())
         self._loop = loop
@@ -99,7 +101,7 @@ class TestClient:
         return self
 
     async def _attach_elsewhere(self) -> Runtime:
-        return self.app._attach(in_loop=False, **self._overrides)
+        return self.app._attach(in_loop=False, debug=self._debug, sync_workers=self._sync_workers)
 
     async def _on_home(self, coro: Any) -> Any:
         """Run ``coro`` on the app's loop and wait for it here."""
@@ -114,14 +116,15 @@ class TestClient:
     async def aclose(self) -> None:
         """Disconnect: calls still in flight fail `shutting_down` here and their handlers
         are cancelled; the app's runtime stops if nothing else is attached."""
-        if self._loop is None:
+        conn = self._conn
+        if self._loop is None or conn is None:
             return
         self._drain_frames()
-        self._loop.remove_reader(self._conn.fileno())
-        self._conn.close()
+        self._loop.remove_reader(conn.fileno())
+        conn.close()
         for fut in [*self._pending.values(), *self._raw.values()]:
             if not fut.done():
-                fut.set_exception(InvokeError("ShuttingDown", "shutting_down", "the test client was closed"))
+                fut.set_exception(InvokeError.framework("shutting_down", "the test client was closed"))
         self._pending.clear()
         self._raw.clear()
         in_loop = self.app.loop is self._loop
@@ -137,9 +140,8 @@ class TestClient:
 
     @property
     def connection(self) -> int:
-        """This client's connection id (as handlers see it)."""
-        self._require_open()
-        return int(self._conn.id)
+        """This client's connection id (the one its calls carry to the app's runtime)."""
+        return self._require_open()[1].id
 
     # -- calls ----------------------------------------------------------------------
 
@@ -148,17 +150,17 @@ class TestClient:
 
         With `timeout`, or when the awaiting task is cancelled, a `cancel` message is sent
         (as the JS client does for an AbortSignal) and the handler sees `CancelledError`."""
-        loop = self._require_open()
+        loop, conn = self._require_open()
         call_id = next(self._ids)
         msg: dict[str, Any] = {"type": "call", "id": call_id, "method": method}
         if params is not None:
             msg["params"] = params
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending[call_id] = fut
-        kind, _ = self._conn.send(to_json(msg))
+        kind, _ = conn.send(to_json(msg))
         if kind == "dropped":
             self._pending.pop(call_id, None)
-            raise InvokeError("InvalidMessage", "invalid_message", "the router dropped the call (see core stats)")
+            raise InvokeError.framework("invalid_message", "the router dropped the call (see core stats)")
         if kind == "replied":
             self._on_frames()
         try:
@@ -167,42 +169,44 @@ class TestClient:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except asyncio.TimeoutError:
             self._send_cancel(call_id)
-            raise InvokeError("TimeoutError", "timeout", f"no reply within {timeout} s; the call was cancelled") from None
+            raise InvokeError.framework("timeout", f"no reply within {timeout} s; the call was cancelled") from None
         except asyncio.CancelledError:
             self._send_cancel(call_id)
             raise
 
-    def _send_cancel(self, call_id: Any) -> None:
+    def _send_cancel(self, call_id: int) -> None:
         self._pending.pop(call_id, None)
-        if self._loop is not None:
+        if self._loop is not None and self._conn is not None:
             self._conn.send(to_json({"type": "cancel", "id": call_id}))
 
     async def send_event(self, name: str, detail: Any = None) -> None:
         """Send an event to the host and wait until its handlers have run."""
-        self._require_open()
+        _, conn = self._require_open()
         msg: dict[str, Any] = {"type": "event", "event": name}
         if detail is not None:
             msg["detail"] = detail
-        self._conn.send(to_json(msg))
+        conn.send(to_json(msg))
         await self._on_home(self.runtime.events_idle())
 
     async def send_raw(self, data: str | bytes, *, timeout: float = 5.0) -> str | None:
         """Inject one raw message. Returns the raw reply frame, or None when the message
-        got no reply (an event, a cancel, or a drop the router counted)."""
-        loop = self._require_open()
-        kind, call_id = self._conn.send(data.encode() if isinstance(data, str) else data)
-        if kind in ("event", "cancel", "ready"):
-            await self._on_home(self.runtime.events_idle())
-            return None
-        if kind in ("dropped", "hello", "refused"):
-            return None
-        fut: asyncio.Future[str] = loop.create_future()
-        self._raw[call_id] = fut
-        self._on_frames()
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            self._raw.pop(call_id, None)
+        got no reply (an event, a cancel, a ready or hello, or a message the router dropped
+        or refused and counted)."""
+        loop, conn = self._require_open()
+        match conn.send(data.encode() if isinstance(data, str) else data):
+            case ("event" | "cancel" | "ready", _):
+                await self._on_home(self.runtime.events_idle())
+                return None
+            case ("dropped" | "hello" | "refused", _):
+                return None
+            case ("accepted" | "replied", call_id):  # a call: its reply is (or will be) a frame
+                fut: asyncio.Future[str] = loop.create_future()
+                self._raw[call_id] = fut
+                self._on_frames()
+                try:
+                    return await asyncio.wait_for(fut, timeout)
+                finally:
+                    self._raw.pop(call_id, None)
 
     # -- events ---------------------------------------------------------------------
 
@@ -214,7 +218,7 @@ class TestClient:
 
     async def wait_for_event(self, name: str | None = None, *, timeout: float = 5.0) -> ReceivedEvent:
         """The next event (named `name`, if given) pushed after this call."""
-        loop = self._require_open()
+        loop, _ = self._require_open()
         fut: asyncio.Future[ReceivedEvent] = loop.create_future()
         waiter = (name, fut)
         self._event_waiters.append(waiter)
@@ -230,10 +234,10 @@ class TestClient:
 
     # -- internals ------------------------------------------------------------------
 
-    def _require_open(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
+    def _require_open(self) -> tuple[asyncio.AbstractEventLoop, _core.Connection]:
+        if self._loop is None or self._conn is None:
             raise RuntimeError("TestClient is not open: use `async with TestClient(app) as client:`")
-        return self._loop
+        return self._loop, self._conn
 
     def _drain_frames(self) -> None:
         """Handle every frame received so far, however many."""

@@ -19,14 +19,17 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _core
 from .commands import Commands
-from .errors import PageNavigated, WindowClosed
+from .errors import InvokeException, PageNavigated, WindowClosed
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .app import App
 
 __all__ = ["AuroraView", "PageNavigated", "WebView"]
@@ -101,7 +104,7 @@ class WebView:
         on_close: Callable[[], Any] | None = None,
         spin_us: int | None = None,
     ) -> None:
-        if not isinstance(title, str):
+        if not isinstance(title, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
             raise TypeError(f"title must be a string, got {type(title).__name__}")
         if _URL.match(title):
             raise ValueError(f"WebView's first argument is the window title, got the URL {title!r}: pass url={title!r}")
@@ -115,9 +118,11 @@ class WebView:
         self.url = url
         self.html = html
         self.assets = Path(assets) if assets is not None else None
-        self.label = label if label is not None else f"window-{next(_labels)}"
-        if not self.label:
-            raise ValueError("label must be a non-empty string")
+        label = label if label is not None else f"window-{next(_labels)}"
+        if not isinstance(label, str) or not label:  # pyright: ignore[reportUnnecessaryIsInstance] - for untyped callers
+            raise ValueError(f"label must be a non-empty string, got {label!r}")
+        self._label = label
+        self._target = _core.Target(("window", label))  # parsed once: emit is a hot path
         self.width = width
         self.height = height
         self.resizable = resizable
@@ -126,9 +131,9 @@ class WebView:
         self.csp = csp
         self.commands = app.commands if app is not None else commands if commands is not None else Commands()
         self._app = app
-        self._app_settings = {"sync_workers": sync_workers, "spin_us": spin_us, "debug": debug or None}
+        self._app_settings: dict[str, Any] = {"sync_workers": sync_workers, "spin_us": spin_us, "debug": debug or None}
         self._on_close: list[Callable[[], Any]] = [on_close] if on_close is not None else []
-        self._window: Any = None
+        self._window: _core.Window | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed_future: asyncio.Future[None] | None = None
         self._opened = threading.Event()
@@ -141,6 +146,11 @@ class WebView:
         self._task: asyncio.Task[None] | None = None
 
     @property
+    def label(self) -> str:
+        """The window's label among its app's windows (fixed at construction)."""
+        return self._label
+
+    @property
     def app(self) -> App:
         """The app this window joins (its registry's)."""
         if self._app is None:
@@ -151,23 +161,29 @@ class WebView:
                     settings = {k: v for k, v in self._app_settings.items() if v is not None}
                     App(self.commands, **settings)
                 self._app = self.commands.app
+        if self._app_settings:
             for key, value in self._app_settings.items():
                 if value is not None and key != "debug" and getattr(self._app, key) != value:
                     raise ValueError(
                         f"{key}={value!r} differs from the app this window joins ({key}={getattr(self._app, key)!r}); "
                         "configure it once, with App(commands, ...)"
                     )
+            self._app_settings = {}  # checked once
         return self._app
 
     # -- registry -------------------------------------------------------------------
 
     @overload
-    def command(self, name: F, *, timeout: float | None = None, errors: Any = ()) -> F: ...
+    def command(
+        self, name: F, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
+    ) -> F: ...
     @overload
     def command(
-        self, name: str | None = None, *, timeout: float | None = None, errors: Any = ()
+        self, name: str | None = None, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
     ) -> Callable[[F], F]: ...
-    def command(self, name: Any = None, *, timeout: float | None = None, errors: Any = ()) -> Any:
+    def command(
+        self, name: Any = None, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
+    ) -> Any:
         """See `Commands.command`."""
         return self.commands.command(name, timeout=timeout, errors=errors)
 
@@ -198,7 +214,9 @@ class WebView:
         """Push an event to this window's page only, across reloads (``commands.emit``
         reaches every connection of the app). Events emitted before the page is connected
         are held for it (see `App.emit`)."""
-        self.app.emit(event, payload, to=("window", self.label))
+        app = self._app if self._app is not None and not self._app_settings else self.app
+        if not app.core.emit(event, app.commands._event_json(event, payload), self._target):
+            app._unrouted()
 
     async def eval_js(self, code: str, *, timeout: float | None = 10.0) -> Any:
         """Evaluate ``code`` in the page and return its value (decoded from JSON).
@@ -271,7 +289,7 @@ class WebView:
             self._open_error = exc
             self._finished.set()
             app._release_label(self)
-            loop.create_task(app._detach(in_loop=False))
+            self._task = loop.create_task(app._detach(in_loop=False))  # held: a task nobody holds may vanish
             raise
         with _live_lock:
             _live.add(self)
@@ -304,7 +322,7 @@ class WebView:
             for callback in self._on_close:
                 try:
                     callback()
-                except Exception:  # noqa: BLE001 - a callback must not break shutdown
+                except Exception:  # a callback must not break shutdown
                     logging.getLogger("auroraview").exception("on_close callback failed")
 
     def show(self, *, block: bool = True) -> None:
@@ -404,21 +422,22 @@ class WebView:
         if window is None:
             return
         for event in window.take_events():
-            kind = event[0]
-            if kind == "closed":
-                if self._closed_future is not None:
-                    _set_if_pending(self._closed_future)
-            elif kind == "loading":
-                # WebKit drops evaluations pending when a new document starts loading.
-                evals, self._evals = self._evals, {}
-                for eval_loop, fut in evals.values():
-                    eval_loop.call_soon_threadsafe(_fail_if_pending, fut, PageNavigated(f"the page started loading {event[1]}"))
-            elif kind == "eval":
-                _, eval_id, result = event
-                entry = self._evals.pop(eval_id, None)
-                if entry is not None:
-                    eval_loop, fut = entry
-                    eval_loop.call_soon_threadsafe(_resolve_eval, fut, result)
+            match event:
+                case ("closed",):
+                    if self._closed_future is not None:
+                        _set_if_pending(self._closed_future)
+                case ("loading", url):
+                    # WebKit drops evaluations pending when a new document starts loading.
+                    evals, self._evals = self._evals, {}
+                    for eval_loop, fut in evals.values():
+                        eval_loop.call_soon_threadsafe(_fail_if_pending, fut, PageNavigated(f"the page started loading {url}"))
+                case ("eval", eval_id, result):
+                    entry = self._evals.pop(eval_id, None)
+                    if entry is not None:
+                        eval_loop, fut = entry
+                        eval_loop.call_soon_threadsafe(_resolve_eval, fut, result)
+                case ("loaded", _):
+                    pass
 
 
 def _set_if_pending(fut: asyncio.Future[None]) -> None:

@@ -7,8 +7,9 @@
 //! counted (the host logs the first drop). An event for one connection id is never held: a
 //! connection that is gone never comes back.
 //!
-//! This is the only such buffer. Each connection then has its transport's bounded outbound
-//! queue (a window's page holds frames until its bridge says `ready`).
+//! This is the only such buffer. Past it, frames are the connection's transport's business:
+//! a window's page holds them (bounded, dropped and counted past `MAX_HELD_FRAMES`) until
+//! its bridge says `ready`; an in-process client's queue is drained by its own loop.
 
 use std::collections::VecDeque;
 

@@ -3,8 +3,9 @@
 //! host's dispatcher, sends replies and events to connections by target, and keeps the
 //! one-terminal-reply invariant through the pending-call table (`pending.rs`).
 //!
-//! Everything runs on the caller's thread under one short lock: frames are handed to sinks
-//! under it, so every emitter and every reply sees one global order.
+//! Everything runs on the caller's thread under one short lock. Events are handed to sinks
+//! under it, so every emitter sees one global order of events; a reply is sent just after
+//! its call leaves the pending table (removal under the lock is what makes it the only one).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Weak};

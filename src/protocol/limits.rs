@@ -21,7 +21,8 @@ pub struct Limits {
     pub max_name_bytes: usize,
     /// Longest string call id, in bytes.
     pub max_id_bytes: usize,
-    /// Python→JS events kept while no connection is open (oldest dropped past this, counted).
+    /// Python→JS events held while no open connection matches their target (oldest dropped
+    /// past this, counted; see `ipc/held.rs`).
     pub max_backlog_events: usize,
 }
 

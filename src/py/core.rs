@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyTuple};
 
 use crate::handoff::WakeQueue;
 use crate::ipc::{CallKey, ConnId, ConnInfo, Dispatcher, Op, Receipt, Router, Sink, Target, TransportKind};
@@ -176,14 +176,33 @@ impl Core {
     }
 
     /// Push an event (payload: JSON bytes) to the connections `target` matches: None for
-    /// all, a connection id, `("window", label)` or `("transport", kind)`. Returns
-    /// `(delivered, held, dropped)`: how many connections got it, whether it is held for a
-    /// connection to come, and whether holding it dropped the oldest held event.
+    /// all, a connection id, `("window", label)`, `("transport", kind)`, or a `Target` made
+    /// once (the cheapest: nothing to parse per event). Returns how many connections got it;
+    /// 0 means it is held for a connection to come (or was for a connection that is gone).
+    ///
+    /// Raises `ValueError` for a name the wire refuses (empty, over `max_name_bytes`) and for
+    /// a payload holding an integer JavaScript cannot represent: checked here, in the one
+    /// call an emit makes into the core, because every extra call shows in the events/s
+    /// a window reaches (see `App._send`).
     #[pyo3(signature = (name, payload, target=None))]
-    fn emit(&self, name: &str, payload: &[u8], target: Option<&Bound<'_, PyAny>>) -> PyResult<(usize, bool, bool)> {
-        let target = parse_target(target)?;
-        let e = self.router.emit(&target, name, payload);
-        Ok((e.delivered, e.held, e.dropped))
+    fn emit(&self, py: Python<'_>, name: &str, payload: &[u8], target: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let max = self.router.limits().max_name_bytes;
+        if name.is_empty() || name.len() > max {
+            return Err(PyValueError::new_err(format!(
+                "event name must be a non-empty string of at most {max} bytes; got {name:?}"
+            )));
+        }
+        super::check_js_safe(py, payload, "payload")?;
+        if let Some(made) = target.and_then(|t| t.cast::<PyTarget>().ok()) {
+            return Ok(self.router.emit(&made.get().0, name, payload).delivered);
+        }
+        Ok(self.router.emit(&parse_target(target)?, name, payload).delivered)
+    }
+
+    /// Held events dropped so far because `max_backlog_events` were held.
+    #[getter]
+    fn held_dropped(&self) -> u64 {
+        self.router.stats().held_dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Open an in-process connection whose frames Python reads with `Connection.take()`.
@@ -237,6 +256,25 @@ impl Core {
     }
 }
 
+/// An event target parsed once (see `Core.emit`).
+#[pyclass(frozen, module = "auroraview._core", name = "Target")]
+pub struct PyTarget(Target);
+
+#[pymethods]
+impl PyTarget {
+    /// Parse a target as `Core.emit` takes it: None, a connection id, `("window", label)`,
+    /// `("transport", kind)` or `("conn", id)`.
+    #[new]
+    #[pyo3(signature = (target=None))]
+    fn new(target: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Ok(PyTarget(parse_target(target)?))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Target({:?})", self.0)
+    }
+}
+
 fn info_dict<'py>(py: Python<'py>, id: ConnId, info: &ConnInfo) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("id", id)?;
@@ -251,8 +289,15 @@ fn info_dict<'py>(py: Python<'py>, id: ConnId, info: &ConnInfo) -> PyResult<Boun
 /// `("conn", id)`.
 fn parse_target(target: Option<&Bound<'_, PyAny>>) -> PyResult<Target> {
     let Some(target) = target else { return Ok(Target::All) };
-    if let Ok(conn) = target.extract::<ConnId>() {
-        return Ok(Target::Conn(conn));
+    // Type checks first: a failed `extract` builds a Python exception, which costs more
+    // than the rest of an emit.
+    if target.is_instance_of::<PyInt>() {
+        return Ok(Target::Conn(target.extract()?));
+    }
+    if !target.is_instance_of::<PyTuple>() {
+        return Err(PyValueError::new_err(format!(
+            "an event target is None, a connection id, (\"window\", label), (\"transport\", kind) or (\"conn\", id); got {target}"
+        )));
     }
     let bad = || {
         PyValueError::new_err(format!(
@@ -312,7 +357,7 @@ impl Connection {
     }
 
     /// Route one raw message, exactly as a transport would. Returns `(kind, id)` where kind
-    /// is "accepted", "replied", "event", "cancel" or "dropped".
+    /// is "accepted", "replied", "event", "cancel", "ready", "hello", "refused" or "dropped".
     fn send<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyTuple>> {
         let receipt = if data.len() >= DETACH_BYTES {
             py.detach(|| self.router.receive(self.conn, data))

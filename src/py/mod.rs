@@ -12,6 +12,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<core::Core>()?;
     m.add_class::<core::Connection>()?;
+    m.add_class::<core::PyTarget>()?;
     m.add_class::<window::Window>()?;
     m.add_function(wrap_pyfunction!(window::shutdown_gui, m)?)?;
     m.add_function(wrap_pyfunction!(window::gui_running, m)?)?;
@@ -21,6 +22,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PROTOCOL_VERSION", PROTOCOL_VERSION)?;
     m.add("MAX_SAFE_INTEGER", MAX_SAFE_INTEGER)?;
     m.add("ERROR_CODES", ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
+    // The `error.name` of the framework's own errors, chosen once (`ErrorCode::error_name`).
+    let names = pyo3::types::PyDict::new(m.py());
+    for code in ErrorCode::ALL {
+        names.set_item(code.as_str(), code.error_name())?;
+    }
+    m.add("ERROR_NAMES", names)?;
     m.add("DEFAULT_LIMITS", core::limits_dict(m.py(), &Limits::default())?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
@@ -37,7 +44,7 @@ fn generate_typescript(contract_json: &str, source: &str) -> PyResult<String> {
 /// Raise `ValueError` when JSON `data` holds an integer JavaScript cannot represent exactly;
 /// `root` names the document in the message (`payload` → `payload.items.3`).
 #[pyfunction]
-fn check_js_safe(py: Python<'_>, data: &[u8], root: &str) -> PyResult<()> {
+pub fn check_js_safe(py: Python<'_>, data: &[u8], root: &str) -> PyResult<()> {
     let found = if data.len() >= 64 * 1024 {
         py.detach(|| crate::protocol::unsafe_ints(data))
     } else {

@@ -349,9 +349,20 @@
   // src/bridge.ts
   var installed = window.auroraview;
   if (!(installed && installed.__bridge === 1)) {
+    const domTypes = /* @__PURE__ */ new Set();
+    const addEventListener = window.addEventListener;
+    Object.defineProperty(window, "addEventListener", {
+      value: function(...args) {
+        domTypes.add(String(args[0]));
+        addEventListener.apply(this ?? window, args);
+      },
+      writable: true,
+      configurable: true
+    });
     const client = createClient(webkitTransport(), {
-      // Pages written for the seeds listen with `window.addEventListener("update_data", e => e.detail)`.
-      onEvent: (event, payload) => window.dispatchEvent(new CustomEvent(event, { detail: payload }))
+      onEvent: (event, payload) => {
+        if (domTypes.has(event)) window.dispatchEvent(new CustomEvent(event, { detail: payload }));
+      }
     });
     const auroraview = extendClient(client, { __bridge: 1, InvokeError });
     Object.defineProperty(window, "auroraview", { value: auroraview, writable: false, configurable: false });

@@ -178,7 +178,7 @@ impl Page {
         Some(bridge::batch_script(&frames))
     }
 
-    /// After handing the page's only call in flight to the host: wait (bounded, see
+    /// After handing the app's only call in flight (this page's) to the host: wait (bounded, see
     /// `REPLY_WAIT`) for its reply, so the caller can deliver it without a wake-up through
     /// the event loop. True when a frame is there to deliver. After a wait runs out, the
     /// next `WAIT_BACKOFF` lone calls do not wait (their handler is likely slow too).

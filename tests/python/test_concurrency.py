@@ -74,7 +74,7 @@ async def test_host_loop_never_stalls_under_ten_thousand_calls() -> None:
     loop's longest pause measures the host's own work only."""
     baseline_threads = threading.active_count()
     app = commands.app
-    runtime = app._attach(in_loop=False, sync_workers=SYNC_WORKERS)
+    app._attach(in_loop=False, sync_workers=SYNC_WORKERS)
     conn = app.core.connect()
     replies: dict[int, int] = {}
     duplicates = 0

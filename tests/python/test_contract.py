@@ -87,7 +87,7 @@ def test_cli_prints_the_contract_for_a_registry_or_a_webview() -> None:
     [
         ("nope.module:x", "cannot import module 'nope.module'"),
         ("contract_app.api:missing", "has no attribute 'missing'"),
-        ("contract_app.api:not_a_registry", "is a int, not an auroraview Commands registry"),
+        ("contract_app.api:not_a_registry", "is a int, not an auroraview App, Commands registry or WebView"),
         ("contract_app.api", "expected MODULE:OBJECT"),
     ],
 )

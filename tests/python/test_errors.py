@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from counting import Calls
 from pydantic import BaseModel, ConfigDict
 
 import auroraview
 from auroraview import Commands, InvokeError, InvokeException, _core
 from auroraview.testing import TestClient
-
-from counting import Calls
 
 GOLDEN = Path(__file__).parent / "golden" / "invalid_params.json"
 

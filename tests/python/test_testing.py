@@ -1,11 +1,8 @@
-"""The TestClient itself and the opt-in pytest fixture, plus the `_core` stub staying true."""
+"""The TestClient itself and the opt-in pytest fixture."""
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import inspect
-from pathlib import Path
 
 import pytest
 
@@ -76,20 +73,3 @@ def test_public_api_is_explicit() -> None:
         assert hasattr(auroraview, name), name
     assert auroraview.PROTOCOL_VERSION == _core.PROTOCOL_VERSION == 1
 
-
-def test_core_stub_matches_the_binary() -> None:
-    stub = ast.parse((Path(auroraview.__file__).parent / "_core.pyi").read_text())
-    declared: dict[str, set[str]] = {}
-    for node in stub.body:
-        if isinstance(node, ast.FunctionDef):
-            declared[node.name] = set()
-        elif isinstance(node, ast.ClassDef):
-            declared[node.name] = {n.name for n in node.body if isinstance(n, ast.FunctionDef) and n.name != "__init__"}
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            declared[node.target.id] = set()
-    runtime_names = {n for n in dir(_core) if not n.startswith("_") or n == "__version__"}
-    assert {n for n in declared if n not in ("Op", "Receipt")} == runtime_names - {"Op", "Receipt"}
-    for cls_name in ("Core", "Connection", "Window"):
-        cls = getattr(_core, cls_name)
-        public = {n for n, _ in inspect.getmembers(cls) if not n.startswith("_")}
-        assert declared[cls_name] == public, cls_name
