@@ -1,8 +1,16 @@
 //! auroraview contract → TypeScript: named types for every `$defs` entry, typed `commands`
 //! wrappers (camelCase over the snake_case wire names), typed `events`, and the declared
-//! errors as a union discriminated on `name`. The runtime stays in `@auroraview/sdk`; this
-//! emits only declarations and thin wrappers. Output is deterministic.
+//! errors as a union discriminated on `name`. The runtime stays in `@auroraview/sdk`
+//! (`bindings.ts`): this emits only declarations and one-line wrappers. Output is
+//! deterministic, and every exported name is claimed once (`naming::Namespace`): two
+//! things that would share a TypeScript name are an error naming both, never a merge.
 
+mod commands;
+mod contract;
+mod decls;
+mod errors;
+mod events;
+mod jsdoc;
 mod naming;
 mod types;
 
@@ -10,8 +18,9 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+pub use contract::{Contract, CONTRACT_VERSION};
 pub use naming::{camel_case, pascal_case, type_name};
-pub use types::ts_type;
+pub use types::{ts_type, Defs};
 
 /// Why a contract could not be turned into TypeScript.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,244 +34,158 @@ impl std::fmt::Display for CodegenError {
 
 impl std::error::Error for CodegenError {}
 
-fn field<'a>(v: &'a Value, key: &str, what: &str) -> Result<&'a Value, CodegenError> {
-    v.get(key).ok_or_else(|| CodegenError(format!("contract: {what} has no `{key}`")))
-}
+/// Names the generated file defines or imports itself (a definition so named is renamed
+/// with a `_` suffix, see `naming::type_name`).
+pub const OWN_NAMES: &[&str] = &[
+    "commands",
+    "events",
+    "CommandMap",
+    "MockHandlers",
+    "DeclaredError",
+    "InvokeErrorOf",
+    "commandWithParams",
+    "commandWithOptionalParams",
+    "commandWithoutParams",
+    "pageEvent",
+    "hostEvent",
+];
 
-fn str_field<'a>(v: &'a Value, key: &str, what: &str) -> Result<&'a str, CodegenError> {
-    field(v, key, what)?.as_str().ok_or_else(|| CodegenError(format!("contract: `{key}` of {what} must be a string")))
-}
-
-/// A JSDoc block (or nothing) at `indent`, from lines of text.
-fn jsdoc(out: &mut String, indent: &str, lines: &[String]) {
-    let lines: Vec<&str> = lines.iter().flat_map(|l| l.lines()).collect();
-    if lines.is_empty() {
-        return;
-    }
-    let clean = |l: &str| l.replace("*/", "*\\/");
-    if lines.len() == 1 {
-        let _ = writeln!(out, "{indent}/** {} */", clean(lines[0]));
-        return;
-    }
-    let _ = writeln!(out, "{indent}/**");
-    for l in lines {
-        if l.is_empty() {
-            let _ = writeln!(out, "{indent} *");
-        } else {
-            let _ = writeln!(out, "{indent} * {}", clean(l));
+/// The TypeScript name of every definition, each claimed in `ns`.
+fn name_definitions<'a>(contract: &'a Contract, ns: &mut naming::Namespace) -> Result<Defs<'a>, CodegenError> {
+    let mut defs = Defs { schemas: Some(&contract.defs), ..Defs::default() };
+    for (key, schema) in &contract.defs {
+        let mut name = type_name(key);
+        if OWN_NAMES.contains(&name.as_str()) {
+            name.push('_');
         }
+        let owner = match schema.get("x-python").and_then(Value::as_str) {
+            Some(py) => format!("the Python type `{py}`"),
+            None => format!("the schema `$defs/{key}`"),
+        };
+        ns.claim(&name, owner)?;
+        defs.names.insert(key.as_str(), name);
     }
-    let _ = writeln!(out, "{indent} */");
-}
-
-fn doc_lines(schema: &Value) -> Vec<String> {
-    let mut lines = Vec::new();
-    if let Some(d) = schema.get("description").and_then(Value::as_str) {
-        lines.push(d.to_string());
-    }
-    if let Some(f) = schema.get("format").and_then(Value::as_str) {
-        lines.push(format!("Format: `{f}` (sent as a string)."));
-    }
-    if schema.get("type").and_then(Value::as_str) == Some("integer") {
-        lines.push("An integer; exact only within ±(2^53-1).".into());
-    }
-    lines
-}
-
-/// Properties of an object schema as TypeScript members.
-fn members(out: &mut String, schema: &Value, indent: &str, readonly: bool) {
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        for (name, prop) in props {
-            jsdoc(out, indent, &doc_lines(prop));
-            let optional = if required.contains(&name.as_str()) { "" } else { "?" };
-            let ro =
-                if readonly || prop.get("readOnly").and_then(Value::as_bool) == Some(true) { "readonly " } else { "" };
-            let key = naming::property_key(name);
-            let _ = writeln!(out, "{indent}{ro}{key}{optional}: {};", ts_type(prop));
-        }
-    }
-    if let Some(extra) = schema.get("additionalProperties").filter(|v| v.is_object()) {
-        let _ = writeln!(out, "{indent}[key: string]: {};", ts_type(extra));
-    }
-}
-
-fn is_plain_object(schema: &Value) -> bool {
-    schema.get("type").and_then(Value::as_str) == Some("object") && schema.get("properties").is_some()
+    Ok(defs)
 }
 
 /// Generate the TypeScript bindings for a contract document.
-pub fn generate(contract: &Value, source: &str) -> Result<String, CodegenError> {
-    let version = field(contract, "contract_version", "the document")?;
-    if version != &Value::from(1) {
-        return Err(CodegenError(format!("contract version {version} is not supported (expected 1)")));
+pub fn generate(doc: &Value, source: &str) -> Result<String, CodegenError> {
+    let contract = Contract::parse(doc)?;
+    let mut ns = naming::Namespace::default();
+    for own in OWN_NAMES {
+        ns.claim(own, format!("`{own}` (a name every generated file defines or imports)"))?;
     }
+    let defs = name_definitions(&contract, &mut ns)?;
+    errors::claim(&mut ns, &contract.errors)?;
+    commands::claim(&mut ns, &contract.commands)?;
+    events::claim(&contract.events)?;
+
     let mut out = String::new();
     let _ = writeln!(out, "// @generated by `auroraview codegen {source}` — DO NOT EDIT.");
     let _ = writeln!(
         out,
         "// Contract version {}, protocol version {}. Regenerate after changing the Python side.",
-        version,
-        contract.get("protocol_version").unwrap_or(&Value::Null)
+        contract.contract_version,
+        contract.protocol_version.as_ref().unwrap_or(&Value::Null)
     );
     let _ = writeln!(out, "/* eslint-disable */");
-    let _ = writeln!(
-        out,
-        "import {{ getAuroraView, type CallOptions, type InvokeErrorOf, type Unsubscribe }} from \"@auroraview/sdk\";"
-    );
+    let mut imports: Vec<String> = commands::helpers(&contract.commands)
+        .into_iter()
+        .chain(events::helpers(&contract.events))
+        .map(String::from)
+        .collect();
+    if !contract.errors.is_empty() {
+        imports.push("type InvokeErrorOf".into());
+    }
+    if !imports.is_empty() {
+        let _ = writeln!(out, "import {{ {} }} from \"@auroraview/sdk\";", imports.join(", "));
+    }
     out.push('\n');
 
-    // Types.
-    let empty = serde_json::Map::new();
-    let defs = contract.get("$defs").and_then(Value::as_object).unwrap_or(&empty);
-    if !defs.is_empty() {
-        let _ = writeln!(out, "// ── Types ─────────────────────────────────────────────────────────────────\n");
-    }
-    for (key, schema) in defs {
-        let name = type_name(key);
-        let mut lines = Vec::new();
-        if let Some(title) = schema.get("title").and_then(Value::as_str) {
-            if naming::pascal_case(title) != name {
-                lines.push(format!("{title}."));
-            }
-        }
-        lines.extend(doc_lines(schema));
-        jsdoc(&mut out, "", &lines);
-        if is_plain_object(schema) {
-            let readonly = schema.get("readOnly").and_then(Value::as_bool) == Some(true);
-            let _ = writeln!(out, "export interface {name} {{");
-            members(&mut out, schema, "  ", readonly);
-            let _ = writeln!(out, "}}\n");
-        } else {
-            let _ = writeln!(out, "export type {name} = {};\n", ts_type(schema));
-        }
-    }
-
-    // Commands.
-    let commands = field(contract, "commands", "the document")?.as_array().cloned().unwrap_or_default();
-    let _ = writeln!(out, "// ── Commands ──────────────────────────────────────────────────────────────\n");
-    let mut wrappers = String::new();
-    let mut map = String::new();
-    for cmd in &commands {
-        let wire = str_field(cmd, "name", "a command")?;
-        let pascal = pascal_case(wire);
-        let params = field(cmd, "params", wire)?;
-        let result = field(cmd, "result", wire)?;
-        let positional = params.get("type").and_then(Value::as_str) == Some("array");
-        let has_params =
-            positional || params.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
-        let any_required =
-            positional || params.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty());
-        if positional {
-            // Positional-only parameters travel as an array.
-            jsdoc(&mut out, "", &[format!("Params of `{wire}` (positional).")]);
-            let _ = writeln!(out, "export type {pascal}Params = {};\n", ts_type(params));
-        } else if has_params {
-            jsdoc(&mut out, "", &[format!("Params of `{wire}`.")]);
-            let _ = writeln!(out, "export interface {pascal}Params {{");
-            members(&mut out, params, "  ", false);
-            let _ = writeln!(out, "}}\n");
-        }
-        let _ = writeln!(out, "export type {pascal}Result = {};\n", ts_type(result));
-        let errors: Vec<&str> = cmd
-            .get("errors")
-            .and_then(Value::as_array)
-            .map(|e| e.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let mut doc = Vec::new();
-        if let Some(d) = cmd.get("doc").and_then(Value::as_str) {
-            doc.push(d.to_string());
-        }
-        doc.push(format!("Calls `{wire}`."));
-        for e in &errors {
-            doc.push(format!("@throws {{{}Error}} as a rejected promise", type_name(e)));
-        }
-        jsdoc(&mut wrappers, "  ", &doc);
-        let fname = camel_case(wire);
-        let wire_lit = serde_json::to_string(wire).unwrap_or_default();
-        let params_ty = if has_params { format!("{pascal}Params") } else { "undefined".into() };
-        let _ = writeln!(map, "  {wire_lit}: {{ params: {params_ty}; result: {pascal}Result }};");
-        if has_params {
-            let opt = if any_required { "" } else { "?" };
-            let _ = writeln!(
-                wrappers,
-                "  {fname}: (params{opt}: {pascal}Params, options?: CallOptions): Promise<{pascal}Result> =>\n    getAuroraView().call({wire_lit}, params, options) as Promise<{pascal}Result>,"
-            );
-        } else {
-            let _ = writeln!(
-                wrappers,
-                "  {fname}: (options?: CallOptions): Promise<{pascal}Result> =>\n    getAuroraView().call({wire_lit}, undefined, options) as Promise<{pascal}Result>,"
-            );
-        }
-    }
-    let _ = writeln!(out, "/** Typed wrappers over `auroraview.call`, one per command. */");
-    let _ = writeln!(out, "export const commands = {{\n{wrappers}}} as const;\n");
-    let _ = writeln!(out, "/** Every command by wire name: its params and result types. */");
-    let _ = writeln!(out, "export interface CommandMap {{\n{map}}}\n");
-    let _ = writeln!(
-        out,
-        "/** Typed handlers for `mockAuroraView<MockHandlers>({{...}})` in frontend tests. */\nexport type MockHandlers = {{\n  [K in keyof CommandMap]?: (params: CommandMap[K][\"params\"]) => CommandMap[K][\"result\"] | Promise<CommandMap[K][\"result\"]>;\n}};\n"
-    );
-
-    // Events.
-    let events = contract.get("events").and_then(Value::as_array).cloned().unwrap_or_default();
-    let _ = writeln!(out, "// ── Events ────────────────────────────────────────────────────────────────\n");
-    let mut ev = String::new();
-    for e in &events {
-        let wire = str_field(e, "name", "an event")?;
-        let direction = str_field(e, "direction", wire)?;
-        let payload = ts_type(field(e, "payload", wire)?);
-        let wire_lit = serde_json::to_string(wire).unwrap_or_default();
-        let mut doc = Vec::new();
-        if let Some(d) = e.get("doc").and_then(Value::as_str) {
-            doc.push(d.to_string());
-        }
-        let key = camel_case(wire);
-        if direction == "to_page" {
-            doc.push(format!("Pushed by Python as `{wire}`."));
-            jsdoc(&mut ev, "  ", &doc);
-            let _ = writeln!(
-                ev,
-                "  {key}: {{\n    on: (handler: (payload: {payload}) => void): Unsubscribe =>\n      getAuroraView().on({wire_lit}, handler as (payload: unknown) => void),\n    once: (handler: (payload: {payload}) => void): Unsubscribe =>\n      getAuroraView().once({wire_lit}, handler as (payload: unknown) => void),\n    off: (handler?: (payload: {payload}) => void): void =>\n      getAuroraView().off({wire_lit}, handler as ((payload: unknown) => void) | undefined),\n  }},"
-            );
-        } else {
-            doc.push(format!("Sent to Python's `on({wire_lit})` handlers."));
-            jsdoc(&mut ev, "  ", &doc);
-            let _ = writeln!(
-                ev,
-                "  {key}: {{\n    send: (payload: {payload}): void => getAuroraView().send_event({wire_lit}, payload),\n  }},"
-            );
-        }
-    }
-    let _ = writeln!(out, "/** Typed events: `on`/`once`/`off` for Python → page, `send` for page → Python. */");
-    let _ = writeln!(out, "export const events = {{\n{ev}}} as const;\n");
-
-    // Errors.
-    let errors = contract.get("errors").and_then(Value::as_array).cloned().unwrap_or_default();
-    let _ = writeln!(out, "// ── Errors ────────────────────────────────────────────────────────────────\n");
-    let mut names = Vec::new();
-    for e in &errors {
-        let name = str_field(e, "name", "an error")?;
-        let code = str_field(e, "code", name)?;
-        let data = e.get("data").filter(|d| !d.is_null()).map_or_else(|| "unknown".to_string(), ts_type);
-        let tname = format!("{}Error", type_name(name));
-        if let Some(d) = e.get("doc").and_then(Value::as_str) {
-            jsdoc(&mut out, "", &[d.to_string()]);
-        }
-        let _ = writeln!(
-            out,
-            "export type {tname} = InvokeErrorOf<{}, {}, {data}>;\n",
-            serde_json::to_string(name).unwrap_or_default(),
-            serde_json::to_string(code).unwrap_or_default()
-        );
-        names.push(tname);
-    }
-    let union = if names.is_empty() { "never".to_string() } else { names.join(" | ") };
-    let _ = writeln!(out, "/** Every error a command declares: switch on `name` (or `code`). */");
-    let _ = writeln!(out, "export type DeclaredError = {union};");
+    decls::emit(&mut out, &defs);
+    commands::emit(&mut out, &contract.commands, &defs);
+    events::emit(&mut out, &contract.events, &defs);
+    errors::emit(&mut out, &contract.errors, &defs);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn contract(defs: Value, commands: Value) -> Value {
+        json!({"contract_version": CONTRACT_VERSION, "protocol_version": 1, "commands": commands, "$defs": defs})
+    }
+
+    fn object(field: &str) -> Value {
+        json!({"type": "object", "properties": {field: {"type": "string"}}, "required": [field]})
+    }
+
+    #[test]
+    fn keys_that_normalise_to_one_name_are_an_error_naming_both() {
+        // Before: both became `interface AudioOutput`, which TypeScript merges silently.
+        let mut a = object("url");
+        a["x-python"] = json!("app.Audio");
+        let mut b = object("device");
+        b["x-python"] = json!("app.AudioOutput");
+        let err = generate(&contract(json!({"Audio-Output": a, "AudioOutput": b}), json!([])), "t").unwrap_err();
+        assert!(err.0.contains("`app.Audio`") && err.0.contains("`app.AudioOutput`"), "{}", err.0);
+        assert!(err.0.contains("`AudioOutput`"), "{}", err.0);
+    }
+
+    #[test]
+    fn a_definition_named_like_a_params_type_is_an_error_naming_both() {
+        let mut m = object("x");
+        m["x-python"] = json!("app.RenameParams");
+        let cmd = json!([{"name": "rename", "params": {"type": "object", "properties": {"p": {"$ref": "#/$defs/RenameParams"}}, "required": ["p"]}, "result": {"type": "null"}, "python": "app.rename"}]);
+        let err = generate(&contract(json!({"RenameParams": m}), cmd), "t").unwrap_err();
+        assert!(err.0.contains("`app.RenameParams`") && err.0.contains("command `rename` (`app.rename`)"), "{}", err.0);
+    }
+
+    #[test]
+    fn an_error_named_like_a_generated_name_is_an_error() {
+        let mut c = contract(json!({}), json!([]));
+        c["errors"] = json!([{"name": "Declared", "code": "x"}]);
+        let err = generate(&c, "t").unwrap_err();
+        assert!(err.0.contains("`DeclaredError`") && err.0.contains("error class `Declared`"), "{}", err.0);
+    }
+
+    #[test]
+    fn reserved_and_own_names_get_a_suffix() {
+        let defs = json!({"Promise": object("a"), "CommandMap": object("b"), "string": object("c")});
+        let cmd = json!([{"name": "get", "params": {"type": "object", "properties": {}}, "result": {"anyOf": [{"$ref": "#/$defs/Promise"}, {"$ref": "#/$defs/CommandMap"}, {"$ref": "#/$defs/string"}]}}]);
+        let ts = generate(&contract(defs, cmd), "t").unwrap();
+        assert!(ts.contains("export interface Promise_ {"), "{ts}");
+        assert!(ts.contains("export interface CommandMap_ {"), "{ts}");
+        assert!(ts.contains("export interface string_ {"), "{ts}");
+        assert!(ts.contains("export type GetResult = Promise_ | CommandMap_ | string_;"), "{ts}");
+    }
+
+    #[test]
+    fn two_wire_names_with_one_wrapper_key_are_an_error() {
+        let cmd =
+            |n: &str| json!({"name": n, "params": {"type": "object", "properties": {}}, "result": {"type": "null"}});
+        let err = generate(&contract(json!({}), json!([cmd("a.b"), cmd("a_b")])), "t").unwrap_err();
+        assert!(err.0.contains("`a.b`") && err.0.contains("`a_b`"), "{}", err.0);
+    }
+
+    #[test]
+    fn wrappers_are_one_line_over_the_sdk_helpers() {
+        let cmd = json!([
+            {"name": "get", "params": {"type": "object", "properties": {}}, "result": {"type": "string"}},
+            {"name": "set_x", "params": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}, "result": {"type": "null"}},
+        ]);
+        let mut c = contract(json!({}), cmd);
+        c["events"] = json!([{"name": "tick", "direction": "to_page", "payload": {"type": "integer"}}]);
+        let ts = generate(&c, "t").unwrap();
+        assert!(
+            ts.contains("import { commandWithoutParams, commandWithParams, pageEvent } from \"@auroraview/sdk\";"),
+            "{ts}"
+        );
+        assert!(ts.contains("  get: commandWithoutParams<GetResult>(\"get\"),"), "{ts}");
+        assert!(ts.contains("  setX: commandWithParams<SetXParams, SetXResult>(\"set_x\"),"), "{ts}");
+        assert!(ts.contains("  tick: pageEvent<number>(\"tick\"),"), "{ts}");
+        assert_eq!(ts, generate(&c, "t").unwrap());
+    }
 }

@@ -4,6 +4,7 @@ import os
 from typing import Any, Literal, final
 
 __all__ = [
+    "CONTRACT_VERSION",
     "DEFAULT_LIMITS",
     "ERROR_CODES",
     "ERROR_NAMES",
@@ -28,6 +29,8 @@ __all__ = [
 
 __version__: str
 PROTOCOL_VERSION: int
+#: The contract document's layout version (the TypeScript generator's).
+CONTRACT_VERSION: int
 MAX_SAFE_INTEGER: int
 ERROR_CODES: list[str]
 #: The ``error.name`` of the framework's own errors, by code.

@@ -67,9 +67,10 @@ def _schema(args: argparse.Namespace) -> int:
 
 def render_bindings(target: str) -> str:
     """The TypeScript bindings of ``MODULE:OBJECT``, as `codegen` writes them."""
-    contract = build_contract(load_registry(target))
+    registry = load_registry(target)
     try:
-        return _core.generate_typescript(json.dumps(contract), target)
+        # ValueError: two types want one TypeScript name (from the contract or the generator).
+        return _core.generate_typescript(json.dumps(build_contract(registry)), target)
     except ValueError as exc:
         raise UsageError(f"cannot generate TypeScript for {target}: {exc}") from exc
 
@@ -80,8 +81,10 @@ def _codegen(args: argparse.Namespace) -> int:
     try:
         with open(out, encoding="utf-8") as f:
             current = f.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         current = None
+    except OSError as exc:
+        raise UsageError(f"cannot read --out {out}: {exc.strerror}") from None
     if args.check:
         if current == text:
             print(f"{out} is up to date")
@@ -94,8 +97,17 @@ def _codegen(args: argparse.Namespace) -> int:
         print(f"\n{out} is stale: run `auroraview codegen {args.target} --out {out}`", file=sys.stderr)
         return 1
     if current != text:
-        with open(out, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        folder = os.path.dirname(out)
+        try:
+            if folder:
+                os.makedirs(folder, exist_ok=True)  # `--out src/gen/app.gen.ts` in a fresh checkout
+        except OSError as exc:
+            raise UsageError(f"cannot create the folder for --out {out}: {exc.strerror}") from None
+        try:
+            with open(out, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write --out {out}: {exc.strerror}") from None
         print(f"wrote {out}")
     else:
         print(f"{out} is up to date")
@@ -104,6 +116,7 @@ def _codegen(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="auroraview", description="auroraview command line")
+    parser.add_argument("--version", action="version", version=f"auroraview {_core.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     schema = sub.add_parser("schema", help="print the contract of MODULE:OBJECT as JSON")
     schema.add_argument("target", metavar="MODULE:OBJECT")

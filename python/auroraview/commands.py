@@ -9,13 +9,17 @@ function and the parameter.
 
 from __future__ import annotations
 
+import collections.abc
+import dataclasses
 import inspect
 import threading
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
+import typing_extensions
 from pydantic import TypeAdapter
 from pydantic.experimental.arguments_schema import generate_arguments_schema
 from pydantic_core import CoreSchema, SchemaValidator, to_json
@@ -133,6 +137,88 @@ def _check_errors(name: str, errors: Any) -> tuple[type[InvokeException], ...]:
     return errors
 
 
+def _schema_ok(tp: Any) -> bool:
+    try:
+        TypeAdapter(tp)
+    except Exception:  # noqa: BLE001 - any failure means: no schema for this type
+        return False
+    return True
+
+
+def _untypable_part(tp: object, path: str, seen: set[int]) -> tuple[str, object] | None:
+    """The first ``(path, type)`` inside ``tp`` pydantic cannot build a schema for: a field of a
+    TypedDict or dataclass (``files[].stream``), an item, a union member; None if all can."""
+    here: tuple[str, object] = (path, tp)
+    if _schema_ok(tp):
+        return None
+    if id(tp) in seen:
+        return here
+    seen.add(id(tp))
+    origin: object = typing.get_origin(tp)
+    args: tuple[Any, ...] = typing.get_args(tp)
+    if isinstance(tp, type) and (typing_extensions.is_typeddict(tp) or dataclasses.is_dataclass(tp)):
+        try:
+            fields = typing.get_type_hints(tp, include_extras=True)
+        except Exception:  # noqa: BLE001 - unresolvable annotations: this type is the culprit
+            return here
+        for field_name, hint in fields.items():
+            if typing.get_origin(hint) is typing.ClassVar:
+                continue
+            found = _untypable_part(hint, f"{path}.{field_name}", seen)
+            if found is not None:
+                return found
+        return here
+    if origin is None or not args:
+        return here
+    if origin is typing.Annotated or origin is typing.Union or str(origin).rsplit(".", 1)[-1] in ("Required", "NotRequired", "ReadOnly") or isinstance(tp, types.UnionType):
+        parts: list[tuple[Any, str]] = [(a, path) for a in (args[:1] if origin is typing.Annotated else args)]
+    elif origin is dict or origin is collections.abc.Mapping or origin is collections.abc.MutableMapping:
+        parts = [(args[-1], f"{path}[<key>]")]
+    elif origin is tuple:
+        parts = [(a, f"{path}[{i}]") for i, a in enumerate(args) if a is not Ellipsis]
+    else:
+        parts = [(a, f"{path}[]") for a in args]
+    for arg, where in parts:
+        found = _untypable_part(arg, where, seen)
+        if found is not None:
+            return found
+    return here
+
+
+def _type_repr(tp: object) -> str:
+    text = repr(tp) if not isinstance(tp, type) else tp.__qualname__
+    return text.replace("typing.", "")
+
+
+def _untypable_message(fn: Callable[..., Any], sig: inspect.Signature, hints: dict[str, Any]) -> str | None:
+    """What to tell the user when a signature has a type pydantic cannot describe: which
+    parameter (or the return type), the path to the type inside it, and what to do."""
+    todo = (
+        "Command params and results travel as JSON: use a JSON-friendly type there (e.g. `bytes` or "
+        "`str` for file contents, a `str` path for a file, a pydantic model of such fields), "
+        "or keep the object on the Python side and pass an id."
+    )
+    head = f"{_describe(fn)}: its signature cannot be turned into a pydantic schema"
+    for p in sig.parameters.values():
+        found = _untypable_part(hints[p.name], p.name, set())
+        if found is not None:
+            where, tp = found
+            what = "has type" if where == p.name else f"holds `{where}` of type"
+            return (
+                f"{head}: parameter {p.name!r} {what} `{_type_repr(tp)}`, which pydantic cannot "
+                f"validate or describe. {todo}"
+            )
+    if "return" in hints:
+        found = _untypable_part(hints["return"], "return", set())
+        if found is not None:
+            where, tp = found
+            return (
+                f"{head}: its return type holds `{where}`, of type `{_type_repr(tp)}`, which pydantic cannot "
+                f"serialize or describe. {todo}"
+            )
+    return None
+
+
 def _make_command(fn: Callable[..., Any], name: str, timeout: object, errors: Any = ()) -> Command:
     if not callable(fn):
         raise TypeError(f"command {name!r}: expected a function, got {fn!r}")
@@ -157,7 +243,7 @@ def _make_command(fn: Callable[..., Any], name: str, timeout: object, errors: An
         validator = SchemaValidator(schema)
         result = TypeAdapter(hints.get("return", Any))
     except Exception as exc:
-        raise TypeError(f"{_describe(fn)}: its signature cannot be turned into a pydantic schema: {exc}") from exc
+        raise TypeError(_untypable_message(fn, sig, hints) or f"{_describe(fn)}: its signature cannot be turned into a pydantic schema: {exc}") from exc
     return Command(
         name=name,
         fn=fn,

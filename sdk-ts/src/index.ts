@@ -1,5 +1,6 @@
 // @auroraview/sdk: wiring and re-exports. The client and its transport contract, the error
-// type pages switch on, a mock backend for frontend tests without Python, the protocol types.
+// type pages switch on, a mock backend for frontend tests without Python, the protocol types,
+// and the helpers generated bindings are written over.
 
 import type { AuroraView } from "./client.js";
 
@@ -7,6 +8,7 @@ export { PROTOCOL_VERSION } from "./protocol.gen.js";
 export type { CallError, CallId, ClientMessage, ErrorCode, HostMessage } from "./protocol.gen.js";
 export { InvokeError, isInvokeError, type InvokeErrorOf, type InvokeErrorShape } from "./errors.js";
 export type { Transport, TransportSink, TransportState } from "./transport.js";
+export type { AuroraViewBridge } from "./global.js";
 export {
   createClient,
   type AuroraView,
@@ -19,6 +21,15 @@ export {
   type Unsubscribe,
 } from "./client.js";
 export { mockAuroraView, type AnyMockHandlers, type MockAuroraView } from "./mock.js";
+export {
+  commandWithOptionalParams,
+  commandWithoutParams,
+  commandWithParams,
+  hostEvent,
+  pageEvent,
+  type HostEvent,
+  type PageEvent,
+} from "./bindings.js";
 
 let current: AuroraView | undefined;
 

@@ -1,7 +1,18 @@
 // Unit tests of the SDK against its mock backend (node's test runner).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createAuroraView, getAuroraView, InvokeError, isInvokeError, mockAuroraView } from "../src/index.js";
+import {
+  commandWithoutParams,
+  commandWithOptionalParams,
+  commandWithParams,
+  createAuroraView,
+  getAuroraView,
+  hostEvent,
+  InvokeError,
+  isInvokeError,
+  mockAuroraView,
+  pageEvent,
+} from "../src/index.js";
 
 test("calls go to the active backend and errors keep their shape", async () => {
   const mock = mockAuroraView({
@@ -50,4 +61,44 @@ test("the mock is the real client: thrown errors, timeouts and namespaces behave
   assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0 });
   assert.equal(mock.state, "open");
   await mock.ready;
+});
+
+test("generated-binding helpers call the backend active when they run", async () => {
+  const add = commandWithParams<{ a: number; b: number }, number>("add");
+  const page = commandWithOptionalParams<{ page?: number }, number[]>("page");
+  const ping = commandWithoutParams<string>("ping");
+  const tick = pageEvent<number>("tick");
+  const exported = hostEvent<{ path: string }>("export");
+
+  // Installed after the wrappers were made: they look the backend up per call.
+  const mock = mockAuroraView({
+    add: (p) => (p as { a: number; b: number }).a + (p as { a: number; b: number }).b,
+    page: (p) => [(p as { page?: number } | undefined)?.page ?? 1],
+    ping: (p) => `pong ${String(p)}`,
+    slow: () => new Promise(() => {}),
+  });
+  createAuroraView(mock);
+  assert.equal(await add({ a: 2, b: 3 }), 5);
+  assert.deepEqual(await page(), [1]);
+  assert.deepEqual(await page({ page: 4 }), [4]);
+  assert.equal(await ping(), "pong undefined");
+  const slow = commandWithoutParams<never>("slow");
+  await assert.rejects(slow({ timeout: 5 }), (e: unknown) => isInvokeError(e) && e.code === "timeout");
+
+  const got: number[] = [];
+  const off = tick.on((n) => got.push(n));
+  tick.once((n) => got.push(n * 10));
+  mock.emit("tick", 1);
+  mock.emit("tick", 2);
+  off();
+  mock.emit("tick", 3);
+  assert.deepEqual(got, [1, 10, 2]);
+  tick.on((n) => got.push(n));
+  tick.off();
+  mock.emit("tick", 4);
+  assert.deepEqual(got, [1, 10, 2]);
+
+  exported.send({ path: "/x" });
+  assert.deepEqual(mock.sent, [{ event: "export", detail: { path: "/x" } }]);
+  assert.ok(Object.isFrozen(tick) && Object.isFrozen(exported));
 });

@@ -20,6 +20,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(generate_typescript, m)?)?;
     m.add_function(wrap_pyfunction!(check_js_safe, m)?)?;
     m.add("PROTOCOL_VERSION", PROTOCOL_VERSION)?;
+    // The contract document's layout version: defined once, by the generator that reads it.
+    m.add("CONTRACT_VERSION", auroraview_codegen::CONTRACT_VERSION)?;
     m.add("MAX_SAFE_INTEGER", MAX_SAFE_INTEGER)?;
     m.add("ERROR_CODES", ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())?;
     // The `error.name` of the framework's own errors, chosen once (`ErrorCode::error_name`).

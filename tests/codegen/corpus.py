@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from typing_extensions import NotRequired, TypedDict
@@ -320,3 +320,146 @@ def on_export(request: Options) -> None:
 @commands.on("ping")
 def on_ping() -> None:
     """No payload."""
+
+
+# ── Real-world shapes: names, open enums, docs (docs/codegen.md) ───────────────────────
+
+from typing import Generic, TypeVar  # noqa: E402
+
+from shapes import billing, chat  # noqa: E402
+from typing_extensions import TypeAliasType  # noqa: E402
+
+
+class StreamStarted(BaseModel):
+    """The first event of a stream."""
+
+    type: Literal["stream.started"]
+    stream_id: str
+
+
+class TextDelta(BaseModel):
+    type: Literal["text.delta"]
+    index: int
+    delta: str
+    """Text appended since the last delta."""
+
+
+class ToolCall(BaseModel):
+    type: Literal["tool.call"]
+    name: str
+    arguments: dict[str, Any] = {}
+
+
+class Usage(BaseModel):
+    """Tokens used (same shape in and out: one name)."""
+
+    input_tokens: int
+    output_tokens: int
+
+
+class StreamDone(BaseModel):
+    type: Literal["stream.done"]
+    usage: Usage
+
+
+class StreamError(BaseModel):
+    type: Literal["stream.error"]
+    message: str
+    retryable: bool = False
+
+
+StreamEvent = Annotated[
+    Union[StreamStarted, TextDelta, ToolCall, StreamDone, StreamError], Field(discriminator="type")
+]
+
+#: "Known values or anything": the editor keeps suggesting the known ones.
+ModelName = Union[str, Literal["small", "large"]]
+
+
+class Voice(str, enum.Enum):
+    ALLOY = "alloy"
+    ECHO = "echo"
+
+
+class SpeechRequest(BaseModel):
+    """A request with open enums and documented fields."""
+
+    model: ModelName
+    """Which model speaks; any name the server knows."""
+    voice: Union[str, Voice] = Voice.ALLOY
+    size: Optional[Union[str, Literal["256x256", "1024x1024"]]] = None
+    speed: float = Field(1.0, description="Playback speed, 0.25 to 4.")
+
+
+class Record(BaseModel):
+    """A class named like a TypeScript built-in: emitted as `Record_`."""
+
+    id: int
+
+
+class Explicit(BaseModel):
+    """Named by its class attribute."""
+
+    __ts_name__: ClassVar[str] = "PublicName"
+    value: int
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """A generic page of items."""
+
+    items: list[T]
+    next_cursor: Optional[str] = None
+
+
+Tags = TypeAliasType("Tags", list[str])
+Id = TypeAliasType("Id", Annotated[int, Field(ge=0, description="A non-negative id.")])
+Ids = TypeAliasType("Ids", list[Id])  # an alias of an alias
+Json = TypeAliasType("Json", "Union[dict[str, Json], list[Json], str, int, float, bool, None]")
+
+
+@commands.command()
+async def stream_events(since: int = 0) -> list[StreamEvent]:
+    """A big discriminated union, as a result."""
+    return [StreamStarted(type="stream.started", stream_id="s"), StreamDone(type="stream.done", usage=Usage(input_tokens=1, output_tokens=2))]
+
+
+@commands.command()
+async def replay(event: StreamEvent) -> StreamEvent:
+    """The same union as params (input shapes) and result (output shapes)."""
+    return event
+
+
+@commands.command()
+async def speak(request: SpeechRequest) -> SpeechRequest:
+    return request
+
+
+@commands.command()
+async def chat_message(m: chat.Message) -> chat.Message:
+    return m
+
+
+@commands.command()
+async def invoice_line(m: billing.Message) -> billing.Message:
+    return m
+
+
+@commands.command()
+async def records(r: Record, e: Explicit) -> list[Record]:
+    return [r, Record(id=e.value)]
+
+
+@commands.command()
+async def page_of_usage(cursor: Optional[str] = None) -> Page[Usage]:
+    return Page[Usage](items=[Usage(input_tokens=1, output_tokens=1)], next_cursor=cursor)
+
+
+@commands.command()
+async def aliases(tags: Tags, data: Json, ids: Ids = []) -> Json:  # noqa: B006
+    return {"tags": list(tags), "data": data}
+
+
+commands.declare_event("stream", StreamEvent, doc="Every event of a running stream.")

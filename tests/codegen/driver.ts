@@ -101,6 +101,26 @@ async function run(): Promise<void> {
   await expect("positionalOnly", commands.positionalOnly([5, 3]), 2);
   await expect("nestedModels", commands.nestedModels({ shape: { layers: { a: [null, { x: 1, y: 1 }] } } }), 2);
   await expect("withTimeout", commands.withTimeout(), null);
+  await expect("streamEvents", commands.streamEvents(), [
+    { type: "stream.started", stream_id: "s" },
+    { type: "stream.done", usage: { input_tokens: 1, output_tokens: 2 } },
+  ]);
+  await expect("replay", commands.replay({ event: { type: "stream.error", message: "m" } }), {
+    type: "stream.error",
+    message: "m",
+    retryable: false,
+  });
+  await expect("speak", commands.speak({ request: { model: "my-own-model" } }), {
+    model: "my-own-model",
+    voice: "alloy",
+    size: null,
+    speed: 1,
+  });
+  await expect("chatMessage", commands.chatMessage({ m: { role: "user", text: "hi" } }), { role: "user", text: "hi" });
+  await expect("invoiceLine", commands.invoiceLine({ m: { amount_cents: 5 } }), { amount_cents: 5, memo: "" });
+  await expect("records", commands.records({ r: { id: 1 }, e: { value: 2 } }), [{ id: 1 }, { id: 2 }]);
+  await expect("pageOfUsage", commands.pageOfUsage({ cursor: "c" }), { items: [{ input_tokens: 1, output_tokens: 1 }], next_cursor: "c" });
+  await expect("aliases", commands.aliases({ tags: ["a"], data: { k: [1, "x", null] } }), { tags: ["a"], data: { k: [1, "x", null] } });
 }
 
 window.addEventListener("auroraviewready", () => {

@@ -1,7 +1,20 @@
 // Type-level tests of the generated bindings: every line here must compile, and every
 // line after `@ts-expect-error` must be a type error (or tsc fails on an unused directive).
 import { createAuroraView, mockAuroraView } from "@auroraview/sdk";
-import { commands, events, type DeclaredError, type MockHandlers, type TreeNodeOutput, type Frozen } from "./corpus.gen";
+import {
+  commands,
+  events,
+  type BillingMessage,
+  type DeclaredError,
+  type Frozen,
+  type Message,
+  type MockHandlers,
+  type PublicName,
+  type Record_,
+  type SpeechRequestInput,
+  type TreeNode,
+  type Vec3,
+} from "./corpus.gen";
 
 // A typed mock backend: each handler is checked against its command.
 createAuroraView(
@@ -42,7 +55,7 @@ async function check(): Promise<void> {
   // @ts-expect-error not an enum value
   await commands.enums({ color: "blue", priority: 1 });
 
-  const tree: TreeNodeOutput = await commands.recursive({ root: { name: "a", children: [{ name: "b" }] } });
+  const tree: TreeNode = await commands.recursive({ root: { name: "a", children: [{ name: "b" }] } });
   const label: string = tree.children[0]?.name ?? ""; // always present in output
 
   const pet = await commands.discriminated({ pet: { kind: "dog", good: true } });
@@ -96,6 +109,58 @@ async function check(): Promise<void> {
   // @ts-expect-error wrong payload
   events.exportScene.send({ recursive: "yes" });
 
-  void s, r, c, label, pair, scores;
+  // Output shapes keep the class name and carry every field; input shapes may omit defaults.
+  const v: Vec3 = await commands.modelInOut({ v: { x: 1, y: 2 } });
+  const z: number = v.z;
+  // @ts-expect-error the output shape always has z
+  const noZ: Vec3 = { x: 1, y: 2 };
+
+  // Open string enums: the known values and any other string, nothing else.
+  const known: SpeechRequestInput = { model: "small", size: "256x256", voice: "echo" };
+  const custom: SpeechRequestInput = { model: "my-own-model", size: "512x512", voice: "nova" };
+  // @ts-expect-error still a string
+  const numeric: SpeechRequestInput = { model: 3 };
+
+  // A big discriminated union narrows on `type`, in results, params and events.
+  for (const ev of await commands.streamEvents()) {
+    switch (ev.type) {
+      case "text.delta": {
+        const delta: string = ev.delta;
+        void delta;
+        break;
+      }
+      case "stream.done": {
+        const used: number = ev.usage.output_tokens;
+        void used;
+        break;
+      }
+    }
+  }
+  // @ts-expect-error no such event type
+  await commands.replay({ event: { type: "stream.paused" } });
+  // @ts-expect-error a delta needs its index
+  await commands.replay({ event: { type: "text.delta", delta: "x" } });
+  events.stream.on((e) => {
+    if (e.type === "stream.error") {
+      const retry: boolean = e.retryable; // a default, always present in output
+      void retry;
+    }
+  });
+
+  // Same class name in two modules: two types, never merged.
+  const chat: Message = await commands.chatMessage({ m: { role: "user", text: "a" } });
+  // @ts-expect-error the billing message is another type
+  const bill: BillingMessage = chat;
+  const recs: Record_[] = await commands.records({ r: { id: 1 }, e: { value: 2 } });
+  const pub: PublicName = { value: 1 };
+  const page = await commands.pageOfUsage();
+  const cursor: string | null = page.next_cursor;
+
+  // Nested aliases keep their names: Ids = Id[].
+  await commands.aliases({ tags: ["a"], data: { k: [1, "x", null] }, ids: [1, 2] });
+  // @ts-expect-error ids are numbers
+  await commands.aliases({ tags: [], data: null, ids: ["1"] });
+
+  void s, r, c, label, pair, scores, z, noZ, known, custom, numeric, bill, recs, pub, cursor;
 }
 void check;

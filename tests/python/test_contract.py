@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from auroraview import Commands, InvokeException
 from auroraview.cli import main
-from auroraview.contract import build_contract
+from auroraview.contract import CONTRACT_VERSION, build_contract
 from auroraview.testing import TestClient
 
 HERE = Path(__file__).parent
@@ -26,7 +26,7 @@ def test_contract_describes_commands_events_and_errors() -> None:
     from contract_app.api import commands
 
     c = build_contract(commands)
-    assert c["protocol_version"] == 1 and c["contract_version"] == 1
+    assert c["protocol_version"] == 1 and c["contract_version"] == CONTRACT_VERSION == 2
     [rename] = c["commands"]
     assert rename["name"] == "rename" and rename["doc"] == "Rename a node." and rename["errors"] == ["NameTaken"]
     params = rename["params"]

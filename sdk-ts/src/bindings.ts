@@ -1,0 +1,53 @@
+// Owns the runtime of generated bindings: each wrapper in a `*.gen.ts` file is one call to
+// these helpers, so the logic is here, type-checked once, and the generated file holds only
+// declarations. Every wrapper looks the backend up when it runs (`getAuroraView()`), so a
+// test may install a mock after importing the bindings.
+
+import type { CallOptions, Unsubscribe } from "./client.js";
+import { getAuroraView } from "./index.js";
+
+/** A command whose params are required: `(params, options?) => Promise<Result>`. */
+export function commandWithParams<P, R>(method: string): (params: P, options?: CallOptions) => Promise<R> {
+  return (params, options) => getAuroraView().call(method, params, options) as Promise<R>;
+}
+
+/** A command whose params may all be left out. */
+export function commandWithOptionalParams<P, R>(method: string): (params?: P, options?: CallOptions) => Promise<R> {
+  return (params, options) => getAuroraView().call(method, params, options) as Promise<R>;
+}
+
+/** A command that takes no params. */
+export function commandWithoutParams<R>(method: string): (options?: CallOptions) => Promise<R> {
+  return (options) => getAuroraView().call(method, undefined, options) as Promise<R>;
+}
+
+/** An event Python pushes to the page, with its payload type. */
+export interface PageEvent<T> {
+  /** Call `handler` with every payload; returns the function that stops it. */
+  on(handler: (payload: T) => void): Unsubscribe;
+  /** Call `handler` with the next payload only. */
+  once(handler: (payload: T) => void): Unsubscribe;
+  /** Remove `handler`, or every handler of the event when none is given. */
+  off(handler?: (payload: T) => void): void;
+}
+
+/** An event the page sends to Python's `on(...)` handlers. */
+export interface HostEvent<T> {
+  send(payload: T): void;
+}
+
+type Untyped = (payload: unknown) => void;
+
+/** The typed `on`/`once`/`off` of a Python → page event. */
+export function pageEvent<T>(event: string): PageEvent<T> {
+  return Object.freeze({
+    on: (handler: (payload: T) => void): Unsubscribe => getAuroraView().on(event, handler as Untyped),
+    once: (handler: (payload: T) => void): Unsubscribe => getAuroraView().once(event, handler as Untyped),
+    off: (handler?: (payload: T) => void): void => getAuroraView().off(event, handler as Untyped | undefined),
+  });
+}
+
+/** The typed `send` of a page → Python event. */
+export function hostEvent<T>(event: string): HostEvent<T> {
+  return Object.freeze({ send: (payload: T): void => getAuroraView().send_event(event, payload) });
+}

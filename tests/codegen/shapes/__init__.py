@@ -1,0 +1,1 @@
+"""Modules of the codegen corpus that define classes with the same name (`Message`)."""
