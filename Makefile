@@ -1,6 +1,6 @@
 # auroraview — the two commands a new machine needs are `make demo` and `make test`.
 # `make help` lists the others.
-.PHONY: help setup build demo test test-rust test-python test-e2e test-sdk lint generate bench bless
+.PHONY: help setup build demo test test-rust test-python test-e2e test-sdk lint generate wheel bench bless
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ generate: setup ## regenerate the bridge and the examples' bindings (then review
 	cd sdk-ts && npm run --silent build:bridge
 	cd tests/codegen && ../../.venv/bin/auroraview codegen corpus:commands --out corpus.gen.ts
 	cd examples/outliner && ../../.venv/bin/auroraview codegen app:commands --out ui/src/outliner.gen.ts
+
+wheel: setup ## build the wheel and the sdist into dist/ (stripped; links the system WebKitGTK 4.1)
+	CARGO_TARGET_DIR=target/wheel .venv/bin/maturin build --release --sdist --out dist
 
 bench: setup ## the benchmark table (real window vs raw wry, and the core alone)
 	.venv/bin/python bench/run.py

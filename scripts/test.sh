@@ -34,3 +34,5 @@ else
 fi
 echo "== Python tests"
 python -m pytest
+echo "== the wheel and the sdist, installed into a clean venv outside the tree"
+bash scripts/check_wheel.sh
