@@ -1,0 +1,100 @@
+"""The app every network test serves (Node, Chromium, Python client, CLI, bench).
+
+    auroraview serve tests/net/app.py:commands --port 0 --json
+
+Handlers count their invocations (``api.invocations``) so that every bad-input test can
+check that nothing reached a handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from auroraview import Commands, InvokeException
+
+commands = Commands()
+_invocations = {"count": 0}
+
+
+class Sum(BaseModel):
+    """What `api.add` returns."""
+
+    total: int
+
+
+class NotFound(InvokeException):
+    """A declared error with data."""
+
+    code = "not_found"
+
+
+def _count() -> None:
+    _invocations["count"] += 1
+
+
+@commands.command("api.echo")
+async def echo(value: Any = None) -> Any:
+    """Return what was sent."""
+    _count()
+    return value
+
+
+@commands.command("api.noop")
+def noop() -> None:
+    """Nothing, as fast as possible (the benchmark's call)."""
+
+
+@commands.command("api.add")
+def add(a: int, b: int = Field(ge=0)) -> Sum:
+    """Add two integers (`b` must not be negative: a validation error to show)."""
+    _count()
+    return Sum(total=a + b)
+
+
+@commands.command("api.fail", errors=[NotFound])
+def fail(what: str = "thing") -> None:
+    """Raise a declared error."""
+    _count()
+    raise NotFound(f"no {what} here", data={"what": what})
+
+
+@commands.command("api.sleep")
+async def sleep(seconds: float = Field(ge=0, le=60)) -> float:
+    """Sleep, then return the seconds slept (for timeouts, aborts and disconnects)."""
+    _count()
+    await asyncio.sleep(seconds)
+    return seconds
+
+
+@commands.command("api.emit")
+def emit(event: str, payload: Any = None, count: int = Field(default=1, ge=1, le=100_000)) -> int:
+    """Emit `event` `count` times to every connection (payload gets `{"i": n}` merged when it
+    is an object); returns how many were sent."""
+    _count()
+    for i in range(count):
+        data = {**payload, "i": i} if isinstance(payload, dict) else payload
+        commands.emit(event, data)
+    return count
+
+
+@commands.command("api.invocations")
+def invocations() -> int:
+    """How many counting handlers ran so far in this process."""
+    return _invocations["count"]
+
+
+@commands.command("api.whoami")
+def whoami() -> str:
+    """A command for access-rule tests."""
+    _count()
+    return "ok"
+
+
+@commands.on("client_event")
+def client_event(detail: Any) -> None:
+    """Events from clients are echoed back to everyone as `client_event_seen`."""
+    _count()
+    commands.emit("client_event_seen", detail)
