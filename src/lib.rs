@@ -1,7 +1,9 @@
 //! auroraview's Rust core: module wiring only.
 
+pub mod assets;
 pub mod handoff;
 pub mod ipc;
+pub mod net;
 pub mod protocol;
 mod py;
 pub mod runtime;

@@ -13,14 +13,17 @@ __all__ = [
     "AuroraViewError",
     "Connection",
     "Core",
+    "EchoServer",
     "GuiUnavailable",
     "PageNavigated",
+    "Server",
     "Target",
     "Window",
     "WindowClosed",
     "WindowError",
     "__version__",
     "check_js_safe",
+    "generate_token",
     "generate_typescript",
     "gui_running",
     "shutdown_gui",
@@ -47,8 +50,9 @@ _Receipt = (
     tuple[Literal["accepted", "replied"], int | str]
     | tuple[Literal["event", "cancel", "ready", "hello", "refused", "dropped"], None]
 )
-#: None (every connection), a connection id, or ("window", label) / ("transport", kind) / ("conn", id).
-_Target = int | tuple[Literal["window", "transport"], str] | tuple[Literal["conn"], int] | None
+#: None (every connection), a connection id, or ("window", label) / ("transport", kind) /
+#: ("child", id) / ("conn", id).
+_Target = int | tuple[Literal["window", "transport", "child", "peer"], str] | tuple[Literal["conn"], int] | None
 #: A window event of ``Window.take_events()``.
 _WindowEvent = tuple[Literal["loading", "loaded"], str] | tuple[Literal["eval"], int, str] | tuple[Literal["closed"]]
 
@@ -84,8 +88,16 @@ class Core:
     ) -> Core: ...
     def fileno(self) -> int:
         """Descriptor that becomes readable when ``take()`` has work."""
-    def register(self, name: str, method_id: int, timeout: float | None = None) -> None:
-        """Register a command name under ``method_id``, the id ``take()`` reports for its calls."""
+    def register(
+        self,
+        name: str,
+        method_id: int,
+        timeout: float | None = None,
+        transports: tuple[str, ...] | list[str] | None = None,
+        origins: tuple[str, ...] | list[str] | None = None,
+    ) -> None:
+        """Register a command name under ``method_id``, the id ``take()`` reports for its calls;
+        ``transports`` and ``origins`` are its access rules."""
     def take(self, max: int = ..., wait_us: int = 0) -> list[_Op]:
         """Up to ``max`` queued work items: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail)``
         events, ``(2, key)`` cancellations. With ``wait_us``, an empty queue is watched that long (spinning,
@@ -191,3 +203,58 @@ def webkit_version() -> str:
 
 def generate_typescript(contract_json: str, source: str) -> str:
     """TypeScript bindings for a contract document (JSON text)."""
+
+@final
+class Server:
+    """A running WebSocket + HTTP server joined to a core's router (docs/network.md)."""
+
+    def __new__(
+        cls,
+        core: Core,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        assets: str | os.PathLike[str] | None = None,
+        csp: str | None = None,
+        origins: list[str] = ...,
+        expose: Literal["all", "declared"] = "declared",
+        heartbeat: float = 15.0,
+        heartbeat_timeout: float = 10.0,
+        hello_timeout: float = 10.0,
+        max_outbound_bytes: int = ...,
+        max_connections: int = 10000,
+        metrics: bool = False,
+    ) -> Server: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def token(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def add_token(self, token: str, *, transport: str = "child", peer: str | None = None) -> None:
+        """Let connections presenting ``token`` in as ``transport`` with identity ``peer``."""
+    def revoke_token(self, token: str) -> bool:
+        """Stop accepting ``token``; its connections are closed with 4003."""
+    def stats(self) -> dict[str, int]:
+        """The server's counters."""
+    def stats_json(self) -> str:
+        """Server, router, connection and per-command counters as JSON text."""
+    def metrics_text(self) -> str:
+        """The Prometheus text served at ``/__auroraview/metrics``."""
+    def close(self, wait: float = 5.0) -> None:
+        """Stop listening and close every connection (1001)."""
+
+@final
+class EchoServer:
+    """A bare WebSocket echo on the server's stack (the benchmark's floor)."""
+
+    def __new__(cls, host: str = "127.0.0.1", port: int = 0) -> EchoServer: ...
+    @property
+    def port(self) -> int: ...
+    def close(self) -> None: ...
+
+def generate_token() -> str:
+    """A new random token (32 bytes, base64url)."""

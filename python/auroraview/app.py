@@ -27,6 +27,9 @@ from ._runtime import Runtime
 from .commands import Command, Commands
 
 if TYPE_CHECKING:
+    import os
+
+    from .server import Server
     from .webview import WebView
 
 __all__ = ["App", "EventTarget"]
@@ -76,6 +79,8 @@ class App:
         self._background: asyncio.AbstractEventLoop | None = None
         self._warned_drop = False
         self._closed = False
+        self._servers: list[Server] = []
+        self._detaching: asyncio.Task[None] | None = None
         for cmd in self.commands._watch(self._register):
             self._register(cmd)
         self.commands._app = self
@@ -156,7 +161,7 @@ class App:
         with self._lock:
             # The handler is in the table before the core can route a call to it.
             self._methods.append(cmd)
-            self.core.register(cmd.name, len(self._methods) - 1, cmd.timeout)
+            self.core.register(cmd.name, len(self._methods) - 1, cmd.timeout, cmd.transports, cmd.origins)
 
     def _attach(self, *, in_loop: bool, debug: bool | None = None, sync_workers: int | None = None) -> Runtime:
         """A transport joins; call on the loop that runs (or will run) the handlers.
@@ -237,6 +242,97 @@ class App:
                 self._background = holder[0]
             return self._background
 
+    # -- the network ------------------------------------------------------------------
+
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        token: str | None = None,
+        assets: str | os.PathLike[str] | None = None,
+        origins: list[str] | tuple[str, ...] = (),
+        expose: Literal["all", "declared"] = "declared",
+        csp: str | None = None,
+        heartbeat: float = 15.0,
+        heartbeat_timeout: float = 10.0,
+        max_outbound_bytes: int = 8 * 1024 * 1024,
+        max_connections: int = 10_000,
+        metrics: bool = False,
+    ) -> Server:
+        """Serve this app over HTTP + WebSocket (docs/network.md) and return at once; the
+        server runs on the core's own threads and the handlers on the app's runtime, beside
+        any open windows (same router). ``server.url`` is the URL to open in a browser.
+
+        ``expose``: which commands without ``transports`` rules network clients may call —
+        ``"declared"`` (default: only commands whose ``transports`` name ``"network"``, so
+        that commands written for the app's own windows are not handed to the network by
+        accident) or ``"all"`` (what ``auroraview serve MODULE:OBJECT`` uses).
+        ``token``: the secret clients need (22 to 128 of ``[A-Za-z0-9_-]``; generated when
+        omitted). ``origins``: browser origins allowed besides the server's own.
+        Binding anywhere but loopback is allowed and warned about."""
+        from .server import Server, run_on, warn_if_exposed
+
+        warn_if_exposed(host)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this App is closed")
+        core = _core.Server(
+            self.core,
+            host=host,
+            port=port,
+            token=token,
+            assets=assets,
+            csp=csp,
+            origins=list(origins),
+            expose=expose,
+            heartbeat=heartbeat,
+            heartbeat_timeout=heartbeat_timeout,
+            max_outbound_bytes=max_outbound_bytes,
+            max_connections=max_connections,
+            metrics=metrics,
+        )
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        try:
+            # Handlers must run while the server is up: attach like a window, on the app's
+            # loop, or this loop when the app has none yet, or the app's background thread.
+            home = running if running is not None and self.loop in (None, running) else self._home_loop()
+            run_on(home, lambda: self._attach(in_loop=False))
+        except BaseException:
+            core.close()
+            raise
+        server = Server(self, core, expose=expose)
+        with self._lock:
+            self._servers.append(server)
+        return server
+
+    @property
+    def servers(self) -> list[Server]:
+        """The servers of this app still running."""
+        with self._lock:
+            return list(self._servers)
+
+    def _server_closed(self, server: Server, timeout: float) -> None:
+        with self._lock:
+            if server not in self._servers:
+                return
+            self._servers.remove(server)
+            runtime = self._runtime
+        loop = runtime.loop if runtime is not None else None
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._detaching = loop.create_task(self._detach(in_loop=False))  # held: a task nobody holds may vanish
+        elif not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(self._detach(in_loop=False), loop).result(timeout)
+
     # -- end ------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -245,4 +341,7 @@ class App:
         call reaches a handler any more."""
         with self._lock:
             self._closed = True
+            servers = list(self._servers)
+        for server in servers:
+            server.close()
         self.core.shutdown()

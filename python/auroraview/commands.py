@@ -32,9 +32,13 @@ if TYPE_CHECKING:
 
     from .app import App, EventTarget
 
-__all__ = ["Command", "Commands", "EventDecl", "EventHandler"]
+__all__ = ["TRANSPORTS", "Command", "Commands", "EventDecl", "EventHandler", "Transport"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The transports a connection can come through (`auroraview._core` knows the same four).
+Transport = Literal["window", "in_process", "network", "child"]
+TRANSPORTS: tuple[Transport, ...] = typing.get_args(Transport)
 
 _NAME_LIMIT = _core.DEFAULT_LIMITS["max_name_bytes"]
 
@@ -54,6 +58,10 @@ class Command:
     params_schema: CoreSchema
     #: The `InvokeException` subclasses the handler declares it raises.
     errors: tuple[type[InvokeException], ...] = ()
+    #: Access rules (docs/network.md): the transports whose clients may call it, and the
+    #: origins they must come from. None: no rule of that kind.
+    transports: tuple[Transport, ...] | None = None
+    origins: tuple[str, ...] | None = None
 
     def dump(self, value: Any) -> bytes:
         """Serialize a handler's return value; a value not matching the annotation raises."""
@@ -219,9 +227,35 @@ def _untypable_message(fn: Callable[..., Any], sig: inspect.Signature, hints: di
     return None
 
 
-def _make_command(fn: Callable[..., Any], name: str, timeout: object, errors: Any = ()) -> Command:
+def _check_access(name: str, transports: Any, origins: Any) -> tuple[tuple[Transport, ...] | None, tuple[str, ...] | None]:
+    if transports is not None:
+        if isinstance(transports, str):
+            transports = (transports,)
+        transports = tuple(cast("Iterable[Any]", transports))
+        for t in transports:
+            if t not in TRANSPORTS:
+                raise ValueError(f"command {name!r}: unknown transport {t!r}; known: {', '.join(TRANSPORTS)}")
+    if origins is not None:
+        if isinstance(origins, str):
+            origins = (origins,)
+        origins = tuple(cast("Iterable[Any]", origins))
+        for o in origins:
+            if not isinstance(o, str) or "://" not in o:
+                raise ValueError(f"command {name!r}: {o!r} is not an origin (scheme://host[:port])")
+    return cast("tuple[Transport, ...] | None", transports), cast("tuple[str, ...] | None", origins)
+
+
+def _make_command(
+    fn: Callable[..., Any],
+    name: str,
+    timeout: object,
+    errors: Any = (),
+    transports: Any = None,
+    origins: Any = None,
+) -> Command:
     if not callable(fn):
         raise TypeError(f"command {name!r}: expected a function, got {fn!r}")
+    access_transports, access_origins = _check_access(name, transports, origins)
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"command {name!r}: timeout must be a positive number of seconds, got {timeout!r}")
     hints = _type_hints(fn)
@@ -254,6 +288,8 @@ def _make_command(fn: Callable[..., Any], name: str, timeout: object, errors: An
         doc=inspect.getdoc(fn),
         params_schema=schema,
         errors=declared_errors,
+        transports=access_transports,
+        origins=access_origins,
     )
 
 
@@ -303,24 +339,48 @@ class Commands:
 
     @overload
     def command(
-        self, name: F, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
+        self,
+        name: F,
+        *,
+        timeout: float | None = None,
+        errors: Iterable[type[InvokeException]] = (),
+        transports: Iterable[Transport] | None = None,
+        origins: Iterable[str] | None = None,
     ) -> F: ...
     @overload
     def command(
-        self, name: str | None = None, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
+        self,
+        name: str | None = None,
+        *,
+        timeout: float | None = None,
+        errors: Iterable[type[InvokeException]] = (),
+        transports: Iterable[Transport] | None = None,
+        origins: Iterable[str] | None = None,
     ) -> Callable[[F], F]: ...
     def command(
-        self, name: Any = None, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
+        self,
+        name: Any = None,
+        *,
+        timeout: float | None = None,
+        errors: Iterable[type[InvokeException]] = (),
+        transports: Iterable[Transport] | None = None,
+        origins: Iterable[str] | None = None,
     ) -> Any:
         """Register a command: ``@commands.command()`` uses the function's name as the wire
         name, ``@commands.command("api.rename")`` chooses it. ``timeout`` (seconds) answers the
         call ``timeout`` and cancels the handler when it runs longer. ``errors`` lists the
-        `InvokeException` subclasses it raises, for its contract."""
+        `InvokeException` subclasses it raises, for its contract.
+
+        Access rules (answered ``forbidden`` otherwise; docs/network.md): ``transports``
+        names who may call it (``"window"``, ``"in_process"``, ``"network"``, ``"child"``);
+        ``origins`` the exact origins its callers must come from. A command without
+        ``transports`` is not callable by network clients of a server started with
+        ``expose="declared"`` (the default of `App.serve`)."""
         if callable(name):
-            return self.command(timeout=timeout, errors=errors)(name)
+            return self.command(timeout=timeout, errors=errors, transports=transports, origins=origins)(name)
 
         def register(fn: F) -> F:
-            self.add(fn, name or fn.__name__, timeout=timeout, errors=errors)
+            self.add(fn, name or fn.__name__, timeout=timeout, errors=errors, transports=transports, origins=origins)
             return fn
 
         return register
@@ -362,10 +422,12 @@ class Commands:
         *,
         timeout: float | None = None,
         errors: Iterable[type[InvokeException]] = (),
+        transports: Iterable[Transport] | None = None,
+        origins: Iterable[str] | None = None,
     ) -> str:
-        """Register ``fn`` under the wire name ``name``."""
+        """Register ``fn`` under the wire name ``name`` (options as for `command`)."""
         _check_name("command", name)
-        self._add_all([_make_command(fn, name, timeout, errors)])
+        self._add_all([_make_command(fn, name, timeout, errors, transports, origins)])
         return name
 
     def _add_all(self, cmds: list[Command]) -> None:

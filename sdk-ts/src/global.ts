@@ -3,6 +3,7 @@
 
 import type { AuroraViewClient } from "./client.js";
 import type { InvokeError } from "./errors.js";
+import type { Connection } from "./transports/websocket.js";
 
 /** `window.auroraview` as the window's injected bridge defines it (frozen). */
 export type AuroraViewBridge = AuroraViewClient & {
@@ -10,6 +11,9 @@ export type AuroraViewBridge = AuroraViewClient & {
   readonly __bridge: 1;
   /** The same class `@auroraview/sdk` exports: `instanceof` works across the two bundles. */
   readonly InvokeError: typeof InvokeError;
+  /** Only in a page an auroraview server served to a browser (`/__auroraview/client.js`):
+   * the WebSocket's state, `connected`/`disconnected` events and `close()`. */
+  readonly connection?: Connection;
 };
 
 declare global {

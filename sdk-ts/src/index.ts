@@ -3,6 +3,7 @@
 // and the helpers generated bindings are written over.
 
 import type { AuroraView } from "./client.js";
+import { connectAuroraView, type NetworkAuroraView, type NetworkOptions } from "./network.js";
 
 export { PROTOCOL_VERSION } from "./protocol.gen.js";
 export type { CallError, CallId, ClientMessage, ErrorCode, HostMessage } from "./protocol.gen.js";
@@ -20,6 +21,26 @@ export {
   type Namespace,
   type Unsubscribe,
 } from "./client.js";
+export { connectAuroraView, type NetworkAuroraView, type NetworkOptions } from "./network.js";
+export {
+  backoffDelay,
+  CloseCode,
+  resolveEndpoint,
+  websocketTransport,
+  WEBSOCKET_PATH,
+  type ConnectedInfo,
+  type Connection,
+  type ConnectionEvents,
+  type ConnectionStats,
+  type DisconnectedInfo,
+  type PingMessage,
+  type PongMessage,
+  type WebSocketConstructor,
+  type WebSocketLike,
+  type WebSocketTransport,
+  type WebSocketTransportOptions,
+  type WelcomeMessage,
+} from "./transports/websocket.js";
 export { mockAuroraView, type AnyMockHandlers, type MockAuroraView } from "./mock.js";
 export {
   commandWithOptionalParams,
@@ -34,8 +55,22 @@ export {
 let current: AuroraView | undefined;
 
 /** Use `backend` (a mock, or a client over another transport) for every later `getAuroraView()`. */
-export function createAuroraView(backend?: AuroraView): AuroraView {
-  current = backend ?? bridge();
+export function createAuroraView(backend?: AuroraView): AuroraView;
+/** Connect to an auroraview server (docs/network.md) and use that client for every later
+ * `getAuroraView()`, so generated bindings call over the network. Connects at once; calls
+ * made before the first welcome wait for it. A second call makes a second connection (the
+ * first one stays open until its `connection.close()`). */
+export function createAuroraView(options: NetworkOptions): NetworkAuroraView;
+export function createAuroraView(arg?: AuroraView | NetworkOptions): AuroraView {
+  if (arg === undefined) {
+    current = bridge();
+  } else if (typeof (arg as Partial<AuroraView>).call === "function") {
+    current = arg as AuroraView;
+  } else if (typeof (arg as Partial<NetworkOptions>).url === "string") {
+    current = connectAuroraView(arg as NetworkOptions);
+  } else {
+    throw new TypeError("createAuroraView: expected a backend (an object with call) or network options ({ url, token? })");
+  }
   return current;
 }
 
@@ -47,7 +82,7 @@ export function getAuroraView(): AuroraView {
 function bridge(): AuroraView {
   const av = (globalThis as { auroraview?: AuroraView }).auroraview;
   if (!av) {
-    throw new Error("window.auroraview is not defined: run inside an auroraview window, or call createAuroraView(mock)");
+    throw new Error("window.auroraview is not defined: run inside an auroraview window, or call createAuroraView(mock) or createAuroraView({ url, token })");
   }
   return av;
 }

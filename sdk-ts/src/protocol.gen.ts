@@ -6,7 +6,7 @@ export type ClientMessage = { "type": "call", key?: string, id: CallId, method: 
 /**
  * Named arguments as an object, positional ones as an array, or absent.
  */
-params?: unknown, } | { "type": "event", key?: string, event: string, detail?: unknown, } | { "type": "cancel", key?: string, id: CallId, } | { "type": "ready", key?: string, } | { "type": "hello", key: string, };
+params?: unknown, } | { "type": "event", key?: string, event: string, detail?: unknown, } | { "type": "cancel", key?: string, id: CallId, } | { "type": "ready", key?: string, } | { "type": "hello", key: string, } | { "type": "ping", key?: string, } | { "type": "pong", key?: string, };
 export type CallError = { 
 /**
  * The error's class: `ValidationError`, `MethodNotFound`, or a handler's exception name.
@@ -24,4 +24,16 @@ message: string,
  * Structured details (`errors` for `invalid_params`), or null.
  */
 data: unknown, };
-export type HostMessage = { "type": "call_result", id: CallId, ok: boolean, result?: unknown, error?: CallError, } | { "type": "event", event: string, payload: unknown, };
+export type HostMessage = { "type": "call_result", id: CallId, ok: boolean, result?: unknown, error?: CallError, } | { "type": "event", event: string, payload: unknown, } | { "type": "welcome", 
+/**
+ * The connection's id on the host (as handlers and `connections()` see it).
+ */
+conn: number, 
+/**
+ * The host sends a `ping` when it has sent nothing for this long.
+ */
+heartbeat_ms: number, 
+/**
+ * `PROTOCOL_VERSION` of the host.
+ */
+protocol: number, } | { "type": "ping" } | { "type": "pong" };

@@ -14,15 +14,23 @@ pub enum TransportKind {
     Window,
     /// An in-process client (`TestClient`, tools, benchmarks).
     InProcess,
+    /// A WebSocket client: a browser tab, Node.js, a Python script (`src/net/`).
+    Network,
+    /// A child process launched by the app, connected back over the network transport with
+    /// its own token; its `peer` is its child id.
+    Child,
 }
 
 impl TransportKind {
-    pub const ALL: [TransportKind; 2] = [TransportKind::Window, TransportKind::InProcess];
+    pub const ALL: [TransportKind; 4] =
+        [TransportKind::Window, TransportKind::InProcess, TransportKind::Network, TransportKind::Child];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             TransportKind::Window => "window",
             TransportKind::InProcess => "in_process",
+            TransportKind::Network => "network",
+            TransportKind::Child => "child",
         }
     }
 
@@ -70,6 +78,8 @@ pub enum Target {
     Window(String),
     /// Every connection of one transport kind.
     Transport(TransportKind),
+    /// Every connection whose authenticated peer is this (a child process's id).
+    Peer(String),
 }
 
 impl Target {
@@ -79,6 +89,7 @@ impl Target {
             Target::Conn(conn) => *conn == id,
             Target::Window(label) => info.window.as_deref() == Some(label.as_str()),
             Target::Transport(kind) => info.transport == *kind,
+            Target::Peer(peer) => info.peer.as_deref() == Some(peer.as_str()),
         }
     }
 
@@ -98,7 +109,11 @@ mod tests {
         let page = ConnInfo::window("main", "auroraview://localhost");
         let other_page = ConnInfo::window("tools", "auroraview://localhost");
         let client = ConnInfo::new(TransportKind::InProcess);
-        let table: [(Target, ConnId, &ConnInfo, bool); 10] = [
+        let child = ConnInfo { peer: Some("worker-1".into()), ..ConnInfo::new(TransportKind::Child) };
+        let table: [(Target, ConnId, &ConnInfo, bool); 13] = [
+            (Target::Peer("worker-1".into()), 4, &child, true),
+            (Target::Peer("worker-2".into()), 4, &child, false),
+            (Target::Peer("worker-1".into()), 2, &client, false),
             (Target::All, 1, &page, true),
             (Target::All, 2, &client, true),
             (Target::Conn(1), 1, &page, true),

@@ -3,20 +3,25 @@
 //!
 //! - `router`: orchestration (decode, admit, route, reply, emit);
 //! - `pending`: the pending-call table and its one-terminal-reply invariant;
-//! - `gate`: admission (page key; tokens next), pure;
+//! - `gate`: admission (page key), pure; `authority`: per-command access rules, pure;
+//! - `metrics`: per-command calls, outcomes and latency;
 //! - `conn`: connection identity and event targets; `held`: events waiting for a connection;
 //! - `origin`: exact origin matching, for every transport; `stats`: counters.
 
+mod authority;
 mod conn;
 mod gate;
 mod held;
+mod metrics;
 mod origin;
 mod pending;
 mod router;
 mod stats;
 
+pub use authority::{authorize, Access, Exposure};
 pub use conn::{ConnInfo, Target, TransportKind};
 pub use gate::{Admission, Gate};
+pub use metrics::{MethodMetrics, MethodSnapshot, LATENCY_BUCKETS};
 pub use origin::Origin;
 pub use router::{Emitted, Receipt, Router};
 pub use stats::Stats;

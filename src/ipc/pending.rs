@@ -7,9 +7,12 @@
 //! Stream items will be tracked here next (credit per call).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::task::AbortHandle;
 
+use super::metrics::MethodMetrics;
 use super::{CallKey, ConnId};
 use crate::protocol::CallId;
 
@@ -18,6 +21,15 @@ struct Entry {
     conn: ConnId,
     id: CallId,
     timer: Option<AbortHandle>,
+    /// The command's metrics and when the call was accepted (recorded at its reply).
+    metrics: Option<(Arc<MethodMetrics>, Instant)>,
+}
+
+/// A call taken out of the table to be answered.
+pub struct Taken {
+    pub conn: ConnId,
+    pub id: CallId,
+    pub metrics: Option<(Arc<MethodMetrics>, Instant)>,
 }
 
 /// Why a new call could not be added.
@@ -55,13 +67,20 @@ impl Pending {
     }
 
     /// Put an admitted call in the table with its timer (if it has a timeout).
-    pub fn start(&mut self, key: CallKey, conn: ConnId, id: CallId, timer: Option<AbortHandle>) {
-        self.calls.insert(key, Entry { conn, id, timer });
+    pub fn start(
+        &mut self,
+        key: CallKey,
+        conn: ConnId,
+        id: CallId,
+        timer: Option<AbortHandle>,
+        metrics: Option<(Arc<MethodMetrics>, Instant)>,
+    ) {
+        self.calls.insert(key, Entry { conn, id, timer, metrics });
     }
 
     /// Remove call `key` to answer it: its connection and id, or None when it was answered
     /// already. The one place a call leaves the table.
-    pub fn take(&mut self, key: CallKey) -> Option<(ConnId, CallId)> {
+    pub fn take(&mut self, key: CallKey) -> Option<Taken> {
         let entry = self.calls.remove(&key)?;
         if let Some(timer) = entry.timer {
             timer.abort();
@@ -69,7 +88,7 @@ impl Pending {
         if let Some(ids) = self.by_conn.get_mut(&entry.conn) {
             ids.remove(&entry.id);
         }
-        Some((entry.conn, entry.id))
+        Some(Taken { conn: entry.conn, id: entry.id, metrics: entry.metrics })
     }
 
     /// The key of call `id` in flight on `conn`.
@@ -113,10 +132,10 @@ mod tests {
     fn a_call_leaves_the_table_exactly_once() {
         let mut p = Pending::default();
         let key = p.admit(1, &id(7), 10).unwrap();
-        p.start(key, 1, id(7), None);
+        p.start(key, 1, id(7), None, None);
         assert_eq!(p.find(1, &id(7)), Some(key));
-        assert_eq!(p.take(key), Some((1, id(7))));
-        assert_eq!(p.take(key), None, "a second answer finds nothing to answer");
+        assert_eq!(p.take(key).map(|t| (t.conn, t.id)), Some((1, id(7))));
+        assert!(p.take(key).is_none(), "a second answer finds nothing to answer");
         assert_eq!(p.find(1, &id(7)), None);
         assert_eq!(p.len(), 0);
         let again = p.admit(1, &id(7), 10).unwrap();
@@ -127,12 +146,12 @@ mod tests {
     fn duplicate_ids_and_the_in_flight_limit_are_per_connection() {
         let mut p = Pending::default();
         let a = p.admit(1, &id(1), 2).unwrap();
-        p.start(a, 1, id(1), None);
+        p.start(a, 1, id(1), None, None);
         assert_eq!(p.admit(1, &id(1), 2), Err(Refusal::DuplicateId));
         let b = p.admit(2, &id(1), 2).unwrap();
-        p.start(b, 2, id(1), None);
+        p.start(b, 2, id(1), None, None);
         let c = p.admit(1, &CallId::Str("x".into()), 2).unwrap();
-        p.start(c, 1, CallId::Str("x".into()), None);
+        p.start(c, 1, CallId::Str("x".into()), None, None);
         assert_eq!(p.admit(1, &id(3), 2), Err(Refusal::Overloaded));
         assert_eq!(p.by_conn[&1].len(), 2);
         assert_eq!(p.by_conn[&2].len(), 1);
@@ -144,13 +163,13 @@ mod tests {
         let mut p = Pending::default();
         for (conn, n) in [(1, 1), (1, 2), (2, 1)] {
             let key = p.admit(conn, &id(n), 10).unwrap();
-            p.start(key, conn, id(n), None);
+            p.start(key, conn, id(n), None, None);
         }
         let mut taken = p.take_conn(1);
         taken.sort_unstable();
         assert_eq!(taken.len(), 2);
         for key in taken {
-            assert_eq!(p.take(key), None, "a call of a closed connection cannot be answered");
+            assert!(p.take(key).is_none(), "a call of a closed connection cannot be answered");
         }
         assert_eq!(p.len(), 1);
         assert_eq!(p.keys().len(), 1);
@@ -163,7 +182,7 @@ mod tests {
         let timer = rt.spawn(async { tokio::time::sleep(std::time::Duration::from_secs(3600)).await });
         let mut p = Pending::default();
         let key = p.admit(1, &id(1), 10).unwrap();
-        p.start(key, 1, id(1), Some(timer.abort_handle()));
+        p.start(key, 1, id(1), Some(timer.abort_handle()), None);
         p.take(key);
         let outcome = rt.block_on(timer);
         assert!(outcome.unwrap_err().is_cancelled());

@@ -9,15 +9,17 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
+use super::authority::{self, Access, Exposure};
 use super::gate::{Admission, Gate};
 use super::held::Held;
+use super::metrics::{MethodMetrics, MethodSnapshot};
 use super::pending::{Pending, Refusal};
 use super::{CallKey, ConnId, ConnInfo, Dispatcher, MethodId, Op, Sink, Stats, Target};
 use crate::protocol::{self, CallId, ErrorCode, ErrorReply, Incoming, Limits};
@@ -37,6 +39,10 @@ pub enum Receipt {
     Ready,
     /// A page announced its key; on an armed keyed connection it is now bound.
     Hello,
+    /// A heartbeat asking for an answer (the network transport sends `pong`).
+    Ping,
+    /// A heartbeat answer: a sign of life, nothing to do.
+    Pong,
     /// A keyed connection refused the message (missing, wrong or stale key, a hello out of
     /// turn); counted, never answered.
     Refused,
@@ -58,12 +64,15 @@ pub struct Emitted {
 struct MethodInfo {
     id: MethodId,
     timeout: Option<Duration>,
+    access: Access,
+    metrics: Arc<MethodMetrics>,
 }
 
 struct Conn {
     sink: Arc<dyn Sink>,
     info: ConnInfo,
     gate: Gate,
+    exposure: Exposure,
 }
 
 struct State {
@@ -116,19 +125,36 @@ impl Router {
     /// Register (or replace) a method name; calls to it are dispatched as `Op::Call` with
     /// `method: id`. The id is the dispatcher's own (its index of handlers), so the dispatcher
     /// knows it before any call can carry it.
-    pub fn register_method(&self, name: &str, id: MethodId, timeout: Option<Duration>) {
-        self.state.lock().methods.insert(name.to_owned(), MethodInfo { id, timeout });
+    pub fn register_method(&self, name: &str, id: MethodId, timeout: Option<Duration>, access: Access) {
+        let mut st = self.state.lock();
+        // A replaced method keeps its counters: it is the same name to whoever watches them.
+        let metrics = st.methods.get(name).map_or_else(|| Arc::new(MethodMetrics::new(name)), |m| m.metrics.clone());
+        st.methods.insert(name.to_owned(), MethodInfo { id, timeout, access, metrics });
+    }
+
+    /// Every registered command's metrics, by name.
+    pub fn method_metrics(&self) -> Vec<MethodSnapshot> {
+        let metrics: Vec<Arc<MethodMetrics>> = self.state.lock().methods.values().map(|m| m.metrics.clone()).collect();
+        let mut all: Vec<MethodSnapshot> = metrics.iter().map(|m| m.snapshot()).collect();
+        all.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 
     /// Open a connection anyone holding it may talk on. Held events it matches come first.
     pub fn connect(&self, sink: Arc<dyn Sink>, info: ConnInfo) -> ConnId {
-        self.open(sink, info, Gate::Open)
+        self.open(sink, info, Gate::Open, Exposure::All)
+    }
+
+    /// `connect`, for a transport that decides which commands without access rules the
+    /// connection may call (a network server exposing only declared commands).
+    pub fn connect_exposed(&self, sink: Arc<dyn Sink>, info: ConnInfo, exposure: Exposure) -> ConnId {
+        self.open(sink, info, Gate::Open, exposure)
     }
 
     /// Open a connection for a page: it accepts nothing until `arm` and then one `hello`,
     /// and afterwards only messages carrying that hello's key (RELIABILITY.md case 18).
     pub fn connect_keyed(&self, sink: Arc<dyn Sink>, info: ConnInfo) -> ConnId {
-        self.open(sink, info, Gate::Locked)
+        self.open(sink, info, Gate::Locked, Exposure::All)
     }
 
     /// A new document now owns the keyed connection `conn`: its first `hello` binds the key,
@@ -139,14 +165,14 @@ impl Router {
         }
     }
 
-    fn open(&self, sink: Arc<dyn Sink>, info: ConnInfo, gate: Gate) -> ConnId {
+    fn open(&self, sink: Arc<dyn Sink>, info: ConnInfo, gate: Gate, exposure: Exposure) -> ConnId {
         let mut st = self.state.lock();
         st.next_conn += 1;
         let conn = st.next_conn;
         for frame in st.held.take_for(conn, &info) {
             sink.send(frame);
         }
-        st.conns.insert(conn, Conn { sink, info, gate });
+        st.conns.insert(conn, Conn { sink, info, gate, exposure });
         conn
     }
 
@@ -248,6 +274,8 @@ impl Router {
                 Receipt::Cancel
             }
             Ok(Incoming::Ready) => Receipt::Ready,
+            Ok(Incoming::Ping) => Receipt::Ping,
+            Ok(Incoming::Pong) => Receipt::Pong,
             Ok(Incoming::Hello) => Receipt::Hello, // an open connection needs no key
             Err(rej) => {
                 Stats::bump(if rej.code == ErrorCode::PayloadTooLarge {
@@ -297,10 +325,16 @@ impl Router {
                 return refuse_locked(st, conn, id, &protocol::unsafe_params_error(method, unsafe_ints));
             }
             let (method_id, timeout) = (info.id, info.timeout);
-            if !st.conns.contains_key(&conn) {
+            let Some(c) = st.conns.get(&conn) else {
                 Stats::bump(&self.stats.dropped);
                 return Receipt::Dropped;
+            };
+            if let Err(why) = authority::authorize(method, &info.access, &c.info, c.exposure) {
+                Stats::bump(&self.stats.forbidden);
+                let err = ErrorReply::framework(ErrorCode::Forbidden, why);
+                return refuse_locked(st, conn, id, &err);
             }
+            let metrics = info.metrics.clone();
             let key = match st.pending.admit(conn, &id, self.limits.max_in_flight) {
                 Ok(key) => key,
                 Err(Refusal::DuplicateId) => {
@@ -314,7 +348,7 @@ impl Router {
                 }
             };
             let timer = timeout.and_then(|t| self.start_timer(key, t));
-            st.pending.start(key, conn, id.clone(), timer);
+            st.pending.start(key, conn, id.clone(), timer, Some((metrics, Instant::now())));
             (key, method_id)
         };
         Stats::bump(&self.stats.calls_accepted);
@@ -376,9 +410,12 @@ impl Router {
     fn finish(&self, key: CallKey, outcome: Result<&[u8], ErrorReply>) -> bool {
         let (id, sink) = {
             let mut st = self.state.lock();
-            let Some((conn, id)) = st.pending.take(key) else { return false };
-            let Some(c) = st.conns.get(&conn) else { return true };
-            (id, c.sink.clone())
+            let Some(taken) = st.pending.take(key) else { return false };
+            if let Some((metrics, started)) = &taken.metrics {
+                metrics.record(outcome.as_ref().map(|_| ()).map_err(|e| e.code.as_str()), started.elapsed());
+            }
+            let Some(c) = st.conns.get(&taken.conn) else { return true };
+            (taken.id, c.sink.clone())
         };
         let frame = match outcome {
             Ok(result) => protocol::call_ok(&id, result),

@@ -56,6 +56,8 @@ stats! {
     held_dropped,
     /// Events for one connection id that was no longer open (never held: it never returns).
     events_unrouted,
+    /// Calls answered `forbidden` by a command's access rules (`authority.rs`).
+    forbidden,
 }
 
 impl Stats {

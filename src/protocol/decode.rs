@@ -32,6 +32,10 @@ pub enum Incoming<'a> {
         id: CallId,
     },
     Ready,
+    /// Heartbeat: answer with `pong` (network transport; elsewhere ignored).
+    Ping,
+    /// Heartbeat answer: only a sign of life.
+    Pong,
     /// A page announcing its key (see `ClientMessage::Hello`): the envelope's `key`, whose
     /// format `decode_keyed` has checked.
     Hello,
@@ -133,13 +137,15 @@ pub fn decode_keyed<'a>(input: &'a [u8], limits: &Limits) -> Result<(Incoming<'a
         }
         "cancel" => Ok(Incoming::Cancel { id: required_id(env.id, "cancel")? }),
         "ready" => Ok(Incoming::Ready),
+        "ping" => Ok(Incoming::Ping),
+        "pong" => Ok(Incoming::Pong),
         "hello" if key.as_deref().is_some_and(is_page_key) => Ok(Incoming::Hello),
         "hello" => Err(invalid("`hello` needs a `key` of 22 to 128 characters from [A-Za-z0-9_-]".into())),
         other => Err(Rejection {
             id: env.id.and_then(|raw| parse_id(raw, limits)),
             code: ErrorCode::InvalidMessage,
             message: format!(
-                "unknown message type `{}` (expected `call`, `event`, `cancel`, `ready` or `hello`)",
+                "unknown message type `{}` (expected `call`, `event`, `cancel`, `ready`, `hello`, `ping` or `pong`)",
                 truncate(other, 64)
             ),
         }),
@@ -149,7 +155,7 @@ pub fn decode_keyed<'a>(input: &'a [u8], limits: &Limits) -> Result<(Incoming<'a
             check_id_len(id, limits)?;
             Ok(msg)
         }
-        Incoming::Event { .. } | Incoming::Ready | Incoming::Hello => Ok(msg),
+        Incoming::Event { .. } | Incoming::Ready | Incoming::Ping | Incoming::Pong | Incoming::Hello => Ok(msg),
     })
     .map(|msg| (msg, key))
 }

@@ -134,3 +134,16 @@ pub fn unsafe_result_error(found: &[UnsafeInt]) -> ErrorReply {
     }
     ErrorReply::framework(ErrorCode::Internal, message)
 }
+
+/// `{"type":"welcome","conn":…,"heartbeat_ms":…,"protocol":…}` (network transport).
+pub fn welcome(conn: u64, heartbeat_ms: u64) -> Vec<u8> {
+    format!(
+        r#"{{"type":"welcome","conn":{conn},"heartbeat_ms":{heartbeat_ms},"protocol":{}}}"#,
+        super::PROTOCOL_VERSION
+    )
+    .into_bytes()
+}
+
+/// Heartbeat frames (network transport).
+pub const PING: &[u8] = br#"{"type":"ping"}"#;
+pub const PONG: &[u8] = br#"{"type":"pong"}"#;

@@ -85,9 +85,23 @@ pub enum ClientMessage {
     },
     /// The bridge's first message in a new document: the page's key, 22 to 128 characters of
     /// `[A-Za-z0-9_-]`. A window accepts one per document, and only once it has committed.
+    /// On the network transport, the first frame of a connection not authenticated at the
+    /// upgrade: `key` is the server's token (docs/network.md).
     Hello {
         #[schemars(length(min = 22, max = 128), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
         key: String,
+    },
+    /// Heartbeat (network transport): answered with `pong`.
+    Ping {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        key: Option<String>,
+    },
+    /// The answer to the host's `ping`.
+    Pong {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        key: Option<String>,
     },
 }
 
@@ -126,6 +140,21 @@ pub enum HostMessage {
         #[ts(type = "unknown")]
         payload: Value,
     },
+    /// Network transport: the connection is authenticated and open.
+    Welcome {
+        /// The connection's id on the host (as handlers and `connections()` see it).
+        #[ts(type = "number")]
+        conn: u64,
+        /// The host sends a `ping` when it has sent nothing for this long.
+        #[ts(type = "number")]
+        heartbeat_ms: u64,
+        /// `PROTOCOL_VERSION` of the host.
+        protocol: u32,
+    },
+    /// Heartbeat (network transport): answer with `pong`.
+    Ping,
+    /// The answer to a client's `ping`.
+    Pong,
 }
 
 /// Everything the protocol defines, gathered for the generated JSON Schema.

@@ -14,7 +14,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyTuple};
 
 use crate::handoff::WakeQueue;
-use crate::ipc::{CallKey, ConnId, ConnInfo, Dispatcher, Op, Receipt, Router, Sink, Target, TransportKind};
+use crate::ipc::{
+    Access, CallKey, ConnId, ConnInfo, Dispatcher, Op, Origin, Receipt, Router, Sink, Target, TransportKind,
+};
 use crate::protocol::{CallId, ErrorReply, Limits};
 
 /// Messages at least this large are routed with the GIL released.
@@ -58,6 +60,8 @@ fn receipt_to_py<'py>(py: Python<'py>, receipt: &Receipt) -> PyResult<Bound<'py,
         Receipt::Event => ("event", none),
         Receipt::Cancel => ("cancel", none),
         Receipt::Ready => ("ready", none),
+        Receipt::Ping => ("ping", none),
+        Receipt::Pong => ("pong", none),
         Receipt::Hello => ("hello", none),
         Receipt::Refused => ("refused", none),
         Receipt::Dropped => ("dropped", none),
@@ -119,8 +123,32 @@ impl Core {
     }
 
     /// Register a command name under `method_id`, the id `take()` reports for its calls.
-    #[pyo3(signature = (name, method_id, timeout=None))]
-    fn register(&self, name: &str, method_id: u32, timeout: Option<f64>) -> PyResult<()> {
+    /// `transports` (names) and `origins` (URLs) are its access rules (`ipc/authority.rs`).
+    #[pyo3(signature = (name, method_id, timeout=None, transports=None, origins=None))]
+    fn register(
+        &self,
+        name: &str,
+        method_id: u32,
+        timeout: Option<f64>,
+        transports: Option<Vec<String>>,
+        origins: Option<Vec<String>>,
+    ) -> PyResult<()> {
+        let access = Access {
+            transports: transports
+                .map(|names| names.iter().map(|n| parse_transport(n)).collect::<PyResult<Vec<_>>>())
+                .transpose()?,
+            origins: origins
+                .map(|urls| {
+                    urls.iter()
+                        .map(|u| {
+                            Origin::parse(u).ok_or_else(|| {
+                                PyValueError::new_err(format!("{u:?} is not an origin (scheme://host[:port])"))
+                            })
+                        })
+                        .collect::<PyResult<Vec<_>>>()
+                })
+                .transpose()?,
+        };
         let timeout = match timeout {
             None => None,
             Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
@@ -128,7 +156,7 @@ impl Core {
                 return Err(PyValueError::new_err(format!("timeout must be a positive number of seconds, got {t}")))
             }
         };
-        self.router.register_method(name, method_id, timeout);
+        self.router.register_method(name, method_id, timeout, access);
         Ok(())
     }
 
@@ -296,12 +324,12 @@ fn parse_target(target: Option<&Bound<'_, PyAny>>) -> PyResult<Target> {
     }
     if !target.is_instance_of::<PyTuple>() {
         return Err(PyValueError::new_err(format!(
-            "an event target is None, a connection id, (\"window\", label), (\"transport\", kind) or (\"conn\", id); got {target}"
+            "an event target is None, a connection id, (\"window\", label), (\"transport\", kind), (\"child\", id) or (\"conn\", id); got {target}"
         )));
     }
     let bad = || {
         PyValueError::new_err(format!(
-            "an event target is None, a connection id, (\"window\", label), (\"transport\", kind) or (\"conn\", id); got {target}"
+            "an event target is None, a connection id, (\"window\", label), (\"transport\", kind), (\"child\", id) or (\"conn\", id); got {target}"
         ))
     };
     let (kind, value): (String, Bound<'_, PyAny>) = target.extract().map_err(|_| bad())?;
@@ -310,13 +338,18 @@ fn parse_target(target: Option<&Bound<'_, PyAny>>) -> PyResult<Target> {
         "conn" => Ok(Target::Conn(value.extract().map_err(|_| bad())?)),
         "transport" => {
             let name: String = value.extract().map_err(|_| bad())?;
-            TransportKind::parse(&name).map(Target::Transport).ok_or_else(|| {
-                let known: Vec<&str> = TransportKind::ALL.iter().map(|k| k.as_str()).collect();
-                PyValueError::new_err(format!("unknown transport {name:?}; known: {}", known.join(", ")))
-            })
+            parse_transport(&name).map(Target::Transport)
         }
+        "child" | "peer" => Ok(Target::Peer(value.extract().map_err(|_| bad())?)),
         _ => Err(bad()),
     }
+}
+
+pub(crate) fn parse_transport(name: &str) -> PyResult<TransportKind> {
+    TransportKind::parse(name).ok_or_else(|| {
+        let known: Vec<&str> = TransportKind::ALL.iter().map(|k| k.as_str()).collect();
+        PyValueError::new_err(format!("unknown transport {name:?}; known: {}", known.join(", ")))
+    })
 }
 
 pub fn limits_dict<'py>(py: Python<'py>, l: &Limits) -> PyResult<Bound<'py, PyDict>> {

@@ -2,6 +2,7 @@
 
 mod core;
 mod errors;
+mod net;
 mod window;
 
 use pyo3::prelude::*;
@@ -14,6 +15,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<core::Connection>()?;
     m.add_class::<core::PyTarget>()?;
     m.add_class::<window::Window>()?;
+    m.add_class::<net::PyServer>()?;
+    m.add_class::<net::PyEchoServer>()?;
+    m.add_function(wrap_pyfunction!(net::generate_token, m)?)?;
     m.add_function(wrap_pyfunction!(window::shutdown_gui, m)?)?;
     m.add_function(wrap_pyfunction!(window::gui_running, m)?)?;
     m.add_function(wrap_pyfunction!(window::webkit_version, m)?)?;

@@ -271,6 +271,8 @@
           return '{"type":"cancel"' + head + ',"id":' + id(m.id) + "}";
         case "ready":
         case "hello":
+        case "ping":
+        case "pong":
           return '{"type":"' + m.type + '"' + head + "}";
       }
     }

@@ -1,8 +1,7 @@
 //! The only code that touches wry and tao: the GUI thread (`gui`), windows (`window`), each
-//! window's page lifecycle (`page`), the custom protocol (`scheme`, `assets`), the injected
+//! window's page lifecycle (`page`), the custom protocol (`scheme`, serving `crate::assets`), the injected
 //! bridge (`bridge`) and the security report (`security`).
 
-mod assets;
 mod bridge;
 mod error;
 mod gui;
@@ -11,7 +10,7 @@ mod scheme;
 mod security;
 mod window;
 
-pub use assets::{safe_relative, AssetResponse, AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};
+pub use crate::assets::{safe_relative, AssetResponse, AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};
 pub use bridge::batch_script;
 pub use error::WebviewError;
 pub use gui::{host, running_host, Host};

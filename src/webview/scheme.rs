@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use wry::http::{Request, Response};
 
-use super::assets::AssetSource;
+use crate::assets::AssetSource;
 
 /// Answer one custom-protocol request from `source`.
 pub fn respond(source: &AssetSource, csp: &str, request: &Request<Vec<u8>>) -> Response<Cow<'static, [u8]>> {

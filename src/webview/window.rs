@@ -15,12 +15,12 @@ use tao::window::{Window, WindowBuilder};
 use webkit2gtk::{LoadEvent, SettingsExt, WebViewExt};
 use wry::{NewWindowResponse, PageLoadEvent, WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
 
-use super::assets::{AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};
 use super::error::WebviewError;
 use super::gui::UserEvent;
 use super::page::Page;
 use super::security::SecurityReport;
 use super::{bridge, scheme};
+use crate::assets::{AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};
 use crate::ipc::{ConnId, ConnInfo, Origin, Receipt, Router};
 
 /// What a window shows.

@@ -147,6 +147,13 @@ fn encoded_frames_match_the_typed_messages() {
     assert_eq!(v["error"]["code"], "method_not_found");
     assert_eq!(v["error"]["data"], serde_json::Value::Null);
 
+    assert_eq!(
+        serde_json::from_slice::<HostMessage>(&protocol::welcome(7, 15_000)).unwrap(),
+        HostMessage::Welcome { conn: 7, heartbeat_ms: 15_000, protocol: protocol::PROTOCOL_VERSION }
+    );
+    assert_eq!(serde_json::from_slice::<HostMessage>(protocol::PING).unwrap(), HostMessage::Ping);
+    assert_eq!(serde_json::from_slice::<HostMessage>(protocol::PONG).unwrap(), HostMessage::Pong);
+
     let ev = event("quote\"name", b"null");
     assert_eq!(
         serde_json::from_slice::<HostMessage>(&ev).unwrap(),
@@ -170,6 +177,8 @@ fn typed_client_messages_decode_identically() {
         ClientMessage::Ready { key: key() },
         ClientMessage::Ready { key: None },
         ClientMessage::Hello { key: "abcdefghijklmnopqrstuv_-09".into() },
+        ClientMessage::Ping { key: None },
+        ClientMessage::Pong { key: key() },
     ];
     for msg in msgs {
         let bytes = serde_json::to_vec(&msg).unwrap();
@@ -190,6 +199,8 @@ fn typed_client_messages_decode_identically() {
             Incoming::Cancel { id } => ClientMessage::Cancel { key, id },
             Incoming::Ready => ClientMessage::Ready { key },
             Incoming::Hello => ClientMessage::Hello { key: key.expect("hello has a key") },
+            Incoming::Ping => ClientMessage::Ping { key },
+            Incoming::Pong => ClientMessage::Pong { key },
         };
         assert_eq!(back, msg);
     }

@@ -70,7 +70,7 @@ impl Harness {
         let rec = Arc::new(Recorder::default());
         let router = Router::new(limits, rec.clone(), rt.as_ref().map(|r| r.handle().clone()));
         let noop = 0;
-        router.register_method("noop", noop, None);
+        router.register_method("noop", noop, None, Default::default());
         let frames = Arc::new(Frames::default());
         let conn = router.connect(frames.clone(), client());
         Harness { router, rec, frames, conn, noop, _rt: rt }
@@ -370,7 +370,7 @@ fn ten_thousand_concurrent_calls_get_one_matching_reply_each() {
 fn a_panic_while_dispatching_becomes_an_internal_reply() {
     let h = Harness::new(small_limits());
     let boom = 7;
-    h.router.register_method("boom", boom, None);
+    h.router.register_method("boom", boom, None, Default::default());
     *h.rec.panic_on.lock() = Some(boom);
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {})); // keep the test output clean
@@ -407,7 +407,7 @@ fn cancel_answers_cancelled_and_stops_the_handler() {
 #[test]
 fn timeout_answers_at_the_limit_and_cancels() {
     let h = Harness::with_timers(small_limits());
-    h.router.register_method("slow", 1, Some(Duration::from_millis(200)));
+    h.router.register_method("slow", 1, Some(Duration::from_millis(200)), Default::default());
     let started = Instant::now();
     h.send(br#"{"type":"call","id":"t","method":"slow"}"#);
     let key = h.take_calls()[0].0;
@@ -429,7 +429,7 @@ fn timeout_answers_at_the_limit_and_cancels() {
 #[test]
 fn a_call_answered_in_time_never_times_out() {
     let h = Harness::with_timers(small_limits());
-    h.router.register_method("quick", 1, Some(Duration::from_millis(50)));
+    h.router.register_method("quick", 1, Some(Duration::from_millis(50)), Default::default());
     h.send(br#"{"type":"call","id":1,"method":"quick"}"#);
     h.router.complete(h.take_calls()[0].0, Ok(b"1"));
     std::thread::sleep(Duration::from_millis(120));
@@ -509,7 +509,7 @@ struct Joined {
 fn joined() -> Joined {
     let rec = Arc::new(Recorder::default());
     let router = Router::new(small_limits(), rec.clone(), None);
-    router.register_method("noop", 0, None);
+    router.register_method("noop", 0, None, Default::default());
     let open = |info: ConnInfo| {
         let frames = Arc::new(Frames::default());
         (router.connect(frames.clone(), info), frames)
@@ -715,4 +715,78 @@ fn open_connections_ignore_keys() {
     assert_eq!(h.send(&keyed_call(OTHER, 1)), Receipt::Accepted(CallId::Int(1)));
     assert_eq!(h.send(br#"{"type":"call","id":2,"method":"noop"}"#), Receipt::Accepted(CallId::Int(2)));
     assert_eq!(h.stat("refused_key"), 0);
+}
+
+// -- access rules and metrics (docs/network.md) --------------------------------------------
+
+#[test]
+fn access_rules_answer_forbidden_before_any_dispatch() {
+    use _core::ipc::{Access, Exposure};
+    let rec = Arc::new(Recorder::default());
+    let router = Router::new(small_limits(), rec.clone(), None);
+    router.register_method("open", 0, None, Access::default());
+    let windows_only = Access { transports: Some(vec![TransportKind::Window]), origins: None };
+    router.register_method("local", 1, None, windows_only);
+    let net = Access { transports: Some(vec![TransportKind::Network]), origins: None };
+    router.register_method("remote", 2, None, net);
+    let open = |info: ConnInfo, exposure: Exposure| {
+        let frames = Arc::new(Frames::default());
+        (router.connect_exposed(frames.clone(), info, exposure), frames)
+    };
+    let (declared, declared_frames) = open(ConnInfo::new(TransportKind::Network), Exposure::Declared);
+    let (all, all_frames) = open(ConnInfo::new(TransportKind::Network), Exposure::All);
+    let (window, window_frames) = open(page("main"), Exposure::All);
+    // (connection, method, accepted)
+    let table: [(u64, &str, bool); 9] = [
+        (declared, "open", false),
+        (declared, "local", false),
+        (declared, "remote", true),
+        (all, "open", true),
+        (all, "local", false),
+        (all, "remote", true),
+        (window, "open", true),
+        (window, "local", true),
+        (window, "remote", false),
+    ];
+    for (i, (conn, method, accepted)) in table.iter().enumerate() {
+        let msg = format!(r#"{{"type":"call","id":{i},"method":"{method}"}}"#);
+        let receipt = router.receive(*conn, msg.as_bytes());
+        assert_eq!(matches!(receipt, Receipt::Accepted(_)), *accepted, "{method} on {conn}: {receipt:?}");
+    }
+    let dispatched = rec.ops.lock().len();
+    assert_eq!(dispatched, 5, "refused calls never reach the dispatcher");
+    assert_eq!(stat(&router, "forbidden"), 4);
+    let refused: Vec<Value> = [declared_frames, all_frames, window_frames].iter().flat_map(|f| f.take()).collect();
+    assert_eq!(refused.len(), 4);
+    for frame in refused {
+        assert_eq!(frame["error"]["code"], "forbidden", "{frame}");
+        assert_eq!(frame["error"]["name"], "Forbidden");
+    }
+}
+
+#[test]
+fn every_reply_is_recorded_in_its_command_metrics() {
+    let h = Harness::new(small_limits());
+    for id in 0..3 {
+        h.send(format!(r#"{{"type":"call","id":{id},"method":"noop"}}"#).as_bytes());
+    }
+    let calls = h.take_calls();
+    h.router.complete(calls[0].0, Ok(b"1"));
+    h.router.complete(calls[1].0, Err(ErrorReply::framework(_core::protocol::ErrorCode::InvalidParams, "bad")));
+    h.send(br#"{"type":"cancel","id":2}"#);
+    let noop = h.router.method_metrics().into_iter().find(|m| m.name == "noop").unwrap();
+    assert_eq!((noop.calls, noop.ok), (3, 1));
+    let mut errors = noop.errors.clone();
+    errors.sort();
+    assert_eq!(errors, vec![("cancelled".to_owned(), 1), ("invalid_params".to_owned(), 1)]);
+    assert_eq!(*noop.cumulative.last().unwrap(), 3);
+}
+
+#[test]
+fn heartbeats_are_receipts_not_work() {
+    let h = Harness::new(small_limits());
+    assert_eq!(h.send(br#"{"type":"ping"}"#), Receipt::Ping);
+    assert_eq!(h.send(br#"{"type":"pong"}"#), Receipt::Pong);
+    assert!(h.rec.ops.lock().is_empty());
+    assert!(h.frames.take().is_empty(), "the transport answers pings, not the router");
 }

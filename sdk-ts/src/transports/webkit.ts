@@ -61,6 +61,8 @@ export function webkitTransport(): Transport {
         return '{"type":"cancel"' + head + ',"id":' + id(m.id) + "}";
       case "ready":
       case "hello":
+      case "ping":
+      case "pong":
         return '{"type":"' + m.type + '"' + head + "}";
     }
   }

@@ -1,5 +1,6 @@
-//! What the `auroraview://` custom protocol serves: a folder of assets or one inline page.
-//! Pure request → response logic, tested without a window (RELIABILITY.md case 22).
+//! What pages are served: a folder of assets or one inline page, for the `auroraview://` custom
+//! protocol (windows) and for HTTP (the network transport). Pure request → response logic,
+//! tested without a window or a socket (RELIABILITY.md case 22).
 
 use std::borrow::Cow;
 use std::path::{Component, Path, PathBuf};

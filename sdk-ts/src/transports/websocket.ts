@@ -1,0 +1,666 @@
+// Owns the network transport: the client's messages over one WebSocket to an auroraview
+// server (docs/network.md) — authentication, heartbeats both ways, and reconnection.
+//
+// What happens to a message depends on the state, and nothing is ever sent twice:
+//
+// - `connecting`, before the first welcome: sends are queued (at most `maxQueued`, default
+//   1000; one more throws) and go out, in order, right after the first `welcome`, on that
+//   connection only. A queued call that times out or is aborted is taken out of the queue
+//   and never sent. A socket that fails before its welcome leaves the queue as it is: none
+//   of it reached a server.
+// - `open`: sends go out at once.
+// - `connecting` again, after a welcomed connection was lost: sends throw, so the client
+//   rejects the call at once with `disconnected` (and it rejected every call in flight when
+//   the state left `open`: the server forgot them). Re-sending could run a handler twice.
+// - `closed` (user `close()`, close code 4001 or 4003, HTTP 401/403 at the upgrade,
+//   `maxAttempts` used up): sends throw; no reconnection.
+//
+// The transport keeps no call bookkeeping (client.ts does); it only tracks the socket.
+// Every socket it gives up on is detached first (its handlers become no-ops), so a late
+// event from an old socket never touches the current one.
+
+import { PROTOCOL_VERSION, type CallId, type ClientMessage, type HostMessage } from "../protocol.gen.js";
+import type { Transport, TransportSink, TransportState } from "../transport.js";
+
+// ── The network's own messages (docs/network.md). Local until the Rust generator adds them
+// ── to protocol.gen.ts; `hello` is there already.
+
+/** Server → client: the connection is authenticated, hence open. */
+export interface WelcomeMessage {
+  type: "welcome";
+  /** The server's id of this connection (a new one after every reconnection). */
+  conn: number;
+  /** The server's heartbeat interval: it pings when it sent nothing for this long. */
+  heartbeat_ms: number;
+  protocol: number;
+}
+/** Either way: are you there? Answered with `pong`. */
+export interface PingMessage {
+  type: "ping";
+}
+/** Either way: yes. */
+export interface PongMessage {
+  type: "pong";
+}
+
+/** Where the server serves its WebSocket. */
+export const WEBSOCKET_PATH = "/__auroraview/ws";
+/** Close codes with a meaning on this endpoint (docs/network.md, "Close codes"). */
+export const CloseCode = Object.freeze({
+  normal: 1000,
+  goingAway: 1001,
+  unauthorized: 4001,
+  heartbeatTimeout: 4002,
+  tokenRevoked: 4003,
+  slowConsumer: 4008,
+} as const);
+
+// ── The WebSocket implementation: the WHATWG one (browsers, Node >= 22) or `ws`'s.
+
+/** The members used, which both the WHATWG `WebSocket` and the `ws` package's have. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  // The handler parameters are `any` so that the DOM's and `ws`'s handler types both fit.
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  /** `ws` only: drop the TCP connection without a closing handshake (a dead peer never answers it). */
+  terminate?(): void;
+}
+
+/** `globalThis.WebSocket`, or `import WebSocket from "ws"`. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+const OPEN = 1; // WebSocket.OPEN, the same in every implementation
+
+// ── Connection events.
+
+/** The server's welcome, as `connected` reports it. */
+export interface ConnectedInfo {
+  /** The server's id of this connection. */
+  conn: number;
+  /** The server's protocol version (this SDK speaks `PROTOCOL_VERSION`). */
+  protocol: number;
+  /** The server's heartbeat interval. */
+  heartbeatMs: number;
+}
+
+/** A connection ended, or the transport gave up. */
+export interface DisconnectedInfo {
+  /** The WebSocket close code (1006: the connection dropped with no close frame). 4002 when
+   * this client found the server silent, 4001 also for an HTTP 401 at the upgrade. */
+  code: number;
+  reason: string;
+  /** False when the state is now `closed` for good. */
+  willReconnect: boolean;
+}
+
+/** What `connection.on` can listen to, with the value each listener gets. */
+export interface ConnectionEvents {
+  /** Every welcome: the first connection and each reconnection. */
+  connected: ConnectedInfo;
+  /** Once when a welcomed connection ends, and once when the transport closes for good. */
+  disconnected: DisconnectedInfo;
+  /** Failed attempts, undecodable frames, a protocol version this SDK does not know.
+   * Informational: the state changes only through `connected` and `disconnected`. */
+  error: Error;
+}
+
+/** Counters for diagnostics and tests. */
+export interface ConnectionStats {
+  /** Sockets created (the first connection and every reconnection attempt). */
+  attempts: number;
+  /** Welcomes received. */
+  connects: number;
+  /** Frames sent and received, heartbeats included. */
+  sent: number;
+  received: number;
+  /** Messages waiting for the first welcome. */
+  queued: number;
+  /** Binary frames from the server, ignored (the server sends none yet). */
+  binaryIgnored: number;
+  /** Text frames that were not a JSON object, ignored. */
+  invalidFrames: number;
+  /** Times the server was silent for `heartbeatMs + heartbeatTimeoutMs`. */
+  heartbeatTimeouts: number;
+}
+
+/** The connection behind a network client: its state, events, and `close()`. */
+export interface Connection {
+  readonly state: TransportState;
+  /** The current connection's welcome while `open`, else undefined. */
+  readonly info: ConnectedInfo | undefined;
+  /** The `ws://` or `wss://` URL connected to. */
+  readonly url: string;
+  on<K extends keyof ConnectionEvents>(event: K, listener: (value: ConnectionEvents[K]) => void): () => void;
+  off<K extends keyof ConnectionEvents>(event: K, listener?: (value: ConnectionEvents[K]) => void): void;
+  /** Close for good (state `closed`, no reconnection; calls in flight reject with `disconnected`). */
+  close(code?: number, reason?: string): void;
+  stats(): ConnectionStats;
+}
+
+export interface WebSocketTransportOptions {
+  /** `ws://HOST:PORT/__auroraview/ws` (or `wss://`); `http(s)://HOST:PORT/?token=T` as the
+   * server prints it (the token is taken from it); or a path such as `/__auroraview/ws`,
+   * resolved against `base`. A `token` query parameter is taken as the token and removed:
+   * it goes in `hello`, never in the request line. */
+  url: string;
+  /** The server's token, sent in `hello` as the first frame. Without one no `hello` is sent:
+   * the upgrade must have authenticated (a browser tab holding the server's cookie). */
+  token?: string;
+  /** The WebSocket class: `import WebSocket from "ws"` in Node < 22. Default: `globalThis.WebSocket`. */
+  WebSocket?: WebSocketConstructor;
+  /** What a relative `url` resolves against. Default: `location.href` (browsers). */
+  base?: string;
+  /** Send `ping` after this long without sending anything. Default: the welcome's `heartbeat_ms`. */
+  heartbeatMs?: number;
+  /** The server is dead after `heartbeatMs + heartbeatTimeoutMs` without any frame from it:
+   * the socket is dropped (close code 4002) and a reconnection starts. Default 10000. */
+  heartbeatTimeoutMs?: number;
+  /** From creating a socket to its welcome; past it the attempt counts as failed. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Reconnection delay: `random(0, min(maxDelayMs, baseDelayMs * 2 ** attempt))` ms. Default 250. */
+  baseDelayMs?: number;
+  /** Default 10000. */
+  maxDelayMs?: number;
+  /** Failed attempts in a row (since the last welcome) before giving up: the state becomes
+   * `closed`. Default: unlimited. 0: never reconnect. */
+  maxAttempts?: number;
+  /** Messages queued before the first welcome. Default 1000. */
+  maxQueued?: number;
+  /** Jitter source (tests). Default `Math.random`. */
+  random?: () => number;
+  onConnected?: (info: ConnectedInfo) => void;
+  onDisconnected?: (info: DisconnectedInfo) => void;
+  onError?: (error: Error) => void;
+}
+
+/** A `Transport` with the connection's own API. */
+export interface WebSocketTransport extends Transport {
+  readonly connection: Connection;
+}
+
+/**
+ * The delay before reconnection attempt `attempt` (0 for the first after a loss): full
+ * jitter, `random(0, min(maxDelayMs, baseDelayMs * 2 ** attempt))`, so a thousand clients of
+ * a restarted server do not come back in one burst. An integer in `[0, cap)`.
+ */
+export function backoffDelay(attempt: number, baseDelayMs = 250, maxDelayMs = 10_000, random: () => number = Math.random): number {
+  const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(Math.max(attempt, 0), 52));
+  const r = random();
+  return Math.floor((r >= 0 && r < 1 ? r : 0) * cap);
+}
+
+/** The WebSocket URL and token that `url` and `token` (options of the same names) mean. */
+export function resolveEndpoint(url: string, token?: string, base?: string): { url: string; token: string | undefined } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    const origin = base ?? (globalThis as { location?: { href?: string } }).location?.href;
+    if (origin === undefined) throw new TypeError(`auroraview: "${url}" is a relative url and there is no location to resolve it against: give an absolute ws:// url`);
+    parsed = new URL(url, origin);
+  }
+  switch (parsed.protocol) {
+    case "ws:":
+    case "wss:":
+      break;
+    case "http:":
+    case "https:":
+      parsed.protocol = parsed.protocol === "https:" ? "wss:" : "ws:";
+      // The printed URL is the app's page (`/?token=…`): the socket is at a fixed path.
+      if (!parsed.pathname.endsWith(WEBSOCKET_PATH)) parsed.pathname = WEBSOCKET_PATH;
+      break;
+    default:
+      throw new TypeError(`auroraview: cannot connect to "${parsed.protocol}" urls: give ws://, wss://, http:// or https://`);
+  }
+  const inUrl = parsed.searchParams.get("token") ?? undefined;
+  if (inUrl !== undefined) parsed.searchParams.delete("token");
+  parsed.hash = "";
+  if (token !== undefined && inUrl !== undefined && token !== inUrl) {
+    throw new TypeError("auroraview: the url's token and the token option differ");
+  }
+  const chosen = token ?? inUrl;
+  if (chosen !== undefined && (typeof chosen !== "string" || chosen === "")) {
+    throw new TypeError("auroraview: the token must be a non-empty string");
+  }
+  return { url: parsed.href, token: chosen };
+}
+
+function duration(name: string, value: number | undefined, fallback: number, { zero = true, infinite = false } = {}): number {
+  if (value === undefined) return fallback;
+  const ok = typeof value === "number" && !Number.isNaN(value) && (zero ? value >= 0 : value > 0) && (infinite || Number.isFinite(value));
+  if (!ok) throw new RangeError(`auroraview: option ${name} must be a ${zero ? "non-negative" : "positive"} number, not ${String(value)}`);
+  return value;
+}
+
+const PING = '{"type":"ping"}';
+const PONG = '{"type":"pong"}';
+
+interface Queued {
+  /** The call's id, so that cancelling a call still queued removes it instead. */
+  call: CallId | undefined;
+  text: string;
+}
+
+/** A transport over a WebSocket to an auroraview server. Connects when the client attaches. */
+export function websocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
+  if (options === null || typeof options !== "object" || typeof options.url !== "string") {
+    throw new TypeError("auroraview: websocketTransport needs { url }");
+  }
+  const found = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (typeof found !== "function") {
+    throw new TypeError(
+      "auroraview: no WebSocket implementation: this runtime has no global WebSocket (Node < 22); " +
+        'install the "ws" package and pass it: createAuroraView({ url, token, WebSocket }) with `import WebSocket from "ws"`',
+    );
+  }
+  const Socket: WebSocketConstructor = found;
+  const endpoint = resolveEndpoint(options.url, options.token, options.base);
+  const heartbeatOption = options.heartbeatMs === undefined ? undefined : duration("heartbeatMs", options.heartbeatMs, 0, { zero: false });
+  const heartbeatTimeout = duration("heartbeatTimeoutMs", options.heartbeatTimeoutMs, 10_000);
+  const connectTimeout = duration("connectTimeoutMs", options.connectTimeoutMs, 10_000, { zero: false });
+  const baseDelay = duration("baseDelayMs", options.baseDelayMs, 250);
+  const maxDelay = duration("maxDelayMs", options.maxDelayMs, 10_000);
+  const maxAttempts = duration("maxAttempts", options.maxAttempts, Infinity, { infinite: true });
+  const maxQueued = duration("maxQueued", options.maxQueued, 1000);
+  const random = options.random ?? Math.random;
+  const hello = endpoint.token === undefined ? undefined : '{"type":"hello","key":' + JSON.stringify(endpoint.token) + "}";
+
+  let state: TransportState = "connecting";
+  let sink: TransportSink | undefined;
+  let socket: WebSocketLike | undefined;
+  /** Messages waiting for the first welcome; undefined once it came (nothing queues after). */
+  let queue: Queued[] | undefined = [];
+  /** Failed attempts since the last welcome. */
+  let attempt = 0;
+  let info: ConnectedInfo | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let connectTimer: ReturnType<typeof setTimeout> | undefined;
+  let pingTimer: ReturnType<typeof setTimeout> | undefined;
+  let deadTimer: ReturnType<typeof setTimeout> | undefined;
+  // Heartbeats compare timestamps when a timer fires rather than re-arming timers on every
+  // frame: the hot path pays one Date.now() per frame.
+  let interval = 0;
+  let silence = 0;
+  let sentAt = 0;
+  let heardAt = 0;
+  let confirming = false;
+  const stats: Omit<ConnectionStats, "queued"> = {
+    attempts: 0,
+    connects: 0,
+    sent: 0,
+    received: 0,
+    binaryIgnored: 0,
+    invalidFrames: 0,
+    heartbeatTimeouts: 0,
+  };
+
+  const listeners: { [K in keyof ConnectionEvents]: Set<(value: ConnectionEvents[K]) => void> } = {
+    connected: new Set(),
+    disconnected: new Set(),
+    error: new Set(),
+  };
+  if (options.onConnected) listeners.connected.add(options.onConnected);
+  if (options.onDisconnected) listeners.disconnected.add(options.onDisconnected);
+  if (options.onError) listeners.error.add(options.onError);
+
+  function known(event: string): event is keyof ConnectionEvents {
+    return event === "connected" || event === "disconnected" || event === "error";
+  }
+
+  function emit<K extends keyof ConnectionEvents>(event: K, value: ConnectionEvents[K]): void {
+    for (const listener of Array.from(listeners[event])) {
+      try {
+        listener(value);
+      } catch (err) {
+        console.error(`auroraview: a "${event}" listener threw`, err);
+      }
+    }
+  }
+
+  function fail(message: string): void {
+    if (listeners.error.size > 0) emit("error", new Error("auroraview: " + message));
+  }
+
+  /** Put `text` on the wire now; throws when the socket cannot take it. */
+  function raw(text: string): void {
+    const ws = socket;
+    // A closing socket would drop the frame silently (both implementations): refuse instead.
+    if (ws === undefined || ws.readyState !== OPEN) throw new Error("the connection is not open");
+    ws.send(text);
+    sentAt = Date.now();
+    stats.sent++;
+  }
+
+  function stopTimers(): void {
+    for (const timer of [connectTimer, pingTimer, deadTimer, retryTimer]) if (timer !== undefined) clearTimeout(timer);
+    connectTimer = pingTimer = deadTimer = retryTimer = undefined;
+  }
+
+  /** Forget `ws`: its late events are ignored. No-ops rather than null: `ws` throws on an
+   * `error` event nobody listens to. */
+  function detach(ws: WebSocketLike): void {
+    const ignore = (): void => {};
+    ws.onopen = ignore;
+    ws.onmessage = ignore;
+    ws.onerror = ignore;
+    ws.onclose = ignore;
+  }
+
+  /** Give up on the current socket without waiting for its closing handshake. */
+  function abandon(code: number, reason: string, terminate: boolean): void {
+    const ws = socket;
+    if (ws === undefined) return;
+    socket = undefined;
+    detach(ws);
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closing or closed
+    }
+    if (terminate && typeof ws.terminate === "function") {
+      try {
+        ws.terminate(); // a frozen peer never answers the close frame
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  function setState(next: TransportState, reason: string): void {
+    state = next;
+    sink?.setState(next, reason);
+  }
+
+  /** The current socket is gone (`code`, `reason`): reconnect, or close for good. */
+  function lost(code: number, reason: string, fatal: boolean): void {
+    stopTimers();
+    socket = undefined;
+    info = undefined;
+    const wasOpen = state === "open";
+    if (fatal || attempt >= maxAttempts) {
+      finish(code, fatal || maxAttempts === 0 ? reason : `${reason}; gave up after ${attempt} attempt${attempt === 1 ? "" : "s"}`);
+      return;
+    }
+    if (wasOpen) {
+      setState("connecting", describe(code, reason));
+      emit("disconnected", { code, reason, willReconnect: true });
+    }
+    const delay = backoffDelay(attempt, baseDelay, maxDelay, random);
+    attempt++;
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  /** The state becomes `closed`, for good. */
+  function finish(code: number, reason: string): void {
+    if (state === "closed") return;
+    stopTimers();
+    queue = undefined;
+    info = undefined;
+    setState("closed", describe(code, reason)); // the client rejects everything in flight
+    emit("disconnected", { code, reason, willReconnect: false });
+  }
+
+  function describe(code: number, reason: string): string {
+    return `${reason || "connection closed"} (close code ${code})`;
+  }
+
+  function connect(): void {
+    retryTimer = undefined;
+    if (state === "closed") return;
+    stats.attempts++;
+    let ws: WebSocketLike;
+    try {
+      ws = new Socket(endpoint.url);
+    } catch (err) {
+      // Thrown at once (a bad URL, mixed content): trying again would throw again.
+      const message = err instanceof Error ? err.message : String(err);
+      fail("could not create a WebSocket: " + message);
+      lost(1006, "could not create a WebSocket: " + message, true);
+      return;
+    }
+    socket = ws;
+    /** An HTTP status that refused the upgrade (only `ws` reports it, in its error message). */
+    let refused: number | undefined;
+    ws.onopen = (): void => {
+      if (socket !== ws || hello === undefined) return;
+      try {
+        raw(hello);
+      } catch {
+        // closed already: its close event follows
+      }
+    };
+    ws.onmessage = (event: { data: unknown }): void => {
+      if (socket === ws) receive(event.data);
+    };
+    ws.onerror = (event: { message?: unknown; error?: unknown } | undefined): void => {
+      if (socket !== ws) return;
+      const detail =
+        event?.error instanceof Error ? event.error.message : typeof event?.message === "string" ? event.message : "";
+      const status = /Unexpected server response: (\d{3})/.exec(detail);
+      if (status) refused = Number(status[1]);
+      fail("WebSocket error" + (detail ? ": " + detail : "") + ` (${endpoint.url})`);
+    };
+    ws.onclose = (event: { code?: unknown; reason?: unknown } | undefined): void => {
+      if (socket !== ws) return;
+      detach(ws);
+      let code = typeof event?.code === "number" ? event.code : 1006;
+      let reason = typeof event?.reason === "string" ? event.reason : "";
+      // 401 (wrong token, stale cookie) and 403 (origin) at the upgrade do not get better by
+      // retrying; 503 (over capacity) and the rest might.
+      const fatal = code === CloseCode.unauthorized || code === CloseCode.tokenRevoked || refused === 401 || refused === 403;
+      if (refused === 401) {
+        code = CloseCode.unauthorized;
+        reason = "HTTP 401 at the upgrade: wrong token";
+      } else if (refused !== undefined) {
+        reason = `HTTP ${refused} at the upgrade`;
+      }
+      lost(code, reason, fatal);
+    };
+    connectTimer = setTimeout(() => {
+      connectTimer = undefined;
+      if (socket !== ws || state === "open") return;
+      const reason = `no welcome within ${connectTimeout} ms`;
+      fail(reason + ` (${endpoint.url})`);
+      abandon(CloseCode.heartbeatTimeout, reason, true);
+      lost(CloseCode.heartbeatTimeout, reason, false);
+    }, connectTimeout);
+  }
+
+  function receive(data: unknown): void {
+    heardAt = Date.now(); // any frame is a sign of life
+    stats.received++;
+    if (typeof data !== "string") {
+      stats.binaryIgnored++; // Buffer, ArrayBuffer or Blob: nothing is sent as binary yet
+      return;
+    }
+    let frame: unknown;
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      frame = undefined;
+    }
+    if (frame === null || typeof frame !== "object" || Array.isArray(frame)) {
+      stats.invalidFrames++;
+      fail("a frame from the server is not a JSON object: " + data.slice(0, 80));
+      return;
+    }
+    switch ((frame as { type?: unknown }).type) {
+      case "ping":
+        try {
+          raw(PONG);
+        } catch {
+          // closing: nothing to answer on
+        }
+        return;
+      case "pong":
+        return;
+      case "welcome":
+        welcome(frame as WelcomeMessage);
+        return;
+      default:
+        sink?.receive([frame as HostMessage]);
+    }
+  }
+
+  function welcome(frame: WelcomeMessage): void {
+    if (state === "open") return; // one per connection; a second one changes nothing
+    if (connectTimer !== undefined) clearTimeout(connectTimer);
+    connectTimer = undefined;
+    attempt = 0;
+    const serverHeartbeat = typeof frame.heartbeat_ms === "number" && frame.heartbeat_ms > 0 ? frame.heartbeat_ms : 15_000;
+    info = Object.freeze({ conn: frame.conn, protocol: frame.protocol, heartbeatMs: serverHeartbeat });
+    if (frame.protocol !== PROTOCOL_VERSION) {
+      fail(`the server speaks protocol ${String(frame.protocol)}, this SDK ${PROTOCOL_VERSION}`);
+    }
+    interval = heartbeatOption ?? serverHeartbeat;
+    silence = interval + heartbeatTimeout;
+    sentAt = heardAt = Date.now();
+    confirming = false;
+    pingTimer = setTimeout(pingCheck, interval);
+    deadTimer = setTimeout(deadCheck, silence);
+    // Flush before `open`: whatever the client sends once it sees `open` goes after these.
+    const waiting = queue;
+    queue = undefined;
+    if (waiting !== undefined) {
+      try {
+        for (let i = 0; i < waiting.length; i++) raw(waiting[i].text);
+      } catch {
+        // the socket closed under us: its close event follows and rejects the calls
+      }
+    }
+    stats.connects++;
+    setState("open", "");
+    emit("connected", info);
+  }
+
+  function rearm(remaining: number, limit: number): number {
+    // At least 1 ms (timers may fire early), at most `limit` (the clock may have gone back).
+    return Math.max(1, Math.min(remaining, limit));
+  }
+
+  function pingCheck(): void {
+    pingTimer = undefined;
+    if (socket === undefined) return;
+    const idle = Date.now() - sentAt;
+    if (idle >= interval) {
+      try {
+        raw(PING);
+      } catch {
+        return; // closing: its close event follows
+      }
+      pingTimer = setTimeout(pingCheck, interval);
+    } else {
+      pingTimer = setTimeout(pingCheck, rearm(interval - idle, interval));
+    }
+  }
+
+  function deadCheck(): void {
+    deadTimer = undefined;
+    if (socket === undefined) return;
+    const quiet = Date.now() - heardAt;
+    if (quiet < silence) {
+      confirming = false;
+      deadTimer = setTimeout(deadCheck, rearm(silence - quiet, silence));
+      return;
+    }
+    if (!confirming) {
+      // Once more after pending I/O: a loop that was blocked runs due timers before it reads
+      // the frames that arrived meanwhile, and those frames are signs of life.
+      confirming = true;
+      deadTimer = setTimeout(deadCheck, 0);
+      return;
+    }
+    confirming = false;
+    stats.heartbeatTimeouts++;
+    const reason = `heartbeat timeout: nothing from the server for ${quiet} ms`;
+    abandon(CloseCode.heartbeatTimeout, reason, true);
+    lost(CloseCode.heartbeatTimeout, reason, false);
+  }
+
+  function send(message: ClientMessage): void {
+    if (state === "open") {
+      raw(JSON.stringify(message));
+      return;
+    }
+    if (state === "closed") throw new Error("the connection is closed");
+    if (queue === undefined) {
+      // Reconnecting: the call is rejected now rather than sent on a later connection.
+      throw new Error("reconnecting to the server");
+    }
+    if (message.type === "cancel") {
+      // Cancelling a call that never left: take it out, and there is nothing to cancel.
+      for (let i = 0; i < queue.length; i++) {
+        if (queue[i].call === message.id) {
+          queue.splice(i, 1);
+          return;
+        }
+      }
+    }
+    if (queue.length >= maxQueued) throw new Error(`${maxQueued} messages are waiting for the first connection already`);
+    queue.push({ call: message.type === "call" ? message.id : undefined, text: JSON.stringify(message) });
+  }
+
+  function close(code: number = CloseCode.normal, reason = "closed by the client"): void {
+    if (state === "closed") return;
+    stopTimers();
+    const ws = socket;
+    socket = undefined;
+    if (ws !== undefined) {
+      detach(ws);
+      try {
+        ws.close(code, reason);
+      } catch {
+        // already closing
+      }
+      if (typeof ws.terminate === "function") {
+        // `ws` waits 30 s for the server's close frame, keeping a Node process alive; a
+        // live server answers in milliseconds, a frozen one never.
+        const kill = setTimeout(() => ws.terminate?.(), 2000);
+        ws.onclose = () => clearTimeout(kill);
+      }
+    }
+    finish(code, reason);
+  }
+
+  const connection: Connection = Object.freeze({
+    get state() {
+      return state;
+    },
+    get info() {
+      return info;
+    },
+    url: endpoint.url,
+    on<K extends keyof ConnectionEvents>(event: K, listener: (value: ConnectionEvents[K]) => void): () => void {
+      const set = known(event) ? (listeners[event] as Set<(value: ConnectionEvents[K]) => void>) : undefined;
+      if (set === undefined) throw new TypeError(`auroraview: no connection event "${String(event)}" (connected, disconnected, error)`);
+      set.add(listener);
+      return () => void set.delete(listener);
+    },
+    off<K extends keyof ConnectionEvents>(event: K, listener?: (value: ConnectionEvents[K]) => void): void {
+      const set = known(event) ? (listeners[event] as Set<(value: ConnectionEvents[K]) => void>) : undefined;
+      if (set === undefined) return;
+      if (listener === undefined) set.clear();
+      else set.delete(listener);
+    },
+    close,
+    stats: (): ConnectionStats => ({ ...stats, queued: queue === undefined ? 0 : queue.length }),
+  });
+
+  return {
+    get state() {
+      return state;
+    },
+    attach(target: TransportSink): void {
+      if (sink !== undefined) throw new Error("auroraview: the WebSocket transport is attached already");
+      sink = target;
+      connect();
+    },
+    send,
+    connection,
+  };
+}

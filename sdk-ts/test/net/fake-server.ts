@@ -1,0 +1,264 @@
+// Owns the fake auroraview server the WebSocket tests run against: docs/network.md's wire
+// (hello/welcome, ping/pong both ways, call/cancel → call_result, events, close codes) over
+// `ws`'s WebSocketServer, with tests/net/app.py's commands, and switches to misbehave.
+import { WebSocketServer, type WebSocket } from "ws";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export const TOKEN = "test-token-0123456789abcdef";
+
+/** The commands whose handlers count themselves in tests/net/app.py. */
+const COUNTED = new Set(["api.echo", "api.add", "api.fail", "api.sleep", "api.emit"]);
+
+type Json = Record<string, unknown>;
+
+export interface FakeServerOptions {
+  /** Listen here (0: any free port). */
+  port?: number;
+  token?: string;
+  /** The welcome's heartbeat_ms; the server pings after this long without sending. */
+  heartbeatMs?: number;
+  /** As a cookie would: the upgrade is authenticated and the welcome comes without hello. */
+  authAtUpgrade?: boolean;
+  /** Hold the welcome this long after hello. */
+  welcomeDelayMs?: number;
+  /** Refuse every upgrade with this HTTP status. */
+  refuseUpgrade?: number;
+  /** Plain GET responses by path (e.g. "/__auroraview/client.js"); anything else is a 404. */
+  files?: Record<string, string>;
+}
+
+/** One accepted socket, as the server sees it. */
+export interface Peer {
+  conn: number;
+  socket: WebSocket;
+  /** Every message received on it, parsed. */
+  frames: Json[];
+  authenticated: boolean;
+  timers: Map<unknown, ReturnType<typeof setTimeout>>;
+  lastSent: number;
+  closed: { code: number; reason: string } | undefined;
+}
+
+export class FakeServer {
+  readonly peers: Peer[] = [];
+  /** When true the server neither sends nor answers anything, and does not welcome (as a
+   * frozen process whose kernel still accepts connections). */
+  silent = false;
+  /** Calls received, by method, on every connection. */
+  readonly calls = new Map<string, number>();
+  /** Handlers that ran (as tests/net/app.py's `api.invocations` counts them). */
+  invocations = 0;
+  private nextConn = 1;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(
+    private readonly http: Server,
+    private readonly wss: WebSocketServer,
+    readonly port: number,
+    private readonly options: FakeServerOptions,
+  ) {}
+
+  static async start(options: FakeServerOptions = {}): Promise<FakeServer> {
+    const refuse = options.refuseUpgrade;
+    const http = createServer((req, res) => {
+      const body = options.files?.[req.url ?? ""];
+      res.writeHead(body === undefined ? 404 : 200, { "content-type": "text/plain; charset=utf-8" });
+      res.end(body ?? "not found");
+    });
+    const wss = new WebSocketServer({
+      server: http,
+      path: "/__auroraview/ws",
+      verifyClient: refuse === undefined ? undefined : (_info, done) => done(false, refuse),
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+    });
+    const server = new FakeServer(http, wss, (http.address() as AddressInfo).port, options);
+    wss.on("connection", (socket) => server.accept(socket));
+    const heartbeatMs = options.heartbeatMs ?? 15_000;
+    server.heartbeat = setInterval(() => server.tick(heartbeatMs), Math.max(10, heartbeatMs / 4));
+    return server;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}/__auroraview/ws`;
+  }
+
+  /** The peers that got a welcome. */
+  get welcomed(): Peer[] {
+    return this.peers.filter((p) => p.authenticated);
+  }
+
+  /** Every frame of type `type` received on any connection. */
+  received(type: string): Json[] {
+    return this.peers.flatMap((p) => p.frames.filter((f) => f.type === type));
+  }
+
+  /** Push an event to every authenticated connection. */
+  emit(event: string, payload: unknown): void {
+    for (const p of this.welcomed) this.send(p, { type: "event", event, payload });
+  }
+
+  /** Close every connection with `code`. */
+  closeAll(code: number, reason = ""): void {
+    for (const p of this.peers) if (p.closed === undefined) p.socket.close(code, reason);
+  }
+
+  /** Send raw data to every authenticated connection. */
+  broadcastRaw(data: string | Buffer): void {
+    for (const p of this.welcomed) if (p.closed === undefined) p.socket.send(data);
+  }
+
+  /** Stop listening and drop every connection without a closing handshake (a crash). */
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    for (const p of this.peers) {
+      for (const timer of p.timers.values()) clearTimeout(timer);
+      p.socket.terminate();
+    }
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  private accept(socket: WebSocket): void {
+    const peer: Peer = { conn: this.nextConn++, socket, frames: [], authenticated: false, timers: new Map(), lastSent: Date.now(), closed: undefined };
+    this.peers.push(peer);
+    socket.on("close", (code, reason) => {
+      peer.closed = { code, reason: reason.toString() };
+      for (const timer of peer.timers.values()) clearTimeout(timer);
+    });
+    socket.on("error", () => {}); // a terminated client: its close follows
+    socket.on("message", (data, isBinary) => {
+      if (this.silent) return;
+      if (isBinary) {
+        socket.close(1003, "binary frames are not accepted");
+        return;
+      }
+      let frame: Json;
+      try {
+        frame = JSON.parse(data.toString()) as Json;
+      } catch {
+        socket.close(1007, "invalid message");
+        return;
+      }
+      peer.frames.push(frame);
+      this.handle(peer, frame);
+    });
+    if (this.silent) return;
+    if (this.options.authAtUpgrade) {
+      this.welcome(peer);
+      return;
+    }
+    // Nothing is routed before hello (docs/network.md): a first frame that is not one closes 4001.
+    peer.timers.set("hello", setTimeout(() => peer.authenticated || socket.close(4001, "unauthorized"), 10_000));
+  }
+
+  private welcome(peer: Peer): void {
+    const go = (): void => {
+      if (peer.closed !== undefined || this.silent) return;
+      peer.authenticated = true;
+      this.send(peer, { type: "welcome", conn: peer.conn, heartbeat_ms: this.options.heartbeatMs ?? 15_000, protocol: 1 });
+    };
+    const delay = this.options.welcomeDelayMs;
+    if (delay === undefined) go();
+    else peer.timers.set("welcome", setTimeout(go, delay));
+  }
+
+  private send(peer: Peer, message: Json): void {
+    if (this.silent || peer.closed !== undefined || peer.socket.readyState !== 1) return;
+    peer.socket.send(JSON.stringify(message));
+    peer.lastSent = Date.now();
+  }
+
+  private tick(heartbeatMs: number): void {
+    if (this.silent) return;
+    for (const p of this.welcomed) if (p.closed === undefined && Date.now() - p.lastSent >= heartbeatMs) this.send(p, { type: "ping" });
+  }
+
+  private handle(peer: Peer, frame: Json): void {
+    if (!peer.authenticated) {
+      const timer = peer.timers.get("hello");
+      if (timer !== undefined) clearTimeout(timer);
+      if (frame.type === "hello" && frame.key === (this.options.token ?? TOKEN)) this.welcome(peer);
+      else peer.socket.close(4001, "unauthorized");
+      return;
+    }
+    switch (frame.type) {
+      case "ping":
+        this.send(peer, { type: "pong" });
+        return;
+      case "call":
+        this.calls.set(String(frame.method), (this.calls.get(String(frame.method)) ?? 0) + 1);
+        this.call(peer, frame.id as number, String(frame.method), (frame.params ?? {}) as Json);
+        return;
+      case "cancel": {
+        const timer = peer.timers.get(frame.id);
+        if (timer !== undefined) {
+          clearTimeout(timer);
+          peer.timers.delete(frame.id);
+        }
+        return;
+      }
+      case "event":
+        if (frame.event === "client_event") this.send(peer, { type: "event", event: "client_event_seen", payload: frame.detail });
+        return;
+    }
+  }
+
+  private call(peer: Peer, id: number, method: string, params: Json): void {
+    const ok = (result: unknown): void => this.send(peer, { type: "call_result", id, ok: true, result });
+    const error = (name: string, code: string, message: string, data: unknown = null): void =>
+      this.send(peer, { type: "call_result", id, ok: false, error: { name, code, message, data } });
+    if (COUNTED.has(method)) this.invocations++;
+    switch (method) {
+      case "api.invocations":
+        return ok(this.invocations);
+      case "api.echo":
+        return ok(params.value ?? null);
+      case "api.add": {
+        const { a, b } = params as { a: number; b: number };
+        if (typeof b !== "number" || b < 0) {
+          this.invocations--; // refused by validation: the handler never ran
+          return error("ValidationError", "invalid_params", "b: must be >= 0", { errors: [{ loc: ["b"], msg: "must be >= 0" }] });
+        }
+        return ok({ total: a + b });
+      }
+      case "api.fail": {
+        const what = (params.what as string | undefined) ?? "thing";
+        return error("NotFound", "not_found", `no ${what} here`, { what });
+      }
+      case "api.sleep": {
+        const seconds = params.seconds as number;
+        peer.timers.set(
+          id,
+          setTimeout(() => {
+            peer.timers.delete(id);
+            ok(seconds);
+          }, seconds * 1000),
+        );
+        return;
+      }
+      case "api.emit": {
+        const count = (params.count as number | undefined) ?? 1;
+        for (let i = 0; i < count; i++) this.send(peer, { type: "event", event: params.event as string, payload: { ...(params.payload as Json), i } });
+        return ok(count);
+      }
+      default:
+        return error("MethodNotFound", "method_not_found", `no command named "${method}"`);
+    }
+  }
+}
+
+/** Resolve when `predicate` holds (polled), reject after `ms`. */
+export async function waitFor(predicate: () => boolean, ms = 2000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

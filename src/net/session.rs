@@ -1,0 +1,259 @@
+//! One WebSocket connection: authentication (`hello`, unless done at the upgrade), then
+//! frames both ways through the router, heartbeats both ways, and every way it can end, each
+//! with its documented close code (docs/network.md). The router never waits on the socket:
+//! replies and events go through the connection's bounded queue (`sink.rs`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+
+use super::close;
+use super::metrics::NetStats;
+use super::server::Shared;
+use super::sink::NetSink;
+use crate::ipc::{ConnInfo, Exposure, Receipt, TransportKind};
+use crate::protocol::{self, Incoming};
+
+/// Who a token makes a connection.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub transport: TransportKind,
+    pub peer: Option<String>,
+    pub exposure: Exposure,
+    /// The revocable token it came from (None: the server's own, revoked only by closing).
+    pub token: Option<String>,
+}
+
+/// Frames written per wake-up before flushing: a burst of replies or events leaves in one
+/// write instead of one syscall per frame.
+const BATCH: usize = 256;
+
+type Tx = SplitSink<WebSocket, Message>;
+type Rx = SplitStream<WebSocket>;
+
+/// How long a close frame may take to leave (a client that stopped reading never takes it).
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+async fn close_with(tx: &mut Tx, code: u16, reason: &'static str) {
+    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        let _ = tx.send(Message::Close(Some(frame))).await;
+        let _ = tx.close().await;
+    })
+    .await;
+}
+
+/// Wait for the `hello` carrying a token; the grant it proves, or None (close 4001 sent).
+async fn authenticate(shared: &Shared, tx: &mut Tx, rx: &mut Rx) -> Option<Grant> {
+    let first = tokio::time::timeout(shared.cfg.hello_timeout, rx.next()).await;
+    let grant = match first {
+        Ok(Some(Ok(Message::Text(text)))) => {
+            let limits = shared.router.limits();
+            match protocol::decode_keyed(text.as_bytes(), limits) {
+                Ok((Incoming::Hello, Some(key))) => shared.grant(&key),
+                _ => None,
+            }
+        }
+        Ok(None) | Ok(Some(Err(_))) => return None, // gone before saying anything
+        _ => None,
+    };
+    if grant.is_none() {
+        NetStats::bump(&shared.stats.auth_failures);
+        close_with(tx, close::UNAUTHORIZED, "unauthorized").await;
+    }
+    grant
+}
+
+/// Close a socket whose upgrade presented a wrong token (counted by the caller).
+pub async fn refuse(socket: WebSocket) {
+    let (mut tx, _rx) = socket.split();
+    close_with(&mut tx, close::UNAUTHORIZED, "unauthorized").await;
+}
+
+/// Serve one upgraded socket until it ends. `grant`: authenticated at the upgrade.
+pub async fn run(
+    shared: Arc<Shared>,
+    socket: WebSocket,
+    grant: Option<Grant>,
+    origin: Option<String>,
+    _peer: SocketAddr,
+) {
+    let stats = shared.stats.clone();
+    NetStats::bump(&stats.connections_total);
+    NetStats::bump(&stats.connections_open);
+    let (mut tx, mut rx) = socket.split();
+    let grant = match grant {
+        Some(g) => Some(g),
+        None => authenticate(&shared, &mut tx, &mut rx).await,
+    };
+    if let Some(grant) = grant {
+        serve(&shared, &mut tx, &mut rx, grant, origin).await;
+    }
+    stats.connections_open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+async fn serve(shared: &Arc<Shared>, tx: &mut Tx, rx: &mut Rx, grant: Grant, origin: Option<String>) {
+    let stats = shared.stats.clone();
+    let cfg = &shared.cfg;
+    let router = &shared.router;
+    let (sink, mut frames) = NetSink::new(cfg.max_outbound_bytes, stats.clone());
+    let info = ConnInfo { transport: grant.transport, window: None, origin, peer: grant.peer.clone() };
+    let conn = router.connect_exposed(sink.clone(), info, grant.exposure);
+    NetStats::bump(&stats.authenticated);
+    let heartbeat_ms = u64::try_from(cfg.heartbeat.as_millis()).unwrap_or(u64::MAX);
+    let welcome = protocol::welcome(conn, heartbeat_ms);
+    let mut last_sent = Instant::now();
+    let mut last_heard = Instant::now();
+    let ended = 'session: {
+        if tx.send(text(Bytes::from(welcome))).await.is_err() {
+            break 'session None;
+        }
+        let mut shutdown = shared.shutdown.subscribe();
+        let mut revocations = shared.revocations.subscribe();
+        let tick = (cfg.heartbeat / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let mut ticker = tokio::time::interval(tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break 'session Some((close::GOING_AWAY, "server shutting down")),
+                _ = sink.overflow.notified() => {
+                    NetStats::bump(&stats.slow_consumers);
+                    break 'session Some((close::SLOW_CONSUMER, "slow consumer"));
+                }
+                changed = revocations.changed() => {
+                    let revoked = match &grant.token { Some(t) => !shared.token_valid(t), None => false };
+                    if changed.is_err() || revoked {
+                        NetStats::bump(&stats.revoked);
+                        break 'session Some((close::REVOKED, "token revoked"));
+                    }
+                }
+                frame = frames.recv() => {
+                    let Some(frame) = frame else { break 'session None };
+                    // A client that stops reading blocks this write once the socket's buffers
+                    // are full: meanwhile the queue overflowing or the server closing still
+                    // end the session.
+                    tokio::select! {
+                        biased;
+                        _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+                            break 'session Some((close::GOING_AWAY, "server shutting down"));
+                        }
+                        _ = sink.overflow.notified() => {
+                            NetStats::bump(&stats.slow_consumers);
+                            break 'session Some((close::SLOW_CONSUMER, "slow consumer"));
+                        }
+                        written = write_batch(tx, &sink, &stats, frame, &mut frames) => {
+                            if written.is_err() {
+                                break 'session None;
+                            }
+                        }
+                    }
+                    last_sent = Instant::now();
+                }
+                msg = rx.next() => {
+                    last_heard = Instant::now();
+                    match msg {
+                        Some(Ok(Message::Text(text))) => {
+                            NetStats::bump(&stats.frames_in);
+                            stats.bytes_in.fetch_add(text.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                            match router.receive(conn, text.as_bytes()) {
+                                Receipt::Ping => {
+                                    if tx.send(Message::Text(Utf8Bytes::from_static(PONG))).await.is_err() {
+                                        break 'session None;
+                                    }
+                                    last_sent = Instant::now();
+                                }
+                                Receipt::Dropped => {
+                                    NetStats::bump(&stats.invalid_frames);
+                                    break 'session Some((close::INVALID_MESSAGE, "invalid message"));
+                                }
+                                _ => {}
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            NetStats::bump(&stats.binary_refused);
+                            break 'session Some((close::UNSUPPORTED_DATA, "binary frames are not accepted"));
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {} // a sign of life; tungstenite answers pings
+                        Some(Ok(Message::Close(_))) | None => break 'session None,
+                        Some(Err(err)) => {
+                            if is_too_big(err) {
+                                NetStats::bump(&stats.too_large_frames);
+                                break 'session Some((close::TOO_BIG, "message too big"));
+                            }
+                            break 'session None;
+                        }
+                    }
+                }
+                _ = ticker.tick() => {
+                    if last_heard.elapsed() > cfg.heartbeat + cfg.heartbeat_timeout {
+                        NetStats::bump(&stats.heartbeat_timeouts);
+                        break 'session Some((close::HEARTBEAT_TIMEOUT, "heartbeat timeout"));
+                    }
+                    if last_sent.elapsed() >= cfg.heartbeat {
+                        if tx.send(Message::Text(Utf8Bytes::from_static(PING))).await.is_err() {
+                            break 'session None;
+                        }
+                        last_sent = Instant::now();
+                    }
+                }
+            }
+        }
+    };
+    // Off the router first: its calls in flight are cancelled and nothing more is queued.
+    router.disconnect(conn);
+    frames.close();
+    while let Ok(frame) = frames.try_recv() {
+        sink.written(frame.len()); // dropped unsent: the queue's bytes are released
+    }
+    if let Some((code, reason)) = ended {
+        close_with(tx, code, reason).await;
+    }
+}
+
+const PING: &str = r#"{"type":"ping"}"#;
+const PONG: &str = r#"{"type":"pong"}"#;
+
+fn text(frame: Bytes) -> Message {
+    // Frames are JSON the router built from valid UTF-8 (pydantic's output and our envelopes).
+    match Utf8Bytes::try_from(frame) {
+        Ok(t) => Message::Text(t),
+        Err(_) => Message::Text(Utf8Bytes::from_static(
+            r#"{"type":"event","event":"__auroraview_error","payload":"a frame was not UTF-8"}"#,
+        )),
+    }
+}
+
+/// Write `first` and whatever else is queued (up to `BATCH`), then flush once.
+async fn write_batch(
+    tx: &mut Tx,
+    sink: &NetSink,
+    stats: &NetStats,
+    first: Bytes,
+    frames: &mut tokio::sync::mpsc::UnboundedReceiver<Bytes>,
+) -> Result<(), axum::Error> {
+    let mut next = Some(first);
+    let mut n = 0;
+    while let Some(frame) = next.take() {
+        let len = frame.len();
+        tx.feed(text(frame)).await?;
+        sink.written(len);
+        NetStats::bump(&stats.frames_out);
+        stats.bytes_out.fetch_add(len as u64, std::sync::atomic::Ordering::Relaxed);
+        n += 1;
+        if n < BATCH {
+            next = frames.try_recv().ok();
+        }
+    }
+    tx.flush().await
+}
+
+fn is_too_big(err: axum::Error) -> bool {
+    let inner = err.into_inner();
+    matches!(inner.downcast_ref::<tungstenite::Error>(), Some(tungstenite::Error::Capacity(_)))
+}
