@@ -11,7 +11,9 @@ source .venv/bin/activate
 
 echo "== generated files are fresh; @auroraview/sdk builds and passes its tests"
 if command -v npm >/dev/null; then
-  (cd sdk-ts && npm run --silent check:bridge && npm test --silent)
+  # The network suite also runs against the real server (`auroraview serve`, built above).
+  (cd sdk-ts && npm run --silent check:bridge &&
+    AURORAVIEW_REAL_SERVER_CMD=".venv/bin/auroraview serve tests/net/app.py:commands --port 0 --json" npm test --silent)
 elif [ -n "${CI:-}" ]; then
   echo "npm is required in CI to check src/webview/bridge.gen.js" >&2
   exit 1
