@@ -1,5 +1,8 @@
 """auroraview: Python desktop apps whose UI is a web page, with typed async IPC."""
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._core import PROTOCOL_VERSION, __version__
 from .app import App, EventTarget
 from .commands import Command, Commands, EventDecl, EventHandler
@@ -14,16 +17,49 @@ from .errors import (
     WindowClosed,
     WindowError,
 )
+from .server import Server
 from .webview import AuroraView, WebView
+
+if TYPE_CHECKING:
+    from .children import ChildContext, ChildManager, NotAChildError
+    from .client import AsyncClient, AuthenticationError, Client, ConnectError, connect, connect_async
+
+# The network client and child processes import `websockets`: loaded on first use, so that
+# `import auroraview` stays as light as it was for apps that never touch the network.
+_LAZY = {
+    "connect": "client",
+    "connect_async": "client",
+    "Client": "client",
+    "AsyncClient": "client",
+    "ConnectError": "client",
+    "AuthenticationError": "client",
+    "ChildContext": "children",
+    "ChildManager": "children",
+    "NotAChildError": "children",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'auroraview' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "ERROR_CODES",
     "PROTOCOL_VERSION",
     "App",
+    "AsyncClient",
     "AuroraView",
     "AuroraViewError",
+    "AuthenticationError",
+    "ChildContext",
+    "ChildManager",
+    "Client",
     "Command",
     "Commands",
+    "ConnectError",
     "ErrorCode",
     "EventDecl",
     "EventHandler",
@@ -31,9 +67,13 @@ __all__ = [
     "GuiUnavailable",
     "InvokeError",
     "InvokeException",
+    "NotAChildError",
     "PageNavigated",
+    "Server",
     "WebView",
     "WindowClosed",
     "WindowError",
     "__version__",
+    "connect",
+    "connect_async",
 ]

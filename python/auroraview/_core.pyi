@@ -43,7 +43,7 @@ DEFAULT_LIMITS: dict[str, int]
 # Type aliases for the checkers only (no such objects at runtime, hence private).
 
 #: A work item of ``Core.take()``: a call, an event or a cancellation.
-_Op = tuple[Literal[0], int, int, bytes, int] | tuple[Literal[1], int, str, bytes] | tuple[Literal[2], int]
+_Op = tuple[Literal[0], int, int, bytes, int] | tuple[Literal[1], int, str, bytes, str | None] | tuple[Literal[2], int]
 #: What ``Connection.send()`` did with a message: a call accepted (its reply follows) or answered at
 #: once carries the call's id; the other kinds carry None.
 _Receipt = (
@@ -99,7 +99,7 @@ class Core:
         """Register a command name under ``method_id``, the id ``take()`` reports for its calls;
         ``transports`` and ``origins`` are its access rules."""
     def take(self, max: int = ..., wait_us: int = 0) -> list[_Op]:
-        """Up to ``max`` queued work items: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail)``
+        """Up to ``max`` queued work items: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail, child)``
         events, ``(2, key)`` cancellations. With ``wait_us``, an empty queue is watched that long (spinning,
         without the GIL) before returning an empty list."""
     def complete(self, key: int, result: bytes) -> bool:

@@ -35,7 +35,12 @@ from . import _core
 from .commands import Command, EventHandler
 from .errors import ERROR_NAMES, InvokeException
 
-__all__ = ["Runtime"]
+__all__ = ["EventTap", "Runtime"]
+
+#: Sees every client event before its handlers: ``tap(conn, child, name, detail)``, where
+#: ``child`` is the sender's child id when a child process sent it (else None). Runs on the
+#: loop and must return at once.
+EventTap = Callable[[int, "str | None", str, bytes], None]
 
 log = logging.getLogger("auroraview")
 
@@ -106,6 +111,7 @@ class Runtime:
         debug: bool = False,
         sync_workers: int = 16,
         spin_us: int = 0,
+        event_taps: Sequence[EventTap] = (),
     ) -> None:
         if sync_workers < 1:
             raise ValueError(f"sync_workers must be >= 1, got {sync_workers}")
@@ -114,6 +120,8 @@ class Runtime:
         self.core = core
         self.debug = debug
         self._handlers = handlers
+        #: Called with every client event before its handlers (the app's child manager).
+        self._event_taps = event_taps
         self.sync_workers = sync_workers
         self._methods = methods
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -207,7 +215,12 @@ class Runtime:
                 _, key, method, params, _conn = op
                 self._start_call(loop, key, self._methods[method], params)
             elif op[0] == _EVENT:
-                _, _conn, name, detail = op
+                _, conn, name, detail, child = op
+                for tap in self._event_taps:
+                    try:
+                        tap(conn, child, name, detail)
+                    except Exception:  # a tap must not stop the handlers
+                        log.exception("event tap for %r failed", name)
                 self._deliver_event(loop, name, detail)
             else:
                 task = self._tasks.pop(op[1], None)

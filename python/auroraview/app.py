@@ -23,12 +23,13 @@ import threading
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from . import _core
-from ._runtime import Runtime
+from ._runtime import EventTap, Runtime
 from .commands import Command, Commands
 
 if TYPE_CHECKING:
     import os
 
+    from .children import ChildManager
     from .server import Server
     from .webview import WebView
 
@@ -37,8 +38,11 @@ __all__ = ["App", "EventTarget"]
 log = logging.getLogger("auroraview")
 
 #: Where an event goes: ``None`` (every connection), a connection id, a `WebView` (its
-#: page, across reloads), ``("window", label)``, ``("transport", "window" | "in_process")``.
-EventTarget = Union[None, int, "WebView", tuple[Literal["window", "transport"], str], tuple[Literal["conn"], int]]
+#: page, across reloads), ``("window", label)``, ``("transport", "window" | "in_process" |
+#: "network" | "child")``, ``("child", child_id)``.
+EventTarget = Union[
+    None, int, "WebView", tuple[Literal["window", "transport", "child"], str], tuple[Literal["conn"], int]
+]
 
 
 class App:
@@ -81,6 +85,8 @@ class App:
         self._closed = False
         self._servers: list[Server] = []
         self._detaching: asyncio.Task[None] | None = None
+        self._event_taps: list[EventTap] = []
+        self._children: ChildManager | None = None
         for cmd in self.commands._watch(self._register):
             self._register(cmd)
         self.commands._app = self
@@ -180,6 +186,7 @@ class App:
                     debug=self.debug if debug is None else debug,
                     sync_workers=self.sync_workers if sync_workers is None else sync_workers,
                     spin_us=self.spin_us,
+                    event_taps=self._event_taps,
                 )
                 runtime.start()
                 self._runtime = runtime
@@ -310,6 +317,23 @@ class App:
         return server
 
     @property
+    def children(self) -> ChildManager:
+        """The child processes of this app (`auroraview.children.ChildManager`): ``spawn``,
+        ``send_to_child``, ``broadcast``, ``on_child_message``, ``on_child_exit``. Made on
+        first use; it serves the app on loopback for its children when they first need it."""
+        from .children import ChildManager
+
+        with self._lock:
+            if self._children is None:
+                self._children = ChildManager(self)
+            return self._children
+
+    def _add_event_tap(self, tap: EventTap) -> None:
+        """See every client event before its handlers (the child manager's hook)."""
+        with self._lock:
+            self._event_taps.append(tap)
+
+    @property
     def servers(self) -> list[Server]:
         """The servers of this app still running."""
         with self._lock:
@@ -342,6 +366,9 @@ class App:
         with self._lock:
             self._closed = True
             servers = list(self._servers)
+            children = self._children
+        if children is not None:
+            children.close()
         for server in servers:
             server.close()
         self.core.shutdown()

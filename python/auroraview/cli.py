@@ -181,7 +181,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _call(args: argparse.Namespace) -> int:
-    from .client import connect
+    from .client import ConnectError, connect
     from .errors import InvokeError
 
     params = None
@@ -195,7 +195,7 @@ def _call(args: argparse.Namespace) -> int:
     except InvokeError as exc:
         print(json.dumps({"error": {"name": exc.name, "code": exc.code, "message": exc.message}}), file=sys.stderr)
         return 3
-    except (OSError, ValueError) as exc:
+    except (ConnectError, OSError, ValueError) as exc:
         print(f"auroraview call: cannot connect to {args.url}: {exc}", file=sys.stderr)
         return 3
     with client:

@@ -40,8 +40,10 @@ pub type MethodId = u32;
 pub enum Op {
     /// Run method `method` with raw JSON `params`, then answer through `Router::complete(key)`.
     Call { key: CallKey, conn: ConnId, method: MethodId, params: Vec<u8> },
-    /// Deliver an event from a client to the host's listeners.
-    Event { conn: ConnId, name: String, detail: Vec<u8> },
+    /// Deliver an event from a client to the host's listeners. `child`: the child id when
+    /// the connection is a child process's, read when the event arrived (the connection may
+    /// be gone by the time the host looks: a child that emits and exits).
+    Event { conn: ConnId, name: String, detail: Vec<u8>, child: Option<String> },
     /// The call was cancelled, timed out or lost its connection: stop it. Its reply, if any,
     /// has already been sent; a later `complete` for it is ignored.
     Cancel { key: CallKey },

@@ -256,13 +256,17 @@ impl Router {
                 self.accept_call(conn, id, &method, params.map(|p| p.get()), &unsafe_ints)
             }
             Ok(Incoming::Event { event, detail }) => {
-                if !self.state.lock().conns.contains_key(&conn) {
+                let from = self.state.lock().conns.get(&conn).map(|c| match c.info.transport {
+                    super::TransportKind::Child => c.info.peer.clone(),
+                    _ => None,
+                });
+                let Some(child) = from else {
                     Stats::bump(&self.stats.dropped);
                     return Receipt::Dropped;
-                }
+                };
                 Stats::bump(&self.stats.events_received);
                 let detail = detail.map_or_else(|| b"null".to_vec(), |d| d.get().as_bytes().to_vec());
-                self.dispatch(Op::Event { conn, name: event.into_owned(), detail });
+                self.dispatch(Op::Event { conn, name: event.into_owned(), detail, child });
                 Receipt::Event
             }
             Ok(Incoming::Cancel { id }) => {

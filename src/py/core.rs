@@ -161,7 +161,7 @@ impl Core {
     }
 
     /// Up to `max` queued items of work, in order: `(0, key, method_id, params, conn)` for a
-    /// call, `(1, conn, name, detail)` for an event, `(2, key)` to cancel a call.
+    /// call, `(1, conn, name, detail, child)` for an event (`child`: the sender's child id), `(2, key)` to cancel a call.
     ///
     /// With `wait_us`, an empty queue is watched for up to that many microseconds (spinning,
     /// without the GIL) before returning empty-handed; meanwhile producers skip the wake-up.
@@ -177,8 +177,8 @@ impl Core {
                 Op::Call { key, conn, method, params } => {
                     (0u8, key, method, PyBytes::new(py, &params), conn).into_pyobject(py)?.into_any()
                 }
-                Op::Event { conn, name, detail } => {
-                    (1u8, conn, name, PyBytes::new(py, &detail)).into_pyobject(py)?.into_any()
+                Op::Event { conn, name, detail, child } => {
+                    (1u8, conn, name, PyBytes::new(py, &detail), child).into_pyobject(py)?.into_any()
                 }
                 Op::Cancel { key } => (2u8, key).into_pyobject(py)?.into_any(),
             };

@@ -614,8 +614,8 @@ fn events_from_the_client_reach_the_dispatcher_with_raw_detail() {
     assert_eq!(
         ops,
         vec![
-            Op::Event { conn: h.conn, name: "export".into(), detail: br#"{"path":"a"}"#.to_vec() },
-            Op::Event { conn: h.conn, name: "bare".into(), detail: b"null".to_vec() },
+            Op::Event { conn: h.conn, name: "export".into(), detail: br#"{"path":"a"}"#.to_vec(), child: None },
+            Op::Event { conn: h.conn, name: "bare".into(), detail: b"null".to_vec(), child: None },
         ]
     );
 }
@@ -789,4 +789,27 @@ fn heartbeats_are_receipts_not_work() {
     assert_eq!(h.send(br#"{"type":"pong"}"#), Receipt::Pong);
     assert!(h.rec.ops.lock().is_empty());
     assert!(h.frames.take().is_empty(), "the transport answers pings, not the router");
+}
+
+#[test]
+fn events_from_a_child_carry_its_id_as_they_arrive() {
+    let rec = Arc::new(Recorder::default());
+    let router = Router::new(small_limits(), rec.clone(), None);
+    let child = ConnInfo { peer: Some("worker-1".into()), ..ConnInfo::new(TransportKind::Child) };
+    let other = ConnInfo { peer: Some("worker-1".into()), ..ConnInfo::new(TransportKind::InProcess) };
+    let (c, o) =
+        (router.connect(Arc::new(Frames::default()), child), router.connect(Arc::new(Frames::default()), other));
+    router.receive(c, br#"{"type":"event","event":"status","detail":1}"#);
+    router.disconnect(c); // gone before the host looks: the id came with the event
+    router.receive(o, br#"{"type":"event","event":"status","detail":2}"#);
+    let children: Vec<Option<String>> = rec
+        .ops
+        .lock()
+        .iter()
+        .filter_map(|op| match op {
+            Op::Event { child, .. } => Some(child.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(children, vec![Some("worker-1".to_owned()), None], "only a child transport names a child");
 }

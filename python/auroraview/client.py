@@ -1,0 +1,929 @@
+"""The Python client of the network transport (docs/network.md): a script, a service or a
+child process calling an app's commands and receiving its events over WebSocket.
+
+    with connect("http://127.0.0.1:8765/?token=…") as client:      # the URL the server prints
+        print(client.call("api.add", {"a": 1, "b": 2}))
+        client.on("progress", print)
+
+    async with await connect_async("ws://127.0.0.1:8765/__auroraview/ws", token) as client:
+        await client.call("api.add", {"a": 1, "b": 2})
+
+This module owns the client side of the wire: the token at the upgrade, the welcome, the
+heartbeat both ways, calls and their replies, timeouts and cancels, events both ways.
+
+One implementation, `AsyncClient`, speaks the protocol on an asyncio loop. `Client`, for
+code that is not async, runs an `AsyncClient` on a private loop in a daemon thread and
+blocks on it. That thread, and not ``websockets.sync``, because the heartbeat needs timers
+that fire while the script is busy elsewhere, and one asyncio implementation with timers is
+smaller and surer than a second one built from a reader thread, a pinger thread and locks.
+
+No reconnection: a connection that drops (the server went away, it closed us, or it fell
+silent past the heartbeat) makes the client closed for good. Calls in flight fail at once
+with ``disconnected``, later calls too; ``on_disconnect`` is told. Connect again to go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import inspect
+import ipaddress
+import itertools
+import logging
+import queue
+import re
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic_core import from_json, to_json
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from ._core import PROTOCOL_VERSION, AuroraViewError
+from .errors import InvokeError
+
+__all__ = [
+    "WS_PATH",
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "ConnectError",
+    "connect",
+    "connect_async",
+    "describe_close",
+    "resolve_url",
+]
+
+log = logging.getLogger("auroraview.client")
+
+T = TypeVar("T")
+
+#: The WebSocket endpoint of every AuroraView server.
+WS_PATH = "/__auroraview/ws"
+
+#: What a server token looks like (docs/network.md, "Authentication").
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,128}")
+
+#: Server heartbeat when a welcome does not say (the spec's default).
+_DEFAULT_HEARTBEAT = 15.0
+
+_PING = '{"type":"ping"}'
+_PONG = '{"type":"pong"}'
+
+#: Close codes, as a person reads them (docs/network.md, "Close codes").
+_CLOSE_MEANINGS = {
+    1000: "normal close",
+    1001: "the server is shutting down",
+    1003: "binary frame refused",
+    1006: "connection lost",
+    1007: "invalid message",
+    1009: "message too large",
+    1011: "server error",
+    4001: "not authenticated",
+    4002: "heartbeat timeout",
+    4003: "token revoked",
+    4008: "slow consumer",
+}
+
+#: An event handler: gets the payload. May return an awaitable (async client: run as a task).
+EventHandler = Callable[[Any], object]
+#: A handler of every event: gets the event name and the payload.
+AnyEventHandler = Callable[[str, Any], object]
+#: Told once when the connection ends other than by ``close()``: the close code and reason.
+DisconnectHandler = Callable[[int, str], object]
+
+
+class ConnectError(AuroraViewError):
+    """The connection could not be opened: nothing listening, no answer in time, refused
+    at the upgrade (``status``: 403 origin, 503 capacity, ...) or closed before the welcome
+    (``close_code``), or not an AuroraView server."""
+
+    def __init__(self, message: str, *, status: int | None = None, close_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.close_code = close_code
+
+
+class AuthenticationError(ConnectError):
+    """The server refused the token (close 4001 before the welcome, or HTTP 401 at the upgrade)."""
+
+
+def describe_close(code: int, reason: str = "") -> str:
+    """``4003 token revoked`` — a close code with its meaning and the peer's reason."""
+    text = f"{code} {_CLOSE_MEANINGS.get(code, 'closed')}"
+    return f"{text}: {reason}" if reason else text
+
+
+# -- URL ------------------------------------------------------------------------------
+
+
+def resolve_url(url: str, token: str | None = None) -> tuple[str, str]:
+    """The WebSocket endpoint and the token for ``url``: the URL a server prints
+    (``http://HOST:PORT/?token=T``), or a ``ws://``/``wss://`` URL (the path defaults to
+    ``/__auroraview/ws``) with ``token``. The token never stays in the URL: it is sent in
+    the upgrade's ``Authorization`` header, which servers and proxies do not log."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https", "ws", "wss"):
+        raise ValueError(f"expected an http://, https://, ws:// or wss:// URL, got {url!r}")
+    if not parts.hostname:
+        raise ValueError(f"no host in {url!r}")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    in_url = [v for k, v in query if k == "token"]
+    url_token = in_url[-1] if in_url else None
+    if token is None:
+        token = url_token
+    elif url_token is not None and url_token != token:
+        raise ValueError("the URL and token= give different tokens")
+    if token is None:
+        raise ValueError("no token: pass token=, or the URL the server printed (http://HOST:PORT/?token=...)")
+    if not _TOKEN.fullmatch(token):
+        raise ValueError("malformed token: a server token is 22-128 characters of A-Z, a-z, 0-9, '_' and '-'")
+    netloc = parts.netloc.rpartition("@")[2]  # credentials in a URL are not ours to forward
+    if scheme in ("http", "https"):
+        # The page URL: the endpoint is at the root, whatever page was printed.
+        return urlunsplit(("ws" if scheme == "http" else "wss", netloc, WS_PATH, "", "")), token
+    path = parts.path if parts.path not in ("", "/") else WS_PATH
+    rest = urlencode([(k, v) for k, v in query if k != "token"])
+    return urlunsplit((scheme, netloc, path, rest, "")), token
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+#: websockets >= 15 honours proxy settings from the environment (``proxy=True``); before, none.
+_HAS_PROXY = "proxy" in inspect.signature(ws_connect.__init__).parameters
+
+
+def _proxy_option(ws_url: str) -> dict[str, Any]:
+    """A proxy from the environment must not carry the token of a server on this machine."""
+    if not _HAS_PROXY or not _is_loopback(urlsplit(ws_url).hostname):
+        return {}
+    return {"proxy": None}
+
+
+def _disconnected(message: str) -> InvokeError:
+    return InvokeError.framework("disconnected", message)
+
+
+# -- the async client -------------------------------------------------------------------
+
+
+class AsyncClient:
+    """A connection to an AuroraView server, on the asyncio loop that opened it (see
+    `connect_async`). Its methods must be called on that loop; event handlers run on it
+    (a sync handler inline — keep it short —, an async one as a task)."""
+
+    def __init__(
+        self,
+        ws: ClientConnection,
+        welcome: dict[str, Any],
+        *,
+        url: str,
+        heartbeat: float | None,
+        timeout: float,
+        on_disconnect: DisconnectHandler | None,
+        sink: AnyEventHandler | None = None,
+        on_finish: Callable[[int, str, bool], None] | None = None,
+    ) -> None:
+        self._ws = ws
+        self.url = url
+        self._conn: int = welcome["conn"]
+        server_hb = welcome.get("heartbeat_ms")
+        self.server_heartbeat = server_hb / 1000 if isinstance(server_hb, (int, float)) and server_hb > 0 else None
+        #: Seconds without sending (or hearing) anything after which this client pings.
+        self.heartbeat: float = heartbeat if heartbeat is not None else (self.server_heartbeat or _DEFAULT_HEARTBEAT)
+        #: Seconds of silence past the heartbeat after which the server is taken for dead.
+        self.heartbeat_timeout = timeout
+        self._loop = asyncio.get_running_loop()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._handlers: dict[str, list[EventHandler]] = {}
+        self._any: list[AnyEventHandler] = []
+        # The sync client's hand-off to its event thread: given here, before the reader
+        # starts, so no event can arrive before it is in place.
+        self._sink = sink
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._on_disconnect = on_disconnect
+        #: Told of every end, including ``close()``: (code, reason, by_close).
+        self._on_finish = on_finish
+        self._closed = False
+        self._closing = False  # close() was called: the end is ours, not the server's
+        self._close_code: int | None = None
+        self._close_reason = ""
+        self._closed_event = asyncio.Event()
+        now = self._loop.time()
+        self._last_recv = self._last_send = self._last_ping = now
+        self._reader = self._loop.create_task(self._read(), name="auroraview-client-reader")
+        self._pulse = self._loop.create_task(self._beat(), name="auroraview-client-heartbeat")
+
+    # -- identity and state ------------------------------------------------------------
+
+    @property
+    def conn(self) -> int:
+        """This connection's id on the server (from its welcome)."""
+        return self._conn
+
+    @property
+    def closed(self) -> bool:
+        """The connection has ended (for good: the client does not reconnect)."""
+        return self._closed
+
+    @property
+    def close_code(self) -> int | None:
+        """Why it ended (None while open): 1000 after ``close()``, the server's code, 1006
+        when the connection was lost without one, 4002 when the server fell silent."""
+        return self._close_code
+
+    @property
+    def close_reason(self) -> str:
+        return self._close_reason
+
+    async def wait_closed(self) -> None:
+        """Return once the connection has ended."""
+        await self._closed_event.wait()
+
+    # -- calls and events ----------------------------------------------------------------
+
+    async def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+        """Call ``method`` and return its result (JSON-decoded), or raise `InvokeError`.
+
+        ``params``: an object of named arguments, a list of positional ones, or None; any
+        value pydantic can serialize. With ``timeout`` (seconds), or when the awaiting task
+        is cancelled, a ``cancel`` is sent and the handler sees ``CancelledError``; a
+        timeout raises ``InvokeError`` with code ``timeout``. A connection that ends first
+        fails the call with ``disconnected``."""
+        if self._closed:
+            raise _disconnected(
+                f"the client is closed ({describe_close(self._close_code or 1000, self._close_reason)})"
+            )
+        call_id = next(self._ids)
+        msg: dict[str, Any] = {"type": "call", "id": call_id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        data = to_json(msg).decode()  # an unserializable param raises here, before anything is sent
+        fut: asyncio.Future[Any] = self._loop.create_future()
+        self._pending[call_id] = fut
+        try:
+            await self._send(data)
+            if timeout is None:
+                return await fut
+            return await asyncio.wait_for(fut, timeout)
+        except asyncio.TimeoutError:
+            self._pending.pop(call_id, None)
+            await self._send_cancel(call_id)
+            raise InvokeError.framework(
+                "timeout", f"no reply to {method!r} within {timeout:g} s; the call was cancelled"
+            ) from None
+        except asyncio.CancelledError:
+            if self._pending.pop(call_id, None) is not None:
+                # Not awaited here: this task is being cancelled, the cancel goes out on its own.
+                self._spawn(self._send_cancel(call_id))
+            raise
+        finally:
+            self._pending.pop(call_id, None)
+
+    async def send_event(self, event: str, detail: Any = None) -> None:
+        """Send an event to the server's app (its ``commands.on(event)`` handlers). Raises
+        `InvokeError` ``disconnected`` when the client is closed."""
+        if self._closed:
+            raise _disconnected("the client is closed")
+        msg: dict[str, Any] = {"type": "event", "event": event}
+        if detail is not None:
+            msg["detail"] = detail
+        await self._send(to_json(msg).decode())
+
+    def on(self, event: str, handler: EventHandler) -> Callable[[], None]:
+        """Run ``handler(payload)`` for each ``event`` the server pushes; returns a function
+        that unsubscribes it. Several handlers may share an event; a failing one is logged
+        and the others still run."""
+        self._handlers.setdefault(event, []).append(handler)
+        return lambda: self.off(event, handler)
+
+    def on_any(self, handler: AnyEventHandler) -> Callable[[], None]:
+        """Run ``handler(event, payload)`` for every event the server pushes; returns a
+        function that unsubscribes it."""
+        self._any.append(handler)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._any.remove(handler)
+
+        return unsubscribe
+
+    def off(self, event: str, handler: EventHandler | None = None) -> None:
+        """Unsubscribe ``handler`` from ``event``, or every handler of ``event``."""
+        handlers = self._handlers.get(event)
+        if handlers is None:
+            return
+        if handler is None:
+            handlers.clear()
+        else:
+            with contextlib.suppress(ValueError):
+                handlers.remove(handler)
+        if not handlers:
+            del self._handlers[event]
+
+    # -- end ---------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close the connection (code 1000). Calls in flight fail with ``disconnected``;
+        ``on_disconnect`` is not called (the end is yours). Idempotent."""
+        self._closing = True
+        self._finish(1000, "closed by the client")
+        with contextlib.suppress(Exception):
+            await self._ws.close()
+        for task in (self._reader, self._pulse, *self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        # Handler tasks are given their cancellation; the reader and heartbeat end with it.
+        others = [t for t in (self._reader, self._pulse, *self._tasks) if t is not asyncio.current_task()]
+        await asyncio.gather(*others, return_exceptions=True)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "open" if not self._closed else f"closed {describe_close(self._close_code or 1000)}"
+        return f"<AsyncClient conn={self._conn} {self.url} {state}>"
+
+    # -- internals ---------------------------------------------------------------------
+
+    async def _send(self, data: str) -> None:
+        try:
+            await self._ws.send(data)
+        except ConnectionClosed as exc:
+            code, reason = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd is not None else (1006, "")
+            self._finish(code, reason)
+            raise _disconnected(f"the connection closed ({describe_close(code, reason)})") from None
+        self._last_send = self._loop.time()
+
+    async def _send_cancel(self, call_id: int) -> None:
+        if not self._closed:
+            with contextlib.suppress(InvokeError):
+                await self._send(f'{{"type":"cancel","id":{call_id}}}')
+
+    def _spawn(self, aw: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(aw)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("an event handler task failed", exc_info=task.exception())
+
+    async def _read(self) -> None:
+        code, reason = 1006, ""
+        try:
+            while True:
+                frame = await self._ws.recv()
+                self._last_recv = self._loop.time()
+                if isinstance(frame, bytes):
+                    log.warning("ignored a binary frame from the server")
+                    continue
+                await self._on_message(frame)
+        except ConnectionClosed as exc:
+            if exc.rcvd is not None:
+                code, reason = exc.rcvd.code, exc.rcvd.reason
+        except Exception:  # a bug here must not leave calls hanging: end the connection
+            log.exception("the client's reader failed; closing the connection")
+            code, reason = 1011, "client reader failed"
+            self._finish(code, reason)
+            with contextlib.suppress(Exception):
+                await self._ws.close(1011)
+        finally:
+            self._finish(code, reason)
+
+    async def _on_message(self, text: str) -> None:
+        try:
+            msg = from_json(text)
+        except ValueError:
+            log.warning("ignored a frame that is not JSON: %.80r", text)
+            return
+        if not isinstance(msg, dict):
+            log.warning("ignored a frame that is not a message: %.80r", text)
+            return
+        message = cast("dict[str, Any]", msg)
+        kind = message.get("type")
+        if kind == "call_result":
+            self._on_result(message)
+        elif kind == "event":
+            event = message.get("event")
+            if isinstance(event, str):
+                self._dispatch(event, message.get("payload"))
+        elif kind == "ping":
+            with contextlib.suppress(InvokeError):
+                await self._send(_PONG)
+        elif kind not in ("pong", "welcome"):
+            # Newer servers may send more kinds; ignoring them is how the protocol grows.
+            log.debug("ignored a message of type %r", kind)
+
+    def _on_result(self, msg: dict[str, Any]) -> None:
+        call_id = msg.get("id")
+        fut = self._pending.pop(call_id, None) if isinstance(call_id, int) else None
+        if fut is None or fut.done():
+            return  # a late reply to a call that timed out or was cancelled
+        if msg.get("ok"):
+            fut.set_result(msg.get("result"))
+        else:
+            error = msg.get("error")
+            fut.set_exception(InvokeError.from_wire(cast("dict[str, Any]", error) if isinstance(error, dict) else {}))
+
+    def _dispatch(self, event: str, payload: Any) -> None:
+        if self._sink is not None:
+            self._invoke(self._sink, event, event, payload)
+        for handler in list(self._handlers.get(event, ())):
+            self._invoke(handler, event, payload)
+        for any_handler in list(self._any):
+            self._invoke(any_handler, event, event, payload)
+
+    def _invoke(self, fn: Callable[..., object], event: str, *args: Any) -> None:
+        try:
+            result = fn(*args)
+        except Exception:
+            log.exception("handler %s for event %r failed", getattr(fn, "__qualname__", fn), event)
+            return
+        if inspect.isawaitable(result):
+            self._spawn(result)
+
+    async def _beat(self) -> None:
+        """Ping when nothing was sent for a heartbeat, and also when nothing was heard for
+        one (the spec asks only the former; the latter makes a client that only sends
+        events still probe a silent server); a server silent for heartbeat + timeout is
+        dead: the client closes with 4002."""
+        hb, limit = self.heartbeat, self.heartbeat + self.heartbeat_timeout
+        while not self._closed:
+            now = self._loop.time()
+            if now - self._last_recv >= limit:
+                reason = f"nothing from the server for {limit:g} s"
+                log.warning("closing the connection to %s: %s", self.url, reason)
+                self._finish(4002, reason)
+                with contextlib.suppress(Exception):
+                    await self._ws.close(4002, "heartbeat timeout")
+                return
+            probe = max(self._last_recv, self._last_ping) + hb
+            if now >= self._last_send + hb or now >= probe:
+                self._last_ping = now
+                try:
+                    await self._send(_PING)
+                except InvokeError:
+                    return
+                continue
+            wake = min(self._last_send + hb, probe, self._last_recv + limit)
+            await asyncio.sleep(max(wake - now, 0.005))
+
+    def _finish(self, code: int, reason: str) -> None:
+        """The connection ended: fail the calls in flight, then tell whoever listens. Once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_code, self._close_reason = code, reason
+        message = f"the connection closed ({describe_close(code, reason)}) before the reply"
+        pending = list(self._pending.values())
+        self._pending.clear()
+        for fut in pending:
+            if not fut.done():
+                fut.set_exception(_disconnected(message))
+        self._closed_event.set()
+        if self._pulse is not asyncio.current_task():
+            self._pulse.cancel()
+        by_close = self._closing
+        if self._on_finish is not None:
+            try:
+                self._on_finish(code, reason, by_close)
+            except Exception:
+                log.exception("a disconnect callback failed")
+        if not by_close:
+            log.info("connection to %s ended: %s", self.url, describe_close(code, reason))
+            if self._on_disconnect is not None:
+                self._invoke(self._on_disconnect, "<disconnect>", code, reason)
+
+
+async def connect_async(
+    url: str,
+    token: str | None = None,
+    *,
+    timeout: float = 10.0,
+    heartbeat: float | None = None,
+    on_disconnect: DisconnectHandler | None = None,
+) -> AsyncClient:
+    """Connect to an AuroraView server and wait for its welcome.
+
+    ``url``: the URL the server prints (``http://HOST:PORT/?token=T``) or its WebSocket
+    endpoint (``ws://HOST:PORT/__auroraview/ws``) with ``token``. ``timeout``: seconds to
+    open the connection and be welcomed, and also the silence past the heartbeat after
+    which the server is taken for dead. ``heartbeat``: seconds between this client's pings
+    when idle (default: the server's, from its welcome). ``on_disconnect(code, reason)``:
+    called once if the connection ends other than by ``close()`` (there is no reconnect).
+
+    Raises `AuthenticationError` when the token is refused, `ConnectError` when there is
+    no server, no answer in time, or not an AuroraView server there, `ValueError` for a URL
+    or token that cannot be right (before connecting)."""
+    return await _open(url, token, timeout=timeout, heartbeat=heartbeat, on_disconnect=on_disconnect)
+
+
+async def _open(
+    url: str,
+    token: str | None,
+    *,
+    timeout: float,
+    heartbeat: float | None,
+    on_disconnect: DisconnectHandler | None,
+    sink: AnyEventHandler | None = None,
+    on_finish: Callable[[int, str, bool], None] | None = None,
+) -> AsyncClient:
+    ws_url, token = resolve_url(url, token)
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, got {timeout}")
+    if heartbeat is not None and heartbeat <= 0:
+        raise ValueError(f"heartbeat must be positive, got {heartbeat}")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        ws = await ws_connect(
+            ws_url,
+            additional_headers={"Authorization": f"Bearer {token}"},
+            open_timeout=timeout,
+            # The protocol's own JSON ping/pong is the heartbeat (both sides, same rule);
+            # WebSocket-level pings would be a second one. Pings from the server are still answered.
+            ping_interval=None,
+            close_timeout=min(timeout, 5.0),
+            # The server bounds what it sends (max_message_bytes); the client trusts the
+            # server it authenticated to rather than fail a large result with 1009.
+            max_size=None,
+            # Small JSON messages, mostly on loopback: compression would cost more than it saves.
+            compression=None,
+            **_proxy_option(ws_url),
+        )
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        if status == 401:
+            raise AuthenticationError(f"{ws_url}: the server refused the token (HTTP 401)", status=status) from None
+        meaning = {403: "origin refused", 503: "the server is at max_connections", 404: "no AuroraView endpoint here"}
+        raise ConnectError(f"{ws_url}: HTTP {status} ({meaning.get(status, 'refused')})", status=status) from None
+    except (asyncio.TimeoutError, TimeoutError):
+        raise ConnectError(f"{ws_url}: no answer within {timeout:g} s") from None
+    except (OSError, InvalidHandshake, InvalidURI) as exc:
+        raise ConnectError(f"cannot connect to {ws_url}: {exc}") from exc
+    try:
+        welcome = await _welcome(ws, ws_url, max(deadline - loop.time(), 0.001))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ws.close(), 1.0)
+        raise
+    return AsyncClient(
+        ws,
+        welcome,
+        url=ws_url,
+        heartbeat=heartbeat,
+        timeout=timeout,
+        on_disconnect=on_disconnect,
+        sink=sink,
+        on_finish=on_finish,
+    )
+
+
+async def _welcome(ws: ClientConnection, ws_url: str, timeout: float) -> dict[str, Any]:
+    try:
+        frame = await asyncio.wait_for(ws.recv(), timeout)
+    except (asyncio.TimeoutError, TimeoutError):
+        raise ConnectError(f"{ws_url}: no welcome within the timeout (not an AuroraView server?)") from None
+    except ConnectionClosed as exc:
+        code, reason = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd is not None else (1006, "")
+        cls = AuthenticationError if code == 4001 else ConnectError
+        raise cls(f"{ws_url}: closed before the welcome ({describe_close(code, reason)})", close_code=code) from None
+    try:
+        msg = from_json(frame)
+    except ValueError:
+        msg = None
+    welcome = cast("dict[str, Any]", msg) if isinstance(msg, dict) else {}
+    if welcome.get("type") != "welcome" or not isinstance(welcome.get("conn"), int):
+        raise ConnectError(f"{ws_url}: expected a welcome, got {frame!r:.120} (not an AuroraView server?)")
+    protocol = welcome.get("protocol", PROTOCOL_VERSION)
+    if protocol != PROTOCOL_VERSION:
+        raise ConnectError(f"{ws_url}: the server speaks protocol {protocol!r}; this client speaks {PROTOCOL_VERSION}")
+    return welcome
+
+
+# -- the sync client -------------------------------------------------------------------
+
+
+class _LoopThread:
+    """A private event loop in a daemon thread: the sync client's I/O."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._main, name="auroraview-client-io", daemon=True)
+        self._lock = threading.Lock()
+        self._stopped = False
+        self.thread.start()
+
+    def _main(self) -> None:
+        loop = self.loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            # As asyncio.run ends: whatever still runs is cancelled and waited for.
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def run(self, coro: Coroutine[Any, Any, T], closed_message: str = "the client is closed") -> T:
+        """Run ``coro`` on the loop and wait for it (Ctrl-C cancels it there)."""
+        if threading.current_thread() is self.thread:
+            coro.close()
+            raise RuntimeError("a blocking client method was called from the client's I/O thread; it would deadlock")
+        with self._lock:
+            if self._stopped:
+                coro.close()
+                raise _disconnected(closed_message)
+            fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return fut.result()
+        except concurrent.futures.CancelledError:
+            raise _disconnected(closed_message) from None
+        except BaseException:
+            fut.cancel()  # KeyboardInterrupt: the call is cancelled (and a cancel sent)
+            raise
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        if threading.current_thread() is not self.thread:
+            self.thread.join()
+
+
+class _EventThread:
+    """Runs the sync client's handlers, one at a time and in order, off the I/O thread: a
+    slow handler never delays replies or heartbeats, and a handler may call the client."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._main, name="auroraview-client-events", daemon=True)
+        self.thread.start()
+
+    def _main(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            try:
+                job()
+            except Exception:
+                log.exception("a client event handler failed")
+
+    def post(self, job: Callable[[], object]) -> None:
+        self._queue.put(job)
+
+    def stop(self) -> None:
+        """Run what is queued, then end (not waited for from a handler itself)."""
+        self._queue.put(None)
+        if threading.current_thread() is not self.thread:
+            self.thread.join()
+
+
+class Client:
+    """A blocking client (see `connect`): the `AsyncClient` on a private loop in a daemon
+    thread. Thread-safe. Handlers (``on``, ``on_any``, ``on_disconnect``) run one at a
+    time, in order, on the client's event thread — not the I/O thread, so a slow handler
+    delays other handlers but never replies or heartbeats, and a handler may call
+    ``client.call``."""
+
+    def __init__(self, io: _LoopThread, events: _EventThread, on_disconnect: DisconnectHandler | None) -> None:
+        self._io = io
+        self._events = events
+        self._inner: AsyncClient | None = None
+        self._lock = threading.Lock()
+        self._handlers: dict[str, list[EventHandler]] = {}
+        self._any: list[AnyEventHandler] = []
+        self._on_disconnect = on_disconnect
+        self._ended = threading.Event()
+        self._closed_by_user = False
+
+    # -- identity and state ------------------------------------------------------------
+
+    @property
+    def inner(self) -> AsyncClient:
+        if self._inner is None:  # pragma: no cover - set by connect() before it returns
+            raise RuntimeError("not connected")
+        return self._inner
+
+    @property
+    def conn(self) -> int:
+        """This connection's id on the server (from its welcome)."""
+        return self.inner.conn
+
+    @property
+    def url(self) -> str:
+        """The WebSocket endpoint."""
+        return self.inner.url
+
+    @property
+    def heartbeat(self) -> float:
+        return self.inner.heartbeat
+
+    @property
+    def closed(self) -> bool:
+        """The connection has ended (for good: the client does not reconnect)."""
+        return self.inner.closed
+
+    @property
+    def close_code(self) -> int | None:
+        return self.inner.close_code
+
+    @property
+    def close_reason(self) -> str:
+        return self.inner.close_reason
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Block until the connection has ended (True), or ``timeout`` seconds (False)."""
+        return self._ended.wait(timeout)
+
+    # -- calls and events ----------------------------------------------------------------
+
+    def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+        """Call ``method`` and return its result (JSON-decoded), or raise `InvokeError` (see
+        `AsyncClient.call`): ``timeout`` after ``timeout`` seconds (a cancel is sent),
+        ``disconnected`` if the connection ends first or had ended."""
+        inner = self.inner
+        if inner.closed:
+            raise _disconnected(
+                f"the client is closed ({describe_close(inner.close_code or 1000, inner.close_reason)})"
+            )
+        return self._io.run(inner.call(method, params, timeout=timeout))
+
+    def send_event(self, event: str, detail: Any = None) -> None:
+        """Send an event to the server's app; returns once it is written to the socket."""
+        inner = self.inner
+        if inner.closed:
+            raise _disconnected("the client is closed")
+        self._io.run(inner.send_event(event, detail))
+
+    def on(self, event: str, handler: EventHandler) -> Callable[[], None]:
+        """Run ``handler(payload)`` for each ``event`` the server pushes (on the client's
+        event thread); returns a function that unsubscribes it."""
+        with self._lock:
+            self._handlers.setdefault(event, []).append(handler)
+        return lambda: self.off(event, handler)
+
+    def on_any(self, handler: AnyEventHandler) -> Callable[[], None]:
+        """Run ``handler(event, payload)`` for every event the server pushes."""
+        with self._lock:
+            self._any.append(handler)
+
+        def unsubscribe() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._any.remove(handler)
+
+        return unsubscribe
+
+    def off(self, event: str, handler: EventHandler | None = None) -> None:
+        """Unsubscribe ``handler`` from ``event``, or every handler of ``event``."""
+        with self._lock:
+            handlers = self._handlers.get(event)
+            if handlers is None:
+                return
+            if handler is None:
+                handlers.clear()
+            else:
+                with contextlib.suppress(ValueError):
+                    handlers.remove(handler)
+            if not handlers:
+                del self._handlers[event]
+
+    # -- end ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection and stop the client's threads. Calls in flight fail with
+        ``disconnected``; ``on_disconnect`` is not called. Idempotent; may be called from
+        a handler."""
+        with self._lock:
+            if self._closed_by_user:
+                return
+            self._closed_by_user = True
+        if self._inner is not None:
+            with contextlib.suppress(InvokeError):
+                self._io.run(self._inner.close())
+        self._io.stop()
+        self._events.stop()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Client of {self._inner!r}>"
+
+    # -- internals (on the I/O thread) ---------------------------------------------------
+
+    def _sink(self, event: str, payload: Any) -> None:
+        self._events.post(lambda: self._dispatch(event, payload))
+
+    def _post(self, job: Callable[[], object]) -> None:
+        """Run ``job`` on the event thread, after the events received so far."""
+        self._events.post(job)
+
+    def _dispatch(self, event: str, payload: Any) -> None:
+        with self._lock:
+            handlers = list(self._handlers.get(event, ()))
+            any_handlers = list(self._any)
+        for handler in handlers:
+            _run_handler(handler, event, payload)
+        for any_handler in any_handlers:
+            _run_handler(any_handler, event, event, payload)
+
+    def _on_finish(self, code: int, reason: str, by_close: bool) -> None:
+        def done() -> None:
+            self._ended.set()
+            if not by_close and self._on_disconnect is not None:
+                _run_handler(self._on_disconnect, "<disconnect>", code, reason)
+
+        self._events.post(done)
+
+
+def _run_handler(fn: Callable[..., object], event: str, *args: Any) -> None:
+    try:
+        result = fn(*args)
+    except Exception:
+        log.exception("handler %s for event %r failed", getattr(fn, "__qualname__", fn), event)
+        return
+    if inspect.isawaitable(result):
+        # A coroutine handler on a sync client has no loop to run on: say so, once per call.
+        if inspect.iscoroutine(result):
+            result.close()
+        log.error("handler %s for event %r is async; a sync Client runs sync handlers only", fn, event)
+
+
+def connect(
+    url: str,
+    token: str | None = None,
+    *,
+    timeout: float = 10.0,
+    heartbeat: float | None = None,
+    on_disconnect: DisconnectHandler | None = None,
+) -> Client:
+    """Connect to an AuroraView server, blocking until it welcomes this client (see
+    `connect_async` for the arguments and errors). For scripts and threads; use it as a
+    context manager, or ``close()`` it."""
+    return _connect(url, token, timeout=timeout, heartbeat=heartbeat, on_disconnect=on_disconnect)
+
+
+def _connect(
+    url: str,
+    token: str | None,
+    *,
+    timeout: float,
+    heartbeat: float | None,
+    on_disconnect: DisconnectHandler | None,
+    setup: Callable[[Client], object] | None = None,
+) -> Client:
+    """`connect`, with ``setup(client)`` run before the connection opens: handlers it
+    subscribes see every event, even one the server pushes right after the welcome."""
+    io = _LoopThread()
+    events = _EventThread()
+    client = Client(io, events, on_disconnect)
+    try:
+        if setup is not None:
+            setup(client)
+        client._inner = io.run(
+            _open(
+                url,
+                token,
+                timeout=timeout,
+                heartbeat=heartbeat,
+                on_disconnect=None,
+                sink=client._sink,
+                on_finish=client._on_finish,
+            ),
+            "the client could not connect",
+        )
+    except BaseException:
+        io.stop()
+        events.stop()
+        raise
+    return client
