@@ -11,6 +11,11 @@ if ! command -v cargo >/dev/null; then
 fi
 # System packages: WebKitGTK to build and run windows, Xvfb/xwd for headless runs.
 APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config xvfb xauth x11-apps)
+# For the test suite only (scripts/test.sh sets AURORAVIEW_SETUP_TESTS=1): the browser the
+# network suite drives (Debian's Chromium, through npm playwright-core; nothing downloaded).
+if [ -n "${AURORAVIEW_SETUP_TESTS:-}" ]; then
+  APT_PACKAGES+=(chromium)
+fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -30,6 +35,10 @@ if command -v npm >/dev/null; then
   fi
   # Example frontends written in TypeScript.
   sdk-ts/node_modules/.bin/tsc -p examples/outliner
+  if [ -n "${AURORAVIEW_SETUP_TESTS:-}" ] &&
+    { [ ! -d tests/net/node_modules ] || [ tests/net/package-lock.json -nt tests/net/node_modules ]; }; then
+    (cd tests/net && npm ci --silent --no-audit --no-fund)
+  fi
 else
   echo "setup: npm not found; the bridge check and the TypeScript examples need it" >&2
 fi

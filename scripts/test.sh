@@ -5,7 +5,7 @@
 # end-to-end suite in real WebKitGTK windows under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+AURORAVIEW_SETUP_TESTS=1 bash scripts/setup.sh
 # shellcheck disable=SC1091
 source .venv/bin/activate
 
@@ -36,5 +36,7 @@ else
 fi
 echo "== Python tests"
 python -m pytest
+echo "== the network transport in a real browser: the outliner served to headless Chromium"
+(cd tests/net && npm test --silent)
 echo "== the wheel and the sdist, installed into a clean venv outside the tree"
 bash scripts/check_wheel.sh

@@ -4,6 +4,7 @@ The page renders the scene; rename and delete go through typed commands whose va
 errors the page shows; selection made in "the DCC" (Python) is pushed to the page.
 
     python examples/outliner/app.py       # opens the window (needs a display)
+    auroraview serve app:commands --assets ui   # (in this folder) the same page in a browser tab
     auroraview codegen app:commands --out ui/src/outliner.gen.ts   # (in this folder) the page's typed bindings
 """
 
@@ -125,6 +126,18 @@ def delete(node_id: int) -> list[int]:
         parent.children = [c for c in parent.children if c.id != node_id]
     commands.emit("scene_changed", scene.root)
     return removed
+
+
+@commands.command(errors=[NotFound])
+def host_select(ids: list[int]) -> Selection:
+    """Select objects in the host (as a click in the DCC's viewport would): every page is
+    told through `selection_changed`. Served, from a terminal:
+    `auroraview call URL host_select '{"ids": [9, 10]}'`."""
+    for node_id in ids:
+        scene.find(node_id)
+    selection = Selection(ids=ids, source="host")
+    commands.emit("selection_changed", selection)
+    return selection
 
 
 @commands.on("select")

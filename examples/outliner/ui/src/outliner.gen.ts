@@ -37,6 +37,13 @@ export type DeleteResult = number[];
 
 export type GetSceneResult = Node;
 
+/** Params of `host_select`. */
+export interface HostSelectParams {
+  ids: number[];
+}
+
+export type HostSelectResult = Selection;
+
 /** Params of `rename`. */
 export interface RenameParams {
   /** An integer; exact only within ±(2^53-1). */
@@ -60,6 +67,14 @@ export const commands = {
    */
   getScene: commandWithoutParams<GetSceneResult>("get_scene"),
   /**
+   * Select objects in the host (as a click in the DCC's viewport would): every page is
+   * told through `selection_changed`. Served, from a terminal:
+   * `auroraview call URL host_select '{"ids": [9, 10]}'`.
+   * Calls `host_select`.
+   * @throws {NotFoundError} as a rejected promise
+   */
+  hostSelect: commandWithParams<HostSelectParams, HostSelectResult>("host_select"),
+  /**
    * Rename an object; names are unique in the scene.
    * Calls `rename`.
    * @throws {NameTakenError} as a rejected promise
@@ -72,6 +87,7 @@ export const commands = {
 export interface CommandMap {
   "delete": { params: DeleteParams; result: DeleteResult };
   "get_scene": { params: undefined; result: GetSceneResult };
+  "host_select": { params: HostSelectParams; result: HostSelectResult };
   "rename": { params: RenameParams; result: RenameResult };
 }
 
