@@ -10,6 +10,8 @@ AURORAVIEW_SETUP_TESTS=1 bash scripts/setup.sh
 source .venv/bin/activate
 
 echo "== generated files are fresh; @auroraview/sdk builds and passes its tests"
+# The network suites open 1,000 sockets at once (client and server each): raise the soft limit.
+ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if command -v npm >/dev/null; then
   # The network suite also runs against the real server (`auroraview serve`, built above).
   (cd sdk-ts && npm run --silent check:bridge &&
