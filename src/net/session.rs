@@ -50,7 +50,14 @@ async fn close_with(tx: &mut Tx, code: u16, reason: &'static str) {
 
 /// Wait for the `hello` carrying a token; the grant it proves, or None (close 4001 sent).
 async fn authenticate(shared: &Shared, tx: &mut Tx, rx: &mut Rx) -> Option<Grant> {
-    let first = tokio::time::timeout(shared.cfg.hello_timeout, rx.next()).await;
+    let mut shutdown = shared.shutdown.subscribe();
+    let first = tokio::select! {
+        first = tokio::time::timeout(shared.cfg.hello_timeout, rx.next()) => first,
+        _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+            close_with(tx, close::GOING_AWAY, "server shutting down").await;
+            return None;
+        }
+    };
     let grant = match first {
         Ok(Some(Ok(Message::Text(text)))) => {
             let limits = shared.router.limits();
