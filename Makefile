@@ -41,7 +41,8 @@ generate: setup ## regenerate the bridge and the examples' bindings (then review
 wheel: setup ## build the wheel and the sdist into dist/ (stripped; links the system WebKitGTK 4.1)
 	CARGO_TARGET_DIR=target/wheel .venv/bin/maturin build --release --sdist --out dist
 
-bench: setup ## the benchmark table (real window vs raw wry, and the core alone)
+bench: setup ## the benchmark tables (real window vs raw wry, the core alone, the network vs an echo floor and ipc-framework)
+	.venv/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	.venv/bin/python bench/run.py
 
 # Regenerate the checked-in generated files after an intended change, then review the diff.

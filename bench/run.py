@@ -281,4 +281,11 @@ if __name__ == "__main__":
     ap.add_argument("--window-rounds", type=int, default=2000)
     ap.add_argument("--window-in-flight", type=int, default=2000)
     ap.add_argument("--window-events", type=int, default=10_000)
-    asyncio.run(main(ap.parse_args()))
+    ap.add_argument("--no-net", dest="net", action="store_false", help="skip the network part (bench/net.py)")
+    args = ap.parse_args()
+    asyncio.run(main(args))
+    if args.net:
+        import net  # bench/net.py: its own table (servers and load generators in subprocesses)
+
+        print()
+        net.main([])
