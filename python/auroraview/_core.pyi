@@ -221,7 +221,6 @@ class Server:
         expose: Literal["all", "declared"] = "declared",
         heartbeat: float = 15.0,
         heartbeat_timeout: float = 10.0,
-        hello_timeout: float = 10.0,
         max_outbound_bytes: int = ...,
         max_connections: int = 10000,
         metrics: bool = False,

@@ -196,7 +196,8 @@ def _call(args: argparse.Namespace) -> int:
         print(json.dumps({"error": {"name": exc.name, "code": exc.code, "message": exc.message}}), file=sys.stderr)
         return 3
     except (ConnectError, OSError, ValueError) as exc:
-        print(f"auroraview call: cannot connect to {args.url}: {exc}", file=sys.stderr)
+        shown = _redact(args.url)
+        print(f"auroraview call: cannot connect to {shown}: {_redact(str(exc))}", file=sys.stderr)
         return 3
     with client:
         try:
@@ -207,6 +208,13 @@ def _call(args: argparse.Namespace) -> int:
             return 1
     print(json.dumps(result, ensure_ascii=False, indent=None if args.compact else 2))
     return 0
+
+
+def _redact(text: str) -> str:
+    """``text`` with any ``token=...`` value hidden (error messages end up in logs)."""
+    import re
+
+    return re.sub(r"token=[A-Za-z0-9_-]+", "token=…", text)
 
 
 def _stats_url(url: str) -> tuple[str, str | None]:

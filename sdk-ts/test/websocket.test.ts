@@ -103,12 +103,14 @@ test("no WebSocket implementation: a clear error naming the ws package", () => {
   assert.throws(() => websocketTransport({ url: "ws://127.0.0.1:9/", WebSocket: fromWs, heartbeatMs: 0 }), /heartbeatMs/);
 });
 
-test("hello first, open at the welcome, calls and structured errors", async (t) => {
+test("the token at the upgrade (subprotocol), open at the welcome, calls and structured errors", async (t) => {
   const { srv, av, events } = await setup(t);
   assert.equal(av.state, "connecting");
   await av.ready;
   assert.equal(av.state, "open");
-  assert.deepEqual(srv.peers[0].frames[0], { type: "hello", key: TOKEN });
+  assert.deepEqual(srv.peers[0].offered, ["auroraview", `auroraview.token.${TOKEN}`]);
+  assert.equal(srv.peers[0].protocol, "auroraview", "the server selected auroraview");
+  assert.equal(srv.peers[0].frames.length, 0, "no hello: nothing sent before the first call");
   assert.deepEqual(events.log[0], ["connected", { conn: 1, protocol: 1, heartbeatMs: 15_000 }]);
   assert.deepEqual(av.connection.info, { conn: 1, protocol: 1, heartbeatMs: 15_000 });
 
@@ -127,6 +129,8 @@ test("hello first, open at the welcome, calls and structured errors", async (t) 
   });
   await assert.rejects(av.call("api.nope"), code("method_not_found"));
   assert.deepEqual(av.stats(), { pending: 0, unmatched: 0 });
+  assert.equal(srv.received("hello").length, 0, "no hello frame");
+  assert.ok(!av.connection.url.includes(TOKEN), "the token is not in the URL");
 });
 
 test("calls made before the first welcome wait for it, in order; a cancelled one never leaves", async (t) => {
@@ -141,7 +145,7 @@ test("calls made before the first welcome wait for it, in order; a cancelled one
   assert.deepEqual(await Promise.all([a, b]), [1, 2]);
   assert.deepEqual(
     srv.peers[0].frames.map((f) => f.type),
-    ["hello", "call", "call", "event"],
+    ["call", "call", "event"],
   );
   assert.equal(srv.calls.get("api.sleep"), undefined);
 });
@@ -203,7 +207,8 @@ test("a dropped connection rejects calls in flight at once, never re-sends them,
   await av.call("api.emit", { event: "tick", payload: {} });
   assert.deepEqual(got, [{ i: 0 }]);
   assert.equal(srv.welcomed.length, 2);
-  assert.deepEqual(srv.welcomed[1].frames[0], { type: "hello", key: TOKEN });
+  assert.deepEqual(srv.welcomed[1].offered, ["auroraview", `auroraview.token.${TOKEN}`], "the token again at the upgrade");
+  assert.equal(srv.received("hello").length, 0, "no hello frame on either connection");
 });
 
 test("the server goes away and comes back on the same port: backoff, then the same client works", async (t) => {
@@ -282,6 +287,7 @@ test("4001 (wrong token) closes for good: no reconnection, ready and queued call
   assert.deepEqual(events.disconnects(), [{ code: 4001, reason: "unauthorized", willReconnect: false }]);
   await sleep(100);
   assert.equal(srv.peers.length, 1, "no second attempt");
+  assert.deepEqual(srv.peers[0].frames, [], "nothing sent: no hello, the queued call never left");
   await assert.rejects(av.call("api.echo"), code("disconnected"));
   assert.throws(() => av.send_event("x"), code("disconnected"));
 });
@@ -354,6 +360,29 @@ test("binary frames are ignored and counted; undecodable text is reported", asyn
   assert.equal(av.state, "open");
 });
 
+test("no token and no cookie: only auroraview offered, accepted then closed 4001 for good", async (t) => {
+  const srv = await FakeServer.start();
+  const av = connectAuroraView({ url: srv.url, WebSocket: fromWs, ...FAST });
+  const events = record(av);
+  t.after(async () => {
+    av.connection.close();
+    await srv.stop();
+  });
+  await assert.rejects(av.ready, code("disconnected"));
+  assert.equal(av.state, "closed");
+  assert.deepEqual(events.disconnects(), [{ code: 4001, reason: "unauthorized", willReconnect: false }]);
+  assert.deepEqual(srv.peers[0].offered, ["auroraview"]);
+  assert.equal(srv.peers[0].protocol, "auroraview");
+  assert.deepEqual(srv.peers[0].frames, []);
+  await sleep(60);
+  assert.equal(srv.peers.length, 1, "no reconnection");
+});
+
+test("a token that cannot travel as a subprotocol is refused at once", () => {
+  assert.throws(() => resolveEndpoint("ws://127.0.0.1:9/__auroraview/ws", "a b"), /cannot be sent at the upgrade/);
+  assert.throws(() => resolveEndpoint("ws://127.0.0.1:9/__auroraview/ws", "a,b"), /cannot be sent at the upgrade/);
+});
+
 test("a cookie-authenticated upgrade: no token, no hello, the welcome comes anyway", async (t) => {
   const srv = await FakeServer.start({ authAtUpgrade: true });
   const av = connectAuroraView({ url: `http://127.0.0.1:${srv.port}/`, WebSocket: fromWs });
@@ -364,6 +393,8 @@ test("a cookie-authenticated upgrade: no token, no hello, the welcome comes anyw
   await av.ready;
   assert.deepEqual(await av.call("api.echo", { value: 5 }), 5);
   assert.deepEqual(srv.peers[0].frames.map((f) => f.type), ["call"]);
+  assert.deepEqual(srv.peers[0].offered, ["auroraview"], "no token subprotocol");
+  assert.equal(srv.peers[0].protocol, "auroraview");
 });
 
 test("createAuroraView({ url }) makes the network client current: generated bindings use it", async (t) => {
@@ -385,6 +416,10 @@ test("createAuroraView({ url }) makes the network client current: generated bind
   const got: number[] = [];
   tick.on((p) => got.push(p.i));
   assert.deepEqual(await add({ a: 20, b: 22 }), { total: 42 }); // before the welcome: queued
+  // The printed URL's token went to the upgrade's subprotocols, not the request line.
+  assert.deepEqual(srv.peers[0].offered, ["auroraview", `auroraview.token.${TOKEN}`]);
+  assert.equal(av.connection.url, `ws://127.0.0.1:${srv.port}/__auroraview/ws`);
+  assert.equal(srv.peers[0].path, "/__auroraview/ws");
   await av.call("api.emit", { event: "tick", payload: {}, count: 2 });
   assert.deepEqual(got, [0, 1]);
   av.connection.close();

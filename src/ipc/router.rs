@@ -256,14 +256,23 @@ impl Router {
                 self.accept_call(conn, id, &method, params.map(|p| p.get()), &unsafe_ints)
             }
             Ok(Incoming::Event { event, detail }) => {
-                let from = self.state.lock().conns.get(&conn).map(|c| match c.info.transport {
-                    super::TransportKind::Child => c.info.peer.clone(),
-                    _ => None,
+                let from = self.state.lock().conns.get(&conn).map(|c| {
+                    let child = match c.info.transport {
+                        super::TransportKind::Child => c.info.peer.clone(),
+                        _ => None,
+                    };
+                    (child, c.exposure)
                 });
-                let Some(child) = from else {
+                let Some((child, exposure)) = from else {
                     Stats::bump(&self.stats.dropped);
                     return Receipt::Dropped;
                 };
+                if exposure == Exposure::Declared {
+                    // Events have no access rules of their own: a connection that sees only
+                    // declared commands reaches no event handler either.
+                    Stats::bump(&self.stats.forbidden);
+                    return Receipt::Refused;
+                }
                 Stats::bump(&self.stats.events_received);
                 let detail = detail.map_or_else(|| b"null".to_vec(), |d| d.get().as_bytes().to_vec());
                 self.dispatch(Op::Event { conn, name: event.into_owned(), detail, child });

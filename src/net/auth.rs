@@ -39,6 +39,17 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// The WebSocket subprotocol the server selects; a client offers it together with
+/// `auroraview.token.TOKEN` (browsers cannot set headers on a WebSocket, but can offer
+/// subprotocols; Kubernetes passes bearer tokens the same way).
+pub const SUBPROTOCOL: &str = "auroraview";
+const TOKEN_PROTOCOL: &str = "auroraview.token.";
+
+/// The token offered as an `auroraview.token.…` subprotocol in `Sec-WebSocket-Protocol`.
+pub fn subprotocol_token(header: &str) -> Option<&str> {
+    header.split(',').map(str::trim).find_map(|p| p.strip_prefix(TOKEN_PROTOCOL))
+}
+
 /// The token of an `Authorization: Bearer …` header.
 pub fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
@@ -102,6 +113,10 @@ mod tests {
         assert_eq!(bearer("bearer  abc "), Some("abc"));
         assert_eq!(bearer("Basic abc"), None);
         assert_eq!(bearer("Bearer"), None);
+        assert_eq!(subprotocol_token("auroraview, auroraview.token.T0k"), Some("T0k"));
+        assert_eq!(subprotocol_token("auroraview.token.T0k,auroraview"), Some("T0k"));
+        assert_eq!(subprotocol_token("auroraview"), None);
+        assert_eq!(subprotocol_token("xauroraview.token.T0k"), None);
         assert_eq!(query_token("a=1&token=xyz&b=2"), Some("xyz"));
         assert_eq!(query_token("mytoken=xyz"), None);
         assert_eq!(strip_token("a=1&token=xyz&b=2"), "a=1&b=2");

@@ -240,6 +240,11 @@
 
   // src/transports/websocket.ts
   var WEBSOCKET_PATH = "/__auroraview/ws";
+  var SUBPROTOCOL = "auroraview";
+  var TOKEN_SUBPROTOCOL_PREFIX = "auroraview.token.";
+  function subprotocols(token) {
+    return token === void 0 ? [SUBPROTOCOL] : [SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX + token];
+  }
   var CloseCode = Object.freeze({
     normal: 1e3,
     goingAway: 1001,
@@ -285,6 +290,9 @@
     if (chosen !== void 0 && (typeof chosen !== "string" || chosen === "")) {
       throw new TypeError("auroraview: the token must be a non-empty string");
     }
+    if (chosen !== void 0 && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(chosen)) {
+      throw new TypeError("auroraview: the token has characters that cannot be sent at the upgrade");
+    }
     return { url: parsed.href, token: chosen };
   }
   function duration(name, value, fallback, { zero = true, infinite = false } = {}) {
@@ -315,7 +323,7 @@
     const maxAttempts = duration("maxAttempts", options.maxAttempts, Infinity, { infinite: true });
     const maxQueued = duration("maxQueued", options.maxQueued, 1e3);
     const random = options.random ?? Math.random;
-    const hello = endpoint.token === void 0 ? void 0 : '{"type":"hello","key":' + JSON.stringify(endpoint.token) + "}";
+    const protocols = subprotocols(endpoint.token);
     let state = "connecting";
     let sink;
     let socket;
@@ -436,7 +444,7 @@
       stats.attempts++;
       let ws;
       try {
-        ws = new Socket(endpoint.url);
+        ws = new Socket(endpoint.url, protocols);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         fail("could not create a WebSocket: " + message);
@@ -446,11 +454,6 @@
       socket = ws;
       let refused;
       ws.onopen = () => {
-        if (socket !== ws || hello === void 0) return;
-        try {
-          raw(hello);
-        } catch {
-        }
       };
       ws.onmessage = (event) => {
         if (socket === ws) receive(event.data);

@@ -46,7 +46,6 @@ pub struct ServerConfig {
     pub exposure: Exposure,
     pub heartbeat: Duration,
     pub heartbeat_timeout: Duration,
-    pub hello_timeout: Duration,
     pub max_outbound_bytes: usize,
     pub max_connections: usize,
     pub metrics: bool,
@@ -228,9 +227,13 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The token a request presents: bearer header, then the port's cookie. `None`: none at all.
+/// The token a request presents: bearer header, the `auroraview.token.…` subprotocol (what
+/// a WHATWG WebSocket can send), then the port's cookie. `None`: none at all.
 fn presented_token<'a>(shared: &Shared, headers: &'a HeaderMap) -> Option<&'a str> {
     if let Some(token) = header_str(headers, header::AUTHORIZATION).and_then(auth::bearer) {
+        return Some(token);
+    }
+    if let Some(token) = header_str(headers, header::SEC_WEBSOCKET_PROTOCOL).and_then(auth::subprotocol_token) {
         return Some(token);
     }
     let cookies = header_str(headers, header::COOKIE)?;
@@ -259,17 +262,14 @@ async fn upgrade(
         NetStats::bump(&stats.refused_origin);
         return plain(StatusCode::FORBIDDEN, "origin not allowed");
     }
-    let grant = match presented_token(&shared, &headers) {
-        None => None,
-        Some(token) => match shared.grant(token) {
-            Some(grant) => Some(grant),
-            None => {
-                // Accepted, then closed with 4001: a browser sees an HTTP refusal only as
-                // 1006 and would retry a stale cookie forever; 4001 tells it to stop.
-                NetStats::bump(&stats.auth_failures);
-                return ws.on_upgrade(session::refuse);
-            }
-        },
+    // Nothing is read from a socket before it is authenticated (a first-frame `hello` would
+    // let anyone make the server buffer a frame of the full size limit). Refusals are
+    // accepted, then closed with 4001: a browser sees an HTTP refusal only as 1006 and
+    // would retry a stale cookie forever; 4001 tells it to stop.
+    let ws = ws.protocols([auth::SUBPROTOCOL]).max_message_size(1024).max_frame_size(1024);
+    let Some(grant) = presented_token(&shared, &headers).and_then(|t| shared.grant(t)) else {
+        NetStats::bump(&stats.auth_failures);
+        return ws.on_upgrade(session::refuse);
     };
     if stats.connections_open.load(Ordering::Relaxed) >= shared.cfg.max_connections as u64 {
         NetStats::bump(&stats.refused_capacity);
@@ -280,8 +280,10 @@ async fn upgrade(
     // Frames up to twice the message limit are read, so that an oversized call still gets
     // its `payload_too_large` reply; beyond that the connection is closed with 1009.
     let hard = max.saturating_mul(2).max(1024);
+    // The revocation watch starts before the welcome, so a token revoked in between is seen.
+    let revocations = shared.revocations.subscribe();
     ws.max_message_size(hard).max_frame_size(hard).on_upgrade(move |socket| async move {
-        session::run(shared, socket, grant, origin, peer).await;
+        session::run(shared, socket, grant, origin, peer, revocations).await;
     })
 }
 
@@ -337,7 +339,9 @@ async fn assets(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Respon
         }
         // Jupyter's way: keep the token in an HttpOnly cookie and take it out of the URL.
         let rest = uri.query().map(auth::strip_token).unwrap_or_default();
-        let location = if rest.is_empty() { uri.path().to_owned() } else { format!("{}?{rest}", uri.path()) };
+        // One leading slash: `//host/x` would send the browser to another host.
+        let path = format!("/{}", uri.path().trim_start_matches('/'));
+        let location = if rest.is_empty() { path } else { format!("{path}?{rest}") };
         let cookie =
             format!("{}={}; HttpOnly; SameSite=Strict; Path=/", auth::cookie_name(shared.port), shared.cfg.token);
         let mut res = Response::new(Body::empty());

@@ -1,5 +1,5 @@
-//! One WebSocket connection: authentication (`hello`, unless done at the upgrade), then
-//! frames both ways through the router, heartbeats both ways, and every way it can end, each
+//! One WebSocket connection, authenticated at the upgrade (`server.rs`): frames both ways
+//! through the router, heartbeats both ways, and every way it can end, each
 //! with its documented close code (docs/network.md). The router never waits on the socket:
 //! replies and events go through the connection's bounded queue (`sink.rs`).
 
@@ -11,13 +11,14 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use tokio::sync::watch;
 
 use super::close;
 use super::metrics::NetStats;
 use super::server::Shared;
 use super::sink::NetSink;
-use crate::ipc::{ConnInfo, Exposure, Receipt, TransportKind};
-use crate::protocol::{self, Incoming};
+use crate::ipc::{ConnInfo, Exposure, Receipt, Sink, TransportKind};
+use crate::protocol;
 
 /// Who a token makes a connection.
 #[derive(Debug, Clone)]
@@ -48,63 +49,37 @@ async fn close_with(tx: &mut Tx, code: u16, reason: &'static str) {
     .await;
 }
 
-/// Wait for the `hello` carrying a token; the grant it proves, or None (close 4001 sent).
-async fn authenticate(shared: &Shared, tx: &mut Tx, rx: &mut Rx) -> Option<Grant> {
-    let mut shutdown = shared.shutdown.subscribe();
-    let first = tokio::select! {
-        first = tokio::time::timeout(shared.cfg.hello_timeout, rx.next()) => first,
-        _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
-            close_with(tx, close::GOING_AWAY, "server shutting down").await;
-            return None;
-        }
-    };
-    let grant = match first {
-        Ok(Some(Ok(Message::Text(text)))) => {
-            let limits = shared.router.limits();
-            match protocol::decode_keyed(text.as_bytes(), limits) {
-                Ok((Incoming::Hello, Some(key))) => shared.grant(&key),
-                _ => None,
-            }
-        }
-        Ok(None) | Ok(Some(Err(_))) => return None, // gone before saying anything
-        _ => None,
-    };
-    if grant.is_none() {
-        NetStats::bump(&shared.stats.auth_failures);
-        close_with(tx, close::UNAUTHORIZED, "unauthorized").await;
-    }
-    grant
-}
-
 /// Close a socket whose upgrade presented a wrong token (counted by the caller).
 pub async fn refuse(socket: WebSocket) {
     let (mut tx, _rx) = socket.split();
     close_with(&mut tx, close::UNAUTHORIZED, "unauthorized").await;
 }
 
-/// Serve one upgraded socket until it ends. `grant`: authenticated at the upgrade.
+/// Serve one socket, authenticated at the upgrade by `grant`, until it ends.
 pub async fn run(
     shared: Arc<Shared>,
     socket: WebSocket,
-    grant: Option<Grant>,
+    grant: Grant,
     origin: Option<String>,
     _peer: SocketAddr,
+    revocations: watch::Receiver<u64>,
 ) {
     let stats = shared.stats.clone();
     NetStats::bump(&stats.connections_total);
     NetStats::bump(&stats.connections_open);
     let (mut tx, mut rx) = socket.split();
-    let grant = match grant {
-        Some(g) => Some(g),
-        None => authenticate(&shared, &mut tx, &mut rx).await,
-    };
-    if let Some(grant) = grant {
-        serve(&shared, &mut tx, &mut rx, grant, origin).await;
-    }
+    serve(&shared, &mut tx, &mut rx, grant, origin, revocations).await;
     stats.connections_open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
 }
 
-async fn serve(shared: &Arc<Shared>, tx: &mut Tx, rx: &mut Rx, grant: Grant, origin: Option<String>) {
+async fn serve(
+    shared: &Arc<Shared>,
+    tx: &mut Tx,
+    rx: &mut Rx,
+    grant: Grant,
+    origin: Option<String>,
+    mut revocations: watch::Receiver<u64>,
+) {
     let stats = shared.stats.clone();
     let cfg = &shared.cfg;
     let router = &shared.router;
@@ -116,12 +91,19 @@ async fn serve(shared: &Arc<Shared>, tx: &mut Tx, rx: &mut Rx, grant: Grant, ori
     let welcome = protocol::welcome(conn, heartbeat_ms);
     let mut last_sent = Instant::now();
     let mut last_heard = Instant::now();
+    // Revoked between the upgrade and now (the watch was taken at the upgrade).
+    let revoked = |grant: &Grant| grant.token.as_deref().is_some_and(|t| !shared.token_valid(t));
+    if revoked(&grant) {
+        router.disconnect(conn);
+        NetStats::bump(&stats.revoked);
+        close_with(tx, close::REVOKED, "token revoked").await;
+        return;
+    }
     let ended = 'session: {
-        if tx.send(text(Bytes::from(welcome))).await.is_err() {
+        let mut shutdown = shared.shutdown.subscribe();
+        if tokio::time::timeout(CLOSE_WAIT, tx.send(text(Bytes::from(welcome)))).await.map_or(true, |r| r.is_err()) {
             break 'session None;
         }
-        let mut shutdown = shared.shutdown.subscribe();
-        let mut revocations = shared.revocations.subscribe();
         let tick = (cfg.heartbeat / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -134,8 +116,7 @@ async fn serve(shared: &Arc<Shared>, tx: &mut Tx, rx: &mut Rx, grant: Grant, ori
                     break 'session Some((close::SLOW_CONSUMER, "slow consumer"));
                 }
                 changed = revocations.changed() => {
-                    let revoked = match &grant.token { Some(t) => !shared.token_valid(t), None => false };
-                    if changed.is_err() || revoked {
+                    if changed.is_err() || revoked(&grant) {
                         NetStats::bump(&stats.revoked);
                         break 'session Some((close::REVOKED, "token revoked"));
                     }
@@ -143,10 +124,15 @@ async fn serve(shared: &Arc<Shared>, tx: &mut Tx, rx: &mut Rx, grant: Grant, ori
                 frame = frames.recv() => {
                     let Some(frame) = frame else { break 'session None };
                     // A client that stops reading blocks this write once the socket's buffers
-                    // are full: meanwhile the queue overflowing or the server closing still
-                    // end the session.
+                    // are full: meanwhile the queue overflowing, the server closing or the
+                    // client's heartbeat deadline passing still end the session.
+                    let deadline = tokio::time::Instant::from_std(last_heard + cfg.heartbeat + cfg.heartbeat_timeout);
                     tokio::select! {
                         biased;
+                        _ = tokio::time::sleep_until(deadline) => {
+                            NetStats::bump(&stats.heartbeat_timeouts);
+                            break 'session Some((close::HEARTBEAT_TIMEOUT, "heartbeat timeout"));
+                        }
                         _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
                             break 'session Some((close::GOING_AWAY, "server shutting down"));
                         }
@@ -169,11 +155,12 @@ async fn serve(shared: &Arc<Shared>, tx: &mut Tx, rx: &mut Rx, grant: Grant, ori
                             NetStats::bump(&stats.frames_in);
                             stats.bytes_in.fetch_add(text.len() as u64, std::sync::atomic::Ordering::Relaxed);
                             match router.receive(conn, text.as_bytes()) {
-                                Receipt::Ping => {
-                                    if tx.send(Message::Text(Utf8Bytes::from_static(PONG))).await.is_err() {
-                                        break 'session None;
-                                    }
-                                    last_sent = Instant::now();
+                                // Through the queue like every frame: a direct write would wait
+                                // on a client that does not read, outside every bound.
+                                Receipt::Ping => sink.send(Bytes::from_static(protocol::PONG)),
+                                Receipt::Dropped if text.len() > router.limits().max_message_bytes => {
+                                    NetStats::bump(&stats.too_large_frames);
+                                    break 'session Some((close::TOO_BIG, "message too big"));
                                 }
                                 Receipt::Dropped => {
                                     NetStats::bump(&stats.invalid_frames);
@@ -203,9 +190,7 @@ async fn serve(shared: &Arc<Shared>, tx: &mut Tx, rx: &mut Rx, grant: Grant, ori
                         break 'session Some((close::HEARTBEAT_TIMEOUT, "heartbeat timeout"));
                     }
                     if last_sent.elapsed() >= cfg.heartbeat {
-                        if tx.send(Message::Text(Utf8Bytes::from_static(PING))).await.is_err() {
-                            break 'session None;
-                        }
+                        sink.send(Bytes::from_static(protocol::PING));
                         last_sent = Instant::now();
                     }
                 }
@@ -222,9 +207,6 @@ async fn serve(shared: &Arc<Shared>, tx: &mut Tx, rx: &mut Rx, grant: Grant, ori
         close_with(tx, code, reason).await;
     }
 }
-
-const PING: &str = r#"{"type":"ping"}"#;
-const PONG: &str = r#"{"type":"pong"}"#;
 
 fn text(frame: Bytes) -> Message {
     // Frames are JSON the router built from valid UTF-8 (pydantic's output and our envelopes).

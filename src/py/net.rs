@@ -29,7 +29,7 @@ pub struct PyServer {
 #[pymethods]
 impl PyServer {
     #[new]
-    #[pyo3(signature = (core, *, host="127.0.0.1", port=0, token=None, assets=None, csp=None, origins=vec![], expose="declared", heartbeat=15.0, heartbeat_timeout=10.0, hello_timeout=10.0, max_outbound_bytes=8*1024*1024, max_connections=10_000, metrics=false))]
+    #[pyo3(signature = (core, *, host="127.0.0.1", port=0, token=None, assets=None, csp=None, origins=vec![], expose="declared", heartbeat=15.0, heartbeat_timeout=10.0, max_outbound_bytes=8*1024*1024, max_connections=10_000, metrics=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -43,7 +43,6 @@ impl PyServer {
         expose: &str,
         heartbeat: f64,
         heartbeat_timeout: f64,
-        hello_timeout: f64,
         max_outbound_bytes: usize,
         max_connections: usize,
         metrics: bool,
@@ -85,7 +84,6 @@ impl PyServer {
             exposure,
             heartbeat: secs("heartbeat", heartbeat)?,
             heartbeat_timeout: secs("heartbeat_timeout", heartbeat_timeout)?,
-            hello_timeout: secs("hello_timeout", hello_timeout)?,
             max_outbound_bytes,
             max_connections,
             metrics,

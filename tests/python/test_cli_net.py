@@ -100,6 +100,13 @@ def test_call_with_a_wrong_token_exits_3(served: dict[str, Any]) -> None:
     assert "4001" in out.stderr or "token" in out.stderr.lower()
 
 
+def test_a_failed_call_does_not_print_the_token() -> None:
+    secret = "S" * 43
+    out = cli("call", f"http://127.0.0.1:1/?token={secret}", "api.echo")
+    assert out.returncode == 3 and "cannot connect" in out.stderr
+    assert secret not in out.stderr
+
+
 def test_call_with_bad_params_is_a_usage_error(served: dict[str, Any]) -> None:
     out = cli("call", served["url"], "api.add", "{a: 1}")
     assert out.returncode == 2 and "PARAMS must be JSON" in out.stderr

@@ -4,6 +4,7 @@ rules, metrics and HTTP assets. Every refusal is counted and reaches no handler.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import time
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from auroraview import App, Commands
 from auroraview.server import Server
@@ -69,9 +71,14 @@ def server(counted: Counted) -> Iterator[Server]:
     app.close()
 
 
-def hello(srv: Server, **kw: Any) -> ClientConnection:
-    ws = connect(srv.ws_url, open_timeout=5, legacy=True, **kw)
-    ws.send(json.dumps({"type": "hello", "key": srv.token}))
+def token_protocols(token: str) -> list[Subprotocol]:
+    """How a browser presents the token: as a subprotocol offered at the upgrade."""
+    return [Subprotocol("auroraview"), Subprotocol(f"auroraview.token.{token}")]
+
+
+def hello(srv: Server, token: str | None = None, **kw: Any) -> ClientConnection:
+    ws = connect(srv.ws_url, open_timeout=5, legacy=True, subprotocols=token_protocols(token or srv.token), **kw)
+    assert ws.subprotocol == "auroraview"
     welcome = json.loads(ws.recv(timeout=5))
     assert welcome["type"] == "welcome" and welcome["protocol"] == 1
     return ws
@@ -111,8 +118,7 @@ def test_calls_errors_and_events_over_the_socket(server: Server, counted: Counte
         assert bad["code"] == "invalid_params" and bad["data"]["errors"][0]["loc"] == ["a"]
         missing = call(ws, "api.nope", id=3)["error"]
         assert missing["code"] == "method_not_found"
-        ws.send(json.dumps({"type": "event", "event": "note", "detail": {"x": 1}}))
-        wait_for(lambda: counted.invocations == 2)
+        assert counted.invocations == 1
         assert server.app.emit("pushed", {"n": 1}) == 1
         assert json.loads(ws.recv(timeout=5)) == {"type": "event", "event": "pushed", "payload": {"n": 1}}
         conns = server.app.connections()
@@ -123,6 +129,8 @@ def test_bearer_header_authenticates_at_the_upgrade(server: Server) -> None:
     with connect(server.ws_url, additional_headers={"Authorization": f"Bearer {server.token}"}) as ws:
         assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
         assert call(ws, "api.add", {"a": 1, "b": 1})["result"] == 2
+        ws.send(json.dumps({"type": "hello", "key": server.token}))  # ignored once authenticated
+        assert call(ws, "api.add", {"a": 1, "b": 2}, id=2)["result"] == 3
 
 
 def test_heartbeat_pings_are_answered(server: Server) -> None:
@@ -137,43 +145,40 @@ def test_heartbeat_pings_are_answered(server: Server) -> None:
 @pytest.mark.parametrize(
     "first",
     [
-        '{"type":"hello","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}',
-        '{"type":"hello"}',
+        None,
+        '{"type":"hello","key":"%s"}',
         '{"type":"call","id":1,"method":"api.add","params":{"a":1,"b":2}}',
-        "not json",
+        "x" * 100_000,
     ],
-    ids=["wrong-token", "no-key", "call-before-hello", "not-json"],
+    ids=["silence", "hello-with-the-right-token", "call", "large-frame"],
 )
-def test_unauthenticated_first_frames_close_4001(server: Server, counted: Counted, first: str) -> None:
+def test_no_credentials_at_the_upgrade_closes_4001_before_reading(server: Server, counted: Counted, first: str | None) -> None:
+    # Nothing is read from a socket that did not authenticate at the upgrade: not even a
+    # `hello` holding the right token (a first-frame login would let anyone make the server
+    # buffer a frame of the full size limit).
     with connect(server.ws_url) as ws:
-        ws.send(first)
+        if first is not None:
+            with contextlib.suppress(ConnectionClosed):  # it may be closed before the send
+                ws.send(first % server.token if "%s" in first else first)
         assert closed_with(ws) == 4001
     assert counted.invocations == 0
     assert server.stats()["server"]["auth_failures"] == 1
+    assert server.stats()["server"]["connections_open"] == 0
 
 
-@pytest.mark.parametrize("header", ["Authorization", "Cookie"])
+@pytest.mark.parametrize("header", ["Authorization", "Cookie", "Sec-WebSocket-Protocol"])
 def test_a_wrong_token_at_the_upgrade_closes_4001(server: Server, counted: Counted, header: str) -> None:
     # Accepted then closed 4001 rather than HTTP 401: a browser sees an HTTP refusal only as
     # 1006 and would retry a stale cookie forever.
-    value = "Bearer " + "B" * 43 if header == "Authorization" else f"auroraview_token_{server.port}={'B' * 43}"
-    with connect(server.ws_url, additional_headers={header: value}) as ws:
+    wrong = "B" * 43
+    if header == "Sec-WebSocket-Protocol":
+        ws = connect(server.ws_url, subprotocols=token_protocols(wrong))
+    else:
+        value = f"Bearer {wrong}" if header == "Authorization" else f"auroraview_token_{server.port}={wrong}"
+        ws = connect(server.ws_url, additional_headers={header: value})
+    with ws:
         assert closed_with(ws) == 4001
     assert server.stats()["server"]["auth_failures"] == 1 and counted.invocations == 0
-
-
-def test_silence_instead_of_hello_closes_4001() -> None:
-    from auroraview import _core
-
-    app = App(Commands())
-    srv = _core.Server(app.core, hello_timeout=0.3)  # App.serve keeps the 10 s default
-    try:
-        with connect(f"ws://127.0.0.1:{srv.port}/__auroraview/ws") as ws:
-            assert closed_with(ws) == 4001
-        assert json.loads(srv.stats_json())["server"]["auth_failures"] == 1
-    finally:
-        srv.close()
-        app.close()
 
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1:1", "null"])
@@ -287,8 +292,7 @@ def test_a_silent_client_is_closed_4002(counted: Counted) -> None:
     srv = app.serve(heartbeat=0.2, heartbeat_timeout=0.3)
     try:
         # websockets answers protocol pings by itself but not our JSON pings: it goes silent.
-        ws = connect(srv.ws_url, ping_interval=None, legacy=True)
-        ws.send(json.dumps({"type": "hello", "key": srv.token}))
+        ws = connect(srv.ws_url, ping_interval=None, legacy=True, subprotocols=token_protocols(srv.token))
         assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
         started = time.monotonic()
         frames = []
@@ -345,6 +349,8 @@ def test_expose_all_serves_commands_without_rules(counted: Counted) -> None:
     try:
         with hello(srv) as ws:
             assert call(ws, "api.local")["result"] == "local"
+            ws.send(json.dumps({"type": "event", "event": "note", "detail": {"x": 1}}))
+            wait_for(lambda: counted.invocations == 2, timeout=5)  # events reach their handlers
         with hello(srv, origin="https://tools.example.com") as ws:
             assert call(ws, "api.tools")["result"] == "tools"
     finally:
@@ -366,9 +372,7 @@ def test_access_rules_are_checked_at_registration() -> None:
 def test_child_tokens_identify_and_can_be_revoked(server: Server) -> None:
     child_token = "c" * 43
     server.add_token(child_token, transport="child", peer="worker-1")
-    with connect(server.ws_url) as ws:
-        ws.send(json.dumps({"type": "hello", "key": child_token}))
-        assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
+    with hello(server, child_token) as ws:
         info = [c for c in server.app.connections() if c["transport"] == "child"]
         assert info and info[0]["peer"] == "worker-1"
         # Children see commands without rules (they are the app's own programs).
@@ -377,8 +381,7 @@ def test_child_tokens_identify_and_can_be_revoked(server: Server) -> None:
         assert json.loads(ws.recv(timeout=5))["event"] == "to-child"
         assert server.revoke_token(child_token)
         assert closed_with(ws) == 4003
-    with connect(server.ws_url) as ws:
-        ws.send(json.dumps({"type": "hello", "key": child_token}))
+    with connect(server.ws_url, subprotocols=token_protocols(child_token)) as ws:
         assert closed_with(ws) == 4001
 
 
@@ -440,6 +443,8 @@ def test_assets_need_the_token_then_a_cookie(counted: Counted, site: Path) -> No
         assert http_get(srv, "/?token=wrong")[0] == 401
         status, _, headers = http_get(srv, f"/?token={srv.token}&x=1")
         assert status == 303 and headers["location"] == "/?x=1"
+        status, _, redirect = http_get(srv, f"//evil.example/x?token={srv.token}")
+        assert status == 303 and redirect["location"] == "/evil.example/x", "never to another host"
         cookie = headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and f"auroraview_token_{srv.port}=" in cookie
         jar = {"Cookie": cookie.split(";")[0]}
@@ -486,3 +491,70 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="expose must be"):
         app.serve(expose="some")  # type: ignore[arg-type]
     app.close()
+
+
+def test_an_oversized_message_without_an_id_closes_1009(server: Server, counted: Counted) -> None:
+    limit = server.app.core.limits()["max_message_bytes"]
+    with hello(server) as ws:
+        try:
+            ws.send(json.dumps({"type": "event", "event": "note", "detail": "x" * limit}))
+            code = closed_with(ws)
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd else None
+        assert code in (1009, None)
+    assert counted.invocations == 0
+    stats = server.stats()["server"]
+    assert (stats["too_large_frames"], stats["invalid_frames"]) == (1, 0)
+
+
+def test_events_do_not_reach_handlers_through_a_declared_server(server: Server, counted: Counted) -> None:
+    # Events have no access rules: a network client that sees only declared commands reaches
+    # no event handler written for the app's windows.
+    with hello(server) as ws:
+        ws.send(json.dumps({"type": "event", "event": "note", "detail": {"x": 1}}))
+        assert call(ws, "api.add", {"a": 1, "b": 1})["result"] == 2  # the socket stays open
+    assert counted.invocations == 1, "only api.add ran"
+    assert server.app.stats()["forbidden"] == 1
+
+
+def test_a_client_that_floods_pings_and_never_reads_is_cut_off(counted: Counted) -> None:
+    # Pongs go through the bounded queue like every frame, and a write blocked on a client
+    # that does not read still ends at the client's heartbeat deadline: a client that only
+    # writes cannot pin its connection (before, a direct write waited on it forever).
+    import base64
+    import os
+    import socket
+
+    app = App(counted.commands)
+    srv = app.serve(max_outbound_bytes=64 * 1024, heartbeat=0.5, heartbeat_timeout=0.5)
+    sock = socket.socket()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((srv.host, srv.port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(
+            (
+                f"GET /__auroraview/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {srv.token}\r\n\r\n"
+            ).encode()
+        )
+        mask = b"\x01\x02\x03\x04"
+        ping = b'{"type":"ping"}'
+        frame = bytes([0x81, 0x80 | len(ping)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(ping))
+        sock.setblocking(False)
+        deadline = time.monotonic() + 20
+        ended = ("slow_consumers", "heartbeat_timeouts")
+        while not any(srv.stats()["server"][k] for k in ended):
+            assert time.monotonic() < deadline, srv.stats()["server"]
+            try:
+                sock.send(frame * 500)
+            except BlockingIOError:
+                time.sleep(0.01)
+            except OSError:
+                break  # the server dropped it
+        wait_for(lambda: srv.stats()["server"]["connections_open"] == 0, timeout=5)
+        assert counted.invocations == 0
+    finally:
+        sock.close()
+        srv.close()
+        app.close()

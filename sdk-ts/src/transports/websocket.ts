@@ -1,6 +1,13 @@
 // Owns the network transport: the client's messages over one WebSocket to an auroraview
 // server (docs/network.md) — authentication, heartbeats both ways, and reconnection.
 //
+// Authentication happens at the upgrade, never in a frame: the socket offers the subprotocols
+// `auroraview` and, with a token, `auroraview.token.TOKEN` (browsers cannot set headers on a
+// WebSocket, but can offer subprotocols); the server selects `auroraview`. Without a token
+// only `auroraview` is offered and the upgrade must authenticate otherwise (a same-origin page
+// holding the server's cookie). An upgrade without valid credentials is accepted and closed
+// at once with 4001. The token never goes in the URL, and no `hello` frame is ever sent.
+//
 // What happens to a message depends on the state, and nothing is ever sent twice:
 //
 // - `connecting`, before the first welcome: sends are queued (at most `maxQueued`, default
@@ -23,7 +30,7 @@ import { PROTOCOL_VERSION, type CallId, type ClientMessage, type HostMessage } f
 import type { Transport, TransportSink, TransportState } from "../transport.js";
 
 // ── The network's own messages (docs/network.md). Local until the Rust generator adds them
-// ── to protocol.gen.ts; `hello` is there already.
+// ── to protocol.gen.ts.
 
 /** Server → client: the connection is authenticated, hence open. */
 export interface WelcomeMessage {
@@ -45,6 +52,15 @@ export interface PongMessage {
 
 /** Where the server serves its WebSocket. */
 export const WEBSOCKET_PATH = "/__auroraview/ws";
+/** The subprotocol every client offers and the server selects. */
+export const SUBPROTOCOL = "auroraview";
+/** Prefix of the subprotocol that carries the token: `auroraview.token.TOKEN`. */
+export const TOKEN_SUBPROTOCOL_PREFIX = "auroraview.token.";
+
+/** The subprotocols a socket offers at the upgrade: `auroraview`, and the token's if any. */
+export function subprotocols(token?: string): string[] {
+  return token === undefined ? [SUBPROTOCOL] : [SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX + token];
+}
 /** Close codes with a meaning on this endpoint (docs/network.md, "Close codes"). */
 export const CloseCode = Object.freeze({
   normal: 1000,
@@ -71,8 +87,9 @@ export interface WebSocketLike {
   terminate?(): void;
 }
 
-/** `globalThis.WebSocket`, or `import WebSocket from "ws"`. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/** `globalThis.WebSocket`, or `import WebSocket from "ws"`: both take the subprotocols
+ * offered at the upgrade as the second argument. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 const OPEN = 1; // WebSocket.OPEN, the same in every implementation
 
@@ -146,10 +163,11 @@ export interface WebSocketTransportOptions {
   /** `ws://HOST:PORT/__auroraview/ws` (or `wss://`); `http(s)://HOST:PORT/?token=T` as the
    * server prints it (the token is taken from it); or a path such as `/__auroraview/ws`,
    * resolved against `base`. A `token` query parameter is taken as the token and removed:
-   * it goes in `hello`, never in the request line. */
+   * it goes in the subprotocol list at the upgrade, never in the request line. */
   url: string;
-  /** The server's token, sent in `hello` as the first frame. Without one no `hello` is sent:
-   * the upgrade must have authenticated (a browser tab holding the server's cookie). */
+  /** The server's token, offered at the upgrade as the subprotocol `auroraview.token.TOKEN`
+   * (next to `auroraview`). Without one only `auroraview` is offered: the upgrade must
+   * authenticate otherwise (a browser tab holding the server's cookie). */
   token?: string;
   /** The WebSocket class: `import WebSocket from "ws"` in Node < 22. Default: `globalThis.WebSocket`. */
   WebSocket?: WebSocketConstructor;
@@ -227,6 +245,11 @@ export function resolveEndpoint(url: string, token?: string, base?: string): { u
   if (chosen !== undefined && (typeof chosen !== "string" || chosen === "")) {
     throw new TypeError("auroraview: the token must be a non-empty string");
   }
+  // It travels as a subprotocol, which must be an HTTP token (RFC 6455 §4.1; browsers throw
+  // a SyntaxError otherwise). The server's tokens are [A-Za-z0-9_-].
+  if (chosen !== undefined && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(chosen)) {
+    throw new TypeError("auroraview: the token has characters that cannot be sent at the upgrade");
+  }
   return { url: parsed.href, token: chosen };
 }
 
@@ -268,7 +291,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
   const maxAttempts = duration("maxAttempts", options.maxAttempts, Infinity, { infinite: true });
   const maxQueued = duration("maxQueued", options.maxQueued, 1000);
   const random = options.random ?? Math.random;
-  const hello = endpoint.token === undefined ? undefined : '{"type":"hello","key":' + JSON.stringify(endpoint.token) + "}";
+  const protocols = subprotocols(endpoint.token);
 
   let state: TransportState = "connecting";
   let sink: TransportSink | undefined;
@@ -415,7 +438,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     stats.attempts++;
     let ws: WebSocketLike;
     try {
-      ws = new Socket(endpoint.url);
+      ws = new Socket(endpoint.url, protocols);
     } catch (err) {
       // Thrown at once (a bad URL, mixed content): trying again would throw again.
       const message = err instanceof Error ? err.message : String(err);
@@ -426,14 +449,8 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     socket = ws;
     /** An HTTP status that refused the upgrade (only `ws` reports it, in its error message). */
     let refused: number | undefined;
-    ws.onopen = (): void => {
-      if (socket !== ws || hello === undefined) return;
-      try {
-        raw(hello);
-      } catch {
-        // closed already: its close event follows
-      }
-    };
+    // Open is not authenticated yet: the welcome (or a 4001 close) tells.
+    ws.onopen = (): void => {};
     ws.onmessage = (event: { data: unknown }): void => {
       if (socket === ws) receive(event.data);
     };

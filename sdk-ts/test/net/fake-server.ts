@@ -1,8 +1,8 @@
 // Owns the fake auroraview server the WebSocket tests run against: docs/network.md's wire
-// (hello/welcome, ping/pong both ways, call/cancel → call_result, events, close codes) over
+// (authentication at the upgrade by subprotocol or cookie, welcome, ping/pong both ways, call/cancel → call_result, events, close codes) over
 // `ws`'s WebSocketServer, with tests/net/app.py's commands, and switches to misbehave.
 import { WebSocketServer, type WebSocket } from "ws";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export const TOKEN = "test-token-0123456789abcdef";
@@ -18,9 +18,9 @@ export interface FakeServerOptions {
   token?: string;
   /** The welcome's heartbeat_ms; the server pings after this long without sending. */
   heartbeatMs?: number;
-  /** As a cookie would: the upgrade is authenticated and the welcome comes without hello. */
+  /** As a cookie would: every upgrade is authenticated, with or without a token subprotocol. */
   authAtUpgrade?: boolean;
-  /** Hold the welcome this long after hello. */
+  /** Hold the welcome this long after the upgrade. */
   welcomeDelayMs?: number;
   /** Refuse every upgrade with this HTTP status. */
   refuseUpgrade?: number;
@@ -34,6 +34,12 @@ export interface Peer {
   socket: WebSocket;
   /** Every message received on it, parsed. */
   frames: Json[];
+  /** The upgrade's request target (path and query). */
+  path: string;
+  /** The subprotocols the client offered (`Sec-WebSocket-Protocol`), in order. */
+  offered: string[];
+  /** The subprotocol the server selected ("" for none). */
+  protocol: string;
   authenticated: boolean;
   timers: Map<unknown, ReturnType<typeof setTimeout>>;
   lastSent: number;
@@ -70,13 +76,16 @@ export class FakeServer {
       server: http,
       path: "/__auroraview/ws",
       verifyClient: refuse === undefined ? undefined : (_info, done) => done(false, refuse),
+      // Select "auroraview" when offered (browsers and `ws` fail a connection whose offered
+      // subprotocols got no answer), never the token's.
+      handleProtocols: (protocols) => (protocols.has("auroraview") ? "auroraview" : false),
     });
     await new Promise<void>((resolve, reject) => {
       http.once("error", reject);
       http.listen(options.port ?? 0, "127.0.0.1", () => resolve());
     });
     const server = new FakeServer(http, wss, (http.address() as AddressInfo).port, options);
-    wss.on("connection", (socket) => server.accept(socket));
+    wss.on("connection", (socket, request) => server.accept(socket, request));
     const heartbeatMs = options.heartbeatMs ?? 15_000;
     server.heartbeat = setInterval(() => server.tick(heartbeatMs), Math.max(10, heartbeatMs / 4));
     return server;
@@ -123,8 +132,24 @@ export class FakeServer {
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
-  private accept(socket: WebSocket): void {
-    const peer: Peer = { conn: this.nextConn++, socket, frames: [], authenticated: false, timers: new Map(), lastSent: Date.now(), closed: undefined };
+  private accept(socket: WebSocket, request: IncomingMessage): void {
+    const header = request.headers["sec-websocket-protocol"];
+    const offered = (header ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== "");
+    const peer: Peer = {
+      conn: this.nextConn++,
+      socket,
+      frames: [],
+      path: request.url ?? "",
+      offered,
+      protocol: socket.protocol,
+      authenticated: false,
+      timers: new Map(),
+      lastSent: Date.now(),
+      closed: undefined,
+    };
     this.peers.push(peer);
     socket.on("close", (code, reason) => {
       peer.closed = { code, reason: reason.toString() };
@@ -148,12 +173,11 @@ export class FakeServer {
       this.handle(peer, frame);
     });
     if (this.silent) return;
-    if (this.options.authAtUpgrade) {
-      this.welcome(peer);
-      return;
-    }
-    // Nothing is routed before hello (docs/network.md): a first frame that is not one closes 4001.
-    peer.timers.set("hello", setTimeout(() => peer.authenticated || socket.close(4001, "unauthorized"), 10_000));
+    // Credentials come at the upgrade only (docs/network.md): the token as the subprotocol
+    // `auroraview.token.TOKEN`, or the cookie. Without valid ones: accepted, closed 4001 at once.
+    const token = offered.find((p) => p.startsWith("auroraview.token."))?.slice("auroraview.token.".length);
+    if (this.options.authAtUpgrade || token === (this.options.token ?? TOKEN)) this.welcome(peer);
+    else socket.close(4001, "unauthorized");
   }
 
   private welcome(peer: Peer): void {
@@ -179,11 +203,9 @@ export class FakeServer {
   }
 
   private handle(peer: Peer, frame: Json): void {
+    // Nothing is routed before the welcome (a delayed one): a frame then closes 4001.
     if (!peer.authenticated) {
-      const timer = peer.timers.get("hello");
-      if (timer !== undefined) clearTimeout(timer);
-      if (frame.type === "hello" && frame.key === (this.options.token ?? TOKEN)) this.welcome(peer);
-      else peer.socket.close(4001, "unauthorized");
+      peer.socket.close(4001, "unauthorized");
       return;
     }
     switch (frame.type) {
