@@ -277,7 +277,11 @@ class App:
         accident) or ``"all"`` (what ``auroraview serve MODULE:OBJECT`` uses).
         ``token``: the secret clients need (22 to 128 of ``[A-Za-z0-9_-]``; generated when
         omitted). ``origins``: browser origins allowed besides the server's own.
-        Binding anywhere but loopback is allowed and warned about."""
+        Binding anywhere but loopback is allowed and warned about.
+
+        Called from inside a running event loop while the app has no loop yet, the handlers
+        run on that loop (so a `TestClient` on it works): close the server before that loop
+        ends, or calls are accepted that no handler will answer until the server closes."""
         from .server import Server, run_on, warn_if_exposed
 
         warn_if_exposed(host)
@@ -355,7 +359,11 @@ class App:
         if running is loop:
             self._detaching = loop.create_task(self._detach(in_loop=False))  # held: a task nobody holds may vanish
         elif not loop.is_closed():
-            asyncio.run_coroutine_threadsafe(self._detach(in_loop=False), loop).result(timeout)
+            detach = asyncio.run_coroutine_threadsafe(self._detach(in_loop=False), loop)
+            # From one of the runtime's own worker threads (a sync handler closing its
+            # server), waiting would deadlock: stopping the runtime waits for this handler.
+            if not threading.current_thread().name.startswith(("auroraview-sync", "auroraview-events")):
+                detach.result(timeout)
 
     # -- end ------------------------------------------------------------------------
 

@@ -558,3 +558,38 @@ def test_a_client_that_floods_pings_and_never_reads_is_cut_off(counted: Counted)
         sock.close()
         srv.close()
         app.close()
+
+
+def test_a_handler_can_close_its_own_server() -> None:
+    # A sync handler closing the server must not wait for the runtime to stop: the runtime
+    # waits for its running handlers, this one included (it hung 5 s, then raised).
+    commands = Commands()
+    box: dict[str, Any] = {}
+
+    @commands.command("api.shutdown")
+    def shutdown() -> None:
+        started = time.monotonic()
+        try:
+            box["srv"].close()
+        except BaseException as exc:
+            box["error"] = repr(exc)
+            raise
+        finally:
+            box["took"] = time.monotonic() - started
+
+    app = App(commands)
+    box["srv"] = srv = app.serve(expose="all")
+    try:
+        with hello(srv) as ws:
+            ws.send(json.dumps({"type": "call", "id": 1, "method": "api.shutdown"}))
+            frames = []
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    frames.append(json.loads(ws.recv(timeout=10)))
+        wait_for(lambda: "took" in box, timeout=10)
+        assert srv.closed
+        assert "error" not in box and box["took"] < 1.0, box
+        wait_for(lambda: app.runtime is None, timeout=5)
+    finally:
+        srv.close()
+        app.close()
