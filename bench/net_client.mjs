@@ -29,7 +29,7 @@ const WebSocket = require("ws");
 
 const defaults = {
   url: "",
-  token: null, // null: no hello (the echo floor)
+  token: null, // null: no credentials (the echo floor)
   client: "raw", // "raw" | "sdk"
   method: "noop",
   warmup: 500,
@@ -95,7 +95,9 @@ async function timed(fn) {
  * the frame with that id comes back. */
 function rawConnect() {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(opt.url, { perMessageDeflate: false });
+    // Ours authenticates at the upgrade (docs/network.md); the floor takes no credentials.
+    const headers = opt.token === null ? {} : { Authorization: `Bearer ${opt.token}` };
+    const ws = new WebSocket(opt.url, { perMessageDeflate: false, headers });
     const pending = new Map();
     let nextId = 1;
     let welcomed = opt.token === null;
@@ -118,8 +120,7 @@ function rawConnect() {
       if (!welcomed) reject(new Error(`closed ${code} before the welcome`));
     });
     ws.on("open", () => {
-      if (opt.token !== null) ws.send(JSON.stringify({ type: "hello", key: opt.token }));
-      else resolve(conn);
+      if (opt.token === null) resolve(conn);
     });
     ws.on("message", (data, isBinary) => {
       const msg = JSON.parse(isBinary ? data.toString() : data.toString());
