@@ -13,7 +13,7 @@ pub fn generate_token() -> Result<String, String> {
 }
 
 /// A token's format: that of a page key (22 to 128 characters of `[A-Za-z0-9_-]`), so that
-/// it travels in a `hello` and needs no escaping in a URL, a header or a cookie.
+/// it needs no escaping in a header, a subprotocol name, a URL or a cookie.
 pub fn is_valid_token(token: &str) -> bool {
     crate::protocol::is_page_key(token)
 }

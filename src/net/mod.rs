@@ -3,7 +3,8 @@
 //! window. The only code that touches axum.
 //!
 //! - `server`: binding, routes, HTTP admission (token, origin, capacity), shutdown;
-//! - `session`: one WebSocket connection (hello, heartbeats, frames both ways, close codes);
+//! - `session`: one WebSocket connection, authenticated at the upgrade (heartbeats, frames both
+//!   ways, close codes);
 //! - `sink`: a connection's outbound queue, bounded in bytes (slow consumers are cut off);
 //! - `auth`: tokens, cookies, origins, pure and table-tested;
 //! - `metrics`: the server's counters, as JSON and in the Prometheus text format;
