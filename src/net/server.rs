@@ -132,6 +132,9 @@ impl Server {
         if let Some(o) = Origin::parse(&format!("http://{}:{port}", cfg.host)) {
             own_origins.push(o);
         }
+        if cfg.metrics {
+            router.enable_metrics();
+        }
         let (shutdown, _) = watch::channel(false);
         let (revocations, _) = watch::channel(0);
         let shared = Arc::new(Shared {

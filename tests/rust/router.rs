@@ -767,6 +767,10 @@ fn access_rules_answer_forbidden_before_any_dispatch() {
 #[test]
 fn every_reply_is_recorded_in_its_command_metrics() {
     let h = Harness::new(small_limits());
+    h.send(br#"{"type":"call","id":"before","method":"noop"}"#);
+    h.router.complete(h.take_calls()[0].0, Ok(b"1"));
+    assert_eq!(h.router.method_metrics()[0].calls, 0, "off until enabled");
+    h.router.enable_metrics();
     for id in 0..3 {
         h.send(format!(r#"{{"type":"call","id":{id},"method":"noop"}}"#).as_bytes());
     }
