@@ -86,7 +86,7 @@ const consoleLog = []; // every console message and page error, for the report a
 function startServer() {
   server = spawn(
     AURORAVIEW,
-    ["serve", "examples/outliner/app.py:commands", "--assets", "examples/outliner/ui", "--port", "0", "--json"],
+    ["serve", "examples/outliner/app.py:commands", "--assets", "examples/outliner/ui", "--port", "0", "--json", "--metrics"], // --metrics: per-command counts in /stats
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   server.stderr.setEncoding("utf8").on("data", (d) => (serverLog += d));
