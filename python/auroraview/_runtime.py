@@ -2,8 +2,14 @@
 
 The core queues work without the GIL and wakes this loop through a socket (`add_reader`);
 one wake-up hands over every call, event and cancellation ready at that moment. Async
-handlers run as tasks on the loop; sync handlers run in a bounded thread pool and answer
-from there, so a slow sync handler never blocks the loop.
+handlers run as tasks on the loop; sync handlers run on a bounded set of daemon worker
+threads and answer from there, so a slow sync handler never blocks the loop, and one that
+never returns never holds up the interpreter's exit (it is reported and abandoned).
+
+Faults (docs/ARCHITECTURE.md, "Faults in handlers"): every accepted call gets exactly one
+reply whatever its handler raises. A `BaseException` that is not an `Exception` is answered
+``internal`` (named after its class); `KeyboardInterrupt` and `SystemExit` then stop the app
+(`Runtime.fatal`, handed to the app's ``on_fatal``), any other is logged and the app goes on.
 
 With `spin_us`, a runtime whose page is calling back to back keeps the loop's thread awake
 between calls: after answering, it waits up to `spin_us` for the next one (spinning in the
@@ -18,14 +24,17 @@ app turns waiting off (`may_spin`) while a transport that runs on this same loop
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import contextvars
 import logging
+import queue
 import re
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Coroutine, Generator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -57,6 +66,81 @@ _BATCH = 32
 _ABS_PATH = re.compile(r"(?<![\w.~-])(?:/(?:[\w.~-]+/)+[\w.~-]*|[A-Za-z]:\\(?:[^\\\s'\"]+\\)*[^\\\s'\"]*)")
 
 
+#: Runtimes started in this process, for the report of abandoned handlers at exit.
+_started: weakref.WeakSet[Runtime] = weakref.WeakSet()
+_atexit_lock = threading.Lock()
+_atexit_registered = False
+
+
+def _report_abandoned_at_exit() -> None:
+    """At interpreter exit: name the sync handlers still running (their daemon threads are
+    abandoned; Python does not wait for them)."""
+    now = time.monotonic()
+    for runtime in list(_started):
+        for what, since in list(runtime._running.values()):
+            log.warning("interpreter exit: abandoning %s, still running after %.1f s", what, now - since)
+
+
+class _Workers:
+    """Up to ``size`` daemon threads running jobs from one queue in arrival order, each
+    started when the work needs it. Daemon threads, so that a handler that never returns
+    cannot hold up the interpreter's exit (a `concurrent.futures` pool's threads are joined
+    at exit, forever)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self._size = size
+        self._name = name
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._idle = 0  # threads done with a job and not yet promised another
+        self._closed = False
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        """Queue ``fn(*args)``; it must not raise (jobs answer their own errors)."""
+        self._jobs.put((fn, args))
+        with self._lock:
+            if self._idle:
+                self._idle -= 1  # that thread will take this job
+            elif len(self._threads) < self._size and not self._closed:
+                thread = threading.Thread(target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    def _work(self) -> None:
+        jobs, lock = self._jobs, self._lock
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            fn, args = job
+            try:
+                fn(*args)
+            except BaseException:  # a worker outlives any job
+                log.exception("auroraview worker job failed")
+            del job, fn, args
+            with lock:
+                self._idle += 1
+
+    def shutdown(self, *, wait: float | None) -> None:
+        """Drop the jobs not started; each thread ends after its current job. With ``wait``
+        (seconds), join them for that long at most."""
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+        while True:
+            try:
+                self._jobs.get_nowait()
+            except queue.Empty:
+                break
+        for _ in threads:
+            self._jobs.put(None)
+        if wait is not None:
+            deadline = time.monotonic() + wait
+            for thread in threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def _scrub(message: str) -> str:
     return _ABS_PATH.sub("<path>", message)
 
@@ -79,6 +163,12 @@ class _Resume:
         while True:
             try:
                 sent = yield pending
+            except GeneratorExit:
+                # The driving task's coroutine is being closed (a pending task destroyed):
+                # close the handler's (its call is answered `internal`), then end as asked.
+                with contextlib.suppress(RuntimeError):  # it answered instead of re-raising
+                    self.coro.close()
+                raise
             except BaseException as exc:  # noqa: BLE001 - cancellation thrown in by the driving task, passed on
                 try:
                     pending = self.coro.throw(exc)
@@ -112,6 +202,7 @@ class Runtime:
         sync_workers: int = 16,
         spin_us: int = 0,
         event_taps: Sequence[EventTap] = (),
+        on_fatal: Callable[[BaseException], None] | None = None,
     ) -> None:
         if sync_workers < 1:
             raise ValueError(f"sync_workers must be >= 1, got {sync_workers}")
@@ -126,12 +217,19 @@ class Runtime:
         self._methods = methods
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._event_tasks: set[asyncio.Task[None]] = set()
-        self._sync_running = 0
+        self._sync_running = 0  # sync calls queued or running
         self._sync_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._event_pool: ThreadPoolExecutor | None = None
-        self._event_jobs: set[Any] = set()
+        self._pool: _Workers | None = None
+        self._event_pool: _Workers | None = None
+        self._events_queued = 0  # sync event handler runs queued so far (loop thread)
+        self._events_done = 0  # ... and finished (the events thread)
+        #: Sync handlers running now: id -> (what, since), for the report of abandoned ones.
+        self._running: dict[object, tuple[str, float]] = {}
+        #: The first `KeyboardInterrupt` or `SystemExit` a handler raised: the app stops and
+        #: whoever owns its run (``show()``, ``run_async()``, a test client) re-raises it.
+        self.fatal: BaseException | None = None
+        self._on_fatal = on_fatal
         self._spin_us = spin_us
         self._idle_since = 0.0  # perf_counter() when the last work was done
         self._spin_scheduled = False
@@ -152,15 +250,23 @@ class Runtime:
         if self._loop is not None:
             raise RuntimeError("runtime already started")
         self._loop = asyncio.get_running_loop()
-        self._pool = ThreadPoolExecutor(self.sync_workers, thread_name_prefix="auroraview-sync")
+        self._pool = _Workers(self.sync_workers, "auroraview-sync")
         # One thread keeps sync event handlers in the order the events arrived.
-        self._event_pool = ThreadPoolExecutor(1, thread_name_prefix="auroraview-events")
+        self._event_pool = _Workers(1, "auroraview-events")
+        global _atexit_registered
+        with _atexit_lock:
+            _started.add(self)
+            if not _atexit_registered:
+                atexit.register(_report_abandoned_at_exit)
+                _atexit_registered = True
         self._loop.add_reader(self.core.fileno(), self.drain)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Cancel the handlers still running and wait (up to `grace` seconds) for them and
-        the worker threads to finish. The core is left as it is: the app decides whether it
-        shuts down (answering calls in flight `shutting_down`) or serves again later."""
+        the worker threads to finish. Sync handlers still running then are reported and
+        abandoned (their threads are daemons: they cannot hold up the interpreter's exit).
+        The core is left as it is: the app decides whether it shuts down (answering calls in
+        flight `shutting_down`) or serves again later."""
         loop = self._loop
         if loop is None:
             return
@@ -172,11 +278,23 @@ class Runtime:
         deadline = loop.time() + grace
         if pending:
             await asyncio.wait(pending, timeout=grace)
-        while (self._sync_running or self._event_jobs) and loop.time() < deadline:
+        while (self._sync_running or self._events_queued > self._events_done) and loop.time() < deadline:
             await asyncio.sleep(0.005)
+        now = time.monotonic()
+        for what, since in list(self._running.values()):
+            log.warning(
+                "%s still running after the %.1f s shutdown grace (running for %.1f s): abandoned, "
+                "its daemon thread is left to finish on its own",
+                what,
+                grace,
+                now - since,
+            )
+        stuck = bool(self._running)
+        with _atexit_lock:
+            _started.discard(self)  # reported here: not again at exit
         for pool in (self._pool, self._event_pool):
             if pool is not None:
-                pool.shutdown(wait=not self._sync_running, cancel_futures=True)
+                pool.shutdown(wait=None if stuck else 1.0)
         self._loop = None
 
     # -- dispatch -------------------------------------------------------------------
@@ -255,6 +373,12 @@ class Runtime:
                 first = ctx.run(coro.send, None)
             except StopIteration:
                 return
+            except asyncio.CancelledError:
+                # `_run_async` answers whatever else the handler raises. A `CancelledError`
+                # the handler raised itself (no cancel can reach it before its first await)
+                # is passed on unanswered: answer it here, and start the rest of the batch.
+                self.core.fail(key, ERROR_NAMES["cancelled"], "cancelled", "the handler was cancelled")
+                return
             # Created inside `ctx` (create_task's context= is 3.11+): the task runs in a copy
             # of it, holding whatever the first step set.
             self._tasks[key] = ctx.run(loop.create_task, _continue(coro, first))
@@ -277,7 +401,9 @@ class Runtime:
                 self.core.fail(key, ERROR_NAMES["cancelled"], "cancelled", "the handler was cancelled")
             answered = True
             raise
-        except Exception as exc:  # noqa: BLE001 - any handler error becomes the caller's error reply
+        except BaseException as exc:  # noqa: BLE001 - any handler error becomes the caller's error reply
+            # Exceptions, and the other BaseExceptions (GeneratorExit, KeyboardInterrupt,
+            # SystemExit, ...): answered, then handled by `_fail`; never raised into the loop.
             answered = True
             self._fail(key, cmd, exc)
         finally:
@@ -286,6 +412,8 @@ class Runtime:
                 self.core.fail(key, ERROR_NAMES["internal"], "internal", "the handler exited abnormally")
 
     def _run_sync(self, key: int, cmd: Command, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        running = self._running
+        running[key] = (f"command {cmd.name!r}", time.monotonic())
         try:
             payload = cmd.dump(cmd.fn(*args, **kwargs))
         except BaseException as exc:  # noqa: BLE001 - a worker must answer whatever happens
@@ -293,6 +421,7 @@ class Runtime:
         else:
             self.core.complete(key, payload)
         finally:
+            del running[key]
             with self._sync_lock:
                 self._sync_running -= 1
 
@@ -308,14 +437,38 @@ class Runtime:
                 return
             self.core.fail(key, exc.name, exc.code, exc.message, data)
             return
-        log.error("command %r raised %s", cmd.name, type(exc).__name__, exc_info=exc)
-        message = str(exc)
+        base = not isinstance(exc, Exception)
+        if not (base and self._stops(exc)):
+            log.error("command %r raised %s", cmd.name, type(exc).__name__, exc_info=exc)
+        # A BaseException's str() is often empty or a bare exit code: say what it was.
+        message = f"the handler raised {exc!r}" if base else str(exc)
         data = None
         if self.debug:
             data = to_json({"traceback": "".join(traceback.format_exception(exc))})
         else:
             message = _scrub(message)
         self.core.fail(key, type(exc).__name__, "internal", message, data)
+        if base:
+            self._base_exception(f"command {cmd.name!r}", exc)
+
+    @staticmethod
+    def _stops(exc: BaseException) -> bool:
+        return isinstance(exc, (KeyboardInterrupt, SystemExit))
+
+    def _base_exception(self, what: str, exc: BaseException) -> None:
+        """After a handler's `BaseException` was answered (or logged, for an event handler):
+        `KeyboardInterrupt` and `SystemExit` stop the app; any other was logged, the app goes on."""
+        if not self._stops(exc):
+            return
+        log.warning("%s raised %r: stopping the app", what, exc)
+        if self.fatal is not None:
+            return  # the app is stopping already
+        self.fatal = exc
+        if self._on_fatal is not None:
+            try:
+                self._on_fatal(exc)
+            except Exception:  # stopping must not break the handler's thread
+                log.exception("stopping the app after %r failed", exc)
 
     # -- events ---------------------------------------------------------------------
 
@@ -336,28 +489,64 @@ class Runtime:
                 task.add_done_callback(self._event_tasks.discard)
             else:
                 assert self._event_pool is not None
-                job = self._event_pool.submit(self._run_event_sync, h, args)
-                self._event_jobs.add(job)
-                job.add_done_callback(self._event_jobs.discard)
+                self._events_queued += 1
+                self._event_pool.submit(self._run_event_sync, h, args)
 
     async def _run_event_async(self, h: EventHandler, args: tuple[Any, ...]) -> None:
         try:
             await h.fn(*args)
-        except Exception:
-            log.exception("event handler %s for %r failed", h.fn.__qualname__, h.event)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - never raised into the loop (see `_base_exception`)
+            self._event_failed(h, exc)
 
     def _run_event_sync(self, h: EventHandler, args: tuple[Any, ...]) -> None:
+        token = object()
+        self._running[token] = (f"event handler {h.fn.__qualname__} for {h.event!r}", time.monotonic())
         try:
             h.fn(*args)
-        except Exception:
-            log.exception("event handler %s for %r failed", h.fn.__qualname__, h.event)
+        except BaseException as exc:  # noqa: BLE001 - the events thread outlives any handler
+            self._event_failed(h, exc)
+        finally:
+            del self._running[token]
+            self._events_done += 1  # only this thread writes it
+
+    def _event_failed(self, h: EventHandler, exc: BaseException) -> None:
+        if not self._stops(exc):
+            log.error("event handler %s for %r failed: %r", h.fn.__qualname__, h.event, exc, exc_info=exc)
+        if not isinstance(exc, Exception):
+            self._base_exception(f"event handler {h.fn.__qualname__} for {h.event!r}", exc)
+
+    def _drain_all(self) -> None:
+        """Start every op queued so far (the events a client just sent), batch after batch."""
+        loop = self._loop
+        while loop is not None:
+            ops = self.core.take(_BATCH)
+            if ops:
+                self._run_ops(loop, ops, False)
+            if len(ops) < _BATCH:
+                return
 
     async def events_idle(self) -> None:
         """Wait until every event delivered so far has been handled."""
-        self.drain()
-        while self._event_tasks or self._event_jobs:
-            if self._event_tasks:
-                await asyncio.wait(list(self._event_tasks))
-            else:
+        await self.events_handled(None)
+
+    def events_mark(self) -> frozenset[asyncio.Task[None]]:
+        """The async event handlers running now (for `events_handled`)."""
+        return frozenset(self._event_tasks)
+
+    async def events_handled(self, mark: frozenset[asyncio.Task[None]] | None) -> None:
+        """Wait until every event delivered so far has been handled, except by the async
+        handlers already running at ``mark`` (one that never finishes does not hold up the
+        events sent after it). Sync event handlers run one at a time, in order: waiting for
+        the last one waits for those before it."""
+        self._drain_all()
+        while True:
+            tasks = [t for t in self._event_tasks if mark is None or t not in mark]
+            if tasks:
+                await asyncio.wait(tasks)
+            elif self._events_done < self._events_queued:
                 await asyncio.sleep(0.001)
-            self.drain()
+            else:
+                return
+            self._drain_all()

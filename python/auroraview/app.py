@@ -51,7 +51,15 @@ class App:
     ``debug`` puts tracebacks in ``internal`` errors; ``sync_workers`` bounds the threads
     running sync handlers; ``spin_us`` lets the loop wait that long for the next call of a
     chain instead of sleeping (see ``_runtime``); ``limits`` lowers or raises the core's
-    limits (keys of ``auroraview._core.DEFAULT_LIMITS``).
+    limits (keys of ``auroraview._core.DEFAULT_LIMITS``). ``shutdown_grace`` is how long
+    (seconds) stopping the runtime waits for handlers still running (when the last window
+    closes, the last client leaves, ...); sync handlers still running after it are reported
+    and abandoned, so the process exits within it whatever they do.
+
+    A handler raising `KeyboardInterrupt` or `SystemExit` stops the app: its call is
+    answered, its windows and servers are closed, and the exception is raised again where
+    the app's run is owned (``show()``, ``run_async()``, ``wait_closed()``, a
+    ``TestClient``'s ``aclose()``); see docs/ARCHITECTURE.md, "Faults in handlers".
     """
 
     def __init__(
@@ -62,6 +70,7 @@ class App:
         sync_workers: int = 16,
         spin_us: int = 1000,
         limits: dict[str, int] | None = None,
+        shutdown_grace: float = 5.0,
     ) -> None:
         self.commands = commands if commands is not None else Commands()
         if self.commands._app is not None:
@@ -70,6 +79,9 @@ class App:
             raise ValueError(f"sync_workers must be >= 1, got {sync_workers}")
         if not 0 <= spin_us <= 10_000:
             raise ValueError(f"spin_us must be between 0 and 10000, got {spin_us}")
+        if not 0 <= shutdown_grace <= 3600:
+            raise ValueError(f"shutdown_grace must be between 0 and 3600 seconds, got {shutdown_grace}")
+        self.shutdown_grace = shutdown_grace
         self.debug = debug
         self.sync_workers = sync_workers
         self.spin_us = spin_us
@@ -187,6 +199,7 @@ class App:
                     sync_workers=self.sync_workers if sync_workers is None else sync_workers,
                     spin_us=self.spin_us,
                     event_taps=self._event_taps,
+                    on_fatal=self._handler_stops_app,
                 )
                 runtime.start()
                 self._runtime = runtime
@@ -213,7 +226,31 @@ class App:
             if self._users > 0:
                 return
             self._runtime = None
-        await runtime.stop()
+        await runtime.stop(self.shutdown_grace)
+
+    def _handler_stops_app(self, exc: BaseException) -> None:
+        """A handler raised `KeyboardInterrupt` or `SystemExit` (already answered; recorded
+        in `Runtime.fatal`): close the app's windows and servers. The owners of the run
+        re-raise it once their transports have closed. Called from the handler's thread."""
+        with self._lock:
+            windows = list(self._windows.values())
+            servers = list(self._servers)
+            loop = self.loop
+        for view in windows:
+            view.close()  # from any thread
+
+        def close_servers() -> None:
+            for server in servers:
+                try:
+                    server.close()
+                except Exception:  # the others still close
+                    log.exception("closing a server after %r failed", exc)
+
+        if servers:
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(close_servers)  # not from inside a dispatch
+            else:
+                close_servers()
 
     def _claim_label(self, view: WebView) -> None:
         with self._lock:

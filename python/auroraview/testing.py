@@ -48,6 +48,11 @@ class TestClient:
     error when it already runs with other settings). Limits (``max_in_flight=...`` and the
     other keys of ``auroraview._core.DEFAULT_LIMITS``) configure the app when this client
     makes it (a registry without an app yet); otherwise pass them to ``App(...)``.
+
+    A handler raising `KeyboardInterrupt` or `SystemExit` gets its call answered
+    ``internal`` like any other error; the client keeps serving, and `aclose()` (the end of
+    the ``async with``) raises the exception once the client is closed, as ``show()`` would
+    for a window (not when the block is already leaving with an exception of its own).
     """
 
     __test__ = False  # not a pytest test class
@@ -110,13 +115,17 @@ class TestClient:
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, home))
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        await self._close(reraise=exc_type is None)
 
     async def aclose(self) -> None:
         """Disconnect: calls still in flight fail `shutting_down` here and their handlers
-        are cancelled; the app's runtime stops if nothing else is attached."""
-        conn = self._conn
+        are cancelled; the app's runtime stops if nothing else is attached. Then raises the
+        `KeyboardInterrupt` or `SystemExit` a handler raised meanwhile, if any."""
+        await self._close(reraise=True)
+
+    async def _close(self, *, reraise: bool) -> None:
+        conn, runtime = self._conn, self._runtime
         if self._loop is None or conn is None:
             return
         self._drain_frames()
@@ -130,6 +139,9 @@ class TestClient:
         in_loop = self.app.loop is self._loop
         self._loop = self._runtime = None
         await self._on_home(self.app._detach(in_loop=in_loop))
+        fatal = runtime.fatal if runtime is not None else None
+        if fatal is not None and reraise:
+            raise fatal
 
     @property
     def runtime(self) -> Runtime:
@@ -180,22 +192,28 @@ class TestClient:
             self._conn.send(to_json({"type": "cancel", "id": call_id}))
 
     async def send_event(self, name: str, detail: Any = None) -> None:
-        """Send an event to the host and wait until its handlers have run."""
+        """Send an event to the host and wait until its handlers have run. Async handlers
+        of earlier events still running are not waited for (one that never finishes holds
+        up only its own `send_event`); sync event handlers run one at a time in order, so
+        the wait includes those of earlier events."""
         _, conn = self._require_open()
         msg: dict[str, Any] = {"type": "event", "event": name}
         if detail is not None:
             msg["detail"] = detail
+        before = await self._on_home(self._events_mark())
         conn.send(to_json(msg))
-        await self._on_home(self.runtime.events_idle())
+        await self._on_home(self.runtime.events_handled(before))
 
     async def send_raw(self, data: str | bytes, *, timeout: float = 5.0) -> str | None:
         """Inject one raw message. Returns the raw reply frame, or None when the message
         got no reply (an event, a cancel, a ready or hello, or a message the router dropped
         or refused and counted)."""
         loop, conn = self._require_open()
-        match conn.send(data.encode() if isinstance(data, str) else data):
+        raw = data.encode() if isinstance(data, str) else data
+        before = await self._on_home(self._events_mark())
+        match conn.send(raw):
             case ("event" | "cancel" | "ready", _):
-                await self._on_home(self.runtime.events_idle())
+                await self._on_home(self.runtime.events_handled(before))
                 return None
             case ("dropped" | "hello" | "refused", _):
                 return None
@@ -207,6 +225,9 @@ class TestClient:
                     return await asyncio.wait_for(fut, timeout)
                 finally:
                     self._raw.pop(call_id, None)
+
+    async def _events_mark(self) -> frozenset[asyncio.Task[None]]:
+        return self.runtime.events_mark()
 
     # -- events ---------------------------------------------------------------------
 

@@ -263,7 +263,7 @@ impl Router {
         }
         match decoded.map(|(msg, _)| msg) {
             Ok(Incoming::Call { id, method, params, unsafe_ints }) => {
-                self.accept_call(conn, id, &method, params.map(|p| p.get()), &unsafe_ints)
+                self.accept_call(conn, id, &method, params.as_deref().map(|p| p.get()), &unsafe_ints)
             }
             Ok(Incoming::Event { event, detail }) => {
                 let from = self.state.lock().conns.get(&conn).map(|c| {
