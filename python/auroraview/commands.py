@@ -10,6 +10,7 @@ function and the parameter.
 from __future__ import annotations
 
 import collections.abc
+import copy
 import dataclasses
 import inspect
 import threading
@@ -20,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import typing_extensions
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic.experimental.arguments_schema import generate_arguments_schema
-from pydantic_core import CoreSchema, SchemaValidator, to_json
+from pydantic_core import CoreSchema, PydanticSerializationError, SchemaValidator, to_json
 
 from . import _core
 from .errors import InvokeException
@@ -64,8 +65,12 @@ class Command:
     origins: tuple[str, ...] | None = None
 
     def dump(self, value: Any) -> bytes:
-        """Serialize a handler's return value; a value not matching the annotation raises."""
-        return self.result.dump_json(value, warnings="error", by_alias=True)
+        """Serialize a handler's return value; a value not matching the annotation raises.
+        Lone surrogates in its strings become U+FFFD (`_well_formed`)."""
+        try:
+            return self.result.dump_json(value, warnings="error", by_alias=True)
+        except (PydanticSerializationError, UnicodeEncodeError) as exc:
+            return _retry_well_formed(exc, value, lambda v: self.result.dump_json(v, warnings="error", by_alias=True))
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,11 @@ class EventDecl:
     def serialize(self, value: Any) -> bytes:
         """Validate ``value`` against the declared type and serialize it; raises
         `pydantic.ValidationError` when it does not match."""
-        return self.payload.dump_json(self.payload.validate_python(value), warnings="error", by_alias=True)
+        value = self.payload.validate_python(value)
+        try:
+            return self.payload.dump_json(value, warnings="error", by_alias=True)
+        except (PydanticSerializationError, UnicodeEncodeError) as exc:
+            return _retry_well_formed(exc, value, lambda v: self.payload.dump_json(v, warnings="error", by_alias=True))
 
 
 @dataclass(frozen=True)
@@ -100,11 +109,71 @@ class _Registry:
     events: dict[str, EventDecl] = field(default_factory=dict[str, EventDecl])
 
 
-def _check_name(kind: str, name: object) -> str:
-    # The same rule the Rust core applies to names on the wire.
-    if not isinstance(name, str) or not name or len(name.encode()) > _NAME_LIMIT:
+def _check_name(kind: str, name: object, *, registering: bool = True) -> str:
+    # The same rule the Rust core applies to names on the wire (a lone surrogate takes the
+    # 3 bytes of the U+FFFD it becomes there).
+    if not isinstance(name, str) or not name or len(name.encode("utf-8", "surrogatepass")) > _NAME_LIMIT:
         raise ValueError(f"{kind} name must be a non-empty string of at most {_NAME_LIMIT} bytes; got {name!r}")
+    if registering and _usv(name) != name:
+        # On the wire it would be U+FFFD: no page could ever send the name registered.
+        raise ValueError(f"{kind} name {name!r} holds a lone surrogate (not Unicode text); the wire would make it U+FFFD")
     return name
+
+
+# -- strings JavaScript can hold (RELIABILITY.md case 34) -----------------------------
+#
+# A Python str may hold lone surrogates (from JSON text, or `os.fsdecode` of a file name that
+# is not UTF-8), which UTF-8 cannot encode: pydantic refuses to serialize them. The wire's one
+# rule is that each lone surrogate becomes U+FFFD (docs/ARCHITECTURE.md, "Strings"): these
+# helpers apply it to what Python sends, only after a serializer has refused (no cost else).
+
+
+def _usv(s: str) -> str:
+    """``s`` with each lone surrogate replaced by U+FFFD; surrogate pairs (two code points
+    in Python, one character in JS) are joined."""
+    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _well_formed(value: Any) -> Any:
+    """A copy of ``value`` with `_usv` applied to every string, dict key and field: through
+    dicts, lists, tuples (named tuples too), sets, pydantic models and dataclasses. Other
+    objects are returned as they are."""
+    if isinstance(value, str):
+        return _usv(value)
+    if isinstance(value, dict):
+        items = cast("dict[Any, Any]", value).items()
+        return {_well_formed(k): _well_formed(v) for k, v in items}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        kind = cast("Any", type(cast("Any", value)))
+        items = [_well_formed(v) for v in cast("Iterable[Any]", value)]
+        if kind is list:
+            return items
+        if hasattr(kind, "_fields"):
+            return kind(*items)  # a named tuple
+        return kind(items)
+    if isinstance(value, BaseModel):
+        update = {name: _well_formed(getattr(value, name)) for name in type(value).model_fields}
+        for name, extra in (value.model_extra or {}).items():
+            update[name] = _well_formed(extra)
+        return value.model_copy(update=update)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = copy.copy(value)
+        for f in dataclasses.fields(value):
+            object.__setattr__(out, f.name, _well_formed(getattr(value, f.name)))  # frozen ones too
+        return out
+    return value
+
+
+def _retry_well_formed(exc: Exception, value: Any, dump: Callable[[Any], bytes]) -> bytes:
+    """After ``dump(value)`` raised ``exc``: when it refused a lone surrogate, dump the value
+    with those replaced by U+FFFD; otherwise raise ``exc``."""
+    if "surrogates not allowed" not in str(exc):
+        raise exc
+    try:
+        cleaned = _well_formed(value)
+    except Exception:  # noqa: BLE001 - a value the walk cannot copy: the serializer's own error
+        raise exc from None
+    return dump(cleaned)
 
 
 def _describe(fn: Callable[..., Any]) -> str:
@@ -529,7 +598,7 @@ class Commands:
         """The JSON for an emitted payload: checked against the declared type when the event
         is declared ``to_page`` (raises `pydantic.ValidationError` on a mismatch), and for
         integers JavaScript cannot represent (raises `ValueError`)."""
-        _check_name("event", event)
+        _check_name("event", event, registering=False)
         data = self._event_json(event, payload)
         _core.check_js_safe(data, "payload")  # ValueError for integers beyond ±(2^53-1)
         return data
@@ -540,7 +609,10 @@ class Commands:
         decl = self._reg.events.get(event)
         if decl is not None and decl.direction == "to_page":
             return decl.serialize(payload)
-        return to_json(payload, by_alias=True)
+        try:
+            return to_json(payload, by_alias=True)
+        except (PydanticSerializationError, UnicodeEncodeError) as exc:
+            return _retry_well_formed(exc, payload, lambda v: to_json(v, by_alias=True))
 
 
 _app_lock = threading.Lock()

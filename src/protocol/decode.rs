@@ -4,6 +4,10 @@
 //! and travel to Python as bytes, where pydantic parses them exactly once. Each malformed
 //! case is rejected with its own message; the id is kept whenever one can be read, so the
 //! caller still gets its one terminal reply.
+//!
+//! Lone surrogate escapes (`"\ud800"`, which JavaScript strings may hold) become `\ufffd`
+//! before anything is read (`surrogate.rs`): names, ids, `params` and `detail` alike, so
+//! Python receives the rewritten bytes.
 
 use std::borrow::Cow;
 
@@ -12,6 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::scan::{scan, PathSeg, UnsafeInt};
+use super::surrogate::replace_lone_surrogates;
 use super::{CallId, ErrorCode, Limits, MAX_SAFE_INTEGER};
 
 /// A decoded message from a client. Borrowed from the input buffer.
@@ -20,13 +25,14 @@ pub enum Incoming<'a> {
     Call {
         id: CallId,
         method: Cow<'a, str>,
-        params: Option<&'a RawValue>,
+        /// Borrowed from the input, or owned when lone surrogates were replaced.
+        params: Option<Cow<'a, RawValue>>,
         /// Integers in `params` that JavaScript cannot represent (paths relative to params).
         unsafe_ints: Vec<UnsafeInt>,
     },
     Event {
         event: Cow<'a, str>,
-        detail: Option<&'a RawValue>,
+        detail: Option<Cow<'a, RawValue>>,
     },
     Cancel {
         id: CallId,
@@ -39,6 +45,26 @@ pub enum Incoming<'a> {
     /// A page announcing its key (see `ClientMessage::Hello`): the envelope's `key`, whose
     /// format `decode_keyed` has checked.
     Hello,
+}
+
+impl Incoming<'_> {
+    /// The same message, owning everything it holds.
+    fn into_owned(self) -> Incoming<'static> {
+        let own = |raw: Option<Cow<'_, RawValue>>| raw.map(|r| Cow::Owned(r.into_owned()));
+        match self {
+            Incoming::Call { id, method, params, unsafe_ints } => {
+                Incoming::Call { id, method: Cow::Owned(method.into_owned()), params: own(params), unsafe_ints }
+            }
+            Incoming::Event { event, detail } => {
+                Incoming::Event { event: Cow::Owned(event.into_owned()), detail: own(detail) }
+            }
+            Incoming::Cancel { id } => Incoming::Cancel { id },
+            Incoming::Ready => Incoming::Ready,
+            Incoming::Ping => Incoming::Ping,
+            Incoming::Pong => Incoming::Pong,
+            Incoming::Hello => Incoming::Hello,
+        }
+    }
 }
 
 /// Why a message was refused, and the id to answer when one could be read.
@@ -93,6 +119,14 @@ pub fn decode_keyed<'a>(input: &'a [u8], limits: &Limits) -> Result<(Incoming<'a
     let text = std::str::from_utf8(input)
         .map_err(|e| invalid(format!("message is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
     let mut scanned = scan(input, limits).map_err(invalid)?;
+    if scanned.surrogate_escapes {
+        // Rare: decode the rewritten copy (same length, so the same limits hold) and own it.
+        // The copy has no lone surrogates left, so this recursion ends at once.
+        if let Some(fixed) = replace_lone_surrogates(input) {
+            return decode_keyed(&fixed, limits)
+                .map(|(msg, key)| (msg.into_owned(), key.map(|k| Cow::Owned(k.into_owned()))));
+        }
+    }
     let env: RawEnvelope<'a> = serde_json::from_str(text).map_err(|e| {
         invalid(if e.is_data() {
             format!("message must be a JSON object with a string `type`: {e}")
@@ -118,7 +152,7 @@ pub fn decode_keyed<'a>(input: &'a [u8], limits: &Limits) -> Result<(Incoming<'a
                 message: m,
             })?;
             let unsafe_ints = take_under(&mut scanned.unsafe_ints, "params");
-            Ok(Incoming::Call { id, method, params: env.params, unsafe_ints })
+            Ok(Incoming::Call { id, method, params: env.params.map(Cow::Borrowed), unsafe_ints })
         }
         "event" => {
             let event = name_field(env.event, "event", limits).map_err(|m| Rejection {
@@ -133,7 +167,7 @@ pub fn decode_keyed<'a>(input: &'a [u8], limits: &Limits) -> Result<(Incoming<'a
                     message: format!("event detail holds {}", bad.describe()),
                 });
             }
-            Ok(Incoming::Event { event, detail: env.detail })
+            Ok(Incoming::Event { event, detail: env.detail.map(Cow::Borrowed) })
         }
         "cancel" => Ok(Incoming::Cancel { id: required_id(env.id, "cancel")? }),
         "ready" => Ok(Incoming::Ready),

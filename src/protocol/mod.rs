@@ -7,6 +7,7 @@ mod limits;
 mod message;
 mod scan;
 pub mod schema;
+mod surrogate;
 
 pub use decode::{decode, decode_keyed, is_page_key, salvage_id, salvage_key, truncate, Incoming, Rejection};
 pub use encode::{call_err, call_ok, event, unsafe_params_error, unsafe_result_error, welcome, ErrorReply, PING, PONG};
@@ -16,3 +17,4 @@ pub use message::{
     CallError, CallId, ClientMessage, HostMessage, ProtocolDocument, MAX_SAFE_INTEGER, PROTOCOL_VERSION,
 };
 pub use scan::{scan, unsafe_ints, PathSeg, Scan, UnsafeInt};
+pub use surrogate::replace_lone_surrogates;

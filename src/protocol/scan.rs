@@ -6,6 +6,7 @@
 
 use memchr::memchr2;
 
+use super::surrogate::starts_surrogate;
 use super::{Limits, MAX_SAFE_INTEGER};
 
 /// Most unsafe integers reported for one message.
@@ -62,6 +63,9 @@ impl UnsafeInt {
 #[derive(Debug, Default)]
 pub struct Scan {
     pub unsafe_ints: Vec<UnsafeInt>,
+    /// Whether some `\u` escape spells a UTF-16 surrogate (D800–DFFF), paired or not
+    /// (`surrogate.rs` replaces the lone ones).
+    pub surrogate_escapes: bool,
 }
 
 struct Frame {
@@ -85,7 +89,12 @@ pub fn scan(input: &[u8], limits: &Limits) -> Result<Scan, String> {
                 loop {
                     // A trailing backslash can step past the end: `get` ends the scan there.
                     match memchr2(b'"', b'\\', input.get(i..).unwrap_or_default()) {
-                        Some(off) if input[i + off] == b'\\' => i += off + 2,
+                        Some(off) if input[i + off] == b'\\' => {
+                            i += off + 2;
+                            if input.get(i - 1) == Some(&b'u') {
+                                out.surrogate_escapes |= starts_surrogate(input.get(i..).unwrap_or_default());
+                            }
+                        }
                         Some(off) => {
                             i += off + 1;
                             break;

@@ -5,13 +5,14 @@
 //! `Core.take()` when `Core.fileno()` becomes readable, runs handlers on asyncio, and
 //! answers with `complete`/`fail`. Nothing here takes the GIL from a Rust thread.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use crate::handoff::WakeQueue;
 use crate::ipc::{
@@ -40,6 +41,18 @@ impl Sink for QueueSink {
 
 /// The longest `take(wait_us=)` spins: a wait is meant to bridge a gap between calls.
 const MAX_WAIT_US: u64 = 10_000;
+
+/// A Python str as Unicode text: each lone surrogate (a Python str may hold one; UTF-8
+/// cannot encode it) becomes U+FFFD and surrogate pairs are joined, the wire's one rule for
+/// strings (RELIABILITY.md case 34). Free for well-formed strings.
+fn usv<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
+    if let Ok(text) = s.to_str() {
+        return Ok(Cow::Borrowed(text));
+    }
+    let encoded = s.call_method1("encode", ("utf-16-le", "surrogatepass"))?;
+    let units = encoded.cast::<PyBytes>()?.as_bytes().chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    Ok(Cow::Owned(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()))
+}
 
 fn io_err(e: std::io::Error) -> PyErr {
     PyOSError::new_err(format!("cannot create the wake-up socket: {e}"))
@@ -198,9 +211,17 @@ impl Core {
 
     /// Answer call `key` with an error; `data` is JSON bytes or None.
     #[pyo3(signature = (key, name, code, message, data=None))]
-    fn fail(&self, key: CallKey, name: String, code: String, message: String, data: Option<Vec<u8>>) -> bool {
+    fn fail(
+        &self,
+        key: CallKey,
+        name: &Bound<'_, PyString>,
+        code: &Bound<'_, PyString>,
+        message: &Bound<'_, PyString>,
+        data: Option<Vec<u8>>,
+    ) -> PyResult<bool> {
+        let (name, code, message) = (usv(name)?.into_owned(), usv(code)?.into_owned(), usv(message)?.into_owned());
         let err = ErrorReply { name, code, message, data };
-        self.router.complete(key, Err(err))
+        Ok(self.router.complete(key, Err(err)))
     }
 
     /// Push an event (payload: JSON bytes) to the connections `target` matches: None for
@@ -213,7 +234,14 @@ impl Core {
     /// call an emit makes into the core, because every extra call shows in the events/s
     /// a window reaches (see `App._send`).
     #[pyo3(signature = (name, payload, target=None))]
-    fn emit(&self, py: Python<'_>, name: &str, payload: &[u8], target: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    fn emit(
+        &self,
+        py: Python<'_>,
+        name: &Bound<'_, PyString>,
+        payload: &[u8],
+        target: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        let name = &*usv(name)?;
         let max = self.router.limits().max_name_bytes;
         if name.is_empty() || name.len() > max {
             return Err(PyValueError::new_err(format!(
