@@ -3,6 +3,8 @@
 mod decode;
 mod encode;
 mod error_code;
+#[cfg(test)]
+mod fuzz;
 mod limits;
 mod message;
 mod scan;
