@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import app
 from app import Selection, create_app
 
-from auroraview import PageNavigated, WebView
+from auroraview import JavaScriptError, PageNavigated, WebView
 from auroraview._xvfb import VirtualDisplay, png_is_blank, screenshot
 
 OUT = Path(__file__).resolve().parents[2] / "build" / "demo" / "outliner.png"
@@ -34,8 +34,8 @@ async def wait_for(view: WebView, js: str, timeout: float = 20.0) -> Any:
     for _ in range(int(timeout / 0.05)):
         try:
             value = await view.eval_js(js, timeout=2)
-        except (PageNavigated, TimeoutError):
-            value = None  # asked while the page was still loading
+        except (PageNavigated, JavaScriptError, TimeoutError):
+            value = None  # asked while the page was still loading (its elements not there yet)
         if value:
             return value
         await asyncio.sleep(0.05)
@@ -68,7 +68,9 @@ async def scripted(out: Path) -> Path:
         print(f"delete chair_02:           {await page(view, 'document.getElementById(`status`).textContent')}")
         view.emit("selection_changed", Selection(ids=[ids["key_light"], ids["fill_light"]], source="host"))
         await asyncio.sleep(0.3)
-        selected = await page(view, "[...document.querySelectorAll('.row.selected')].map(r => r.lastChild.textContent).join(', ')")
+        selected = await page(
+            view, "[...document.querySelectorAll('.row.selected')].map(r => r.lastChild.textContent).join(', ')"
+        )
         print(f"host selects two lights:   page highlights {selected}")
         # The last rename error stays on screen for the screenshot.
         await rename("sidekick", "key_light")

@@ -13,12 +13,14 @@ from .errors import (
     GuiUnavailable,
     InvokeError,
     InvokeException,
+    JavaScriptError,
+    PageCrashed,
     PageNavigated,
     WindowClosed,
     WindowError,
 )
 from .server import Server
-from .webview import AuroraView, WebView
+from .webview import AuroraView, PageFault, WebView
 
 if TYPE_CHECKING:
     from .children import ChildContext, ChildManager, NotAChildError
@@ -67,7 +69,10 @@ __all__ = [
     "GuiUnavailable",
     "InvokeError",
     "InvokeException",
+    "JavaScriptError",
     "NotAChildError",
+    "PageCrashed",
+    "PageFault",
     "PageNavigated",
     "Server",
     "WebView",

@@ -15,6 +15,8 @@ __all__ = [
     "Core",
     "EchoServer",
     "GuiUnavailable",
+    "JavaScriptError",
+    "PageCrashed",
     "PageNavigated",
     "Server",
     "Target",
@@ -54,7 +56,12 @@ _Receipt = (
 #: ("child", id) / ("conn", id).
 _Target = int | tuple[Literal["window", "transport", "child", "peer"], str] | tuple[Literal["conn"], int] | None
 #: A window event of ``Window.take_events()``.
-_WindowEvent = tuple[Literal["loading", "loaded"], str] | tuple[Literal["eval"], int, str] | tuple[Literal["closed"]]
+_WindowEvent = (
+    tuple[Literal["loading", "loaded", "blocked"], str]
+    | tuple[Literal["eval"], int, str | None, str | None]
+    | tuple[Literal["crashed"], str, bool]
+    | tuple[Literal["closed"]]
+)
 
 class AuroraViewError(Exception):
     """Base class of every error auroraview raises."""
@@ -70,6 +77,12 @@ class WindowClosed(AuroraViewError):
 
 class PageNavigated(AuroraViewError):
     """A script evaluation was dropped because the page loaded another document."""
+
+class PageCrashed(AuroraViewError):
+    """The page's renderer process ended before a script evaluation finished, or the page has not been loaded again since."""
+
+class JavaScriptError(AuroraViewError):
+    """A script evaluated in the page threw (the message is WebKit's)."""
 
 @final
 class Core:
@@ -168,6 +181,7 @@ class Window:
         visible: bool = True,
         debug: bool = False,
         csp: str | None = None,
+        on_crash: Literal["reload", "close", "notify"] = "reload",
     ) -> Window: ...
     @property
     def key(self) -> int: ...
@@ -183,10 +197,18 @@ class Window:
     def dropped(self) -> int:
         """Frames dropped while held for a page that never became ready."""
     def fileno(self) -> int: ...
+    @property
+    def crashed(self) -> bool:
+        """The renderer ended and the page has not been loaded again since."""
     def take_events(self) -> list[_WindowEvent]:
-        """``("loading", url)``, ``("loaded", url)``, ``("eval", id, json)``, ``("closed",)``."""
+        """``("loading", url)``, ``("loaded", url)``, ``("eval", id, json, None)`` or
+        ``("eval", id, None, why)``, ``("crashed", reason, reloading)``, ``("blocked", url)``,
+        ``("closed",)``."""
     def eval(self, id: int, js: str) -> None:
-        """Evaluate ``js``; the result arrives as ``("eval", id, json)``. Raises `WindowClosed`."""
+        """Evaluate ``js``; the result arrives as an ``"eval"`` event. Raises `WindowClosed`,
+        or `PageCrashed` while the renderer is gone."""
+    def reload(self) -> None:
+        """Load the page again. Raises `WindowClosed`."""
     def inspect(self) -> str:
         """The webview's security-relevant configuration (JSON), read back from WebKit."""
     def close(self) -> None: ...

@@ -7,7 +7,15 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal, get_args
 
 from . import _core
-from ._core import AuroraViewError, GuiUnavailable, PageNavigated, WindowClosed, WindowError
+from ._core import (
+    AuroraViewError,
+    GuiUnavailable,
+    JavaScriptError,
+    PageCrashed,
+    PageNavigated,
+    WindowClosed,
+    WindowError,
+)
 
 __all__ = [
     "ERROR_CODES",
@@ -17,6 +25,8 @@ __all__ = [
     "GuiUnavailable",
     "InvokeError",
     "InvokeException",
+    "JavaScriptError",
+    "PageCrashed",
     "PageNavigated",
     "WindowClosed",
     "WindowError",

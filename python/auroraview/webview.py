@@ -20,19 +20,21 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import _core
 from .commands import Commands
-from .errors import InvokeException, PageNavigated, WindowClosed
+from .errors import InvokeException, JavaScriptError, PageCrashed, PageNavigated, WindowClosed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from ._runtime import Runtime
     from .app import App
 
-__all__ = ["AuroraView", "PageNavigated", "WebView"]
+__all__ = ["AuroraView", "PageFault", "PageNavigated", "WebView"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,6 +44,25 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _live: set[WebView] = set()
 _live_lock = threading.Lock()
 _atexit_registered = False
+
+
+@dataclass(frozen=True)
+class PageFault:
+    """Something went wrong with a window's page (given to ``on_fault`` callbacks).
+
+    ``kind`` is ``"crashed"``: the renderer process ended (``reason`` is ``"crashed"``,
+    ``"exceeded_memory_limit"`` or ``"terminated_by_api"``); the page's calls in flight were
+    ended, pending `WebView.eval_js` calls raised `PageCrashed`, and ``reloading`` says
+    whether the window is loading its page again (``on_crash="reload"``, at most 3 times a
+    minute). Or ``"blocked"``: a navigation to ``url`` was refused because its origin may not
+    be shown in this window (``reason`` is ``"origin_not_allowed"``); the page stays as it was,
+    or blank when it was the first load (a redirect to another site).
+    """
+
+    kind: Literal["crashed", "blocked"]
+    reason: str
+    url: str | None = None
+    reloading: bool = False
 
 
 def _shutdown_all() -> None:
@@ -103,6 +124,8 @@ class WebView:
         sync_workers: int | None = None,
         on_close: Callable[[], Any] | None = None,
         spin_us: int | None = None,
+        on_crash: Literal["reload", "close", "notify"] = "reload",
+        on_fault: Callable[[PageFault], Any] | None = None,
     ) -> None:
         if not isinstance(title, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
             raise TypeError(f"title must be a string, got {type(title).__name__}")
@@ -112,6 +135,8 @@ class WebView:
             raise ValueError("pass either url=, html= or assets=, not several")
         if assets is not None and not Path(assets).is_dir():
             raise ValueError(f"assets={os.fspath(assets)!r} is not a folder")
+        if on_crash not in ("reload", "close", "notify"):
+            raise ValueError(f'on_crash must be "reload", "close" or "notify", got {on_crash!r}')
         if app is not None and commands is not None and app.commands is not commands:
             raise ValueError("commands= and app= name different registries; pass one of them")
         self.title = title
@@ -133,6 +158,8 @@ class WebView:
         self._app = app
         self._app_settings: dict[str, Any] = {"sync_workers": sync_workers, "spin_us": spin_us, "debug": debug or None}
         self._on_close: list[Callable[[], Any]] = [on_close] if on_close is not None else []
+        self.on_crash: Literal["reload", "close", "notify"] = on_crash
+        self._on_fault: list[Callable[[PageFault], Any]] = [on_fault] if on_fault is not None else []
         self._window: _core.Window | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed_future: asyncio.Future[None] | None = None
@@ -142,8 +169,14 @@ class WebView:
         self._open_error: BaseException | None = None
         self._eval_ids = itertools.count(1)
         self._evals: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
+        #: Set by `close()` and when the window has closed: a WebView is shown once.
         self._close_requested = False
         self._task: asyncio.Task[None] | None = None
+        self._runtime: Runtime | None = None
+        #: The KeyboardInterrupt/SystemExit a handler raised while this window was served,
+        #: raised again by `run_async()`, `show()` or `wait_closed()` once it has closed.
+        self._fatal: BaseException | None = None
+        self._fault_tasks: set[asyncio.Task[Any]] = set()
 
     @property
     def label(self) -> str:
@@ -174,9 +207,7 @@ class WebView:
     # -- registry -------------------------------------------------------------------
 
     @overload
-    def command(
-        self, name: F, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
-    ) -> F: ...
+    def command(self, name: F, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()) -> F: ...
     @overload
     def command(
         self, name: str | None = None, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
@@ -208,6 +239,21 @@ class WebView:
         self._on_close.append(fn)
         return fn
 
+    def on_fault(self, fn: F) -> F:
+        """Call ``fn(fault)`` with a `PageFault` when the page's renderer ends or a navigation
+        is refused (usable as a decorator). Runs on the app's loop; a coroutine function's
+        coroutine runs as a task there."""
+        self._on_fault.append(fn)
+        return fn
+
+    def reload(self) -> None:
+        """Load the window's page again (from any thread); for ``on_crash="notify"``, the
+        way to recover once the app is ready. Raises `WindowClosed` when it is not open."""
+        window = self._window
+        if window is None:
+            raise WindowClosed("the window is not open")
+        window.reload()
+
     # -- Python → page --------------------------------------------------------------
 
     def emit(self, event: str, payload: Any = None) -> None:
@@ -221,8 +267,10 @@ class WebView:
     async def eval_js(self, code: str, *, timeout: float | None = 10.0) -> Any:
         """Evaluate ``code`` in the page and return its value (decoded from JSON).
 
-        Raises `WindowClosed` when the window is not open, `PageNavigated` when the page
-        starts loading another document first (WebKit then drops the evaluation), and
+        Raises `JavaScriptError` when the script throws, `WindowClosed` when the window is
+        not open, `PageCrashed` when the page's renderer ended (before or during the
+        evaluation; until the page has loaded again), `PageNavigated` when the page starts
+        loading another document first (WebKit then drops the evaluation), and
         `TimeoutError` after ``timeout`` seconds."""
         window, loop = self._window, asyncio.get_running_loop()
         if window is None:
@@ -241,13 +289,32 @@ class WebView:
     async def run_async(self) -> None:
         """Open the window and serve it until it closes. Handlers run on the app's loop:
         this one, unless the app already runs on another (then the window is served there
-        and this coroutine waits for it)."""
+        and this coroutine waits for it).
+
+        Raises `RuntimeError` when the window is open already, or was closed (a WebView is
+        shown once: create a new one), and, once the window has closed, the
+        `KeyboardInterrupt` or `SystemExit` a handler raised (which closed it)."""
+        self._check_can_open()
         app = self.app
         home = app.loop
         if home is not None and home is not asyncio.get_running_loop():
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._serve(), home))
-            return
-        await self._serve()
+        else:
+            await self._serve()
+        self._raise_fatal()
+
+    def _check_can_open(self) -> None:
+        if self._window is not None or not self._finished.is_set():
+            raise RuntimeError("this WebView is already open")
+        if self._close_requested:
+            raise RuntimeError(
+                "this WebView was closed: a closed window cannot be shown again; create a new WebView to open another"
+            )
+
+    def _raise_fatal(self) -> None:
+        fatal, self._fatal = self._fatal, None
+        if fatal is not None:
+            raise fatal
 
     async def _serve(self) -> None:
         self._open()
@@ -255,8 +322,7 @@ class WebView:
 
     def _open(self) -> None:
         """Open the window (on the app's loop, or the loop that will be the app's)."""
-        if self._window is not None or not self._finished.is_set():
-            raise RuntimeError("this WebView is already open")
+        self._check_can_open()
         app = self.app
         app._claim_label(self)
         loop = asyncio.get_running_loop()
@@ -266,8 +332,9 @@ class WebView:
             app._release_label(self)
             raise
         self._loop = loop
+        self._runtime = runtime
+        self._fatal = None
         self._closed_future = loop.create_future()
-        self._close_requested = False
         self._open_error = None
         self._finished.clear()
         try:
@@ -284,6 +351,7 @@ class WebView:
                 visible=self.visible,
                 debug=self.debug,
                 csp=self.csp,
+                on_crash=self.on_crash,
             )
         except BaseException as exc:
             self._open_error = exc
@@ -314,10 +382,14 @@ class WebView:
                 eval_loop.call_soon_threadsafe(_cancel_if_pending, fut)
             self._evals.clear()
             self._window = self._loop = None
+            self._close_requested = True  # shown once
             app._release_label(self)
             with _live_lock:
                 _live.discard(self)
             await app._detach(in_loop=False)
+            runtime, self._runtime = self._runtime, None
+            if runtime is not None:
+                self._fatal = runtime.fatal
             self._finished.set()
             for callback in self._on_close:
                 try:
@@ -328,21 +400,41 @@ class WebView:
     def show(self, *, block: bool = True) -> None:
         """Open the window. Blocks until it closes; with ``block=False`` (for host
         applications that own their main thread) returns once it is open, serving it from
-        the app's loop (its background thread unless the app already runs on a loop)."""
-        if self._window is not None or not self._finished.is_set():
-            raise RuntimeError("this WebView is already open")
+        the app's loop (its background thread unless the app already runs on a loop).
+
+        A WebView is shown once: `RuntimeError` when it is open already or was closed. Once
+        the window has closed, raises the `KeyboardInterrupt` or `SystemExit` a handler
+        raised (``sys.exit(3)`` in a handler exits the program with status 3; with
+        ``block=False``, `wait_closed` raises it). Ctrl-C closes the window, then raises
+        `KeyboardInterrupt` (one traceback, not chained to asyncio's `CancelledError`)."""
+        self._check_can_open()
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if block:
             if running is not None:
-                raise RuntimeError("show() blocks the thread; inside a running event loop use `await webview.run_async()`")
+                raise RuntimeError(
+                    "show() blocks the thread; inside a running event loop use `await webview.run_async()`"
+                )
             home = self.app.loop
             if home is None:
-                asyncio.run(self.run_async())
+                try:
+                    asyncio.run(self.run_async())
+                except KeyboardInterrupt as exc:
+                    # Ctrl-C: asyncio.run cancelled the window's task (which closed the
+                    # window cleanly) and raises KeyboardInterrupt while handling that
+                    # CancelledError; one traceback is enough.
+                    exc.__suppress_context__ = True
+                    raise
             else:
-                asyncio.run_coroutine_threadsafe(self._serve(), home).result()
+                served = asyncio.run_coroutine_threadsafe(self._serve(), home)
+                try:
+                    served.result()
+                except KeyboardInterrupt:
+                    self.close()  # Ctrl-C while the app's loop serves the window elsewhere
+                    raise
+                self._raise_fatal()
             return
         home = self.app._home_loop()
         opened: concurrent.futures.Future[None] = concurrent.futures.Future()
@@ -370,8 +462,12 @@ class WebView:
             window.close()
 
     def wait_closed(self, timeout: float | None = None) -> bool:
-        """Block until a window shown with ``block=False`` has closed."""
-        return self._wait_closed(timeout)
+        """Block until a window shown with ``block=False`` has closed. Then raises the
+        `KeyboardInterrupt` or `SystemExit` a handler raised (which closed it), if any."""
+        closed = self._wait_closed(timeout)
+        if closed:
+            self._raise_fatal()
+        return closed
 
     def _wait_closed(self, timeout: float | None) -> bool:
         return self._finished.wait(timeout)
@@ -430,14 +526,55 @@ class WebView:
                     # WebKit drops evaluations pending when a new document starts loading.
                     evals, self._evals = self._evals, {}
                     for eval_loop, fut in evals.values():
-                        eval_loop.call_soon_threadsafe(_fail_if_pending, fut, PageNavigated(f"the page started loading {url}"))
-                case ("eval", eval_id, result):
+                        eval_loop.call_soon_threadsafe(
+                            _fail_if_pending, fut, PageNavigated(f"the page started loading {url}")
+                        )
+                case ("eval", eval_id, result, why):
                     entry = self._evals.pop(eval_id, None)
                     if entry is not None:
                         eval_loop, fut = entry
-                        eval_loop.call_soon_threadsafe(_resolve_eval, fut, result)
+                        if why is None:
+                            eval_loop.call_soon_threadsafe(_resolve_eval, fut, result)
+                        else:
+                            error: Exception = (
+                                PageCrashed(f"the page's renderer ended during the evaluation: {why}")
+                                if window.crashed
+                                else JavaScriptError(why)
+                            )
+                            eval_loop.call_soon_threadsafe(_fail_if_pending, fut, error)
+                case ("crashed", reason, reloading):
+                    log = logging.getLogger("auroraview")
+                    log.warning(
+                        "window %r: the page's renderer ended (%s); %s",
+                        self.label,
+                        reason,
+                        "loading the page again" if reloading else f"on_crash={self.on_crash!r}: not reloading",
+                    )
+                    evals, self._evals = self._evals, {}
+                    for eval_loop, fut in evals.values():
+                        crashed = PageCrashed(f"the page's renderer ended ({reason})")
+                        eval_loop.call_soon_threadsafe(_fail_if_pending, fut, crashed)
+                    self._fault(PageFault("crashed", reason, None, reloading))
+                case ("blocked", url):
+                    logging.getLogger("auroraview").warning(
+                        "window %r: refused to navigate to %s (origin not allowed)", self.label, url
+                    )
+                    self._fault(PageFault("blocked", "origin_not_allowed", url))
                 case ("loaded", _):
                     pass
+                case _:
+                    pass
+
+    def _fault(self, fault: PageFault) -> None:
+        for callback in self._on_fault:
+            try:
+                result = callback(fault)
+                if asyncio.iscoroutine(result):
+                    task = asyncio.get_running_loop().create_task(result)
+                    self._fault_tasks.add(task)
+                    task.add_done_callback(self._fault_tasks.discard)
+            except Exception:  # a callback must not break the window
+                logging.getLogger("auroraview").exception("on_fault callback failed")
 
 
 def _set_if_pending(fut: asyncio.Future[None]) -> None:
@@ -455,7 +592,7 @@ def _cancel_if_pending(fut: asyncio.Future[Any]) -> None:
         fut.cancel()
 
 
-def _resolve_eval(fut: asyncio.Future[Any], result: str) -> None:
+def _resolve_eval(fut: asyncio.Future[Any], result: str | None) -> None:
     if fut.done():
         return
     try:
@@ -468,7 +605,9 @@ class AuroraView(WebView):
     """The seeds' entry point: ``AuroraView(url=..., api=obj)`` exposes ``obj``'s public
     methods as ``auroraview.api.<method>``."""
 
-    def __init__(self, url: str | None = None, html: str | None = None, *, api: object | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, url: str | None = None, html: str | None = None, *, api: object | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(kwargs.pop("title", "auroraview"), url, html, **kwargs)
         if api is not None:
             self.bind_api(api, namespace="api")

@@ -25,6 +25,19 @@ create_exception!(
     AuroraViewError,
     "A script evaluation was dropped because the page loaded another document."
 );
+create_exception!(
+    _core,
+    PageCrashed,
+    AuroraViewError,
+    "The page's renderer process ended (crashed, was killed, or ran out of memory) before a \
+     script evaluation finished, or the page has not been loaded again since."
+);
+create_exception!(
+    _core,
+    JavaScriptError,
+    AuroraViewError,
+    "A script evaluated in the page threw (the message is WebKit's)."
+);
 
 /// The one place a host-layer error becomes a Python exception.
 pub fn webview_err(e: WebviewError) -> PyErr {
@@ -33,6 +46,7 @@ pub fn webview_err(e: WebviewError) -> PyErr {
         WebviewError::GuiUnavailable(_) | WebviewError::GuiStopped(_) => GuiUnavailable::new_err(message),
         WebviewError::Window(_) | WebviewError::InvalidUrl(_) => WindowError::new_err(message),
         WebviewError::Closed => WindowClosed::new_err(message),
+        WebviewError::Crashed => PageCrashed::new_err(message),
     }
 }
 
@@ -43,5 +57,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("WindowError", py.get_type::<WindowError>())?;
     m.add("WindowClosed", py.get_type::<WindowClosed>())?;
     m.add("PageNavigated", py.get_type::<PageNavigated>())?;
+    m.add("PageCrashed", py.get_type::<PageCrashed>())?;
+    m.add("JavaScriptError", py.get_type::<JavaScriptError>())?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use pyo3::types::PyList;
 use super::core::Core;
 use super::errors::webview_err;
 use crate::handoff::WakeQueue;
-use crate::webview::{self, AssetSource, Content, WindowEvent, WindowHandle, WindowObserver, WindowSpec};
+use crate::webview::{self, AssetSource, Content, CrashPolicy, WindowEvent, WindowHandle, WindowObserver, WindowSpec};
 
 struct QueueObserver(Arc<WakeQueue<WindowEvent>>);
 
@@ -34,7 +34,7 @@ pub struct Window {
 #[pymethods]
 impl Window {
     #[new]
-    #[pyo3(signature = (core, *, label, title, url=None, assets=None, html=None, width=1024.0, height=768.0, resizable=true, visible=true, debug=false, csp=None))]
+    #[pyo3(signature = (core, *, label, title, url=None, assets=None, html=None, width=1024.0, height=768.0, resizable=true, visible=true, debug=false, csp=None, on_crash="reload"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -50,7 +50,18 @@ impl Window {
         visible: bool,
         debug: bool,
         csp: Option<String>,
+        on_crash: &str,
     ) -> PyResult<Self> {
+        let on_crash = match on_crash {
+            "reload" => CrashPolicy::Reload,
+            "close" => CrashPolicy::Close,
+            "notify" => CrashPolicy::Notify,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "on_crash must be \"reload\", \"close\" or \"notify\", got {other:?}"
+                )))
+            }
+        };
         let content = match (url, assets, html) {
             (Some(url), None, None) => Content::Url(url),
             (None, Some(dir), None) => Content::Assets(
@@ -75,6 +86,7 @@ impl Window {
             debug,
             content,
             csp,
+            on_crash,
             router: core.router(),
             observer: Arc::new(QueueObserver(events.clone())),
         };
@@ -116,14 +128,25 @@ impl Window {
         self.events.fileno()
     }
 
-    /// `("loading", url)`, `("loaded", url)`, `("eval", id, json)`, `("closed",)`, in order.
+    /// `("loading", url)`, `("loaded", url)`, `("eval", id, json, None)` or
+    /// `("eval", id, None, why)`, `("crashed", reason, reloading)`, `("blocked", url)`,
+    /// `("closed",)`, in order.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         for event in self.events.take(usize::MAX) {
             let item = match event {
                 WindowEvent::PageLoading(url) => ("loading", url).into_pyobject(py)?.into_any(),
                 WindowEvent::PageLoaded(url) => ("loaded", url).into_pyobject(py)?.into_any(),
-                WindowEvent::EvalResult { id, result } => ("eval", id, result).into_pyobject(py)?.into_any(),
+                WindowEvent::EvalResult { id, result: Ok(json) } => {
+                    ("eval", id, Some(json), None::<String>).into_pyobject(py)?.into_any()
+                }
+                WindowEvent::EvalResult { id, result: Err(why) } => {
+                    ("eval", id, None::<String>, Some(why)).into_pyobject(py)?.into_any()
+                }
+                WindowEvent::Crashed { reason, reloading } => {
+                    ("crashed", reason, reloading).into_pyobject(py)?.into_any()
+                }
+                WindowEvent::Blocked(url) => ("blocked", url).into_pyobject(py)?.into_any(),
                 WindowEvent::Closed => ("closed",).into_pyobject(py)?.into_any(),
             };
             list.append(item)?;
@@ -141,6 +164,17 @@ impl Window {
     fn inspect(&self, py: Python<'_>) -> PyResult<String> {
         let report = py.detach(|| self.handle.inspect(Duration::from_secs(5))).map_err(webview_err)?;
         serde_json::to_string(&report).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// Load the page again (from any thread).
+    fn reload(&self) -> PyResult<()> {
+        self.handle.reload().map_err(webview_err)
+    }
+
+    /// The renderer ended and the page has not been loaded again since.
+    #[getter]
+    fn crashed(&self) -> bool {
+        self.handle.is_crashed()
     }
 
     /// Close the window (from any thread). `("closed",)` follows.

@@ -14,6 +14,8 @@ pub enum WebviewError {
     InvalidUrl(String),
     /// The window is closed.
     Closed,
+    /// The window's renderer ended and its page has not been loaded again yet.
+    Crashed,
 }
 
 impl fmt::Display for WebviewError {
@@ -24,6 +26,9 @@ impl fmt::Display for WebviewError {
             WebviewError::Window(why) => write!(f, "cannot open the window: {why}"),
             WebviewError::InvalidUrl(url) => write!(f, "url={url:?} is not an absolute URL with an origin"),
             WebviewError::Closed => write!(f, "the window is closed"),
+            WebviewError::Crashed => {
+                write!(f, "the page's renderer has ended (crashed) and the page is not loaded again yet")
+            }
         }
     }
 }

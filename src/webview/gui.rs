@@ -16,16 +16,19 @@ use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use javascriptcore::ValueExt;
 use parking_lot::Mutex;
 use tao::event::{Event, WindowEvent as TaoWindowEvent};
 use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy, EventLoopWindowTarget};
 use tao::platform::run_return::EventLoopExtRunReturn;
 use tao::platform::unix::EventLoopBuilderExtUnix;
 use tao::window::WindowId;
+use webkit2gtk::{gio, WebViewExt};
+use wry::WebViewExtUnix;
 
 use super::error::WebviewError;
 use super::security::SecurityReport;
-use super::window::{self, Win, WindowEvent, WindowHandle, WindowSpec};
+use super::window::{self, Shared, Win, WindowEvent, WindowHandle, WindowSpec};
 
 /// What other threads ask of the GUI thread.
 pub enum UserEvent {
@@ -33,6 +36,7 @@ pub enum UserEvent {
     Inspect(u64, mpsc::Sender<SecurityReport>),
     Flush(u64),
     Eval(u64, u64, String),
+    Reload(u64),
     Close(u64),
     Shutdown,
 }
@@ -130,6 +134,8 @@ impl Host {
 struct Gui {
     windows: HashMap<u64, Win>,
     by_id: HashMap<WindowId, u64>,
+    /// Made with the first window, kept for the life of the process.
+    shared: Option<Shared>,
 }
 
 impl Gui {
@@ -154,6 +160,11 @@ impl Gui {
                 }
             }
             Event::UserEvent(UserEvent::Eval(key, id, js)) => self.eval(key, id, &js),
+            Event::UserEvent(UserEvent::Reload(key)) => {
+                if let Some(w) = self.windows.get(&key) {
+                    w.webview.webview().reload();
+                }
+            }
             Event::UserEvent(UserEvent::Close(key)) => self.close(key),
             Event::UserEvent(UserEvent::Shutdown) => {
                 let keys: Vec<u64> = self.windows.keys().copied().collect();
@@ -178,7 +189,8 @@ impl Gui {
     ) -> Result<WindowHandle, WebviewError> {
         let host = running_host().ok_or_else(|| WebviewError::GuiStopped("is not running".into()))?;
         let key = host.key();
-        let (win, handle) = window::build(key, spec, target, host.proxy())?;
+        let shared = self.shared.get_or_insert_with(Shared::default);
+        let (win, handle) = window::build(key, spec, target, host.proxy(), shared)?;
         self.by_id.insert(win.window.id(), key);
         self.windows.insert(key, win);
         Ok(handle)
@@ -190,12 +202,16 @@ impl Gui {
             return;
         };
         let observer = w.observer.clone();
-        let res = w.webview.evaluate_script_with_callback(js, move |result| {
+        // WebKit directly, not wry's `evaluate_script_with_callback`: that reports a script
+        // that threw, or a renderer that died, as an empty result (`None` in Python).
+        #[allow(deprecated)] // evaluate_javascript needs WebKitGTK 2.40; this runs on 2.36+
+        w.webview.webview().run_javascript(js, None::<&gio::Cancellable>, move |result| {
+            let result = match result {
+                Ok(value) => Ok(value.js_value().and_then(|v| v.to_json(0)).map(String::from).unwrap_or_default()),
+                Err(e) => Err(e.message().to_string()),
+            };
             observer.on_event(WindowEvent::EvalResult { id, result });
         });
-        if let Err(e) = res {
-            w.observer.on_event(WindowEvent::EvalResult { id, result: format!("{{\"error\":{:?}}}", e.to_string()) });
-        }
     }
 
     fn close(&mut self, key: u64) {

@@ -19,6 +19,16 @@ pub fn respond(source: &AssetSource, csp: &str, request: &Request<Vec<u8>>) -> R
         .unwrap_or_else(|_| Response::new(Cow::Borrowed(b"".as_slice())))
 }
 
+/// The answer for a request no window's assets serve.
+pub fn not_found() -> Response<Cow<'static, [u8]>> {
+    Response::builder()
+        .status(404)
+        .header("Content-Type", "text/plain")
+        .header("X-Content-Type-Options", "nosniff")
+        .body(Cow::Borrowed(b"not found".as_slice()))
+        .unwrap_or_else(|_| Response::new(Cow::Borrowed(b"".as_slice())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

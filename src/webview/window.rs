@@ -1,19 +1,23 @@
 //! One native window: what it shows, how its webview is built (bridge, IPC handler, origin
 //! and navigation policy, custom protocol), and the handle other threads hold.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tao::dpi::LogicalSize;
 use tao::event_loop::{EventLoopProxy, EventLoopWindowTarget};
 use tao::platform::unix::WindowExtUnix;
 use tao::window::{Window, WindowBuilder};
-use webkit2gtk::{LoadEvent, SettingsExt, WebViewExt};
-use wry::{NewWindowResponse, PageLoadEvent, WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
+use webkit2gtk::{LoadEvent, SettingsExt, WebProcessTerminationReason, WebViewExt};
+use wry::{
+    NewWindowResponse, PageLoadEvent, WebContext, WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix,
+};
 
 use super::error::WebviewError;
 use super::gui::UserEvent;
@@ -45,9 +49,29 @@ pub struct WindowSpec {
     pub content: Content,
     /// Content-Security-Policy for served assets; `None` uses `DEFAULT_CSP`.
     pub csp: Option<String>,
+    /// What the window does when its renderer (WebKit's web process) ends.
+    pub on_crash: CrashPolicy,
     pub router: Arc<Router>,
     pub observer: Arc<dyn WindowObserver>,
 }
+
+/// What a window does after its renderer process ended (crashed, killed, out of memory). In
+/// every case the page's calls are ended first and `WindowEvent::Crashed` is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPolicy {
+    /// Load the page again, at most `MAX_CRASH_RELOADS` times per `CRASH_WINDOW`; past that
+    /// the window stays blank (reported as `Crashed { reloading: false }`).
+    Reload,
+    /// Close the window.
+    Close,
+    /// Nothing: the app decides (`WindowHandle::reload`, `close`).
+    Notify,
+}
+
+/// Reloads after crashes allowed within `CRASH_WINDOW` (a page that crashes its renderer
+/// on every load must not reload forever).
+pub const MAX_CRASH_RELOADS: usize = 3;
+pub const CRASH_WINDOW: Duration = Duration::from_secs(60);
 
 /// What happens to a window, reported from the GUI thread. Must not block.
 pub trait WindowObserver: Send + Sync {
@@ -60,8 +84,15 @@ pub enum WindowEvent {
     PageLoading(String),
     /// The page finished loading.
     PageLoaded(String),
-    /// Result of `eval` number `id`: the value as JSON (as WebKit reports it).
-    EvalResult { id: u64, result: String },
+    /// Result of `eval` number `id`: the value as JSON (as WebKit reports it; empty for
+    /// `undefined`), or why it failed (an exception, or the renderer ended).
+    EvalResult { id: u64, result: Result<String, String> },
+    /// The renderer process ended (`reason`: `crashed`, `exceeded_memory_limit`,
+    /// `terminated_by_api`); the page's calls were ended. `reloading`: the window is loading
+    /// its page again (`CrashPolicy::Reload`).
+    Crashed { reason: String, reloading: bool },
+    /// A navigation of the page to `url` was refused (its origin may not be shown here).
+    Blocked(String),
     /// The window is gone (closed by the user or by `close`).
     Closed,
 }
@@ -71,6 +102,8 @@ pub enum WindowEvent {
 pub struct WindowHandle {
     key: u64,
     page: Arc<Page>,
+    /// The renderer ended and no new document has committed since.
+    crashed: Arc<AtomicBool>,
     proxy: Arc<Mutex<EventLoopProxy<UserEvent>>>,
 }
 
@@ -94,8 +127,25 @@ impl WindowHandle {
         if self.page.is_closed() {
             return Err(WebviewError::Closed);
         }
+        if self.crashed.load(Ordering::Acquire) {
+            return Err(WebviewError::Crashed);
+        }
         self.send(UserEvent::Eval(self.key, id, js));
         Ok(())
+    }
+
+    /// Load the page again (after a crash, or any time).
+    pub fn reload(&self) -> Result<(), WebviewError> {
+        if self.page.is_closed() {
+            return Err(WebviewError::Closed);
+        }
+        self.send(UserEvent::Reload(self.key));
+        Ok(())
+    }
+
+    /// The renderer ended and the page has not been loaded again since.
+    pub fn is_crashed(&self) -> bool {
+        self.crashed.load(Ordering::Acquire)
     }
 
     pub fn close(&self) {
@@ -127,10 +177,44 @@ impl WindowHandle {
     }
 }
 
+/// What every window of the process shares, on the GUI thread: one WebKit context, so one
+/// network process serves every window (a context per window left one ~60 MB process behind
+/// per closed window), and the custom protocol, registered once on that context and routed to
+/// each window's assets by webview id.
+pub struct Shared {
+    context: WebContext,
+    routes: Arc<Mutex<HashMap<String, Route>>>,
+}
+
+struct Route {
+    source: AssetSource,
+    csp: String,
+}
+
+impl Default for Shared {
+    /// Made on the GUI thread, with the first window.
+    fn default() -> Shared {
+        Shared { context: WebContext::new(None), routes: Arc::new(Mutex::new(HashMap::new())) }
+    }
+}
+
+/// Removes a window's route from the shared custom protocol when the window goes.
+struct RouteGuard {
+    routes: Arc<Mutex<HashMap<String, Route>>>,
+    id: String,
+}
+
+impl Drop for RouteGuard {
+    fn drop(&mut self) {
+        self.routes.lock().remove(&self.id);
+    }
+}
+
 /// A window on the GUI thread. Field order is drop order: the webview goes before its window.
 pub struct Win {
     pub webview: Rc<WebView>,
     pub window: Window,
+    _route: Option<RouteGuard>,
     served_by: &'static str,
     origin: String,
     csp: Option<String>,
@@ -173,6 +257,7 @@ pub fn build(
     spec: WindowSpec,
     target: &EventLoopWindowTarget<UserEvent>,
     proxy: EventLoopProxy<UserEvent>,
+    shared: &mut Shared,
 ) -> Result<(Win, WindowHandle), WebviewError> {
     let (url, allowed) = match &spec.content {
         Content::Url(url) => (url.clone(), Origin::parse(url).ok_or_else(|| WebviewError::InvalidUrl(url.clone()))?),
@@ -198,8 +283,14 @@ pub fn build(
         )
     };
 
-    let mut builder =
-        WebViewBuilder::new().with_initialization_script(bridge::SCRIPT).with_devtools(spec.debug).with_url(&url);
+    let view_id = format!("window-{key}");
+    let register_scheme = !shared.context.is_custom_protocol_registered(SCHEME);
+    let routes = shared.routes.clone();
+    let mut builder = WebViewBuilder::new_with_web_context(&mut shared.context)
+        .with_id(&view_id)
+        .with_initialization_script(bridge::SCRIPT)
+        .with_devtools(spec.debug)
+        .with_url(&url);
 
     let this_view: Rc<OnceCell<Weak<WebView>>> = Rc::new(OnceCell::new());
     {
@@ -223,9 +314,15 @@ pub fn build(
         });
     }
     {
-        let allowed = allowed.clone();
+        let (allowed, observer) = (allowed.clone(), spec.observer.clone());
         builder = builder
-            .with_navigation_handler(move |to| Origin::parse(&to).as_ref() == Some(&allowed))
+            .with_navigation_handler(move |to| {
+                let ok = Origin::parse(&to).as_ref() == Some(&allowed);
+                if !ok {
+                    observer.on_event(WindowEvent::Blocked(to));
+                }
+                ok
+            })
             .with_new_window_req_handler(|_, _| NewWindowResponse::Deny);
     }
     {
@@ -242,12 +339,25 @@ pub fn build(
         Content::Url(_) => ("url", None),
         Content::Assets(_) => ("custom-protocol", Some(spec.csp.clone().unwrap_or_else(|| DEFAULT_CSP.to_string()))),
     };
-    if let Content::Assets(source) = spec.content {
-        let csp = served_csp.clone().unwrap_or_default();
-        builder =
-            builder.with_custom_protocol(SCHEME.into(), move |_id, request| scheme::respond(&source, &csp, &request));
+    if register_scheme {
+        // Once per process, for every window: each request is served from its own window's
+        // route (a window showing a URL has none: 404).
+        let routes = routes.clone();
+        builder = builder.with_custom_protocol(SCHEME.into(), move |id, request| match routes.lock().get(id) {
+            Some(route) => scheme::respond(&route.source, &route.csp, &request),
+            None => scheme::not_found(),
+        });
     }
+    let route = match spec.content {
+        Content::Assets(source) => {
+            let csp = served_csp.clone().unwrap_or_default();
+            routes.lock().insert(view_id.clone(), Route { source, csp });
+            Some(RouteGuard { routes: routes.clone(), id: view_id.clone() })
+        }
+        Content::Url(_) => None,
+    };
     let vbox = window.default_vbox().ok_or_else(|| WebviewError::Window("the window has no GTK container".into()))?;
+    // On failure `route` drops here, taking the window's route with it.
     let webview = Rc::new(builder.build_gtk(vbox).map_err(|e| WebviewError::Window(format!("the webview: {e}")))?);
     let _ = this_view.set(Rc::downgrade(&webview));
     if let Some(settings) = webview.webview().settings() {
@@ -255,20 +365,51 @@ pub fn build(
         // cache keeps a bridge (and key) the host has let go of, and never says `ready`.
         settings.set_enable_page_cache(false);
     }
+    let crashed = Arc::new(AtomicBool::new(false));
     {
         // Step 2 of the page lifecycle (page.rs): the new document exists from here on.
-        let (router, page) = (spec.router.clone(), page.clone());
+        let (router, page, crashed) = (spec.router.clone(), page.clone(), crashed.clone());
         webview.webview().connect_load_changed(move |_, event| {
             if event == LoadEvent::Committed {
+                crashed.store(false, Ordering::Release);
                 page.committed(&router);
             }
         });
     }
+    {
+        // RELIABILITY.md case 24: the renderer ended. Its page's calls end now (a fresh
+        // connection serves whatever loads next), Python hears of it, and the policy runs.
+        let (router, page, observer, crashed, proxy) =
+            (spec.router.clone(), page.clone(), spec.observer.clone(), crashed.clone(), proxy.clone());
+        let policy = spec.on_crash;
+        let recent: RefCell<VecDeque<Instant>> = RefCell::new(VecDeque::new());
+        webview.webview().connect_web_process_terminated(move |_, reason| {
+            crashed.store(true, Ordering::Release);
+            page.connect(&router);
+            let reloading = policy == CrashPolicy::Reload && {
+                let mut recent = recent.borrow_mut();
+                let now = Instant::now();
+                recent.retain(|t| now.duration_since(*t) < CRASH_WINDOW);
+                recent.push_back(now);
+                recent.len() <= MAX_CRASH_RELOADS
+            };
+            observer.on_event(WindowEvent::Crashed { reason: termination_reason(reason), reloading });
+            let next = match policy {
+                CrashPolicy::Reload if reloading => Some(UserEvent::Reload(key)),
+                CrashPolicy::Close => Some(UserEvent::Close(key)),
+                _ => None,
+            };
+            if let Some(next) = next {
+                let _ = proxy.lock().send_event(next);
+            }
+        });
+    }
     page.connect(&spec.router);
-    let handle = WindowHandle { key, page: page.clone(), proxy };
+    let handle = WindowHandle { key, page: page.clone(), crashed, proxy };
     let win = Win {
         webview,
         window,
+        _route: route,
         served_by,
         origin: allowed.to_string(),
         csp: served_csp,
@@ -277,4 +418,13 @@ pub fn build(
         observer: spec.observer,
     };
     Ok((win, handle))
+}
+
+fn termination_reason(reason: WebProcessTerminationReason) -> String {
+    match reason {
+        WebProcessTerminationReason::Crashed => "crashed".into(),
+        WebProcessTerminationReason::ExceededMemoryLimit => "exceeded_memory_limit".into(),
+        WebProcessTerminationReason::TerminatedByApi => "terminated_by_api".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
 }
