@@ -529,7 +529,7 @@ class WebView:
                         eval_loop.call_soon_threadsafe(
                             _fail_if_pending, fut, PageNavigated(f"the page started loading {url}")
                         )
-                case ("eval", eval_id, result, why):
+                case ("eval", eval_id, result, why, crashed):
                     entry = self._evals.pop(eval_id, None)
                     if entry is not None:
                         eval_loop, fut = entry
@@ -538,7 +538,7 @@ class WebView:
                         else:
                             error: Exception = (
                                 PageCrashed(f"the page's renderer ended during the evaluation: {why}")
-                                if window.crashed
+                                if crashed
                                 else JavaScriptError(why)
                             )
                             eval_loop.call_soon_threadsafe(_fail_if_pending, fut, error)

@@ -14,7 +14,9 @@ use pyo3::types::PyList;
 use super::core::Core;
 use super::errors::webview_err;
 use crate::handoff::WakeQueue;
-use crate::webview::{self, AssetSource, Content, CrashPolicy, WindowEvent, WindowHandle, WindowObserver, WindowSpec};
+use crate::webview::{
+    self, AssetSource, Content, CrashPolicy, EvalError, WindowEvent, WindowHandle, WindowObserver, WindowSpec,
+};
 
 struct QueueObserver(Arc<WakeQueue<WindowEvent>>);
 
@@ -128,8 +130,8 @@ impl Window {
         self.events.fileno()
     }
 
-    /// `("loading", url)`, `("loaded", url)`, `("eval", id, json, None)` or
-    /// `("eval", id, None, why)`, `("crashed", reason, reloading)`, `("blocked", url)`,
+    /// `("loading", url)`, `("loaded", url)`, `("eval", id, json, None, False)` or
+    /// `("eval", id, None, why, crashed)`, `("crashed", reason, reloading)`, `("blocked", url)`,
     /// `("closed",)`, in order.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
@@ -138,10 +140,13 @@ impl Window {
                 WindowEvent::PageLoading(url) => ("loading", url).into_pyobject(py)?.into_any(),
                 WindowEvent::PageLoaded(url) => ("loaded", url).into_pyobject(py)?.into_any(),
                 WindowEvent::EvalResult { id, result: Ok(json) } => {
-                    ("eval", id, Some(json), None::<String>).into_pyobject(py)?.into_any()
+                    ("eval", id, Some(json), None::<String>, false).into_pyobject(py)?.into_any()
                 }
-                WindowEvent::EvalResult { id, result: Err(why) } => {
-                    ("eval", id, None::<String>, Some(why)).into_pyobject(py)?.into_any()
+                WindowEvent::EvalResult { id, result: Err(EvalError::Script(why)) } => {
+                    ("eval", id, None::<String>, Some(why), false).into_pyobject(py)?.into_any()
+                }
+                WindowEvent::EvalResult { id, result: Err(EvalError::Crashed(why)) } => {
+                    ("eval", id, None::<String>, Some(why), true).into_pyobject(py)?.into_any()
                 }
                 WindowEvent::Crashed { reason, reloading } => {
                     ("crashed", reason, reloading).into_pyobject(py)?.into_any()

@@ -16,19 +16,18 @@ use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use javascriptcore::ValueExt;
 use parking_lot::Mutex;
 use tao::event::{Event, WindowEvent as TaoWindowEvent};
 use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy, EventLoopWindowTarget};
 use tao::platform::run_return::EventLoopExtRunReturn;
 use tao::platform::unix::EventLoopBuilderExtUnix;
 use tao::window::WindowId;
-use webkit2gtk::{gio, WebViewExt};
+use webkit2gtk::WebViewExt;
 use wry::WebViewExtUnix;
 
 use super::error::WebviewError;
 use super::security::SecurityReport;
-use super::window::{self, Shared, Win, WindowEvent, WindowHandle, WindowSpec};
+use super::window::{self, Shared, Win, WindowHandle, WindowSpec};
 
 /// What other threads ask of the GUI thread.
 pub enum UserEvent {
@@ -201,17 +200,7 @@ impl Gui {
             // Closed between the request and now: the caller hears it from `Closed`.
             return;
         };
-        let observer = w.observer.clone();
-        // WebKit directly, not wry's `evaluate_script_with_callback`: that reports a script
-        // that threw, or a renderer that died, as an empty result (`None` in Python).
-        #[allow(deprecated)] // evaluate_javascript needs WebKitGTK 2.40; this runs on 2.36+
-        w.webview.webview().run_javascript(js, None::<&gio::Cancellable>, move |result| {
-            let result = match result {
-                Ok(value) => Ok(value.js_value().and_then(|v| v.to_json(0)).map(String::from).unwrap_or_default()),
-                Err(e) => Err(e.message().to_string()),
-            };
-            observer.on_event(WindowEvent::EvalResult { id, result });
-        });
+        w.eval(id, js);
     }
 
     fn close(&mut self, key: u64) {

@@ -15,7 +15,7 @@ pub use bridge::batch_script;
 pub use error::WebviewError;
 pub use gui::{host, running_host, Host};
 pub use security::SecurityReport;
-pub use window::{Content, CrashPolicy, WindowEvent, WindowHandle, WindowObserver, WindowSpec};
+pub use window::{Content, CrashPolicy, EvalError, WindowEvent, WindowHandle, WindowObserver, WindowSpec};
 
 /// The WebKitGTK version this process runs (logged when the first window opens).
 pub fn webkit_version() -> String {

@@ -9,12 +9,13 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use javascriptcore::ValueExt;
 use parking_lot::Mutex;
 use tao::dpi::LogicalSize;
 use tao::event_loop::{EventLoopProxy, EventLoopWindowTarget};
 use tao::platform::unix::WindowExtUnix;
 use tao::window::{Window, WindowBuilder};
-use webkit2gtk::{LoadEvent, SettingsExt, WebProcessTerminationReason, WebViewExt};
+use webkit2gtk::{gio, glib, JavascriptError, LoadEvent, SettingsExt, WebProcessTerminationReason, WebViewExt};
 use wry::{
     NewWindowResponse, PageLoadEvent, WebContext, WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix,
 };
@@ -73,6 +74,15 @@ pub enum CrashPolicy {
 pub const MAX_CRASH_RELOADS: usize = 3;
 pub const CRASH_WINDOW: Duration = Duration::from_secs(60);
 
+/// Why an evaluation failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvalError {
+    /// The script threw (WebKit's message).
+    Script(String),
+    /// The renderer ended before the evaluation finished.
+    Crashed(String),
+}
+
 /// What happens to a window, reported from the GUI thread. Must not block.
 pub trait WindowObserver: Send + Sync {
     fn on_event(&self, event: WindowEvent);
@@ -85,8 +95,8 @@ pub enum WindowEvent {
     /// The page finished loading.
     PageLoaded(String),
     /// Result of `eval` number `id`: the value as JSON (as WebKit reports it; empty for
-    /// `undefined`), or why it failed (an exception, or the renderer ended).
-    EvalResult { id: u64, result: Result<String, String> },
+    /// `undefined`), or why it failed.
+    EvalResult { id: u64, result: Result<String, EvalError> },
     /// The renderer process ended (`reason`: `crashed`, `exceeded_memory_limit`,
     /// `terminated_by_api`); the page's calls were ended. `reloading`: the window is loading
     /// its page again (`CrashPolicy::Reload`).
@@ -215,6 +225,11 @@ pub struct Win {
     pub webview: Rc<WebView>,
     pub window: Window,
     _route: Option<RouteGuard>,
+    /// The renderer ended and no new document has committed since (shared with the handle).
+    crashed: Arc<AtomicBool>,
+    /// Evaluations asked for before the first document committed (`None` after): they would
+    /// run in the empty initial document, so they wait for the page, as wry's own do.
+    early_evals: Rc<RefCell<Option<Vec<(u64, String)>>>>,
     served_by: &'static str,
     origin: String,
     csp: Option<String>,
@@ -226,6 +241,15 @@ pub struct Win {
 impl Win {
     pub fn report(&self) -> SecurityReport {
         SecurityReport::read(&self.webview, self.served_by, self.origin.clone(), self.csp.clone())
+    }
+
+    /// Evaluate `js` in the page; the result is reported as `WindowEvent::EvalResult { id }`.
+    pub fn eval(&self, id: u64, js: &str) {
+        if let Some(early) = self.early_evals.borrow_mut().as_mut() {
+            early.push((id, js.to_string()));
+            return;
+        }
+        eval(&self.webview.webview(), &self.observer, &self.crashed, id, js);
     }
 
     /// Deliver every frame ready for the page in one script evaluation.
@@ -240,6 +264,39 @@ impl Win {
         drop(self);
         observer.on_event(WindowEvent::Closed);
     }
+}
+
+/// How long a failed evaluation waits to learn whether its renderer died (WebKit may report
+/// the failure before the termination).
+const CRASH_SETTLE: Duration = Duration::from_millis(250);
+
+/// WebKit's `run_javascript` directly, not wry's `evaluate_script_with_callback`: that
+/// reports a script that threw, or a renderer that died, as an empty result.
+fn eval(view: &webkit2gtk::WebView, observer: &Arc<dyn WindowObserver>, crashed: &Arc<AtomicBool>, id: u64, js: &str) {
+    let (observer, crashed) = (observer.clone(), crashed.clone());
+    #[allow(deprecated)] // evaluate_javascript needs WebKitGTK 2.40; this runs on 2.36+
+    view.run_javascript(js, None::<&gio::Cancellable>, move |result| {
+        let error = match result {
+            Ok(value) => {
+                let json = value.js_value().and_then(|v| v.to_json(0)).map(String::from).unwrap_or_default();
+                observer.on_event(WindowEvent::EvalResult { id, result: Ok(json) });
+                return;
+            }
+            Err(e) => e,
+        };
+        let message = error.message().to_string();
+        if error.kind::<JavascriptError>() == Some(JavascriptError::ScriptFailed) {
+            observer.on_event(WindowEvent::EvalResult { id, result: Err(EvalError::Script(message)) });
+            return;
+        }
+        // Anything else comes, among others, from a renderer that just died, whose
+        // `web-process-terminated` may follow this callback: tell which once it had time to.
+        glib::timeout_add_local_once(CRASH_SETTLE, move || {
+            let why =
+                if crashed.load(Ordering::Acquire) { EvalError::Crashed(message) } else { EvalError::Script(message) };
+            observer.on_event(WindowEvent::EvalResult { id, result: Err(why) });
+        });
+    });
 }
 
 fn deliver(webview: &WebView, page: &Page) {
@@ -366,13 +423,20 @@ pub fn build(
         settings.set_enable_page_cache(false);
     }
     let crashed = Arc::new(AtomicBool::new(false));
+    let early_evals: Rc<RefCell<Option<Vec<(u64, String)>>>> = Rc::new(RefCell::new(Some(Vec::new())));
     {
         // Step 2 of the page lifecycle (page.rs): the new document exists from here on.
-        let (router, page, crashed) = (spec.router.clone(), page.clone(), crashed.clone());
-        webview.webview().connect_load_changed(move |_, event| {
+        let (router, page, crashed, early, observer) =
+            (spec.router.clone(), page.clone(), crashed.clone(), early_evals.clone(), spec.observer.clone());
+        webview.webview().connect_load_changed(move |view, event| {
             if event == LoadEvent::Committed {
                 crashed.store(false, Ordering::Release);
                 page.committed(&router);
+                if let Some(early) = early.borrow_mut().take() {
+                    for (id, js) in early {
+                        eval(view, &observer, &crashed, id, &js);
+                    }
+                }
             }
         });
     }
@@ -405,11 +469,13 @@ pub fn build(
         });
     }
     page.connect(&spec.router);
-    let handle = WindowHandle { key, page: page.clone(), crashed, proxy };
+    let handle = WindowHandle { key, page: page.clone(), crashed: crashed.clone(), proxy };
     let win = Win {
         webview,
         window,
         _route: route,
+        crashed,
+        early_evals,
         served_by,
         origin: allowed.to_string(),
         csp: served_csp,

@@ -15,8 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from harness import Harness
 
-from auroraview import Commands, PageCrashed, PageFault, WebView
+from auroraview import Commands, JavaScriptError, PageCrashed, PageFault, WebView
 
 pytestmark = pytest.mark.asyncio
 
@@ -149,6 +150,14 @@ async def test_with_on_crash_close_the_window_closes() -> None:
     assert closed.is_set() and not app.view.is_open
     assert [f.kind for f in app.faults] == ["crashed"]
     assert app.view.app.core.in_flight == 0
+
+
+async def test_eval_js_raises_what_the_script_throws(harness: Harness) -> None:
+    # wry reports a script that threw as an empty result: it used to come back as None.
+    with pytest.raises(JavaScriptError, match="boom"):
+        await harness.view.eval_js("throw new Error('boom')")
+    assert await harness.view.eval_js("undefined") is None
+    assert await harness.view.eval_js("[1, 'a']") == [1, "a"]
 
 
 @contextmanager
