@@ -488,6 +488,12 @@ class WebView:
         return self._window is not None and not self._window.closed
 
     @property
+    def is_crashed(self) -> bool:
+        """The page's renderer ended and the page has not loaded again since (a window
+        with ``on_crash="notify"`` stays so until `reload()`)."""
+        return self._window is not None and self._window.crashed
+
+    @property
     def connection(self) -> int | None:
         """The router connection serving the current page (changes on reload)."""
         return self._window.connection if self._window is not None else None

@@ -127,6 +127,7 @@ async def test_with_on_crash_notify_eval_fails_until_the_app_reloads() -> None:
         kill_renderers()
         await until(lambda: app.faults, 5, "the crash to be reported")
         assert app.faults[0].reloading is False
+        assert app.view.is_crashed and app.view.is_open
         await until(lambda: app.cancelled == 100, 2, "the 100 handlers to be cancelled")
         with pytest.raises(PageCrashed):
             await app.view.eval_js("1 + 1")
@@ -135,6 +136,7 @@ async def test_with_on_crash_notify_eval_fails_until_the_app_reloads() -> None:
         app.view.reload()
         await asyncio.wait_for(app.loads.get(), 20)
         assert await app.view.eval_js("2 + 2") == 4
+        assert not app.view.is_crashed
     finally:
         await app.close()
 
