@@ -164,9 +164,10 @@ class _Resume:
             try:
                 sent = yield pending
             except GeneratorExit:
-                # The driving task's coroutine is being closed (a pending task destroyed):
-                # close the handler's (its call is answered `internal`), then end as asked.
-                with contextlib.suppress(RuntimeError):  # it answered instead of re-raising
+                # The driving task's coroutine is being closed (a pending task destroyed,
+                # e.g. at interpreter exit): close the handler's too (`close`, not `throw`:
+                # see `_destroyed`), then end as asked.
+                with contextlib.suppress(RuntimeError):
                     self.coro.close()
                 raise
             except BaseException as exc:  # noqa: BLE001 - cancellation thrown in by the driving task, passed on
@@ -183,6 +184,14 @@ class _Resume:
 
 async def _continue(coro: Coroutine[Any, Any, None], first: Any) -> None:
     await _Resume(coro, first)
+
+
+def _destroyed(exc: BaseException) -> bool:
+    """Whether ``exc``, caught in `Runtime._run_async`, is the GeneratorExit of its coroutine
+    being closed (its task destroyed, or never run) rather than one the handler raised:
+    ``close()`` closes the awaited handler first, then throws into `_run_async`'s own frame,
+    so the traceback has no frame below it."""
+    return isinstance(exc, GeneratorExit) and (exc.__traceback__ is None or exc.__traceback__.tb_next is None)
 
 
 class Runtime:
@@ -401,10 +410,13 @@ class Runtime:
                 self.core.fail(key, ERROR_NAMES["cancelled"], "cancelled", "the handler was cancelled")
             answered = True
             raise
-        except BaseException as exc:  # noqa: BLE001 - any handler error becomes the caller's error reply
+        except BaseException as exc:  # any handler error becomes the caller's error reply
+            answered = True
+            if _destroyed(exc):  # not the handler's: end as asked, answered
+                self.core.fail(key, ERROR_NAMES["internal"], "internal", "the handler's task was destroyed")
+                raise
             # Exceptions, and the other BaseExceptions (GeneratorExit, KeyboardInterrupt,
             # SystemExit, ...): answered, then handled by `_fail`; never raised into the loop.
-            answered = True
             self._fail(key, cmd, exc)
         finally:
             self._tasks.pop(key, None)

@@ -11,6 +11,7 @@ logged and the app goes on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import subprocess
 import sys
@@ -318,3 +319,52 @@ async def test_send_raw_of_a_hello_returns_at_once() -> None:
         assert await asyncio.wait_for(client.send_raw(hello), 1) is None
         assert time.perf_counter() - started < 0.5
         assert await client.call("ok") == 1
+
+
+async def test_system_exit_in_a_handler_closes_the_apps_servers() -> None:
+    commands = faulty()
+    app = App(commands)
+    server = app.serve()
+    try:
+        with pytest.raises(SystemExit) as info:
+            async with TestClient(app) as client:
+                with pytest.raises(InvokeError):
+                    await client.call("sync_raise", {"kind": "system_exit"})
+                for _ in range(200):  # closed from the app's loop, soon after the reply
+                    if server.closed:
+                        break
+                    await asyncio.sleep(0.01)
+                assert server.closed
+        assert info.value.code == 3
+        assert app.servers == []
+    finally:
+        server.close()
+
+
+async def test_a_destroyed_handler_task_is_answered_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    # A pending task destroyed (its coroutine closed, as at interpreter exit) is not the
+    # handler raising GeneratorExit: answered, nothing logged, the coroutine closes cleanly.
+    commands = Commands()
+    cleaned: list[str] = []
+
+    @commands.command()
+    async def parked() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            cleaned.append("finally")
+
+    async with TestClient(commands) as client:
+        call = asyncio.ensure_future(client.call("parked"))
+        while not client.runtime._tasks:  # pyright: ignore[reportPrivateUsage]
+            await asyncio.sleep(0.001)
+        (task,) = client.runtime._tasks.values()  # pyright: ignore[reportPrivateUsage]
+        task.get_coro().close()  # type: ignore[union-attr]
+        with pytest.raises(InvokeError) as info:
+            await asyncio.wait_for(call, 2)
+        assert (info.value.code, info.value.message) == ("internal", "the handler's task was destroyed")
+        assert cleaned == ["finally"]
+        task.cancel()  # the task itself, its coroutine gone, ends with an error: retrieve it
+        with contextlib.suppress(BaseException):
+            await task
+    assert "GeneratorExit" not in caplog.text and "ignored" not in caplog.text
