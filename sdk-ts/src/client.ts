@@ -4,8 +4,32 @@
 // mock over an in-memory fake, a WebSocket page over a socket. Everything is closures over
 // one scope rather than a class, so methods work detached (`const { call } = auroraview`)
 // and the bundle needs no private-field lowering.
+//
+// Only the transport delivers replies and events (RELIABILITY.md case 28): `trigger`, the
+// seeds' name for the host's delivery, throws on a real client, and the client's state
+// (pending calls, listeners, namespaces) lives in maps and builtins taken at load
+// (intrinsics.ts), so a page script that replaces builtins later never reaches it.
 
 import { InvokeError } from "./errors.js";
+import {
+  appended,
+  clearTimer,
+  create,
+  freeze,
+  getOwnPropertyDescriptors,
+  getPrototypeOf,
+  isAborted,
+  ObjectPrototype,
+  offAbort,
+  onAbort,
+  privateMap,
+  PromiseIntrinsic,
+  ProxyIntrinsic,
+  reflectGet,
+  resolveAsData,
+  setTimer,
+  without,
+} from "./intrinsics.js";
 import type { CallId, ClientMessage, ErrorCode, HostMessage } from "./protocol.gen.js";
 import type { Transport, TransportState } from "./transport.js";
 
@@ -32,6 +56,9 @@ export interface ClientStats {
   pending: number;
   /** Replies whose id matched no call in flight (late after a timeout, duplicate, or not ours). */
   unmatched: number;
+  /** Deliveries the transport refused as not coming from the host: a call of the window's
+   * receiver without this document's key, a socket event the browser did not make. */
+  refused: number;
 }
 
 /** The page-side API every backend offers (the bridge, a client, a mock). */
@@ -46,7 +73,10 @@ export interface AuroraView {
 /** A client over a transport. Any property it does not define is a namespace too:
  * `client.tools.x(p)` is `client.call("tools.x", p)`. */
 export interface AuroraViewClient extends AuroraView {
-  /** Deliver an event to this page's listeners, as if the host had sent it (the seeds' API). */
+  /** The seeds' name for how the host delivers events and replies to the page. Only the
+   * host may deliver them (RELIABILITY.md case 28), so on a real client it throws; use
+   * `send_event` to reach Python. The mock (`mockAuroraView`) keeps a working one, playing
+   * the host in tests. */
   trigger(event: string, payload?: unknown): void;
   stats(): ClientStats;
   /** Resolves when the transport first opens; rejects (code `disconnected`) if it closes first. */
@@ -80,15 +110,16 @@ function disconnected(reason: unknown): InvokeError {
 
 /** A client calling the host through `transport` (which it attaches to at once). */
 export function createClient(transport: Transport, { onEvent }: ClientOptions = {}): AuroraViewClient {
-  const pending = new Map<CallId, PendingCall>();
-  const listeners = new Map<string, Set<Listener>>();
+  const pending = privateMap<CallId, PendingCall>();
+  /** Each event's listeners: a frozen array, replaced (not changed) by `on` and `off`. */
+  const listeners = privateMap<string, readonly Listener[]>();
   let nextId = 1;
   let unmatched = 0;
   let state = transport.state;
 
   let opened!: () => void;
   let neverOpened!: (error: Error) => void;
-  const ready = new Promise<void>((resolve, reject) => {
+  const ready = new PromiseIntrinsic<void>((resolve, reject) => {
     opened = resolve;
     neverOpened = reject;
   });
@@ -129,16 +160,17 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     pending.delete(frame.id);
     if (entry.cleanup !== undefined) entry.cleanup();
     if (frame.ok) {
-      entry.resolve(frame.result);
+      resolveAsData(entry.resolve, frame.result);
     } else {
       entry.reject(new InvokeError(frame.error ?? { name: "Error", code: "internal", message: "malformed reply", data: null }));
     }
   }
 
   function deliver(event: string, payload: unknown): void {
-    const set = listeners.get(event);
-    if (set !== undefined) {
-      for (const listener of Array.from(set)) {
+    const list = listeners.get(event); // frozen: a listener that subscribes or leaves changes the next delivery
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const listener = list[i];
         try {
           listener(payload);
         } catch (err) {
@@ -176,7 +208,8 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
       return;
     }
     if (was === "open" || next === "closed") {
-      for (const id of Array.from(pending.keys())) drop(id, disconnected(reason));
+      // Deleting the entry being visited is allowed in a Map's forEach.
+      pending.forEach((_entry, id) => drop(id, disconnected(reason)));
     }
     if (next === "closed") neverOpened(disconnected(reason)); // no effect once opened
   }
@@ -185,7 +218,7 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     const id = nextId++;
     if (options === undefined || (options.timeout === undefined && !options.signal)) {
       // The common case: no timer, no listener, no per-call closures beyond the promise's.
-      return new Promise((resolve, reject) => {
+      return new PromiseIntrinsic((resolve, reject) => {
         if (state === "closed") return reject(disconnected(undefined));
         pending.set(id, { resolve, reject, cleanup: undefined });
         transmit(id, { type: "call", id, method, params });
@@ -195,23 +228,23 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
   }
 
   function guardedCall(id: number, method: string, params: unknown, timeout?: number, signal?: AbortSignal): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(failure("AbortError", "cancelled", "the call was aborted"));
+    return new PromiseIntrinsic((resolve, reject) => {
+      if (signal !== undefined && isAborted(signal)) return reject(failure("AbortError", "cancelled", "the call was aborted"));
       if (state === "closed") return reject(disconnected(undefined));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stop = (error: InvokeError): void => {
         if (drop(id, error)) cancel(id);
       };
-      const onAbort = (): void => stop(failure("AbortError", "cancelled", "the call was aborted"));
+      const aborted = (): void => stop(failure("AbortError", "cancelled", "the call was aborted"));
       const cleanup = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        if (timer !== undefined) clearTimer(timer);
+        if (signal !== undefined) offAbort(signal, aborted);
       };
       pending.set(id, { resolve, reject, cleanup });
       if (timeout !== undefined) {
-        timer = setTimeout(() => stop(failure("TimeoutError", "timeout", `no reply within ${timeout} ms`)), timeout);
+        timer = setTimer(() => stop(failure("TimeoutError", "timeout", `no reply within ${timeout} ms`)), timeout);
       }
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal !== undefined) onAbort(signal, aborted);
       transmit(id, { type: "call", id, method, params });
     });
   }
@@ -227,18 +260,19 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
   }
 
   function on(event: string, handler: Listener): Unsubscribe {
-    let set = listeners.get(event);
-    if (set === undefined) {
-      set = new Set();
-      listeners.set(event, set);
-    }
-    set.add(handler);
+    const list = listeners.get(event);
+    let known = false;
+    if (list !== undefined) for (let i = 0; i < list.length; i++) known = known || list[i] === handler;
+    if (!known) listeners.set(event, appended(list, handler)); // once per event, as in a Set
     return () => off(event, handler);
   }
 
   function off(event: string, handler?: Listener): void {
-    if (handler === undefined) listeners.delete(event);
-    else listeners.get(event)?.delete(handler);
+    const list = listeners.get(event);
+    if (list === undefined) return;
+    const rest = handler === undefined ? undefined : without(list, handler);
+    if (rest === undefined) listeners.delete(event);
+    else listeners.set(event, rest);
   }
 
   function once(event: string, handler: Listener): Unsubscribe {
@@ -249,26 +283,24 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     return unsubscribe;
   }
 
-  function trigger(event: string, payload?: unknown): void {
-    if (event === "__auroraview_call_result") {
-      // The seeds' internal event: `{id, ok, result | error}`.
-      const p = payload as Partial<CallResult> | null | undefined;
-      if (p != null && p.id !== undefined) settle({ ...p, type: "call_result" } as CallResult);
-      return;
-    }
-    deliver(event, payload);
+  function trigger(_event: string, _payload?: unknown): void {
+    throw new Error(
+      "auroraview: trigger is how the host delivers events and replies to this page, and only the host may " +
+        "(a page script cannot settle calls or fake events). To reach Python use send_event(event, detail) or call(); " +
+        "to notify this page's own code, call it directly.",
+    );
   }
 
   function stats(): ClientStats {
-    return { pending: pending.size, unmatched };
+    return { pending: pending.size, unmatched, refused: transport.refused === undefined ? 0 : transport.refused() };
   }
 
-  const namespaces = new Map<string, Namespace>();
+  const namespaces = privateMap<string, Namespace>();
   function namespace(name: string): Namespace {
     let ns = namespaces.get(name);
     if (ns === undefined) {
       const prefix = name + ".";
-      ns = new Proxy(Object.freeze(Object.create(null)) as Namespace, {
+      ns = new ProxyIntrinsic(freeze(create(null)) as Namespace, {
         get: (_target, method) =>
           typeof method !== "string" || method === "then"
             ? undefined
@@ -283,15 +315,15 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
   // Own properties (call, on, ...) never reach it, so the hot path stays a plain lookup.
   // `then` stays undefined (the client is not a thenable), and Object.prototype's members
   // keep working (`String(client)`).
-  const unknownProperties = new Proxy(Object.freeze(Object.create(null)) as object, {
+  const unknownProperties = new ProxyIntrinsic(freeze(create(null)) as object, {
     get: (_target, name, receiver) => {
       if (name === "then") return undefined;
-      if (typeof name !== "string" || name in Object.prototype) return Reflect.get(Object.prototype, name, receiver);
+      if (typeof name !== "string" || name in ObjectPrototype) return reflectGet(ObjectPrototype, name, receiver);
       return namespace(name);
     },
   });
 
-  const client: AuroraViewClient = Object.create(unknownProperties, {
+  const client: AuroraViewClient = create(unknownProperties, {
     call: { value: call, enumerable: true },
     send_event: { value: send_event, enumerable: true },
     on: { value: on, enumerable: true },
@@ -303,7 +335,7 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     state: { get: () => state, enumerable: true },
     api: { value: namespace("api"), enumerable: true },
   });
-  Object.freeze(client);
+  freeze(client);
 
   transport.attach({ receive, setState });
   if (state === "open") opened();
@@ -314,7 +346,7 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
 /** A frozen copy of `client` with `extras` added (the bridge's `__bridge`, the mock's `emit`):
  * same closures, same namespaces, same live `state`. */
 export function extendClient<C extends AuroraViewClient, E extends object>(client: C, extras: E): C & E {
-  const proto = Object.getPrototypeOf(client) as object | null;
-  const descriptors = { ...Object.getOwnPropertyDescriptors(client), ...Object.getOwnPropertyDescriptors(extras) };
-  return Object.freeze(Object.create(proto, descriptors) as C & E);
+  const proto = getPrototypeOf(client) as object | null;
+  const descriptors = { ...getOwnPropertyDescriptors(client), ...getOwnPropertyDescriptors(extras) };
+  return freeze(create(proto, descriptors) as C & E);
 }

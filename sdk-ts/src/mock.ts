@@ -19,6 +19,10 @@ export interface MockAuroraView extends AuroraViewClient {
   readonly sent: Array<{ event: string; detail: unknown }>;
   /** Push an event to the page's listeners, as Python's `emit` would. */
   emit(event: string, payload: unknown): void;
+  /** The mock plays the host, so unlike a real client's its `trigger` works: an event goes
+   * to the listeners as `emit` sends it, and the seeds' `__auroraview_call_result` with
+   * `{id, ok, result | error}` settles call `id`, for tests written against the seeds. */
+  trigger(event: string, payload?: unknown): void;
 }
 
 /** The `{name, code, message, data}` the host would send for what a handler threw. */
@@ -67,6 +71,14 @@ export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H):
   return extendClient(client, {
     sent,
     emit(event: string, payload: unknown): void {
+      deliver({ type: "event", event, payload });
+    },
+    trigger(event: string, payload?: unknown): void {
+      if (event === "__auroraview_call_result") {
+        const p = payload as { id?: CallId } | null | undefined;
+        if (p != null && p.id !== undefined) deliver({ ...p, type: "call_result" } as HostMessage);
+        return;
+      }
       deliver({ type: "event", event, payload });
     },
   });

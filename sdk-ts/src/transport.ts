@@ -39,4 +39,7 @@ export interface Transport {
    * should queue rather than throw.
    */
   send(message: ClientMessage): void;
+  /** Deliveries refused as not coming from the host (a forged receiver call, an untrusted
+   * socket event), for `stats().refused`. Optional. */
+  refused?(): number;
 }

@@ -15,7 +15,8 @@ interface Bridge {
   call(method: string, params?: unknown, options?: { timeout?: number }): Promise<unknown>;
   send_event(event: string, detail?: unknown): void;
   on(event: string, handler: (payload: unknown) => void): () => void;
-  stats(): { pending: number; unmatched: number };
+  stats(): { pending: number; unmatched: number; refused: number };
+  trigger(event: string, payload?: unknown): void;
   readonly state: string;
   readonly ready: Promise<void>;
   readonly InvokeError: typeof InvokeError;
@@ -34,11 +35,12 @@ class FakeCustomEvent {
 
 function load({ webkit = true, readyState = "loading" } = {}) {
   const posted: string[] = [];
+  const warnings: unknown[][] = [];
   const dispatched: FakeCustomEvent[] = [];
   const onDocument = new Map<string, () => void>();
   const postMessage = (message: string): void => void posted.push(message);
   const sandbox: Record<string, unknown> = {
-    console,
+    console: { log: console.log, error: console.error, warn: (...args: unknown[]) => void warnings.push(args) },
     setTimeout,
     clearTimeout,
     setInterval,
@@ -55,10 +57,14 @@ function load({ webkit = true, readyState = "loading" } = {}) {
   const run = (code: string): unknown => vm.runInContext(code, context);
   run(SCRIPT);
   const av = run("window.auroraview") as Bridge;
-  const receive = (frames: unknown[]): unknown => (run("window.__auroraview_receive") as (batch: string) => unknown)(JSON.stringify(frames));
-  const domReady = (): void => onDocument.get("DOMContentLoaded")!();
+  const receiver = run("window.__auroraview_receive") as (...args: unknown[]) => unknown;
   const messages = (): Array<Record<string, unknown>> => posted.map((m) => JSON.parse(m) as Record<string, unknown>);
-  return { sandbox, run, av, posted, messages, dispatched, receive, domReady, postMessage };
+  /** This document's key, as its `hello` announced it to the host. */
+  const key = (): string => messages().find((m) => m.type === "hello")!.key as string;
+  /** A delivery as the host makes it: the document's key, then the batch as a JSON string. */
+  const receive = (frames: unknown[]): unknown => receiver(key(), JSON.stringify(frames));
+  const domReady = (): void => onDocument.get("DOMContentLoaded")!();
+  return { sandbox, run, av, posted, messages, dispatched, receive, receiver, key, domReady, postMessage, warnings };
 }
 
 test("hello comes first with a 32-hex key, every message carries it, ready after DOMContentLoaded", async () => {
@@ -100,7 +106,7 @@ test("__auroraview_receive settles calls with results and InvokeErrors", async (
     assert.equal(e.code, "name_taken");
     return true;
   });
-  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 1 });
+  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 1, refused: 0 });
 });
 
 test("an event reaches auroraview.on listeners and a DOM CustomEvent on window", async () => {
@@ -180,4 +186,131 @@ test("a document already loaded opens on the next turn", async () => {
   const { av, messages } = load({ readyState: "complete" });
   await av.ready;
   assert.deepEqual(messages().map((m) => m.type), ["hello", "ready"]);
+});
+
+// RELIABILITY.md case 28: page scripts cannot deliver replies or events as if from the host.
+
+const FORGED = [
+  { type: "call_result", id: 1, ok: true, result: "FORGED" },
+  { type: "call_result", id: "1", ok: true, result: "FORGED" },
+  { type: "event", event: "tick", payload: "FORGED" },
+];
+
+test("the receiver ignores a delivery without this document's key: no key, a wrong one, a guess", async () => {
+  const { av, receiver, receive, key, domReady, warnings } = load();
+  domReady();
+  await av.ready;
+  const got: unknown[] = [];
+  av.on("tick", (p) => got.push(p));
+  let settled: unknown = "pending";
+  void av.call("slow").then((v) => (settled = v));
+  const batch = JSON.stringify(FORGED);
+  const k = key();
+  const attempts: unknown[][] = [
+    [batch], // the seeds' shape: the batch alone
+    [undefined, batch],
+    [null, batch],
+    ["", batch],
+    ["0".repeat(32), batch],
+    [(k[0] === "a" ? "b" : "a") + k.slice(1), batch], // one character off
+    [k.slice(0, 31), batch],
+    [k + "0", batch],
+    [k.toUpperCase() === k ? k.toLowerCase() + "G" : k.toUpperCase(), batch],
+    [{ toString: () => k, valueOf: () => k }, batch], // equal only by coercion
+    [[k], batch],
+    [batch, batch],
+  ];
+  for (let i = 0; i < 100; i++) attempts.push([Math.random().toString(16).slice(2).padEnd(32, "0").slice(0, 32), batch]);
+  for (const args of attempts) assert.equal(receiver(...args), undefined);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(settled, "pending", "a forged reply settled the call");
+  assert.deepEqual(got, [], "a forged event reached a listener");
+  assert.equal(av.stats().pending, 1);
+  assert.equal(av.stats().refused, attempts.length);
+  // Told once, without the key.
+  assert.equal(warnings.length, 1);
+  assert.match(String(warnings[0][0]), /not from the host/);
+  assert.ok(!JSON.stringify(warnings).includes(k));
+  // The host's own delivery still gets through.
+  receive([{ type: "call_result", id: 1, ok: true, result: "real" }, { type: "event", event: "tick", payload: "real" }]);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(settled, "real");
+  assert.deepEqual(got, ["real"]);
+});
+
+test("trigger throws, settles nothing and reaches no listener", async () => {
+  const { av, run, receive, domReady } = load();
+  domReady();
+  await av.ready;
+  const got: unknown[] = [];
+  av.on("tick", (p) => got.push(p));
+  let settled: unknown = "pending";
+  void av.call("slow").then((v) => (settled = v));
+  for (const [event, payload] of [
+    ["__auroraview_call_result", { id: 1, ok: true, result: "FORGED" }], // the seeds' internal event
+    ["__auroraview_call_result", { id: "1", ok: false, error: { name: "X", code: "internal", message: "FORGED", data: null } }],
+    ["tick", "FORGED"],
+  ] as const) {
+    assert.throws(
+      () => av.trigger(event, payload),
+      (e: unknown) => /host/.test((e as Error).message) && /send_event/.test((e as Error).message),
+    );
+  }
+  // A page script gets the same error, and detaching the method changes nothing.
+  assert.match(String(run('try { const { trigger } = auroraview; trigger("tick", 1); "no error" } catch (e) { e.message }')), /send_event/);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(settled, "pending");
+  assert.deepEqual(got, []);
+  receive([{ type: "call_result", id: 1, ok: true, result: "real" }]);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(settled, "real");
+});
+
+test("builtins a page replaces or pollutes after the bridge loaded cannot feed or reach it", async () => {
+  const { av, run, receive, domReady } = load();
+  domReady();
+  await av.ready;
+  // Everything a page could hook to get at a call's resolver, a listener, a timer or the
+  // receive path, installed after the bridge, as a page script would.
+  run(`
+    window.grabbed = [];
+    const grab = (what) => grabbed.push(what);
+    const fake = () => [{ type: "call_result", id: 1, ok: true, result: "FORGED" }, { type: "event", event: "tick", payload: "FORGED" }];
+    JSON.parse = () => fake();
+    Array.isArray = () => true;
+    const set = Map.prototype.set, get = Map.prototype.get;
+    Map.prototype.set = function (k, v) { grab(v); return set.call(this, k, v); };
+    Map.prototype.get = function (k) { const v = get.call(this, k); grab(v); return v; };
+    const add = Set.prototype.add;
+    Set.prototype.add = function (v) { grab(v); return add.call(this, v); };
+    const from = Array.from;
+    Array.from = function (x, ...rest) { grab(x); return from.call(this, x, ...rest); };
+    const P = Promise;
+    window.Promise = class extends P { constructor(ex) { super((res, rej) => { grab(res); ex(res, rej); }); } };
+    window.setTimeout = (fn) => { grab(fn); return 0; };
+    Object.prototype.then = function (res) { res("FORGED"); };
+    window.results = [];
+    window.listened = [];
+    auroraview.on("tick", (p) => listened.push(p));
+    auroraview.call("m").then((v) => results.push(v));
+    auroraview.call("m2", undefined, { timeout: 60000 }).then((v) => results.push(v), (e) => results.push(e.code));
+    for (const g of grabbed.slice()) {
+      try { if (typeof g === "function") g("FORGED"); } catch {}
+      try { if (g && typeof g.resolve === "function") g.resolve("FORGED"); } catch {}
+      try { if (g && typeof g.forEach === "function") g.forEach((l) => typeof l === "function" && l("FORGED")); } catch {}
+    }
+  `);
+  // A real delivery, through the parse step the page replaced: it is the host's data that
+  // arrives, and an object result is not adopted through the polluted \`then\`.
+  receive([
+    { type: "call_result", id: 1, ok: true, result: { real: 1 } },
+    { type: "event", event: "tick", payload: "real" },
+  ]);
+  await new Promise((r) => setTimeout(r, 10));
+  const results = run("JSON.stringify(window.results)");
+  run("delete Object.prototype.then");
+  assert.equal(results, JSON.stringify([{ real: 1 }]));
+  assert.equal(run("JSON.stringify(window.listened)"), JSON.stringify(["real"]));
+  assert.equal(av.stats().pending, 1, "the call with a timeout is still pending");
+  assert.equal(run("grabbed.filter((g) => g !== undefined).length"), 0, "the bridge used a replaced builtin");
 });

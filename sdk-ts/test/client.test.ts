@@ -65,7 +65,7 @@ test("calls get increasing ids and each reply settles its own call", async () =>
   assert.equal(await a, "A");
   assert.equal(await c, "C");
   await assert.rejects(b, (e: unknown) => e instanceof InvokeError && e.name === "Bad" && e.message === "no" && (e.data as { f: number }).f === 1);
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
 });
 
 test("results are delivered in the order their frames arrive", async () => {
@@ -88,7 +88,7 @@ test("one settlement per call: a duplicate or unknown reply is counted, never th
   transport.reply(1, "second");
   transport.reply(99, "stranger");
   assert.equal(await p, "first");
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 2 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 2, refused: 0 });
 });
 
 test("a timeout rejects with code timeout, sends cancel, and a late reply is ignored", async () => {
@@ -99,7 +99,7 @@ test("a timeout rejects with code timeout, sends cancel, and a late reply is ign
   assert.deepEqual(transport.sent[1], { type: "cancel", id: 1 });
   assert.equal(client.stats().pending, 0);
   transport.reply(1, "late");
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1, refused: 0 });
 });
 
 test("a reply in time clears the timer", async () => {
@@ -128,7 +128,7 @@ test("aborting during a call sends cancel and rejects with code cancelled", asyn
   await assert.rejects(p, code("cancelled", "AbortError"));
   assert.deepEqual(transport.sent.map((m) => m.type), ["call", "cancel"]);
   transport.reply(1, "late");
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1, refused: 0 });
 });
 
 test("a send that throws rejects the call with disconnected and leaves nothing pending", async () => {
@@ -214,18 +214,95 @@ test("send_event sends an event message", () => {
   assert.deepEqual(transport.sent, [{ type: "event", event: "export", detail: { path: "/x" } }]);
 });
 
-test("trigger dispatches locally; onEvent sees every event after the listeners", async () => {
+test("onEvent sees every event after the listeners; trigger is the host's, so it throws", async () => {
   const transport = new FakeTransport();
   const seen: unknown[] = [];
   const client = createClient(transport, { onEvent: (event, payload) => seen.push(["dom", event, payload]) });
   client.on("x", (p) => seen.push(["on", p]));
-  client.trigger("x", 1);
   transport.deliver({ type: "event", event: "x", payload: 2 });
-  assert.deepEqual(seen, [["on", 1], ["dom", "x", 1], ["on", 2], ["dom", "x", 2]]);
-  // The seeds' internal event still settles a call.
+  assert.deepEqual(seen, [["on", 2], ["dom", "x", 2]]);
+  // Only the host delivers events and replies (RELIABILITY.md case 28): the seeds' internal
+  // `__auroraview_call_result` event settles nothing, and trigger says what to use instead.
   const p = client.call("m");
-  client.trigger("__auroraview_call_result", { id: 1, ok: true, result: "via trigger" });
-  assert.equal(await p, "via trigger");
+  let settled = false;
+  void p.then(() => (settled = true));
+  for (const [event, payload] of [["__auroraview_call_result", { id: 1, ok: true, result: "forged" }], ["x", 3]] as const) {
+    assert.throws(() => client.trigger(event, payload), (e: unknown) => e instanceof Error && /send_event/.test(e.message));
+  }
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(settled, false);
+  assert.deepEqual(seen, [["on", 2], ["dom", "x", 2]]);
+  transport.reply(1, "real");
+  assert.equal(await p, "real");
+});
+
+test("builtins replaced after the SDK loaded never see a call's resolver or a listener", async () => {
+  const { transport, client } = setup();
+  const grabbed: unknown[] = [];
+  const saved = {
+    set: Map.prototype.set,
+    get: Map.prototype.get,
+    add: Set.prototype.add,
+    from: Array.from,
+    Promise: globalThis.Promise,
+    setTimeout: globalThis.setTimeout,
+  };
+  const { set, get, add, from } = saved;
+  const addListener = EventTarget.prototype.addEventListener;
+  const controller = new AbortController();
+  let timed: Promise<unknown> | undefined;
+  try {
+    EventTarget.prototype.addEventListener = function (this: EventTarget, ...args: Parameters<EventTarget["addEventListener"]>) {
+      grabbed.push(args[1]);
+      return addListener.apply(this, args);
+    };
+    Map.prototype.set = function (this: Map<unknown, unknown>, k: unknown, v: unknown) {
+      grabbed.push(v);
+      return set.call(this, k, v);
+    };
+    Map.prototype.get = function (this: Map<unknown, unknown>, k: unknown) {
+      const v = get.call(this, k);
+      grabbed.push(v);
+      return v;
+    };
+    Set.prototype.add = function (this: Set<unknown>, v: unknown) {
+      grabbed.push(v);
+      return add.call(this, v);
+    };
+    Array.from = function (this: unknown, x: unknown) {
+      grabbed.push(x);
+      return from(x as ArrayLike<unknown>);
+    } as typeof Array.from;
+    globalThis.Promise = class extends saved.Promise<unknown> {
+      constructor(executor: (res: (v: unknown) => void, rej: (e: unknown) => void) => void) {
+        super((res, rej) => {
+          grabbed.push(res);
+          executor(res, rej);
+        });
+      }
+    } as PromiseConstructor;
+    globalThis.setTimeout = ((fn: () => void) => {
+      grabbed.push(fn);
+      return 0;
+    }) as unknown as typeof setTimeout;
+    client.on("x", () => {});
+    void client.call("m");
+    timed = client.call("t", undefined, { timeout: 60_000, signal: controller.signal });
+    timed.catch(() => {});
+    transport.deliver({ type: "event", event: "x", payload: 1 });
+  } finally {
+    Map.prototype.set = saved.set;
+    Map.prototype.get = saved.get;
+    Set.prototype.add = saved.add;
+    Array.from = saved.from;
+    globalThis.Promise = saved.Promise;
+    globalThis.setTimeout = saved.setTimeout;
+    EventTarget.prototype.addEventListener = addListener;
+  }
+  assert.deepEqual(grabbed.filter((g) => g !== undefined), []);
+  assert.equal(client.stats().pending, 2);
+  controller.abort(); // the real listener was added: it cancels the call and clears its timer
+  await assert.rejects(timed!, code("cancelled", "AbortError"));
 });
 
 test("any property is a namespace; the client is not a thenable", async () => {

@@ -58,7 +58,7 @@ test("the mock is the real client: thrown errors, timeouts and namespaces behave
   // A cancelled call gets no reply, as from a host that cancelled its handler.
   await assert.rejects(mock.call("later", undefined, { timeout: 1 }), (e: unknown) => isInvokeError(e) && e.code === "timeout");
   await new Promise((r) => setTimeout(r, 30));
-  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0 });
+  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0 });
   assert.equal(mock.state, "open");
   await mock.ready;
 });
@@ -101,4 +101,15 @@ test("generated-binding helpers call the backend active when they run", async ()
   exported.send({ path: "/x" });
   assert.deepEqual(mock.sent, [{ event: "export", detail: { path: "/x" } }]);
   assert.ok(Object.isFrozen(tick) && Object.isFrozen(exported));
+});
+
+test("the mock plays the host: its trigger delivers events and the seeds' __auroraview_call_result", async () => {
+  const mock = mockAuroraView({ hang: () => new Promise(() => {}) });
+  const got: unknown[] = [];
+  mock.on("tick", (p) => got.push(p));
+  mock.trigger("tick", 1);
+  assert.deepEqual(got, [1]);
+  const p = mock.call("hang");
+  mock.trigger("__auroraview_call_result", { id: 1, ok: true, result: "from the test" });
+  assert.equal(await p, "from the test");
 });

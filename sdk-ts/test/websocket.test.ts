@@ -128,7 +128,7 @@ test("the token at the upgrade (subprotocol), open at the welcome, calls and str
     return true;
   });
   await assert.rejects(av.call("api.nope"), code("method_not_found"));
-  assert.deepEqual(av.stats(), { pending: 0, unmatched: 0 });
+  assert.deepEqual(av.stats(), { pending: 0, unmatched: 0, refused: 0 });
   assert.equal(srv.received("hello").length, 0, "no hello frame");
   assert.ok(!av.connection.url.includes(TOKEN), "the token is not in the URL");
 });

@@ -19,6 +19,7 @@ interface Page {
   readonly ready: Promise<void>;
   readonly InvokeError: typeof InvokeError;
   readonly connection: { state: string; url: string; close(): void; info: unknown };
+  trigger(event: string, payload?: unknown): void;
 }
 
 class FakeCustomEvent {
@@ -86,6 +87,17 @@ test("window.auroraview over a same-origin socket, authenticated by the cookie (
     dispatched.filter((e) => e.type === "update_data").map((e) => JSON.parse(JSON.stringify(e.detail))),
     [{ rows: [1] }],
   );
+
+  // Only the server delivers replies and events (RELIABILITY.md case 28).
+  let settled = false;
+  const slow = av.call("api.sleep", { seconds: 0.2 }).then((v) => (settled = true) && v);
+  for (const [event, payload] of [["__auroraview_call_result", { id: 3, ok: true, result: "forged" }], ["update_data", "forged"]] as const) {
+    assert.throws(() => av.trigger(event, payload), (e: unknown) => /send_event/.test((e as Error).message));
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(settled, false);
+  assert.equal(got.length, 1);
+  assert.equal(await slow, 0.2);
 
   const d = run('Object.getOwnPropertyDescriptor(window, "auroraview")') as PropertyDescriptor;
   assert.equal(d.writable, false);

@@ -69,6 +69,15 @@ impl Gate {
         }
     }
 
+    /// The key bound by the current document's `hello`, if any: the host delivers to that
+    /// document's receiver with it (RELIABILITY.md case 28).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Gate::Bound(key) => Some(key),
+            _ => None,
+        }
+    }
+
     /// A new document owns the connection: its first `hello` binds the key; any key bound
     /// before is stale. Open gates stay open.
     pub fn arm(&mut self) {
@@ -155,6 +164,17 @@ mod tests {
         let mut open = Gate::Open;
         open.arm();
         assert_eq!(open, Gate::Open);
+    }
+
+    #[test]
+    fn only_a_bound_gate_has_a_key() {
+        let mut gate = Gate::Armed;
+        assert_eq!(gate.key(), None);
+        admit(&mut gate, &hello(KEY));
+        assert_eq!(gate.key(), Some(KEY));
+        gate.arm();
+        assert_eq!(gate.key(), None, "a stale key is nobody's");
+        assert_eq!(Gate::Open.key(), None);
     }
 
     #[test]

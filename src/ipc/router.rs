@@ -205,6 +205,13 @@ impl Router {
         self.state.lock().conns.get(&conn).map(|c| c.info.clone())
     }
 
+    /// The key the document on keyed connection `conn` announced in its `hello` (bound by
+    /// the gate), if it did: deliveries to that page carry it, so the page's receiver can
+    /// tell them from a page script's forgery.
+    pub fn page_key(&self, conn: ConnId) -> Option<Box<str>> {
+        self.state.lock().conns.get(&conn).and_then(|c| c.gate.key().map(Into::into))
+    }
+
     /// Every open connection with its identity, oldest first.
     pub fn connections(&self) -> Vec<(ConnId, ConnInfo)> {
         let mut all: Vec<_> = self.state.lock().conns.iter().map(|(id, c)| (*id, c.info.clone())).collect();

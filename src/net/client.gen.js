@@ -22,6 +22,106 @@
     }
   };
 
+  // src/intrinsics.ts
+  var jsonParse = JSON.parse;
+  var jsonStringify = JSON.stringify;
+  var isArray = Array.isArray;
+  var reflectApply = Reflect.apply;
+  var reflectGet = Reflect.get;
+  var freeze = Object.freeze;
+  var create = Object.create;
+  var defineProperty = Object.defineProperty;
+  var getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  var getOwnPropertyDescriptors = Object.getOwnPropertyDescriptors;
+  var getPrototypeOf = Object.getPrototypeOf;
+  var PromiseIntrinsic = Promise;
+  var ProxyIntrinsic = Proxy;
+  var ObjectPrototype = Object.prototype;
+  var ArrayPrototype = Array.prototype;
+  var timers = globalThis;
+  var setTimer = timers.setTimeout;
+  var clearTimer = timers.clearTimeout;
+  var MapIntrinsic = Map;
+  var { get: mapGet, set: mapSet, delete: mapDelete, forEach: mapForEach } = Map.prototype;
+  var mapSize = getOwnPropertyDescriptor(Map.prototype, "size")?.get;
+  function privateMap() {
+    const map = new MapIntrinsic();
+    defineProperty(map, "get", { value: mapGet });
+    defineProperty(map, "set", { value: mapSet });
+    defineProperty(map, "delete", { value: mapDelete });
+    defineProperty(map, "forEach", { value: mapForEach });
+    if (mapSize !== void 0) defineProperty(map, "size", { get: () => reflectApply(mapSize, map, []) });
+    return map;
+  }
+  function appended(list, item) {
+    const next = [];
+    const n = list === void 0 ? 0 : list.length;
+    for (let i = 0; i < n; i++) defineProperty(next, i, { value: list[i], enumerable: true, writable: true, configurable: true });
+    defineProperty(next, n, { value: item, enumerable: true, writable: true, configurable: true });
+    return freeze(next);
+  }
+  function without(list, item) {
+    const next = [];
+    let n = 0;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i] !== item) defineProperty(next, n++, { value: list[i], enumerable: true, writable: true, configurable: true });
+    }
+    return n === 0 ? void 0 : freeze(next);
+  }
+  function resolveAsData(resolve, value) {
+    if (typeof value !== "object" || value === null || !inheritsThen(value)) {
+      resolve(value);
+      return;
+    }
+    defineProperty(value, "then", { value: void 0, configurable: true, writable: true });
+    try {
+      resolve(value);
+    } finally {
+      delete value.then;
+    }
+  }
+  function inheritsThen(value) {
+    if (getOwnPropertyDescriptor(value, "then") !== void 0) return false;
+    if (getOwnPropertyDescriptor(ObjectPrototype, "then") !== void 0) return true;
+    const proto = getPrototypeOf(value);
+    if (proto === ObjectPrototype || proto === null) return false;
+    return proto !== ArrayPrototype || getPrototypeOf(ArrayPrototype) !== ObjectPrototype || getOwnPropertyDescriptor(ArrayPrototype, "then") !== void 0;
+  }
+  var EventTargetIntrinsic = globalThis.EventTarget;
+  var addListener = EventTargetIntrinsic?.prototype.addEventListener;
+  var removeListener = EventTargetIntrinsic?.prototype.removeEventListener;
+  var AbortSignalIntrinsic = globalThis.AbortSignal;
+  var abortedGetter = AbortSignalIntrinsic === void 0 ? void 0 : getOwnPropertyDescriptor(AbortSignalIntrinsic.prototype, "aborted")?.get;
+  function isAborted(signal) {
+    if (abortedGetter !== void 0) {
+      try {
+        return reflectApply(abortedGetter, signal, []);
+      } catch {
+      }
+    }
+    return signal.aborted;
+  }
+  function onAbort(signal, listener) {
+    if (addListener !== void 0) {
+      try {
+        reflectApply(addListener, signal, ["abort", listener, { once: true }]);
+        return;
+      } catch {
+      }
+    }
+    signal.addEventListener("abort", listener, { once: true });
+  }
+  function offAbort(signal, listener) {
+    if (removeListener !== void 0) {
+      try {
+        reflectApply(removeListener, signal, ["abort", listener]);
+        return;
+      } catch {
+      }
+    }
+    signal.removeEventListener("abort", listener);
+  }
+
   // src/client.ts
   function failure(name, code, message) {
     return new InvokeError({ name, code, message, data: null });
@@ -31,14 +131,14 @@
     return failure("Disconnected", "disconnected", "the connection to the host is gone" + (why ? ": " + why : ""));
   }
   function createClient(transport, { onEvent } = {}) {
-    const pending = /* @__PURE__ */ new Map();
-    const listeners = /* @__PURE__ */ new Map();
+    const pending = privateMap();
+    const listeners = privateMap();
     let nextId = 1;
     let unmatched = 0;
     let state = transport.state;
     let opened;
     let neverOpened;
-    const ready = new Promise((resolve, reject) => {
+    const ready = new PromiseIntrinsic((resolve, reject) => {
       opened = resolve;
       neverOpened = reject;
     });
@@ -74,15 +174,16 @@
       pending.delete(frame.id);
       if (entry.cleanup !== void 0) entry.cleanup();
       if (frame.ok) {
-        entry.resolve(frame.result);
+        resolveAsData(entry.resolve, frame.result);
       } else {
         entry.reject(new InvokeError(frame.error ?? { name: "Error", code: "internal", message: "malformed reply", data: null }));
       }
     }
     function deliver(event, payload) {
-      const set = listeners.get(event);
-      if (set !== void 0) {
-        for (const listener of Array.from(set)) {
+      const list = listeners.get(event);
+      if (list !== void 0) {
+        for (let i = 0; i < list.length; i++) {
+          const listener = list[i];
           try {
             listener(payload);
           } catch (err) {
@@ -117,14 +218,14 @@
         return;
       }
       if (was === "open" || next === "closed") {
-        for (const id of Array.from(pending.keys())) drop(id, disconnected(reason));
+        pending.forEach((_entry, id) => drop(id, disconnected(reason)));
       }
       if (next === "closed") neverOpened(disconnected(reason));
     }
     function call(method, params, options) {
       const id = nextId++;
       if (options === void 0 || options.timeout === void 0 && !options.signal) {
-        return new Promise((resolve, reject) => {
+        return new PromiseIntrinsic((resolve, reject) => {
           if (state === "closed") return reject(disconnected(void 0));
           pending.set(id, { resolve, reject, cleanup: void 0 });
           transmit(id, { type: "call", id, method, params });
@@ -133,23 +234,23 @@
       return guardedCall(id, method, params, options.timeout, options.signal);
     }
     function guardedCall(id, method, params, timeout, signal) {
-      return new Promise((resolve, reject) => {
-        if (signal?.aborted) return reject(failure("AbortError", "cancelled", "the call was aborted"));
+      return new PromiseIntrinsic((resolve, reject) => {
+        if (signal !== void 0 && isAborted(signal)) return reject(failure("AbortError", "cancelled", "the call was aborted"));
         if (state === "closed") return reject(disconnected(void 0));
         let timer;
         const stop = (error) => {
           if (drop(id, error)) cancel(id);
         };
-        const onAbort = () => stop(failure("AbortError", "cancelled", "the call was aborted"));
+        const aborted = () => stop(failure("AbortError", "cancelled", "the call was aborted"));
         const cleanup = () => {
-          if (timer !== void 0) clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
+          if (timer !== void 0) clearTimer(timer);
+          if (signal !== void 0) offAbort(signal, aborted);
         };
         pending.set(id, { resolve, reject, cleanup });
         if (timeout !== void 0) {
-          timer = setTimeout(() => stop(failure("TimeoutError", "timeout", `no reply within ${timeout} ms`)), timeout);
+          timer = setTimer(() => stop(failure("TimeoutError", "timeout", `no reply within ${timeout} ms`)), timeout);
         }
-        signal?.addEventListener("abort", onAbort, { once: true });
+        if (signal !== void 0) onAbort(signal, aborted);
         transmit(id, { type: "call", id, method, params });
       });
     }
@@ -162,17 +263,18 @@
       }
     }
     function on(event, handler) {
-      let set = listeners.get(event);
-      if (set === void 0) {
-        set = /* @__PURE__ */ new Set();
-        listeners.set(event, set);
-      }
-      set.add(handler);
+      const list = listeners.get(event);
+      let known = false;
+      if (list !== void 0) for (let i = 0; i < list.length; i++) known = known || list[i] === handler;
+      if (!known) listeners.set(event, appended(list, handler));
       return () => off(event, handler);
     }
     function off(event, handler) {
-      if (handler === void 0) listeners.delete(event);
-      else listeners.get(event)?.delete(handler);
+      const list = listeners.get(event);
+      if (list === void 0) return;
+      const rest = handler === void 0 ? void 0 : without(list, handler);
+      if (rest === void 0) listeners.delete(event);
+      else listeners.set(event, rest);
     }
     function once(event, handler) {
       const unsubscribe = on(event, (payload) => {
@@ -181,37 +283,34 @@
       });
       return unsubscribe;
     }
-    function trigger(event, payload) {
-      if (event === "__auroraview_call_result") {
-        const p = payload;
-        if (p != null && p.id !== void 0) settle({ ...p, type: "call_result" });
-        return;
-      }
-      deliver(event, payload);
+    function trigger(_event, _payload) {
+      throw new Error(
+        "auroraview: trigger is how the host delivers events and replies to this page, and only the host may (a page script cannot settle calls or fake events). To reach Python use send_event(event, detail) or call(); to notify this page's own code, call it directly."
+      );
     }
     function stats() {
-      return { pending: pending.size, unmatched };
+      return { pending: pending.size, unmatched, refused: transport.refused === void 0 ? 0 : transport.refused() };
     }
-    const namespaces = /* @__PURE__ */ new Map();
+    const namespaces = privateMap();
     function namespace(name) {
       let ns = namespaces.get(name);
       if (ns === void 0) {
         const prefix = name + ".";
-        ns = new Proxy(Object.freeze(/* @__PURE__ */ Object.create(null)), {
+        ns = new ProxyIntrinsic(freeze(create(null)), {
           get: (_target, method) => typeof method !== "string" || method === "then" ? void 0 : (params, opts) => call(prefix + method, params, opts)
         });
         namespaces.set(name, ns);
       }
       return ns;
     }
-    const unknownProperties = new Proxy(Object.freeze(/* @__PURE__ */ Object.create(null)), {
+    const unknownProperties = new ProxyIntrinsic(freeze(create(null)), {
       get: (_target, name, receiver) => {
         if (name === "then") return void 0;
-        if (typeof name !== "string" || name in Object.prototype) return Reflect.get(Object.prototype, name, receiver);
+        if (typeof name !== "string" || name in ObjectPrototype) return reflectGet(ObjectPrototype, name, receiver);
         return namespace(name);
       }
     });
-    const client = Object.create(unknownProperties, {
+    const client = create(unknownProperties, {
       call: { value: call, enumerable: true },
       send_event: { value: send_event, enumerable: true },
       on: { value: on, enumerable: true },
@@ -223,16 +322,16 @@
       state: { get: () => state, enumerable: true },
       api: { value: namespace("api"), enumerable: true }
     });
-    Object.freeze(client);
+    freeze(client);
     transport.attach({ receive, setState });
     if (state === "open") opened();
     else if (state === "closed") neverOpened(disconnected(void 0));
     return client;
   }
   function extendClient(client, extras) {
-    const proto = Object.getPrototypeOf(client);
-    const descriptors = { ...Object.getOwnPropertyDescriptors(client), ...Object.getOwnPropertyDescriptors(extras) };
-    return Object.freeze(Object.create(proto, descriptors));
+    const proto = getPrototypeOf(client);
+    const descriptors = { ...getOwnPropertyDescriptors(client), ...getOwnPropertyDescriptors(extras) };
+    return freeze(create(proto, descriptors));
   }
 
   // src/protocol.gen.ts
@@ -254,6 +353,12 @@
     slowConsumer: 4008
   });
   var OPEN = 1;
+  var GlobalWebSocket = globalThis.WebSocket;
+  var EventIntrinsic = globalThis.Event;
+  var MessageEventIntrinsic = globalThis.MessageEvent;
+  var targetGetter = EventIntrinsic === void 0 ? void 0 : getOwnPropertyDescriptor(EventIntrinsic.prototype, "target")?.get;
+  var dataGetter = MessageEventIntrinsic === void 0 ? void 0 : getOwnPropertyDescriptor(MessageEventIntrinsic.prototype, "data")?.get;
+  var inBrowser = typeof document === "object" && document !== null;
   function backoffDelay(attempt, baseDelayMs = 250, maxDelayMs = 1e4, random = Math.random) {
     const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(Math.max(attempt, 0), 52));
     const r = random();
@@ -307,7 +412,7 @@
     if (options === null || typeof options !== "object" || typeof options.url !== "string") {
       throw new TypeError("auroraview: websocketTransport needs { url }");
     }
-    const found = options.WebSocket ?? globalThis.WebSocket;
+    const found = options.WebSocket ?? GlobalWebSocket ?? globalThis.WebSocket;
     if (typeof found !== "function") {
       throw new TypeError(
         'auroraview: no WebSocket implementation: this runtime has no global WebSocket (Node < 22); install the "ws" package and pass it: createAuroraView({ url, token, WebSocket }) with `import WebSocket from "ws"`'
@@ -324,6 +429,8 @@
     const maxQueued = duration("maxQueued", options.maxQueued, 1e3);
     const random = options.random ?? Math.random;
     const protocols = subprotocols(endpoint.token);
+    const checkEvents = inBrowser && Socket === GlobalWebSocket && targetGetter !== void 0 && dataGetter !== void 0;
+    let refused = 0;
     let state = "connecting";
     let sink;
     let socket;
@@ -367,6 +474,22 @@
           console.error(`auroraview: a "${event}" listener threw`, err);
         }
       }
+    }
+    function genuine(event, ws) {
+      if (!checkEvents) return true;
+      let ok = false;
+      try {
+        ok = event.isTrusted === true && reflectApply(targetGetter, event, []) === ws;
+      } catch {
+        ok = false;
+      }
+      if (!ok && refused++ === 0) {
+        console.warn("auroraview: ignored a socket event that the browser did not deliver (only the server delivers replies and events)");
+      }
+      return ok;
+    }
+    function dataOf(event) {
+      return checkEvents ? reflectApply(dataGetter, event, []) : event.data;
     }
     function fail(message) {
       if (listeners.error.size > 0) emit("error", new Error("auroraview: " + message));
@@ -452,30 +575,30 @@
         return;
       }
       socket = ws;
-      let refused;
+      let refused2;
       ws.onopen = () => {
       };
       ws.onmessage = (event) => {
-        if (socket === ws) receive(event.data);
+        if (socket === ws && genuine(event, ws)) receive(dataOf(event));
       };
       ws.onerror = (event) => {
-        if (socket !== ws) return;
+        if (socket !== ws || !genuine(event, ws)) return;
         const detail = event?.error instanceof Error ? event.error.message : typeof event?.message === "string" ? event.message : "";
         const status = /Unexpected server response: (\d{3})/.exec(detail);
-        if (status) refused = Number(status[1]);
+        if (status) refused2 = Number(status[1]);
         fail("WebSocket error" + (detail ? ": " + detail : "") + ` (${endpoint.url})`);
       };
       ws.onclose = (event) => {
-        if (socket !== ws) return;
+        if (socket !== ws || !genuine(event, ws)) return;
         detach(ws);
         let code = typeof event?.code === "number" ? event.code : 1006;
         let reason = typeof event?.reason === "string" ? event.reason : "";
-        const fatal = code === CloseCode.unauthorized || code === CloseCode.tokenRevoked || refused === 401 || refused === 403;
-        if (refused === 401) {
+        const fatal = code === CloseCode.unauthorized || code === CloseCode.tokenRevoked || refused2 === 401 || refused2 === 403;
+        if (refused2 === 401) {
           code = CloseCode.unauthorized;
           reason = "HTTP 401 at the upgrade: wrong token";
-        } else if (refused !== void 0) {
-          reason = `HTTP ${refused} at the upgrade`;
+        } else if (refused2 !== void 0) {
+          reason = `HTTP ${refused2} at the upgrade`;
         }
         lost(code, reason, fatal);
       };
@@ -497,11 +620,11 @@
       }
       let frame;
       try {
-        frame = JSON.parse(data);
+        frame = jsonParse(data);
       } catch {
         frame = void 0;
       }
-      if (frame === null || typeof frame !== "object" || Array.isArray(frame)) {
+      if (frame === null || typeof frame !== "object" || isArray(frame)) {
         stats.invalidFrames++;
         fail("a frame from the server is not a JSON object: " + data.slice(0, 80));
         return;
@@ -590,7 +713,7 @@
     }
     function send(message) {
       if (state === "open") {
-        raw(JSON.stringify(message));
+        raw(jsonStringify(message));
         return;
       }
       if (state === "closed") throw new Error("the connection is closed");
@@ -606,7 +729,7 @@
         }
       }
       if (queue.length >= maxQueued) throw new Error(`${maxQueued} messages are waiting for the first connection already`);
-      queue.push({ call: message.type === "call" ? message.id : void 0, text: JSON.stringify(message) });
+      queue.push({ call: message.type === "call" ? message.id : void 0, text: jsonStringify(message) });
     }
     function close(code = CloseCode.normal, reason = "closed by the client") {
       if (state === "closed") return;
@@ -659,7 +782,8 @@
         connect();
       },
       send,
-      connection
+      connection,
+      refused: () => refused
     };
   }
 

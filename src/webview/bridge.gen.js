@@ -22,6 +22,106 @@
     }
   };
 
+  // src/intrinsics.ts
+  var jsonParse = JSON.parse;
+  var jsonStringify = JSON.stringify;
+  var isArray = Array.isArray;
+  var reflectApply = Reflect.apply;
+  var reflectGet = Reflect.get;
+  var freeze = Object.freeze;
+  var create = Object.create;
+  var defineProperty = Object.defineProperty;
+  var getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+  var getOwnPropertyDescriptors = Object.getOwnPropertyDescriptors;
+  var getPrototypeOf = Object.getPrototypeOf;
+  var PromiseIntrinsic = Promise;
+  var ProxyIntrinsic = Proxy;
+  var ObjectPrototype = Object.prototype;
+  var ArrayPrototype = Array.prototype;
+  var timers = globalThis;
+  var setTimer = timers.setTimeout;
+  var clearTimer = timers.clearTimeout;
+  var MapIntrinsic = Map;
+  var { get: mapGet, set: mapSet, delete: mapDelete, forEach: mapForEach } = Map.prototype;
+  var mapSize = getOwnPropertyDescriptor(Map.prototype, "size")?.get;
+  function privateMap() {
+    const map = new MapIntrinsic();
+    defineProperty(map, "get", { value: mapGet });
+    defineProperty(map, "set", { value: mapSet });
+    defineProperty(map, "delete", { value: mapDelete });
+    defineProperty(map, "forEach", { value: mapForEach });
+    if (mapSize !== void 0) defineProperty(map, "size", { get: () => reflectApply(mapSize, map, []) });
+    return map;
+  }
+  function appended(list, item) {
+    const next = [];
+    const n = list === void 0 ? 0 : list.length;
+    for (let i = 0; i < n; i++) defineProperty(next, i, { value: list[i], enumerable: true, writable: true, configurable: true });
+    defineProperty(next, n, { value: item, enumerable: true, writable: true, configurable: true });
+    return freeze(next);
+  }
+  function without(list, item) {
+    const next = [];
+    let n = 0;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i] !== item) defineProperty(next, n++, { value: list[i], enumerable: true, writable: true, configurable: true });
+    }
+    return n === 0 ? void 0 : freeze(next);
+  }
+  function resolveAsData(resolve, value) {
+    if (typeof value !== "object" || value === null || !inheritsThen(value)) {
+      resolve(value);
+      return;
+    }
+    defineProperty(value, "then", { value: void 0, configurable: true, writable: true });
+    try {
+      resolve(value);
+    } finally {
+      delete value.then;
+    }
+  }
+  function inheritsThen(value) {
+    if (getOwnPropertyDescriptor(value, "then") !== void 0) return false;
+    if (getOwnPropertyDescriptor(ObjectPrototype, "then") !== void 0) return true;
+    const proto = getPrototypeOf(value);
+    if (proto === ObjectPrototype || proto === null) return false;
+    return proto !== ArrayPrototype || getPrototypeOf(ArrayPrototype) !== ObjectPrototype || getOwnPropertyDescriptor(ArrayPrototype, "then") !== void 0;
+  }
+  var EventTargetIntrinsic = globalThis.EventTarget;
+  var addListener = EventTargetIntrinsic?.prototype.addEventListener;
+  var removeListener = EventTargetIntrinsic?.prototype.removeEventListener;
+  var AbortSignalIntrinsic = globalThis.AbortSignal;
+  var abortedGetter = AbortSignalIntrinsic === void 0 ? void 0 : getOwnPropertyDescriptor(AbortSignalIntrinsic.prototype, "aborted")?.get;
+  function isAborted(signal) {
+    if (abortedGetter !== void 0) {
+      try {
+        return reflectApply(abortedGetter, signal, []);
+      } catch {
+      }
+    }
+    return signal.aborted;
+  }
+  function onAbort(signal, listener) {
+    if (addListener !== void 0) {
+      try {
+        reflectApply(addListener, signal, ["abort", listener, { once: true }]);
+        return;
+      } catch {
+      }
+    }
+    signal.addEventListener("abort", listener, { once: true });
+  }
+  function offAbort(signal, listener) {
+    if (removeListener !== void 0) {
+      try {
+        reflectApply(removeListener, signal, ["abort", listener]);
+        return;
+      } catch {
+      }
+    }
+    signal.removeEventListener("abort", listener);
+  }
+
   // src/client.ts
   function failure(name, code, message) {
     return new InvokeError({ name, code, message, data: null });
@@ -31,14 +131,14 @@
     return failure("Disconnected", "disconnected", "the connection to the host is gone" + (why ? ": " + why : ""));
   }
   function createClient(transport, { onEvent } = {}) {
-    const pending = /* @__PURE__ */ new Map();
-    const listeners = /* @__PURE__ */ new Map();
+    const pending = privateMap();
+    const listeners = privateMap();
     let nextId = 1;
     let unmatched = 0;
     let state = transport.state;
     let opened;
     let neverOpened;
-    const ready = new Promise((resolve, reject) => {
+    const ready = new PromiseIntrinsic((resolve, reject) => {
       opened = resolve;
       neverOpened = reject;
     });
@@ -74,15 +174,16 @@
       pending.delete(frame.id);
       if (entry.cleanup !== void 0) entry.cleanup();
       if (frame.ok) {
-        entry.resolve(frame.result);
+        resolveAsData(entry.resolve, frame.result);
       } else {
         entry.reject(new InvokeError(frame.error ?? { name: "Error", code: "internal", message: "malformed reply", data: null }));
       }
     }
     function deliver(event, payload) {
-      const set = listeners.get(event);
-      if (set !== void 0) {
-        for (const listener of Array.from(set)) {
+      const list = listeners.get(event);
+      if (list !== void 0) {
+        for (let i = 0; i < list.length; i++) {
+          const listener = list[i];
           try {
             listener(payload);
           } catch (err) {
@@ -117,14 +218,14 @@
         return;
       }
       if (was === "open" || next === "closed") {
-        for (const id of Array.from(pending.keys())) drop(id, disconnected(reason));
+        pending.forEach((_entry, id) => drop(id, disconnected(reason)));
       }
       if (next === "closed") neverOpened(disconnected(reason));
     }
     function call(method, params, options) {
       const id = nextId++;
       if (options === void 0 || options.timeout === void 0 && !options.signal) {
-        return new Promise((resolve, reject) => {
+        return new PromiseIntrinsic((resolve, reject) => {
           if (state === "closed") return reject(disconnected(void 0));
           pending.set(id, { resolve, reject, cleanup: void 0 });
           transmit(id, { type: "call", id, method, params });
@@ -133,23 +234,23 @@
       return guardedCall(id, method, params, options.timeout, options.signal);
     }
     function guardedCall(id, method, params, timeout, signal) {
-      return new Promise((resolve, reject) => {
-        if (signal?.aborted) return reject(failure("AbortError", "cancelled", "the call was aborted"));
+      return new PromiseIntrinsic((resolve, reject) => {
+        if (signal !== void 0 && isAborted(signal)) return reject(failure("AbortError", "cancelled", "the call was aborted"));
         if (state === "closed") return reject(disconnected(void 0));
         let timer;
         const stop = (error) => {
           if (drop(id, error)) cancel(id);
         };
-        const onAbort = () => stop(failure("AbortError", "cancelled", "the call was aborted"));
+        const aborted = () => stop(failure("AbortError", "cancelled", "the call was aborted"));
         const cleanup = () => {
-          if (timer !== void 0) clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
+          if (timer !== void 0) clearTimer(timer);
+          if (signal !== void 0) offAbort(signal, aborted);
         };
         pending.set(id, { resolve, reject, cleanup });
         if (timeout !== void 0) {
-          timer = setTimeout(() => stop(failure("TimeoutError", "timeout", `no reply within ${timeout} ms`)), timeout);
+          timer = setTimer(() => stop(failure("TimeoutError", "timeout", `no reply within ${timeout} ms`)), timeout);
         }
-        signal?.addEventListener("abort", onAbort, { once: true });
+        if (signal !== void 0) onAbort(signal, aborted);
         transmit(id, { type: "call", id, method, params });
       });
     }
@@ -162,17 +263,18 @@
       }
     }
     function on(event, handler) {
-      let set = listeners.get(event);
-      if (set === void 0) {
-        set = /* @__PURE__ */ new Set();
-        listeners.set(event, set);
-      }
-      set.add(handler);
+      const list = listeners.get(event);
+      let known = false;
+      if (list !== void 0) for (let i = 0; i < list.length; i++) known = known || list[i] === handler;
+      if (!known) listeners.set(event, appended(list, handler));
       return () => off(event, handler);
     }
     function off(event, handler) {
-      if (handler === void 0) listeners.delete(event);
-      else listeners.get(event)?.delete(handler);
+      const list = listeners.get(event);
+      if (list === void 0) return;
+      const rest = handler === void 0 ? void 0 : without(list, handler);
+      if (rest === void 0) listeners.delete(event);
+      else listeners.set(event, rest);
     }
     function once(event, handler) {
       const unsubscribe = on(event, (payload) => {
@@ -181,37 +283,34 @@
       });
       return unsubscribe;
     }
-    function trigger(event, payload) {
-      if (event === "__auroraview_call_result") {
-        const p = payload;
-        if (p != null && p.id !== void 0) settle({ ...p, type: "call_result" });
-        return;
-      }
-      deliver(event, payload);
+    function trigger(_event, _payload) {
+      throw new Error(
+        "auroraview: trigger is how the host delivers events and replies to this page, and only the host may (a page script cannot settle calls or fake events). To reach Python use send_event(event, detail) or call(); to notify this page's own code, call it directly."
+      );
     }
     function stats() {
-      return { pending: pending.size, unmatched };
+      return { pending: pending.size, unmatched, refused: transport.refused === void 0 ? 0 : transport.refused() };
     }
-    const namespaces = /* @__PURE__ */ new Map();
+    const namespaces = privateMap();
     function namespace(name) {
       let ns = namespaces.get(name);
       if (ns === void 0) {
         const prefix = name + ".";
-        ns = new Proxy(Object.freeze(/* @__PURE__ */ Object.create(null)), {
+        ns = new ProxyIntrinsic(freeze(create(null)), {
           get: (_target, method) => typeof method !== "string" || method === "then" ? void 0 : (params, opts) => call(prefix + method, params, opts)
         });
         namespaces.set(name, ns);
       }
       return ns;
     }
-    const unknownProperties = new Proxy(Object.freeze(/* @__PURE__ */ Object.create(null)), {
+    const unknownProperties = new ProxyIntrinsic(freeze(create(null)), {
       get: (_target, name, receiver) => {
         if (name === "then") return void 0;
-        if (typeof name !== "string" || name in Object.prototype) return Reflect.get(Object.prototype, name, receiver);
+        if (typeof name !== "string" || name in ObjectPrototype) return reflectGet(ObjectPrototype, name, receiver);
         return namespace(name);
       }
     });
-    const client = Object.create(unknownProperties, {
+    const client = create(unknownProperties, {
       call: { value: call, enumerable: true },
       send_event: { value: send_event, enumerable: true },
       on: { value: on, enumerable: true },
@@ -223,28 +322,31 @@
       state: { get: () => state, enumerable: true },
       api: { value: namespace("api"), enumerable: true }
     });
-    Object.freeze(client);
+    freeze(client);
     transport.attach({ receive, setState });
     if (state === "open") opened();
     else if (state === "closed") neverOpened(disconnected(void 0));
     return client;
   }
   function extendClient(client, extras) {
-    const proto = Object.getPrototypeOf(client);
-    const descriptors = { ...Object.getOwnPropertyDescriptors(client), ...Object.getOwnPropertyDescriptors(extras) };
-    return Object.freeze(Object.create(proto, descriptors));
+    const proto = getPrototypeOf(client);
+    const descriptors = { ...getOwnPropertyDescriptors(client), ...getOwnPropertyDescriptors(extras) };
+    return freeze(create(proto, descriptors));
   }
 
   // src/transports/webkit.ts
   function webkitTransport() {
-    const stringify = JSON.stringify;
-    const parse = JSON.parse;
+    const stringify = jsonStringify;
+    const parse = jsonParse;
     const webkit = window.webkit;
     const handler = webkit?.messageHandlers?.ipc;
     let channel = handler && typeof handler.postMessage === "function" ? handler.postMessage.bind(handler) : void 0;
-    const outbox = [];
+    const outbox = create(null);
+    let head = 0;
+    let tail = 0;
     let state = "connecting";
     let sink;
+    let refused = 0;
     const key = (() => {
       const bytes = new Uint8Array(16);
       crypto.getRandomValues(bytes);
@@ -252,7 +354,7 @@
       for (let i = 0; i < bytes.length; i++) hex += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
       return hex;
     })();
-    const head = ',"key":"' + key + '"';
+    const keyField = ',"key":"' + key + '"';
     function field(name, value) {
       if (value === void 0) return "";
       const json = stringify(value);
@@ -264,16 +366,16 @@
     function encode(m) {
       switch (m.type) {
         case "call":
-          return '{"type":"call"' + head + ',"id":' + id(m.id) + field("method", m.method) + field("params", m.params) + "}";
+          return '{"type":"call"' + keyField + ',"id":' + id(m.id) + field("method", m.method) + field("params", m.params) + "}";
         case "event":
-          return '{"type":"event"' + head + field("event", m.event) + field("detail", m.detail) + "}";
+          return '{"type":"event"' + keyField + field("event", m.event) + field("detail", m.detail) + "}";
         case "cancel":
-          return '{"type":"cancel"' + head + ',"id":' + id(m.id) + "}";
+          return '{"type":"cancel"' + keyField + ',"id":' + id(m.id) + "}";
         case "ready":
         case "hello":
         case "ping":
         case "pong":
-          return '{"type":"' + m.type + '"' + head + "}";
+          return '{"type":"' + m.type + '"' + keyField + "}";
       }
     }
     function ipc() {
@@ -285,17 +387,27 @@
     function flush() {
       const send = ipc();
       if (!send) return;
-      while (outbox.length > 0) send(outbox.shift());
+      while (head < tail) {
+        const text = outbox[head];
+        delete outbox[head++];
+        send(text);
+      }
     }
     function post(text) {
-      if (channel && outbox.length === 0) {
+      if (channel && head === tail) {
         channel(text);
         return;
       }
-      outbox.push(text);
+      outbox[tail++] = text;
       flush();
     }
-    function receive(batch) {
+    function receive(from, batch) {
+      if (from !== key || typeof batch !== "string") {
+        if (refused++ === 0) {
+          console.warn("auroraview: ignored a delivery that is not from the host (only the host delivers replies and events); later ones are ignored silently");
+        }
+        return;
+      }
       let frames;
       try {
         frames = parse(batch);
@@ -303,14 +415,14 @@
         console.error("auroraview: undecodable batch from the host", err);
         return;
       }
-      if (!Array.isArray(frames)) {
+      if (!isArray(frames)) {
         console.error("auroraview: a batch from the host is not an array");
         return;
       }
       sink?.receive(frames);
     }
     function open() {
-      post('{"type":"ready"' + head + "}");
+      post('{"type":"ready"' + keyField + "}");
       flush();
       state = "open";
       sink?.setState("open");
@@ -334,7 +446,7 @@
       attach(target) {
         if (sink) throw new Error("auroraview: the WebKit transport is attached already");
         sink = target;
-        post('{"type":"hello"' + head + "}");
+        post('{"type":"hello"' + keyField + "}");
         Object.defineProperty(window, "__auroraview_receive", { value: receive, writable: false, configurable: false });
         if (document.readyState === "loading") {
           document.addEventListener("DOMContentLoaded", whenChannel, { once: true });
@@ -344,7 +456,8 @@
       },
       send(message) {
         post(encode(message));
-      }
+      },
+      refused: () => refused
     };
   }
 

@@ -9,7 +9,8 @@
 //! 2. `Committed` (WebKit's load-changed): the new document exists and the old one is gone;
 //!    the connection is armed, so the first `hello` binds the document's key.
 //! 3. `hello`: the injected bridge's first message, posted before any page script runs;
-//!    from here only messages carrying its key get in (`ipc::gate`).
+//!    from here only messages carrying its key get in (`ipc::gate`), and every delivery to
+//!    the document carries that key too (its receiver ignores calls without it).
 //! 4. `ready`: the bridge's receiver is installed; frames held until now are delivered,
 //!    and from now on every batch of frames becomes one script evaluation.
 //!
@@ -54,6 +55,9 @@ pub struct Page {
     conn: AtomicU64,
     /// The generation whose page announced `ready`: frames are held until then.
     ready: AtomicU64,
+    /// The key the current generation's document announced in `hello`, which deliveries to
+    /// it carry (a page script does not know it, so cannot call the receiver for the host).
+    key: Mutex<Option<(u64, Box<str>)>>,
     /// The current connection has received messages (its page may await replies).
     used: AtomicBool,
     closed: AtomicBool,
@@ -106,6 +110,7 @@ impl Page {
             generation: AtomicU64::new(0),
             conn: AtomicU64::new(0),
             ready: AtomicU64::new(0),
+            key: Mutex::new(None),
             used: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             awaiting: AtomicBool::new(false),
@@ -141,12 +146,18 @@ impl Page {
         router.arm(self.connection());
     }
 
-    /// A message from the page (already checked for origin). On `ready` (step 4) the held
-    /// frames are delivered through a wake-up.
+    /// A message from the page (already checked for origin). On `hello` (step 3) the key it
+    /// bound is kept for deliveries; on `ready` (step 4) the held frames are delivered
+    /// through a wake-up.
     pub fn receive(&self, router: &Router, body: &[u8]) -> Receipt {
         self.used.store(true, Ordering::Release);
-        let receipt = router.receive(self.connection(), body);
-        if receipt == Receipt::Ready {
+        let conn = self.connection();
+        let receipt = router.receive(conn, body);
+        if receipt == Receipt::Hello {
+            if let Some(key) = router.page_key(conn) {
+                *self.key.lock() = Some((self.generation.load(Ordering::Acquire), key));
+            }
+        } else if receipt == Receipt::Ready {
             self.ready.store(self.generation.load(Ordering::Acquire), Ordering::Release);
             (self.wake)();
         }
@@ -167,6 +178,10 @@ impl Page {
         if self.ready.load(Ordering::Acquire) != current || self.closed.load(Ordering::Acquire) {
             return None; // the page's bridge is not listening yet: its `ready` wakes again
         }
+        let key = match &*self.key.lock() {
+            Some((generation, key)) if *generation == current => key.clone(),
+            _ => return None, // no `hello` from this document: nobody to deliver to
+        };
         let frames: Vec<Bytes> = std::mem::take(&mut *self.frames.lock())
             .into_iter()
             .filter(|(g, _)| *g == current)
@@ -175,7 +190,7 @@ impl Page {
         if frames.is_empty() {
             return None;
         }
-        Some(bridge::batch_script(&frames))
+        Some(bridge::batch_script(&key, &frames))
     }
 
     /// After handing the app's only call in flight (this page's) to the host: wait (bounded, see
@@ -228,6 +243,7 @@ mod tests {
     }
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
+    const NEXT_KEY: &str = "fedcba9876543210fedcba9876543210";
 
     fn setup() -> (Arc<Router>, Arc<Page>, Arc<AtomicU64>) {
         let router = Router::new(Default::default(), Arc::new(Nobody), None);
@@ -253,11 +269,22 @@ mod tests {
         assert_eq!(page.receive(router, format!(r#"{{"type":"ready","key":"{KEY}"}}"#).as_bytes()), Receipt::Ready);
     }
 
+    /// The key a delivery carries and the frames it delivers.
+    fn delivered_with_key(page: &Page) -> Option<(String, Vec<serde_json::Value>)> {
+        let script = page.take_script()?;
+        let start = script.rfind("receive(").unwrap() + "receive(".len();
+        let args: Vec<String> = serde_json::from_str(&format!("[{}]", &script[start..script.len() - 1])).unwrap();
+        Some((args[0].clone(), serde_json::from_str(&args[1]).unwrap()))
+    }
+
     fn delivered(page: &Page) -> Vec<serde_json::Value> {
-        let Some(script) = page.take_script() else { return vec![] };
-        let start = script.find("(\"").unwrap() + 1;
-        let literal: String = serde_json::from_str(&script[start..script.len() - 1]).unwrap();
-        serde_json::from_str(&literal).unwrap()
+        match delivered_with_key(page) {
+            Some((key, frames)) => {
+                assert_eq!(key, KEY, "delivered with the document's key");
+                frames
+            }
+            None => vec![],
+        }
     }
 
     #[test]
@@ -296,6 +323,37 @@ mod tests {
     fn ready_after_hello(page: &Page, router: &Router) {
         assert_eq!(page.receive(router, format!(r#"{{"type":"hello","key":"{KEY}"}}"#).as_bytes()), Receipt::Hello);
         ready(page, router);
+    }
+
+    #[test]
+    fn every_delivery_carries_the_key_of_the_document_it_is_for() {
+        let (router, page, _) = setup();
+        load(&page, &router);
+        ready(&page, &router);
+        router.emit(&Target::All, "first", b"1");
+        assert_eq!(delivered_with_key(&page).unwrap().0, KEY);
+        page.started(&router); // reload: the new document announces its own key
+        page.committed(&router);
+        let hello = format!(r#"{{"type":"hello","key":"{NEXT_KEY}"}}"#);
+        assert_eq!(page.receive(&router, hello.as_bytes()), Receipt::Hello);
+        router.emit(&Target::All, "early", b"2");
+        assert!(page.take_script().is_none(), "held until the new document is ready");
+        let ready = format!(r#"{{"type":"ready","key":"{NEXT_KEY}"}}"#);
+        assert_eq!(page.receive(&router, ready.as_bytes()), Receipt::Ready);
+        let (key, frames) = delivered_with_key(&page).unwrap();
+        assert_eq!(key, NEXT_KEY);
+        assert_eq!(frames[0]["event"], "early");
+    }
+
+    #[test]
+    fn a_refused_hello_binds_no_key() {
+        let (router, page, _) = setup();
+        load(&page, &router);
+        let again = format!(r#"{{"type":"hello","key":"{NEXT_KEY}"}}"#);
+        assert_eq!(page.receive(&router, again.as_bytes()), Receipt::Refused, "one hello per document");
+        ready(&page, &router);
+        router.emit(&Target::All, "e", b"1");
+        assert_eq!(delivered_with_key(&page).unwrap().0, KEY);
     }
 
     #[test]

@@ -25,7 +25,16 @@
 // The transport keeps no call bookkeeping (client.ts does); it only tracks the socket.
 // Every socket it gives up on is detached first (its handlers become no-ops), so a late
 // event from an old socket never touches the current one.
+//
+// Only the server delivers replies and events (RELIABILITY.md case 28). Frames are parsed
+// with the `JSON.parse` of load time (intrinsics.ts). In a browser, with its own WebSocket,
+// an event counts only if the browser made it (`isTrusted`, an unforgeable own property) for
+// this transport's socket (`target`, through the getter of load time), and a message's text
+// is read through `MessageEvent.prototype.data`'s getter of load time: a page script that
+// got hold of a handler or of the socket (through a prototype hook) can neither dispatch a
+// made-up message on it nor pass one from a socket of its own.
 
+import { getOwnPropertyDescriptor, isArray, jsonParse, jsonStringify, reflectApply } from "../intrinsics.js";
 import { PROTOCOL_VERSION, type CallId, type ClientMessage, type HostMessage } from "../protocol.gen.js";
 import type { Transport, TransportSink, TransportState } from "../transport.js";
 
@@ -92,6 +101,15 @@ export interface WebSocketLike {
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 const OPEN = 1; // WebSocket.OPEN, the same in every implementation
+
+// The browser's WebSocket and event accessors as they were at load (see the header).
+const GlobalWebSocket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+const EventIntrinsic = (globalThis as { Event?: typeof Event }).Event;
+const MessageEventIntrinsic = (globalThis as { MessageEvent?: typeof MessageEvent }).MessageEvent;
+const targetGetter = EventIntrinsic === undefined ? undefined : getOwnPropertyDescriptor(EventIntrinsic.prototype, "target")?.get;
+const dataGetter = MessageEventIntrinsic === undefined ? undefined : getOwnPropertyDescriptor(MessageEventIntrinsic.prototype, "data")?.get;
+/** A page in a browser: where page scripts share the realm, and the browser marks its own events. */
+const inBrowser = typeof document === "object" && document !== null;
 
 // ── Connection events.
 
@@ -274,7 +292,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
   if (options === null || typeof options !== "object" || typeof options.url !== "string") {
     throw new TypeError("auroraview: websocketTransport needs { url }");
   }
-  const found = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  const found = options.WebSocket ?? GlobalWebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof found !== "function") {
     throw new TypeError(
       "auroraview: no WebSocket implementation: this runtime has no global WebSocket (Node < 22); " +
@@ -292,6 +310,10 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
   const maxQueued = duration("maxQueued", options.maxQueued, 1000);
   const random = options.random ?? Math.random;
   const protocols = subprotocols(endpoint.token);
+  // The browser's own sockets: check that each event is the browser's, for our socket.
+  const checkEvents = inBrowser && Socket === GlobalWebSocket && targetGetter !== undefined && dataGetter !== undefined;
+  /** Socket events refused as not the browser's for this socket (page scripts). */
+  let refused = 0;
 
   let state: TransportState = "connecting";
   let sink: TransportSink | undefined;
@@ -343,6 +365,26 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
         console.error(`auroraview: a "${event}" listener threw`, err);
       }
     }
+  }
+
+  /** Whether `event` is the browser's own, for socket `ws` (always true outside a browser). */
+  function genuine(event: unknown, ws: WebSocketLike): boolean {
+    if (!checkEvents) return true;
+    let ok = false;
+    try {
+      ok = (event as { isTrusted?: unknown }).isTrusted === true && reflectApply(targetGetter as () => unknown, event, []) === ws;
+    } catch {
+      ok = false; // not an Event at all
+    }
+    if (!ok && refused++ === 0) {
+      console.warn("auroraview: ignored a socket event that the browser did not deliver (only the server delivers replies and events)");
+    }
+    return ok;
+  }
+
+  /** A message event's text: through the getter of load time in a browser. */
+  function dataOf(event: { data?: unknown }): unknown {
+    return checkEvents ? reflectApply(dataGetter as () => unknown, event, []) : event.data;
   }
 
   function fail(message: string): void {
@@ -452,10 +494,10 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     // Open is not authenticated yet: the welcome (or a 4001 close) tells.
     ws.onopen = (): void => {};
     ws.onmessage = (event: { data: unknown }): void => {
-      if (socket === ws) receive(event.data);
+      if (socket === ws && genuine(event, ws)) receive(dataOf(event));
     };
     ws.onerror = (event: { message?: unknown; error?: unknown } | undefined): void => {
-      if (socket !== ws) return;
+      if (socket !== ws || !genuine(event, ws)) return;
       const detail =
         event?.error instanceof Error ? event.error.message : typeof event?.message === "string" ? event.message : "";
       const status = /Unexpected server response: (\d{3})/.exec(detail);
@@ -463,7 +505,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
       fail("WebSocket error" + (detail ? ": " + detail : "") + ` (${endpoint.url})`);
     };
     ws.onclose = (event: { code?: unknown; reason?: unknown } | undefined): void => {
-      if (socket !== ws) return;
+      if (socket !== ws || !genuine(event, ws)) return;
       detach(ws);
       let code = typeof event?.code === "number" ? event.code : 1006;
       let reason = typeof event?.reason === "string" ? event.reason : "";
@@ -497,11 +539,11 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     }
     let frame: unknown;
     try {
-      frame = JSON.parse(data);
+      frame = jsonParse(data);
     } catch {
       frame = undefined;
     }
-    if (frame === null || typeof frame !== "object" || Array.isArray(frame)) {
+    if (frame === null || typeof frame !== "object" || isArray(frame)) {
       stats.invalidFrames++;
       fail("a frame from the server is not a JSON object: " + data.slice(0, 80));
       return;
@@ -601,7 +643,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
 
   function send(message: ClientMessage): void {
     if (state === "open") {
-      raw(JSON.stringify(message));
+      raw(jsonStringify(message));
       return;
     }
     if (state === "closed") throw new Error("the connection is closed");
@@ -619,7 +661,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
       }
     }
     if (queue.length >= maxQueued) throw new Error(`${maxQueued} messages are waiting for the first connection already`);
-    queue.push({ call: message.type === "call" ? message.id : undefined, text: JSON.stringify(message) });
+    queue.push({ call: message.type === "call" ? message.id : undefined, text: jsonStringify(message) });
   }
 
   function close(code: number = CloseCode.normal, reason = "closed by the client"): void {
@@ -679,5 +721,6 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     },
     send,
     connection,
+    refused: () => refused,
   };
 }
