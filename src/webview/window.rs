@@ -196,6 +196,9 @@ pub struct Shared {
     routes: Arc<Mutex<HashMap<String, Route>>>,
 }
 
+/// Evaluations waiting for the first document (`None` once it committed).
+type EarlyEvals = Rc<RefCell<Option<Vec<(u64, String)>>>>;
+
 struct Route {
     source: AssetSource,
     csp: String,
@@ -229,7 +232,7 @@ pub struct Win {
     crashed: Arc<AtomicBool>,
     /// Evaluations asked for before the first document committed (`None` after): they would
     /// run in the empty initial document, so they wait for the page, as wry's own do.
-    early_evals: Rc<RefCell<Option<Vec<(u64, String)>>>>,
+    early_evals: EarlyEvals,
     served_by: &'static str,
     origin: String,
     csp: Option<String>,
@@ -423,7 +426,7 @@ pub fn build(
         settings.set_enable_page_cache(false);
     }
     let crashed = Arc::new(AtomicBool::new(false));
-    let early_evals: Rc<RefCell<Option<Vec<(u64, String)>>>> = Rc::new(RefCell::new(Some(Vec::new())));
+    let early_evals: EarlyEvals = Rc::new(RefCell::new(Some(Vec::new())));
     {
         // Step 2 of the page lifecycle (page.rs): the new document exists from here on.
         let (router, page, crashed, early, observer) =
