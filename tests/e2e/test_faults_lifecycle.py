@@ -234,3 +234,18 @@ def test_close_before_show_is_an_error_at_show(display: str) -> None:
             await other.run_async()
 
     asyncio.run(main())
+
+
+def test_system_exit_in_a_handler_is_raised_by_wait_closed_after_show_without_blocking(display: str) -> None:
+    view = WebView(title="host", html=READY_PAGE % 'auroraview.call("quit", {code: 7});')
+
+    @view.command()
+    def quit(code: int) -> None:
+        sys.exit(code)
+
+    view.show(block=False)
+    with pytest.raises(SystemExit) as info:
+        view.wait_closed(20)
+    assert info.value.code == 7
+    assert not view.is_open
+    assert view.wait_closed(1)  # raised once
