@@ -238,6 +238,8 @@ class App:
             loop = self.loop
         for view in windows:
             view.close()  # from any thread
+        for server in servers:
+            server._fatal = exc  # raised again by its `serve_forever`
 
         def close_servers() -> None:
             for server in servers:

@@ -157,6 +157,13 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        server.close()
+
+    # Before the ready line: whoever reads it may stop the server at once.
+    signal.signal(signal.SIGTERM, stop)
     commands = len(app.commands)
     if args.json:
         ready = {"url": server.url, "ws_url": server.ws_url, "host": server.host, "port": server.port, "token": server.token}
@@ -170,12 +177,6 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    import signal
-
-    def stop(signum: int, frame: object) -> None:
-        server.close()
-
-    signal.signal(signal.SIGTERM, stop)
     server.serve_forever()
     return 0
 

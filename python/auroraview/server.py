@@ -43,6 +43,9 @@ class Server:
         self.expose: Literal["all", "declared"] = expose
         self._closed = threading.Event()
         self._detached = False
+        #: The `KeyboardInterrupt` or `SystemExit` a handler raised, which closed this server:
+        #: `serve_forever` raises it again.
+        self._fatal: BaseException | None = None
 
     # -- where ---------------------------------------------------------------------
 
@@ -117,7 +120,9 @@ class Server:
         return self._closed.wait(timeout)
 
     def serve_forever(self) -> None:
-        """Block until Ctrl-C (or `close` from elsewhere), then close."""
+        """Block until Ctrl-C (or `close` from elsewhere), then close. When a handler raised
+        `SystemExit` or `KeyboardInterrupt` (which closes the app's servers), raise it again
+        here, so ``sys.exit(3)`` in a handler ends the program with status 3."""
         try:
             while not self._closed.wait(0.5):
                 pass
@@ -125,6 +130,9 @@ class Server:
             pass
         finally:
             self.close()
+        fatal, self._fatal = self._fatal, None
+        if fatal is not None:
+            raise fatal
 
     def __enter__(self) -> Server:
         return self

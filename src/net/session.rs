@@ -127,6 +127,8 @@ async fn serve(
                     // are full: meanwhile the queue overflowing, the server closing or the
                     // client's heartbeat deadline passing still end the session.
                     let deadline = tokio::time::Instant::from_std(last_heard + cfg.heartbeat + cfg.heartbeat_timeout);
+                    let write = write_batch(tx, &sink, &stats, frame, &mut frames);
+                    tokio::pin!(write);
                     tokio::select! {
                         biased;
                         _ = tokio::time::sleep_until(deadline) => {
@@ -134,13 +136,16 @@ async fn serve(
                             break 'session Some((close::HEARTBEAT_TIMEOUT, "heartbeat timeout"));
                         }
                         _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+                            // The frames this write took from the queue are in it alone:
+                            // finish it (bounded), the rest of the queue follows below.
+                            let _ = tokio::time::timeout(CLOSE_WAIT, &mut write).await;
                             break 'session Some((close::GOING_AWAY, "server shutting down"));
                         }
                         _ = sink.overflow.notified() => {
                             NetStats::bump(&stats.slow_consumers);
                             break 'session Some((close::SLOW_CONSUMER, "slow consumer"));
                         }
-                        written = write_batch(tx, &sink, &stats, frame, &mut frames) => {
+                        written = &mut write => {
                             if written.is_err() {
                                 break 'session None;
                             }
@@ -200,6 +205,19 @@ async fn serve(
     // Off the router first: its calls in flight are cancelled and nothing more is queued.
     router.disconnect(conn);
     frames.close();
+    if matches!(ended, Some((close::GOING_AWAY, _))) {
+        // A graceful stop: what was queued before it (replies to calls answered, events
+        // emitted) still leaves, within `CLOSE_WAIT`; a handler that stopped the server still
+        // gets its reply to its caller. Other endings (a slow or silent client) drop it.
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            while let Ok(frame) = frames.try_recv() {
+                if write_batch(tx, &sink, &stats, frame, &mut frames).await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
     while let Ok(frame) = frames.try_recv() {
         sink.written(frame.len()); // dropped unsent: the queue's bytes are released
     }

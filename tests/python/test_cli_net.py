@@ -128,3 +128,36 @@ def test_serve_refuses_a_bad_target_and_a_bad_token() -> None:
     assert out.returncode == 2 and "no such file" in out.stderr
     out = cli("serve", APP, "--token", "short")
     assert out.returncode == 2 and "token must be" in out.stderr
+
+
+def test_a_handler_calling_sys_exit_ends_serve_with_its_status(tmp_path: Path) -> None:
+    (tmp_path / "quitter.py").write_text(
+        "import sys\n"
+        "from auroraview import Commands\n"
+        "commands = Commands()\n\n"
+        "@commands.command()\n"
+        "def quit(status: int) -> None:\n"
+        "    sys.exit(status)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auroraview", "serve", f"{tmp_path / 'quitter.py'}:commands", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        called = cli("call", ready["url"], "quit", '{"status": 3}')
+        # The caller gets its reply first: the structured error naming the exception.
+        assert called.returncode == 1, called.stderr
+        assert "SystemExit" in called.stdout + called.stderr
+        assert proc.wait(10) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()

@@ -593,3 +593,29 @@ def test_a_handler_can_close_its_own_server() -> None:
     finally:
         srv.close()
         app.close()
+
+
+def test_what_was_queued_before_the_server_closed_still_leaves(counted: Counted) -> None:
+    # A graceful stop (1001) delivers the replies and events already queued for a client
+    # (answered before the stop), then closes: a caller whose handler stopped the server gets
+    # its reply, not `disconnected`.
+    app = App(counted.commands)
+    srv = app.serve(expose="all")
+    try:
+        with hello(srv) as ws:
+            assert call(ws, "api.add", {"a": 1, "b": 1})["result"] == 2
+            # ~4.5 MB: most of it is still queued when the server closes (the client reads
+            # nothing until then).
+            for i in range(3000):
+                app.emit("queued", {"i": i, "pad": "x" * 1500})
+            time.sleep(0.2)
+            srv.close()
+            got = []
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    got.append(json.loads(ws.recv(timeout=5))["payload"]["i"])
+            assert got == list(range(3000))
+            assert ws.close_code == 1001
+    finally:
+        srv.close()
+        app.close()
