@@ -358,6 +358,21 @@
   var MessageEventIntrinsic = globalThis.MessageEvent;
   var targetGetter = EventIntrinsic === void 0 ? void 0 : getOwnPropertyDescriptor(EventIntrinsic.prototype, "target")?.get;
   var dataGetter = MessageEventIntrinsic === void 0 ? void 0 : getOwnPropertyDescriptor(MessageEventIntrinsic.prototype, "data")?.get;
+  var CloseEventIntrinsic = globalThis.CloseEvent;
+  var closeCodeGetter = CloseEventIntrinsic === void 0 ? void 0 : getOwnPropertyDescriptor(CloseEventIntrinsic.prototype, "code")?.get;
+  var closeReasonGetter = CloseEventIntrinsic === void 0 ? void 0 : getOwnPropertyDescriptor(CloseEventIntrinsic.prototype, "reason")?.get;
+  var socketProto = GlobalWebSocket === void 0 ? void 0 : GlobalWebSocket.prototype;
+  var socketMember = (name) => socketProto === void 0 ? void 0 : getOwnPropertyDescriptor(socketProto, name);
+  var nativeSocket = {
+    send: socketMember("send")?.value,
+    close: socketMember("close")?.value,
+    readyState: socketMember("readyState")?.get,
+    onopen: socketMember("onopen")?.set,
+    onmessage: socketMember("onmessage")?.set,
+    onerror: socketMember("onerror")?.set,
+    onclose: socketMember("onclose")?.set
+  };
+  var nativeSocketComplete = typeof nativeSocket.send === "function" && typeof nativeSocket.close === "function" && nativeSocket.readyState !== void 0 && nativeSocket.onopen !== void 0 && nativeSocket.onmessage !== void 0 && nativeSocket.onerror !== void 0 && nativeSocket.onclose !== void 0 && closeCodeGetter !== void 0 && closeReasonGetter !== void 0;
   var inBrowser = typeof document === "object" && document !== null;
   function backoffDelay(attempt, baseDelayMs = 250, maxDelayMs = 1e4, random = Math.random) {
     const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(Math.max(attempt, 0), 52));
@@ -429,7 +444,7 @@
     const maxQueued = duration("maxQueued", options.maxQueued, 1e3);
     const random = options.random ?? Math.random;
     const protocols = subprotocols(endpoint.token);
-    const checkEvents = inBrowser && Socket === GlobalWebSocket && targetGetter !== void 0 && dataGetter !== void 0;
+    const checkEvents = inBrowser && Socket === GlobalWebSocket && targetGetter !== void 0 && dataGetter !== void 0 && nativeSocketComplete;
     let refused = 0;
     let state = "connecting";
     let sink;
@@ -491,13 +506,39 @@
     function dataOf(event) {
       return checkEvents ? reflectApply(dataGetter, event, []) : event.data;
     }
+    function setHandler(ws, name, fn) {
+      if (checkEvents) reflectApply(nativeSocket[name], ws, [fn]);
+      else ws[name] = fn;
+    }
+    function readyStateOf(ws) {
+      return checkEvents ? reflectApply(nativeSocket.readyState, ws, []) : ws.readyState;
+    }
+    function sendOn(ws, text) {
+      if (checkEvents) reflectApply(nativeSocket.send, ws, [text]);
+      else ws.send(text);
+    }
+    function closeSocket(ws, code, reason) {
+      if (checkEvents) reflectApply(nativeSocket.close, ws, [code, reason]);
+      else ws.close(code, reason);
+    }
+    function closeDetails(event) {
+      try {
+        return { code: reflectApply(closeCodeGetter, event, []), reason: reflectApply(closeReasonGetter, event, []) };
+      } catch {
+        return { code: void 0, reason: void 0 };
+      }
+    }
+    function terminator(ws) {
+      if (checkEvents) return void 0;
+      return typeof ws.terminate === "function" ? () => ws.terminate?.() : void 0;
+    }
     function fail(message) {
       if (listeners.error.size > 0) emit("error", new Error("auroraview: " + message));
     }
     function raw(text) {
       const ws = socket;
-      if (ws === void 0 || ws.readyState !== OPEN) throw new Error("the connection is not open");
-      ws.send(text);
+      if (ws === void 0 || readyStateOf(ws) !== OPEN) throw new Error("the connection is not open");
+      sendOn(ws, text);
       sentAt = Date.now();
       stats.sent++;
     }
@@ -508,10 +549,10 @@
     function detach(ws) {
       const ignore = () => {
       };
-      ws.onopen = ignore;
-      ws.onmessage = ignore;
-      ws.onerror = ignore;
-      ws.onclose = ignore;
+      setHandler(ws, "onopen", ignore);
+      setHandler(ws, "onmessage", ignore);
+      setHandler(ws, "onerror", ignore);
+      setHandler(ws, "onclose", ignore);
     }
     function abandon(code, reason, terminate) {
       const ws = socket;
@@ -519,12 +560,13 @@
       socket = void 0;
       detach(ws);
       try {
-        ws.close(code, reason);
+        closeSocket(ws, code, reason);
       } catch {
       }
-      if (terminate && typeof ws.terminate === "function") {
+      const kill = terminate ? terminator(ws) : void 0;
+      if (kill !== void 0) {
         try {
-          ws.terminate();
+          kill();
         } catch {
         }
       }
@@ -576,23 +618,24 @@
       }
       socket = ws;
       let refused2;
-      ws.onopen = () => {
-      };
-      ws.onmessage = (event) => {
+      setHandler(ws, "onopen", () => {
+      });
+      setHandler(ws, "onmessage", (event) => {
         if (socket === ws && genuine(event, ws)) receive(dataOf(event));
-      };
-      ws.onerror = (event) => {
+      });
+      setHandler(ws, "onerror", (event) => {
         if (socket !== ws || !genuine(event, ws)) return;
-        const detail = event?.error instanceof Error ? event.error.message : typeof event?.message === "string" ? event.message : "";
+        const detail = checkEvents ? "" : event?.error instanceof Error ? event.error.message : typeof event?.message === "string" ? event.message : "";
         const status = /Unexpected server response: (\d{3})/.exec(detail);
         if (status) refused2 = Number(status[1]);
         fail("WebSocket error" + (detail ? ": " + detail : "") + ` (${endpoint.url})`);
-      };
-      ws.onclose = (event) => {
+      });
+      setHandler(ws, "onclose", (event) => {
         if (socket !== ws || !genuine(event, ws)) return;
         detach(ws);
-        let code = typeof event?.code === "number" ? event.code : 1006;
-        let reason = typeof event?.reason === "string" ? event.reason : "";
+        const got = checkEvents ? closeDetails(event) : { code: event?.code, reason: event?.reason };
+        let code = typeof got.code === "number" ? got.code : 1006;
+        let reason = typeof got.reason === "string" ? got.reason : "";
         const fatal = code === CloseCode.unauthorized || code === CloseCode.tokenRevoked || refused2 === 401 || refused2 === 403;
         if (refused2 === 401) {
           code = CloseCode.unauthorized;
@@ -601,7 +644,7 @@
           reason = `HTTP ${refused2} at the upgrade`;
         }
         lost(code, reason, fatal);
-      };
+      });
       connectTimer = setTimeout(() => {
         connectTimer = void 0;
         if (socket !== ws || state === "open") return;
@@ -739,11 +782,12 @@
       if (ws !== void 0) {
         detach(ws);
         try {
-          ws.close(code, reason);
+          closeSocket(ws, code, reason);
         } catch {
         }
-        if (typeof ws.terminate === "function") {
-          const kill = setTimeout(() => ws.terminate?.(), 2e3);
+        const terminate = terminator(ws);
+        if (terminate !== void 0) {
+          const kill = setTimeout(terminate, 2e3);
           ws.onclose = () => clearTimeout(kill);
         }
       }

@@ -31,8 +31,13 @@
 // an event counts only if the browser made it (`isTrusted`, an unforgeable own property) for
 // this transport's socket (`target`, through the getter of load time), and a message's text
 // is read through `MessageEvent.prototype.data`'s getter of load time: a page script that
-// got hold of a handler or of the socket (through a prototype hook) can neither dispatch a
-// made-up message on it nor pass one from a socket of its own.
+// got hold of a handler can neither pass it a made-up message nor one from a socket of its
+// own. Nor can it get hold of the socket: the transport uses it only through the `send`,
+// `close`, `readyState` and `on…` accessors of load time and looks nothing else up on it or
+// on its events (a hook on `WebSocket.prototype`, or a getter put on `Object.prototype`,
+// would see the socket as `this`). A script holding the socket could send frames with the
+// ids of calls in flight that the server answers at once with an error (an unknown command,
+// invalid params), settling those calls with answers the server gave to the page's frames.
 
 import { getOwnPropertyDescriptor, isArray, jsonParse, jsonStringify, reflectApply } from "../intrinsics.js";
 import { PROTOCOL_VERSION, type CallId, type ClientMessage, type HostMessage } from "../protocol.gen.js";
@@ -108,6 +113,27 @@ const EventIntrinsic = (globalThis as { Event?: typeof Event }).Event;
 const MessageEventIntrinsic = (globalThis as { MessageEvent?: typeof MessageEvent }).MessageEvent;
 const targetGetter = EventIntrinsic === undefined ? undefined : getOwnPropertyDescriptor(EventIntrinsic.prototype, "target")?.get;
 const dataGetter = MessageEventIntrinsic === undefined ? undefined : getOwnPropertyDescriptor(MessageEventIntrinsic.prototype, "data")?.get;
+const CloseEventIntrinsic = (globalThis as { CloseEvent?: typeof CloseEvent }).CloseEvent;
+const closeCodeGetter = CloseEventIntrinsic === undefined ? undefined : getOwnPropertyDescriptor(CloseEventIntrinsic.prototype, "code")?.get;
+const closeReasonGetter = CloseEventIntrinsic === undefined ? undefined : getOwnPropertyDescriptor(CloseEventIntrinsic.prototype, "reason")?.get;
+/** The browser's socket members as they were at load: the only way the transport touches its
+ * own socket in a browser (see the header). */
+const socketProto = GlobalWebSocket === undefined ? undefined : (GlobalWebSocket.prototype as object | undefined);
+const socketMember = (name: string): PropertyDescriptor | undefined =>
+  socketProto === undefined ? undefined : getOwnPropertyDescriptor(socketProto, name);
+const nativeSocket = {
+  send: socketMember("send")?.value as ((data: string) => void) | undefined,
+  close: socketMember("close")?.value as ((code?: number, reason?: string) => void) | undefined,
+  readyState: socketMember("readyState")?.get,
+  onopen: socketMember("onopen")?.set,
+  onmessage: socketMember("onmessage")?.set,
+  onerror: socketMember("onerror")?.set,
+  onclose: socketMember("onclose")?.set,
+};
+const nativeSocketComplete =
+  typeof nativeSocket.send === "function" && typeof nativeSocket.close === "function" && nativeSocket.readyState !== undefined &&
+  nativeSocket.onopen !== undefined && nativeSocket.onmessage !== undefined && nativeSocket.onerror !== undefined &&
+  nativeSocket.onclose !== undefined && closeCodeGetter !== undefined && closeReasonGetter !== undefined;
 /** A page in a browser: where page scripts share the realm, and the browser marks its own events. */
 const inBrowser = typeof document === "object" && document !== null;
 
@@ -311,7 +337,8 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
   const random = options.random ?? Math.random;
   const protocols = subprotocols(endpoint.token);
   // The browser's own sockets: check that each event is the browser's, for our socket.
-  const checkEvents = inBrowser && Socket === GlobalWebSocket && targetGetter !== undefined && dataGetter !== undefined;
+  // Then the socket is used only through the accessors of load time (`nativeSocket`).
+  const checkEvents = inBrowser && Socket === GlobalWebSocket && targetGetter !== undefined && dataGetter !== undefined && nativeSocketComplete;
   /** Socket events refused as not the browser's for this socket (page scripts). */
   let refused = 0;
 
@@ -387,6 +414,38 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     return checkEvents ? reflectApply(dataGetter as () => unknown, event, []) : event.data;
   }
 
+  // The socket's members: in a browser through the accessors of load time, else its own.
+  type Handler = (event: any) => void;
+  type HandlerName = "onopen" | "onmessage" | "onerror" | "onclose";
+  function setHandler(ws: WebSocketLike, name: HandlerName, fn: Handler): void {
+    if (checkEvents) reflectApply(nativeSocket[name] as (fn: Handler) => void, ws, [fn]);
+    else ws[name] = fn;
+  }
+  function readyStateOf(ws: WebSocketLike): number {
+    return checkEvents ? (reflectApply(nativeSocket.readyState as () => number, ws, []) as number) : ws.readyState;
+  }
+  function sendOn(ws: WebSocketLike, text: string): void {
+    if (checkEvents) reflectApply(nativeSocket.send as (data: string) => void, ws, [text]);
+    else ws.send(text);
+  }
+  function closeSocket(ws: WebSocketLike, code: number, reason: string): void {
+    if (checkEvents) reflectApply(nativeSocket.close as (code?: number, reason?: string) => void, ws, [code, reason]);
+    else ws.close(code, reason);
+  }
+  /** A browser's close event's code and reason, through the getters of load time. */
+  function closeDetails(event: unknown): { code: unknown; reason: unknown } {
+    try {
+      return { code: reflectApply(closeCodeGetter as () => unknown, event, []), reason: reflectApply(closeReasonGetter as () => unknown, event, []) };
+    } catch {
+      return { code: undefined, reason: undefined }; // not a CloseEvent
+    }
+  }
+  /** `ws`'s `terminate` (the `ws` package's), never looked up on a browser's socket. */
+  function terminator(ws: WebSocketLike): (() => void) | undefined {
+    if (checkEvents) return undefined;
+    return typeof ws.terminate === "function" ? () => ws.terminate?.() : undefined;
+  }
+
   function fail(message: string): void {
     if (listeners.error.size > 0) emit("error", new Error("auroraview: " + message));
   }
@@ -395,8 +454,8 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
   function raw(text: string): void {
     const ws = socket;
     // A closing socket would drop the frame silently (both implementations): refuse instead.
-    if (ws === undefined || ws.readyState !== OPEN) throw new Error("the connection is not open");
-    ws.send(text);
+    if (ws === undefined || readyStateOf(ws) !== OPEN) throw new Error("the connection is not open");
+    sendOn(ws, text);
     sentAt = Date.now();
     stats.sent++;
   }
@@ -410,10 +469,10 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
    * `error` event nobody listens to. */
   function detach(ws: WebSocketLike): void {
     const ignore = (): void => {};
-    ws.onopen = ignore;
-    ws.onmessage = ignore;
-    ws.onerror = ignore;
-    ws.onclose = ignore;
+    setHandler(ws, "onopen", ignore);
+    setHandler(ws, "onmessage", ignore);
+    setHandler(ws, "onerror", ignore);
+    setHandler(ws, "onclose", ignore);
   }
 
   /** Give up on the current socket without waiting for its closing handshake. */
@@ -423,13 +482,14 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     socket = undefined;
     detach(ws);
     try {
-      ws.close(code, reason);
+      closeSocket(ws, code, reason);
     } catch {
       // already closing or closed
     }
-    if (terminate && typeof ws.terminate === "function") {
+    const kill = terminate ? terminator(ws) : undefined;
+    if (kill !== undefined) {
       try {
-        ws.terminate(); // a frozen peer never answers the close frame
+        kill(); // a frozen peer never answers the close frame
       } catch {
         // already gone
       }
@@ -492,23 +552,27 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     /** An HTTP status that refused the upgrade (only `ws` reports it, in its error message). */
     let refused: number | undefined;
     // Open is not authenticated yet: the welcome (or a 4001 close) tells.
-    ws.onopen = (): void => {};
-    ws.onmessage = (event: { data: unknown }): void => {
+    setHandler(ws, "onopen", (): void => {});
+    setHandler(ws, "onmessage", (event: { data: unknown }): void => {
       if (socket === ws && genuine(event, ws)) receive(dataOf(event));
-    };
-    ws.onerror = (event: { message?: unknown; error?: unknown } | undefined): void => {
+    });
+    setHandler(ws, "onerror", (event: { message?: unknown; error?: unknown } | undefined): void => {
       if (socket !== ws || !genuine(event, ws)) return;
-      const detail =
-        event?.error instanceof Error ? event.error.message : typeof event?.message === "string" ? event.message : "";
+      // A browser's error event says nothing more (and a getter on its prototype chain would
+      // see it, hence the socket): only `ws`'s are read.
+      const detail = checkEvents
+        ? ""
+        : event?.error instanceof Error ? event.error.message : typeof event?.message === "string" ? event.message : "";
       const status = /Unexpected server response: (\d{3})/.exec(detail);
       if (status) refused = Number(status[1]);
       fail("WebSocket error" + (detail ? ": " + detail : "") + ` (${endpoint.url})`);
-    };
-    ws.onclose = (event: { code?: unknown; reason?: unknown } | undefined): void => {
+    });
+    setHandler(ws, "onclose", (event: { code?: unknown; reason?: unknown } | undefined): void => {
       if (socket !== ws || !genuine(event, ws)) return;
       detach(ws);
-      let code = typeof event?.code === "number" ? event.code : 1006;
-      let reason = typeof event?.reason === "string" ? event.reason : "";
+      const got = checkEvents ? closeDetails(event) : { code: event?.code, reason: event?.reason };
+      let code = typeof got.code === "number" ? got.code : 1006;
+      let reason = typeof got.reason === "string" ? got.reason : "";
       // 401 (wrong token, stale cookie) and 403 (origin) at the upgrade do not get better by
       // retrying; 503 (over capacity) and the rest might.
       const fatal = code === CloseCode.unauthorized || code === CloseCode.tokenRevoked || refused === 401 || refused === 403;
@@ -519,7 +583,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
         reason = `HTTP ${refused} at the upgrade`;
       }
       lost(code, reason, fatal);
-    };
+    });
     connectTimer = setTimeout(() => {
       connectTimer = undefined;
       if (socket !== ws || state === "open") return;
@@ -672,14 +736,15 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     if (ws !== undefined) {
       detach(ws);
       try {
-        ws.close(code, reason);
+        closeSocket(ws, code, reason);
       } catch {
         // already closing
       }
-      if (typeof ws.terminate === "function") {
+      const terminate = terminator(ws);
+      if (terminate !== undefined) {
         // `ws` waits 30 s for the server's close frame, keeping a Node process alive; a
         // live server answers in milliseconds, a frozen one never.
-        const kill = setTimeout(() => ws.terminate?.(), 2000);
+        const kill = setTimeout(terminate, 2000);
         ws.onclose = () => clearTimeout(kill);
       }
     }
