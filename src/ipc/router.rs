@@ -315,8 +315,8 @@ impl Router {
                 });
                 match rej.id {
                     Some(id) => {
-                        self.reply_now(conn, &id, &ErrorReply::framework(rej.code, rej.message));
-                        Receipt::Replied(id)
+                        let st = self.state.lock();
+                        refuse_locked(&st, &self.stats, conn, id, &ErrorReply::framework(rej.code, rej.message))
                     }
                     None => {
                         Stats::bump(&self.stats.dropped);
@@ -340,7 +340,7 @@ impl Router {
             let st = &mut *st;
             if st.shutting_down {
                 let err = ErrorReply::framework(ErrorCode::ShuttingDown, "the host is shutting down");
-                return refuse_locked(st, conn, id, &err);
+                return refuse_locked(st, &self.stats, conn, id, &err);
             }
             let Some(info) = st.methods.get(method) else {
                 Stats::bump(&self.stats.method_not_found);
@@ -349,10 +349,10 @@ impl Router {
                     ErrorCode::MethodNotFound,
                     format!("no command named {shown:?} is registered"),
                 );
-                return refuse_locked(st, conn, id, &err);
+                return refuse_locked(st, &self.stats, conn, id, &err);
             };
             if !unsafe_ints.is_empty() {
-                return refuse_locked(st, conn, id, &protocol::unsafe_params_error(method, unsafe_ints));
+                return refuse_locked(st, &self.stats, conn, id, &protocol::unsafe_params_error(method, unsafe_ints));
             }
             let (method_id, timeout) = (info.id, info.timeout);
             let Some(c) = st.conns.get(&conn) else {
@@ -362,7 +362,7 @@ impl Router {
             if let Err(why) = authority::authorize(method, &info.access, &c.info, c.exposure) {
                 Stats::bump(&self.stats.forbidden);
                 let err = ErrorReply::framework(ErrorCode::Forbidden, why);
-                return refuse_locked(st, conn, id, &err);
+                return refuse_locked(st, &self.stats, conn, id, &err);
             }
             let metrics = info.metrics.clone();
             let key = match st.pending.admit(conn, &id, self.limits.max_in_flight) {
@@ -374,7 +374,13 @@ impl Router {
                 Err(Refusal::Overloaded) => {
                     Stats::bump(&self.stats.overloaded);
                     let msg = format!("more than {} calls in flight on this connection", self.limits.max_in_flight);
-                    return refuse_locked(st, conn, id, &ErrorReply::framework(ErrorCode::Overloaded, msg));
+                    return refuse_locked(
+                        st,
+                        &self.stats,
+                        conn,
+                        id,
+                        &ErrorReply::framework(ErrorCode::Overloaded, msg),
+                    );
                 }
             };
             let timer = timeout.and_then(|t| self.start_timer(key, t));
@@ -531,8 +537,15 @@ impl Router {
     }
 }
 
-/// Answer a call that is not (and will not be) in the table, while holding the lock.
-fn refuse_locked(st: &State, conn: ConnId, id: CallId, err: &ErrorReply) -> Receipt {
+/// Answer a call that is not (and will not be) in the table, while holding the lock. A
+/// message reusing the id of a call in flight on its connection gets no reply: one with that
+/// id would settle the real call with an error of the sender's making (RELIABILITY.md case
+/// 28); it is dropped and counted as a duplicate id, as an accepted-looking duplicate is.
+fn refuse_locked(st: &State, stats: &Stats, conn: ConnId, id: CallId, err: &ErrorReply) -> Receipt {
+    if st.pending.find(conn, &id).is_some() {
+        Stats::bump(&stats.duplicate_ids);
+        return Receipt::Dropped;
+    }
     if let Some(c) = st.conns.get(&conn) {
         c.sink.send(Bytes::from(protocol::call_err(&id, err)));
     }

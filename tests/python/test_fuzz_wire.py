@@ -245,10 +245,12 @@ async def test_mutated_frames_never_break_the_router() -> None:
     assert d["events_received"] == receipts["event"]
     # Dropped: undecodable with no id to answer (counted `dropped`) or a duplicate id in flight.
     assert receipts["dropped"] == d["dropped"] + d["duplicate_ids"]
-    # Every refusal by the decoder is counted once: answered (with its id) or dropped.
-    refused_replies = codes["invalid_message"] + codes["payload_too_large"]
-    assert d["invalid_messages"] + d["too_large"] == refused_replies + d["dropped"]
-    assert d["method_not_found"] == codes["method_not_found"]
+    # Every refusal (by the decoder, or of an unknown method) is counted once: answered with
+    # its id, dropped for want of one, or dropped because its id is a call's in flight (a
+    # reply would settle that call: RELIABILITY.md case 28), counted with the duplicate ids.
+    refusals = d["invalid_messages"] + d["too_large"] + d["method_not_found"]
+    answered = codes["invalid_message"] + codes["payload_too_large"] + codes["method_not_found"]
+    assert 0 <= refusals - answered - d["dropped"] <= d["duplicate_ids"]
     assert receipts["cancel"] == d["unknown_cancels"] + d["cancelled"] == d["unknown_cancels"] + codes["cancelled"]
     assert receipts["refused"] == d["refused_key"] == 0  # an in-process connection has no key
     # The mix stays meaningful.

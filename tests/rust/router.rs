@@ -301,6 +301,36 @@ fn duplicate_id_in_flight_is_dropped_and_the_original_still_answers() {
 }
 
 #[test]
+fn a_refused_message_reusing_an_id_in_flight_gets_no_reply_with_that_id() {
+    // RELIABILITY.md case 28: a frame reusing the id of a call in flight must not settle it
+    // with an error of the sender's making (unknown method, unsafe integer, malformed, over
+    // the in-flight limit): the call's one terminal reply stays the host's.
+    let h = Harness::new(Limits { max_in_flight: 1, ..small_limits() });
+    assert!(matches!(h.send(br#"{"type":"call","id":"d","method":"noop"}"#), Receipt::Accepted(_)));
+    let forged: [&[u8]; 4] = [
+        br#"{"type":"call","id":"d","method":"no_such_command"}"#,
+        br#"{"type":"call","id":"d","method":"noop","params":{"n":9007199254740993}}"#,
+        br#"{"type":"call","id":"d","method":7}"#,
+        br#"{"type":"call","id":"d","method":"noop","extra":1} x"#,
+    ];
+    for msg in forged {
+        let before = h.stat("duplicate_ids");
+        assert_eq!(h.send(msg), Receipt::Dropped, "{}", String::from_utf8_lossy(msg));
+        assert_eq!(h.stat("duplicate_ids"), before + 1, "{}", String::from_utf8_lossy(msg));
+        assert!(h.frames.take().is_empty(), "{}: answered with the id in flight", String::from_utf8_lossy(msg));
+    }
+    let calls = h.take_calls();
+    assert_eq!(calls.len(), 1);
+    h.router.complete(calls[0].0, Ok(b"1"));
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 1);
+    assert_eq!((frames[0]["id"].clone(), frames[0]["result"].clone()), ("d".into(), 1.into()));
+    // Refusals of ids not in flight are answered as before.
+    assert!(matches!(h.send(br#"{"type":"call","id":"e","method":"nope"}"#), Receipt::Replied(_)));
+    assert_eq!(h.frames.take()[0]["error"]["code"], "method_not_found");
+}
+
+#[test]
 fn overloaded_past_the_in_flight_limit() {
     let h = Harness::new(Limits { max_in_flight: 3, ..small_limits() });
     for i in 0..5 {
