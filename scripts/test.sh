@@ -30,6 +30,13 @@ echo "== cargo clippy (warnings are errors)"
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 echo "== typing contract: stubtest, pyright (strict), ruff"
 bash scripts/lint.sh
+echo "== docs: the site builds strictly (a broken link or anchor fails; snippets: tests/python/test_docs.py)"
+python -m pip install --quiet --disable-pip-version-check -r docs/requirements.txt
+(cd sdk-ts && npm run --silent docs >/dev/null)   # the TypeScript reference, from the SDK's doc comments
+site=$(mktemp -d)
+# Not --quiet: it hides the warnings, and strict mode then passes a broken link.
+mkdocs build --strict --site-dir "$site"
+rm -rf "$site"
 echo "== Rust tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --release --workspace --no-fail-fast
