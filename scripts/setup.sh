@@ -53,6 +53,17 @@ python -m pip install --quiet --disable-pip-version-check -r scripts/requirement
 # The build must succeed: a failed build would otherwise leave the previous extension in
 # place and every later step would test stale code.
 build_log=$(mktemp)
+# First the core without its window part (no WebKitGTK, no GTK), kept in _headless/: the
+# package loads it where the full build cannot load (python/auroraview/_load.py). Both builds
+# share target/ (cargo keeps each feature set's artifacts apart), so a rebuild relinks only.
+mkdir -p python/auroraview/_headless
+if ! maturin develop --release --quiet --no-default-features >"$build_log" 2>&1 ||
+  ! mv -f python/auroraview/_core.abi3.so python/auroraview/_headless/_core.abi3.so; then
+  cat "$build_log" >&2
+  rm -f "$build_log"
+  echo "setup: building the extension without its window part failed (see above)" >&2
+  exit 1
+fi
 if ! maturin develop --release --quiet >"$build_log" 2>&1; then
   cat "$build_log" >&2
   rm -f "$build_log"

@@ -7,6 +7,7 @@ pub mod net;
 pub mod protocol;
 mod py;
 pub mod runtime;
+#[cfg(feature = "window")]
 pub mod webview;
 
 use pyo3::prelude::*;

@@ -3,6 +3,7 @@
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _load  # noqa: F401  # pyright: ignore[reportUnusedImport]  # first: picks the `_core` this machine can load
 from ._core import PROTOCOL_VERSION, __version__
 from .app import App, EventTarget
 from .commands import Command, Commands, EventDecl, EventHandler

@@ -10,6 +10,7 @@ __all__ = [
     "ERROR_NAMES",
     "MAX_SAFE_INTEGER",
     "PROTOCOL_VERSION",
+    "WINDOW_SUPPORT",
     "AuroraViewError",
     "Connection",
     "Core",
@@ -62,6 +63,9 @@ _WindowEvent = (
     | tuple[Literal["crashed"], str, bool]
     | tuple[Literal["closed"]]
 )
+
+#: False in the build without the window part (loaded where WebKitGTK is missing).
+WINDOW_SUPPORT: bool
 
 class AuroraViewError(Exception):
     """Base class of every error auroraview raises."""

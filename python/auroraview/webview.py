@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import _core
 from .commands import Commands
-from .errors import InvokeException, JavaScriptError, PageCrashed, PageNavigated, WindowClosed
+from .errors import GuiUnavailable, InvokeException, JavaScriptError, PageCrashed, PageNavigated, WindowClosed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -322,6 +322,14 @@ class WebView:
 
     def _open(self) -> None:
         """Open the window (on the app's loop, or the loop that will be the app's)."""
+        if not _core.WINDOW_SUPPORT:
+            from ._load import WINDOW_UNAVAILABLE
+
+            raise GuiUnavailable(
+                "auroraview runs without its window part here: windows need WebKitGTK 4.1 and GTK 3 "
+                "(Debian/Ubuntu: apt install libwebkit2gtk-4.1-0; Fedora: dnf install webkit2gtk4.1). "
+                f"Loading the full build failed with: {WINDOW_UNAVAILABLE}"
+            )
         self._check_can_open()
         app = self.app
         app._claim_label(self)

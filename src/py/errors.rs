@@ -7,6 +7,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
+#[cfg(feature = "window")]
 use crate::webview::WebviewError;
 
 create_exception!(_core, AuroraViewError, PyException, "Base class of every error auroraview raises.");
@@ -40,6 +41,7 @@ create_exception!(
 );
 
 /// The one place a host-layer error becomes a Python exception.
+#[cfg(feature = "window")]
 pub fn webview_err(e: WebviewError) -> PyErr {
     let message = e.to_string();
     match e {

@@ -3,7 +3,12 @@
 mod core;
 mod errors;
 mod net;
+#[cfg(not(feature = "window"))]
+mod no_window;
+#[cfg(feature = "window")]
 mod window;
+#[cfg(not(feature = "window"))]
+use no_window as window;
 
 use pyo3::prelude::*;
 
@@ -23,6 +28,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(window::webkit_version, m)?)?;
     m.add_function(wrap_pyfunction!(generate_typescript, m)?)?;
     m.add_function(wrap_pyfunction!(check_js_safe, m)?)?;
+    // False in the build without the window part (on a machine without WebKitGTK).
+    m.add("WINDOW_SUPPORT", cfg!(feature = "window"))?;
     m.add("PROTOCOL_VERSION", PROTOCOL_VERSION)?;
     // The contract document's layout version: defined once, by the generator that reads it.
     m.add("CONTRACT_VERSION", auroraview_codegen::CONTRACT_VERSION)?;
