@@ -38,8 +38,8 @@ generate: setup ## regenerate the bridge and the examples' bindings (then review
 	cd tests/codegen && ../../.venv/bin/auroraview codegen corpus:commands --out corpus.gen.ts
 	cd examples/outliner && ../../.venv/bin/auroraview codegen app:commands --out ui/src/outliner.gen.ts
 
-wheel: setup ## build the wheel and the sdist into dist/ (stripped; links the system WebKitGTK 4.1)
-	CARGO_TARGET_DIR=target/wheel .venv/bin/maturin build --release --sdist --out dist
+wheel: setup ## build the wheel and the sdist into dist/ (stripped; links the system WebKitGTK 4.1, and works without it for all but windows)
+	bash scripts/build_wheel.sh dist
 
 bench: setup ## the benchmark tables (real window vs raw wry, the core alone, the network vs an echo floor and ipc-framework)
 	.venv/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
