@@ -7,6 +7,7 @@ from . import _load  # noqa: F401  # pyright: ignore[reportUnusedImport]  # firs
 from ._core import PROTOCOL_VERSION, __version__
 from .app import App, EventTarget
 from .commands import Command, Commands, EventDecl, EventHandler
+from .context import CallContext
 from .errors import (
     ERROR_CODES,
     AuroraViewError,
@@ -57,6 +58,7 @@ __all__ = [
     "AuroraView",
     "AuroraViewError",
     "AuthenticationError",
+    "CallContext",
     "ChildContext",
     "ChildManager",
     "Client",

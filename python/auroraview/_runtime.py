@@ -42,6 +42,7 @@ from pydantic_core import to_json
 
 from . import _core
 from .commands import Command, EventHandler
+from .context import CallContext
 from .errors import ERROR_NAMES, InvokeException
 
 __all__ = ["EventTap", "Runtime"]
@@ -225,6 +226,8 @@ class Runtime:
         self.sync_workers = sync_workers
         self._methods = methods
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        #: The `CallContext` of each call in flight whose command takes one (by call key).
+        self._contexts: dict[int, CallContext] = {}
         self._event_tasks: set[asyncio.Task[None]] = set()
         self._sync_running = 0  # sync calls queued or running
         self._sync_lock = threading.Lock()
@@ -339,8 +342,8 @@ class Runtime:
             loop.call_soon(self.drain)
         for op in ops:
             if op[0] == _CALL:
-                _, key, method, params, _conn = op
-                self._start_call(loop, key, self._methods[method], params)
+                _, key, method, params, conn = op
+                self._start_call(loop, key, self._methods[method], params, conn)
             elif op[0] == _EVENT:
                 _, conn, name, detail, child = op
                 for tap in self._event_taps:
@@ -353,6 +356,10 @@ class Runtime:
                 task = self._tasks.pop(op[1], None)
                 if task is not None:
                     task.cancel()
+                if self._contexts:
+                    call = self._contexts.pop(op[1], None)
+                    if call is not None:
+                        call._cancel()  # pyright: ignore[reportPrivateUsage]
         self._idle_since = time.perf_counter()
         # Wait for the next call only once this batch is answered (a handler still running
         # needs the loop) and from a callback of its own, after the loop has polled its I/O.
@@ -360,7 +367,7 @@ class Runtime:
             self._spin_scheduled = True
             loop.call_soon(self._spin)
 
-    def _start_call(self, loop: asyncio.AbstractEventLoop, key: int, cmd: Command, params: bytes) -> None:
+    def _start_call(self, loop: asyncio.AbstractEventLoop, key: int, cmd: Command, params: bytes, conn: int) -> None:
         try:
             args, kwargs = cmd.validator.validate_json(params)
         except ValidationError as exc:
@@ -372,6 +379,9 @@ class Runtime:
                 message += f" (and {n - 1} more error{'s' if n > 2 else ''})"
             self.core.fail(key, ERROR_NAMES["invalid_params"], "invalid_params", message, _validation_data(exc))
             return
+        if cmd.context is not None:
+            call = CallContext._for(cmd.name, conn, self.core.conn_info(conn), cmd.timeout)  # pyright: ignore[reportPrivateUsage]
+            kwargs[cmd.context] = self._contexts[key] = call
         if cmd.is_async:
             # Run the handler eagerly up to its first suspension: a handler that never
             # suspends answers without a task or an extra loop iteration (3.12's eager tasks,
@@ -420,6 +430,8 @@ class Runtime:
             self._fail(key, cmd, exc)
         finally:
             self._tasks.pop(key, None)
+            if cmd.context is not None:
+                self._contexts.pop(key, None)
             if not answered:
                 self.core.fail(key, ERROR_NAMES["internal"], "internal", "the handler exited abnormally")
 
@@ -434,6 +446,8 @@ class Runtime:
             self.core.complete(key, payload)
         finally:
             del running[key]
+            if cmd.context is not None:
+                self._contexts.pop(key, None)
             with self._sync_lock:
                 self._sync_running -= 1
 

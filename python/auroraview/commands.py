@@ -26,6 +26,7 @@ from pydantic.experimental.arguments_schema import generate_arguments_schema
 from pydantic_core import CoreSchema, PydanticSerializationError, SchemaValidator, to_json
 
 from . import _core
+from .context import CallContext
 from .errors import InvokeException
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class Command:
     #: origins they must come from. None: no rule of that kind.
     transports: tuple[Transport, ...] | None = None
     origins: tuple[str, ...] | None = None
+    #: The parameter annotated `CallContext` (the runtime passes one per call), if any.
+    context: str | None = None
 
     def dump(self, value: Any) -> bytes:
         """Serialize a handler's return value; a value not matching the annotation raises.
@@ -277,6 +280,8 @@ def _untypable_message(fn: Callable[..., Any], sig: inspect.Signature, hints: di
     )
     head = f"{_describe(fn)}: its signature cannot be turned into a pydantic schema"
     for p in sig.parameters.values():
+        if hints[p.name] is CallContext:
+            continue
         found = _untypable_part(hints[p.name], p.name, set())
         if found is not None:
             where, tp = found
@@ -340,9 +345,14 @@ def _make_command(
                 f"{_describe(fn)}: parameter {p.name!r} has no type annotation; "
                 f"annotate it (e.g. `{p.name}: str`) so its params can be validated"
             )
+    context = _context_param(fn, sig, hints)
     declared_errors = _check_errors(name, errors)
     try:
-        schema = _js_safe(generate_arguments_schema(fn, schema_type="arguments"))
+        schema = _js_safe(
+            generate_arguments_schema(
+                fn, schema_type="arguments", parameters_callback=lambda _i, n, _t: "skip" if n == context else None
+            )
+        )
         validator = SchemaValidator(schema)
         result = TypeAdapter(hints.get("return", Any))
     except Exception as exc:
@@ -359,7 +369,24 @@ def _make_command(
         errors=declared_errors,
         transports=access_transports,
         origins=access_origins,
+        context=context,
     )
+
+
+def _context_param(fn: Callable[..., Any], sig: inspect.Signature, hints: dict[str, Any]) -> str | None:
+    """The parameter annotated `CallContext`, which the runtime fills (at most one, passable by
+    keyword, without a default)."""
+    found = [p for p in sig.parameters.values() if hints.get(p.name) is CallContext]
+    if not found:
+        return None
+    if len(found) > 1:
+        raise TypeError(f"{_describe(fn)}: parameters {', '.join(repr(p.name) for p in found)} are all CallContext; take one")
+    p = found[0]
+    if p.kind is p.POSITIONAL_ONLY:
+        raise TypeError(f"{_describe(fn)}: the CallContext parameter {p.name!r} must be passable by keyword")
+    if p.default is not p.empty:
+        raise TypeError(f"{_describe(fn)}: the CallContext parameter {p.name!r} takes no default (the runtime always passes one)")
+    return p.name
 
 
 def _make_event_handler(fn: Callable[..., Any], event: str) -> EventHandler:
