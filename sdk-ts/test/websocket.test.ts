@@ -448,3 +448,55 @@ test("connection listeners: off, unsubscribe, a throwing listener does not stop 
   assert.deepEqual(seen, ["kept"]);
   assert.throws(() => av.connection.on("nope" as "connected", () => {}), /no connection event/);
 });
+
+test("connection listeners and timers are out of reach of builtins replaced after load", async (t) => {
+  // A page script replacing Array.from, Set.prototype or setTimeout used to see the app's
+  // connection listeners (and could call them with made-up info) or take the client's timers.
+  // The fake server shares this process (and these builtins): only the client's own
+  // listeners and timer callbacks count.
+  const caught: unknown[] = [];
+  const saved = {
+    from: Array.from,
+    add: Set.prototype.add,
+    forEach: Set.prototype.forEach,
+    setTimeout: globalThis.setTimeout,
+  };
+  const { srv, av, events } = await setup(t, {}, { heartbeatMs: 50 });
+  await av.ready;
+  const later: string[] = [];
+  const mine = () => later.push("disconnected");
+  try {
+    Array.from = ((items: Iterable<unknown>) => {
+      caught.push(items);
+      return saved.from(items);
+    }) as typeof Array.from;
+    Set.prototype.add = function (this: Set<unknown>, value: unknown) {
+      caught.push(value, this);
+      return saved.add.call(this, value);
+    } as typeof Set.prototype.add;
+    Set.prototype.forEach = function (this: Set<unknown>, ...args: Parameters<Set<unknown>["forEach"]>) {
+      caught.push(this);
+      return saved.forEach.apply(this, args);
+    } as typeof Set.prototype.forEach;
+    globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+      caught.push(fn);
+      return saved.setTimeout(fn, ms);
+    }) as typeof globalThis.setTimeout;
+    av.connection.on("disconnected", mine);
+    srv.closeAll(1011, "boom");
+    await waitFor(() => events.count("connected") === 2, 5000, "the reconnection");
+    await sleep(120); // heartbeats re-armed on the new connection
+  } finally {
+    Array.from = saved.from;
+    Set.prototype.add = saved.add;
+    Set.prototype.forEach = saved.forEach;
+    globalThis.setTimeout = saved.setTimeout;
+  }
+  assert.deepEqual(later, ["disconnected"], "a listener added meanwhile still works");
+  const contains = (item: unknown, fn: unknown) =>
+    item === fn || (item instanceof Set && item.has(fn)) || (Array.isArray(item) && item.includes(fn));
+  assert.ok(!caught.some((item) => contains(item, mine)), "the app's listener passed through a replaced builtin");
+  const clientTimers = new Set(["connect", "pingCheck", "deadCheck", "terminate"]);
+  const leaked = caught.filter((item) => typeof item === "function" && clientTimers.has(item.name));
+  assert.deepEqual(leaked, [], "a client timer went through the replaced setTimeout");
+});

@@ -470,19 +470,29 @@
       invalidFrames: 0,
       heartbeatTimeouts: 0
     };
-    const listeners = {
-      connected: /* @__PURE__ */ new Set(),
-      disconnected: /* @__PURE__ */ new Set(),
-      error: /* @__PURE__ */ new Set()
-    };
-    if (options.onConnected) listeners.connected.add(options.onConnected);
-    if (options.onDisconnected) listeners.disconnected.add(options.onDisconnected);
-    if (options.onError) listeners.error.add(options.onError);
+    const listeners = { connected: void 0, disconnected: void 0, error: void 0 };
+    function add(event, listener) {
+      const list = listeners[event];
+      if (list !== void 0) {
+        for (let i = 0; i < list.length; i++) if (list[i] === listener) return;
+      }
+      listeners[event] = appended(list, listener);
+    }
+    function remove(event, listener) {
+      const list = listeners[event];
+      listeners[event] = listener === void 0 || list === void 0 ? void 0 : without(list, listener);
+    }
+    if (options.onConnected) add("connected", options.onConnected);
+    if (options.onDisconnected) add("disconnected", options.onDisconnected);
+    if (options.onError) add("error", options.onError);
     function known(event) {
       return event === "connected" || event === "disconnected" || event === "error";
     }
     function emit(event, value) {
-      for (const listener of Array.from(listeners[event])) {
+      const list = listeners[event];
+      if (list === void 0) return;
+      for (let i = 0; i < list.length; i++) {
+        const listener = list[i];
         try {
           listener(value);
         } catch (err) {
@@ -533,7 +543,7 @@
       return typeof ws.terminate === "function" ? () => ws.terminate?.() : void 0;
     }
     function fail(message) {
-      if (listeners.error.size > 0) emit("error", new Error("auroraview: " + message));
+      if (listeners.error !== void 0) emit("error", new Error("auroraview: " + message));
     }
     function raw(text) {
       const ws = socket;
@@ -543,7 +553,10 @@
       stats.sent++;
     }
     function stopTimers() {
-      for (const timer of [connectTimer, pingTimer, deadTimer, retryTimer]) if (timer !== void 0) clearTimeout(timer);
+      if (connectTimer !== void 0) clearTimer(connectTimer);
+      if (pingTimer !== void 0) clearTimer(pingTimer);
+      if (deadTimer !== void 0) clearTimer(deadTimer);
+      if (retryTimer !== void 0) clearTimer(retryTimer);
       connectTimer = pingTimer = deadTimer = retryTimer = void 0;
     }
     function detach(ws) {
@@ -590,7 +603,7 @@
       }
       const delay = backoffDelay(attempt, baseDelay, maxDelay, random);
       attempt++;
-      retryTimer = setTimeout(connect, delay);
+      retryTimer = setTimer(connect, delay);
     }
     function finish(code, reason) {
       if (state === "closed") return;
@@ -645,7 +658,7 @@
         }
         lost(code, reason, fatal);
       });
-      connectTimer = setTimeout(() => {
+      connectTimer = setTimer(() => {
         connectTimer = void 0;
         if (socket !== ws || state === "open") return;
         const reason = `no welcome within ${connectTimeout} ms`;
@@ -690,7 +703,7 @@
     }
     function welcome(frame) {
       if (state === "open") return;
-      if (connectTimer !== void 0) clearTimeout(connectTimer);
+      if (connectTimer !== void 0) clearTimer(connectTimer);
       connectTimer = void 0;
       attempt = 0;
       const serverHeartbeat = typeof frame.heartbeat_ms === "number" && frame.heartbeat_ms > 0 ? frame.heartbeat_ms : 15e3;
@@ -702,8 +715,8 @@
       silence = interval + heartbeatTimeout;
       sentAt = heardAt = Date.now();
       confirming = false;
-      pingTimer = setTimeout(pingCheck, interval);
-      deadTimer = setTimeout(deadCheck, silence);
+      pingTimer = setTimer(pingCheck, interval);
+      deadTimer = setTimer(deadCheck, silence);
       const waiting = queue;
       queue = void 0;
       if (waiting !== void 0) {
@@ -729,9 +742,9 @@
         } catch {
           return;
         }
-        pingTimer = setTimeout(pingCheck, interval);
+        pingTimer = setTimer(pingCheck, interval);
       } else {
-        pingTimer = setTimeout(pingCheck, rearm(interval - idle, interval));
+        pingTimer = setTimer(pingCheck, rearm(interval - idle, interval));
       }
     }
     function deadCheck() {
@@ -740,12 +753,12 @@
       const quiet = Date.now() - heardAt;
       if (quiet < silence) {
         confirming = false;
-        deadTimer = setTimeout(deadCheck, rearm(silence - quiet, silence));
+        deadTimer = setTimer(deadCheck, rearm(silence - quiet, silence));
         return;
       }
       if (!confirming) {
         confirming = true;
-        deadTimer = setTimeout(deadCheck, 0);
+        deadTimer = setTimer(deadCheck, 0);
         return;
       }
       confirming = false;
@@ -787,8 +800,8 @@
         }
         const terminate = terminator(ws);
         if (terminate !== void 0) {
-          const kill = setTimeout(terminate, 2e3);
-          ws.onclose = () => clearTimeout(kill);
+          const kill = setTimer(terminate, 2e3);
+          ws.onclose = () => clearTimer(kill);
         }
       }
       finish(code, reason);
@@ -802,16 +815,12 @@
       },
       url: endpoint.url,
       on(event, listener) {
-        const set = known(event) ? listeners[event] : void 0;
-        if (set === void 0) throw new TypeError(`auroraview: no connection event "${String(event)}" (connected, disconnected, error)`);
-        set.add(listener);
-        return () => void set.delete(listener);
+        if (!known(event)) throw new TypeError(`auroraview: no connection event "${String(event)}" (connected, disconnected, error)`);
+        add(event, listener);
+        return () => remove(event, listener);
       },
       off(event, listener) {
-        const set = known(event) ? listeners[event] : void 0;
-        if (set === void 0) return;
-        if (listener === void 0) set.clear();
-        else set.delete(listener);
+        if (known(event)) remove(event, listener);
       },
       close,
       stats: () => ({ ...stats, queued: queue === void 0 ? 0 : queue.length })

@@ -39,7 +39,17 @@
 // ids of calls in flight that the server answers at once with an error (an unknown command,
 // invalid params), settling those calls with answers the server gave to the page's frames.
 
-import { getOwnPropertyDescriptor, isArray, jsonParse, jsonStringify, reflectApply } from "../intrinsics.js";
+import {
+  appended,
+  clearTimer,
+  getOwnPropertyDescriptor,
+  isArray,
+  jsonParse,
+  jsonStringify,
+  reflectApply,
+  setTimer,
+  without,
+} from "../intrinsics.js";
 import { PROTOCOL_VERSION, type CallId, type ClientMessage, type HostMessage } from "../protocol.gen.js";
 import type { Transport, TransportSink, TransportState } from "../transport.js";
 
@@ -371,21 +381,32 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     heartbeatTimeouts: 0,
   };
 
-  const listeners: { [K in keyof ConnectionEvents]: Set<(value: ConnectionEvents[K]) => void> } = {
-    connected: new Set(),
-    disconnected: new Set(),
-    error: new Set(),
-  };
-  if (options.onConnected) listeners.connected.add(options.onConnected);
-  if (options.onDisconnected) listeners.disconnected.add(options.onDisconnected);
-  if (options.onError) listeners.error.add(options.onError);
+  // Frozen arrays built without the array methods (intrinsics.ts), not `Set`s copied with
+  // `Array.from`: a page script replacing those never sees the app's connection listeners.
+  type Listeners = { -readonly [K in keyof ConnectionEvents]: readonly ((value: ConnectionEvents[K]) => void)[] | undefined };
+  const listeners: Listeners = { connected: undefined, disconnected: undefined, error: undefined };
+  function add<K extends keyof ConnectionEvents>(event: K, listener: (value: ConnectionEvents[K]) => void): void {
+    const list = listeners[event] as readonly ((value: ConnectionEvents[K]) => void)[] | undefined;
+    if (list !== undefined) for (let i = 0; i < list.length; i++) if (list[i] === listener) return;
+    (listeners as Record<K, unknown>)[event] = appended(list, listener);
+  }
+  function remove<K extends keyof ConnectionEvents>(event: K, listener?: (value: ConnectionEvents[K]) => void): void {
+    const list = listeners[event] as readonly ((value: ConnectionEvents[K]) => void)[] | undefined;
+    (listeners as Record<K, unknown>)[event] = listener === undefined || list === undefined ? undefined : without(list, listener);
+  }
+  if (options.onConnected) add("connected", options.onConnected);
+  if (options.onDisconnected) add("disconnected", options.onDisconnected);
+  if (options.onError) add("error", options.onError);
 
   function known(event: string): event is keyof ConnectionEvents {
     return event === "connected" || event === "disconnected" || event === "error";
   }
 
   function emit<K extends keyof ConnectionEvents>(event: K, value: ConnectionEvents[K]): void {
-    for (const listener of Array.from(listeners[event])) {
+    const list = listeners[event] as readonly ((value: ConnectionEvents[K]) => void)[] | undefined;
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) {
+      const listener = list[i];
       try {
         listener(value);
       } catch (err) {
@@ -447,7 +468,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
   }
 
   function fail(message: string): void {
-    if (listeners.error.size > 0) emit("error", new Error("auroraview: " + message));
+    if (listeners.error !== undefined) emit("error", new Error("auroraview: " + message));
   }
 
   /** Put `text` on the wire now; throws when the socket cannot take it. */
@@ -461,7 +482,10 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
   }
 
   function stopTimers(): void {
-    for (const timer of [connectTimer, pingTimer, deadTimer, retryTimer]) if (timer !== undefined) clearTimeout(timer);
+    if (connectTimer !== undefined) clearTimer(connectTimer);
+    if (pingTimer !== undefined) clearTimer(pingTimer);
+    if (deadTimer !== undefined) clearTimer(deadTimer);
+    if (retryTimer !== undefined) clearTimer(retryTimer);
     connectTimer = pingTimer = deadTimer = retryTimer = undefined;
   }
 
@@ -517,7 +541,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     }
     const delay = backoffDelay(attempt, baseDelay, maxDelay, random);
     attempt++;
-    retryTimer = setTimeout(connect, delay);
+    retryTimer = setTimer(connect, delay);
   }
 
   /** The state becomes `closed`, for good. */
@@ -584,7 +608,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
       }
       lost(code, reason, fatal);
     });
-    connectTimer = setTimeout(() => {
+    connectTimer = setTimer(() => {
       connectTimer = undefined;
       if (socket !== ws || state === "open") return;
       const reason = `no welcome within ${connectTimeout} ms`;
@@ -632,7 +656,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
 
   function welcome(frame: WelcomeMessage): void {
     if (state === "open") return; // one per connection; a second one changes nothing
-    if (connectTimer !== undefined) clearTimeout(connectTimer);
+    if (connectTimer !== undefined) clearTimer(connectTimer);
     connectTimer = undefined;
     attempt = 0;
     const serverHeartbeat = typeof frame.heartbeat_ms === "number" && frame.heartbeat_ms > 0 ? frame.heartbeat_ms : 15_000;
@@ -644,8 +668,8 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     silence = interval + heartbeatTimeout;
     sentAt = heardAt = Date.now();
     confirming = false;
-    pingTimer = setTimeout(pingCheck, interval);
-    deadTimer = setTimeout(deadCheck, silence);
+    pingTimer = setTimer(pingCheck, interval);
+    deadTimer = setTimer(deadCheck, silence);
     // Flush before `open`: whatever the client sends once it sees `open` goes after these.
     const waiting = queue;
     queue = undefined;
@@ -676,9 +700,9 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
       } catch {
         return; // closing: its close event follows
       }
-      pingTimer = setTimeout(pingCheck, interval);
+      pingTimer = setTimer(pingCheck, interval);
     } else {
-      pingTimer = setTimeout(pingCheck, rearm(interval - idle, interval));
+      pingTimer = setTimer(pingCheck, rearm(interval - idle, interval));
     }
   }
 
@@ -688,14 +712,14 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     const quiet = Date.now() - heardAt;
     if (quiet < silence) {
       confirming = false;
-      deadTimer = setTimeout(deadCheck, rearm(silence - quiet, silence));
+      deadTimer = setTimer(deadCheck, rearm(silence - quiet, silence));
       return;
     }
     if (!confirming) {
       // Once more after pending I/O: a loop that was blocked runs due timers before it reads
       // the frames that arrived meanwhile, and those frames are signs of life.
       confirming = true;
-      deadTimer = setTimeout(deadCheck, 0);
+      deadTimer = setTimer(deadCheck, 0);
       return;
     }
     confirming = false;
@@ -744,8 +768,8 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
       if (terminate !== undefined) {
         // `ws` waits 30 s for the server's close frame, keeping a Node process alive; a
         // live server answers in milliseconds, a frozen one never.
-        const kill = setTimeout(terminate, 2000);
-        ws.onclose = () => clearTimeout(kill);
+        const kill = setTimer(terminate, 2000);
+        ws.onclose = () => clearTimer(kill);
       }
     }
     finish(code, reason);
@@ -760,16 +784,12 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     },
     url: endpoint.url,
     on<K extends keyof ConnectionEvents>(event: K, listener: (value: ConnectionEvents[K]) => void): () => void {
-      const set = known(event) ? (listeners[event] as Set<(value: ConnectionEvents[K]) => void>) : undefined;
-      if (set === undefined) throw new TypeError(`auroraview: no connection event "${String(event)}" (connected, disconnected, error)`);
-      set.add(listener);
-      return () => void set.delete(listener);
+      if (!known(event)) throw new TypeError(`auroraview: no connection event "${String(event)}" (connected, disconnected, error)`);
+      add(event, listener);
+      return () => remove(event, listener);
     },
     off<K extends keyof ConnectionEvents>(event: K, listener?: (value: ConnectionEvents[K]) => void): void {
-      const set = known(event) ? (listeners[event] as Set<(value: ConnectionEvents[K]) => void>) : undefined;
-      if (set === undefined) return;
-      if (listener === undefined) set.clear();
-      else set.delete(listener);
+      if (known(event)) remove(event, listener);
     },
     close,
     stats: (): ConnectionStats => ({ ...stats, queued: queue === undefined ? 0 : queue.length }),
