@@ -368,6 +368,8 @@ impl<'a> Scanner<'a> {
                     depth -= 1;
                     self.i += 1;
                 }
+                // Inside a container a comma separates its items: only a top-level one ends the value.
+                b',' if depth > 0 => self.i += 1,
                 b',' | b']' | b'}' => return Some(()),
                 _ => self.i += 1,
             }

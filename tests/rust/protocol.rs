@@ -110,6 +110,11 @@ fn salvage_reads_only_a_top_level_id() {
     assert_eq!(salvage_id(br#"[{"id":1}]"#, &l), None);
     assert_eq!(salvage_id(br#"{"id":1.5}"#, &l), None);
     assert_eq!(salvage_id(br#"{"id":"a\"b"}"#, &l), Some(CallId::Str("a\"b".into())));
+    // Issue 17: a container holding a comma before the id (the skipper stopped at any comma,
+    // whatever the depth, and the id was lost: the call was dropped instead of answered).
+    assert_eq!(salvage_id(br#"{"a":[1,2],"id":3,"x":NaN}"#, &l), Some(CallId::Int(3)));
+    assert_eq!(salvage_id(br#"{"a":{"b":1,"c":[2,{"d":3}]},"id":"z","x":NaN}"#, &l), Some(CallId::Str("z".into())));
+    assert_eq!(salvage_id(br#"{"a":["x,y",{"k":","}], "id" : 4 ,"x":NaN}"#, &l), Some(CallId::Int(4)));
 }
 
 #[test]

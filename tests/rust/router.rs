@@ -211,6 +211,7 @@ fn malformed_cases() -> Vec<Case> {
         ("method with trailing space", s(r#"{"type":"call","id":24,"method":"noop "}"#), nf(json!(24))),
         ("method in another case", s(r#"{"type":"call","id":25,"method":"NOOP"}"#), nf(json!(25))),
         ("NUL in the id", s(r#"{"type":"call","id":"a\u0000b","method":"nope"}"#), nf(json!("a\u{0}b"))),
+        ("a container holding a comma before the id", s(r#"{"type":"call","p":[1,2],"id":26,"x":NaN}"#), im(json!(26))),
     ]
 }
 
