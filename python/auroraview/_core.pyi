@@ -59,7 +59,7 @@ _Target = int | tuple[Literal["window", "transport", "child", "peer"], str] | tu
 #: A window event of ``Window.take_events()``.
 _WindowEvent = (
     tuple[Literal["loading", "loaded", "blocked"], str]
-    | tuple[Literal["eval"], int, str | None, str | None, bool]
+    | tuple[Literal["eval"], int, str | None, str | None, Literal["thrown", "crashed", "dropped"] | None]
     | tuple[Literal["crashed"], str, bool]
     | tuple[Literal["closed"]]
 )
@@ -205,8 +205,8 @@ class Window:
     def crashed(self) -> bool:
         """The renderer ended and the page has not been loaded again since."""
     def take_events(self) -> list[_WindowEvent]:
-        """``("loading", url)``, ``("loaded", url)``, ``("eval", id, json, None, False)`` or
-        ``("eval", id, None, why, crashed)``, ``("crashed", reason, reloading)``, ``("blocked", url)``,
+        """``("loading", url)``, ``("loaded", url)``, ``("eval", id, json, None, None)`` or
+        ``("eval", id, None, why, "thrown" | "crashed" | "dropped")``, ``("crashed", reason, reloading)``, ``("blocked", url)``,
         ``("closed",)``."""
     def eval(self, id: int, js: str) -> None:
         """Evaluate ``js``; the result arrives as an ``"eval"`` event. Raises `WindowClosed`,

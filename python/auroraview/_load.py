@@ -46,6 +46,8 @@ def load() -> str | None:
     except BaseException:
         del sys.modules["auroraview._core"]
         raise
+    # As the import system does for a submodule it imports: `auroraview._core` as an attribute.
+    setattr(sys.modules["auroraview"], "_core", module)  # noqa: B010
     return reason
 
 

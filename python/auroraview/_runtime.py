@@ -123,23 +123,27 @@ class _Workers:
             with lock:
                 self._idle += 1
 
-    def shutdown(self, *, wait: float | None) -> None:
-        """Drop the jobs not started; each thread ends after its current job. With ``wait``
-        (seconds), join them for that long at most."""
+    def shutdown(self, *, wait: float | None) -> list[tuple[Callable[..., None], tuple[Any, ...]]]:
+        """Drop the jobs not started (returned, for their owner to answer); each thread ends
+        after its current job. With ``wait`` (seconds), join them for that long at most."""
         with self._lock:
             self._closed = True
             threads = list(self._threads)
+        dropped: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
         while True:
             try:
-                self._jobs.get_nowait()
+                job = self._jobs.get_nowait()
             except queue.Empty:
                 break
+            if job is not None:
+                dropped.append(job)
         for _ in threads:
             self._jobs.put(None)
         if wait is not None:
             deadline = time.monotonic() + wait
             for thread in threads:
                 thread.join(max(0.0, deadline - time.monotonic()))
+        return dropped
 
 
 def _scrub(message: str) -> str:
@@ -228,6 +232,7 @@ class Runtime:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         #: The `CallContext` of each call in flight whose command takes one (by call key).
         self._contexts: dict[int, CallContext] = {}
+        self._stopping = False  # `stop()` is under way: nothing new starts
         self._event_tasks: set[asyncio.Task[None]] = set()
         self._sync_running = 0  # sync calls queued or running
         self._sync_lock = threading.Lock()
@@ -262,6 +267,7 @@ class Runtime:
         if self._loop is not None:
             raise RuntimeError("runtime already started")
         self._loop = asyncio.get_running_loop()
+        self._stopping = False
         self._pool = _Workers(self.sync_workers, "auroraview-sync")
         # One thread keeps sync event handlers in the order the events arrived.
         self._event_pool = _Workers(1, "auroraview-events")
@@ -282,8 +288,14 @@ class Runtime:
         loop = self._loop
         if loop is None:
             return
-        self.drain()  # delivers cancellations queued by disconnects or a shutdown
+        # Everything queued now, all of it (cancellations queued by disconnects or a shutdown
+        # come in batches: the first of 100 is not enough).
         loop.remove_reader(self.core.fileno())
+        while ops := self.core.take(_BATCH):
+            self._run_ops(loop, ops, False)
+        # From here no new work starts (a drain or a spin scheduled before would otherwise
+        # start handlers nobody waits for); what is queued later is the core's, for later.
+        self._stopping = True
         pending = [*self._tasks.values(), *self._event_tasks]
         for task in pending:
             task.cancel()
@@ -305,8 +317,20 @@ class Runtime:
         with _atexit_lock:
             _started.discard(self)  # reported here: not again at exit
         for pool in (self._pool, self._event_pool):
-            if pool is not None:
-                pool.shutdown(wait=None if stuck else 1.0)
+            if pool is None:
+                continue
+            for fn, args in pool.shutdown(wait=None if stuck else 1.0):
+                # Queued behind a handler still running: never started. A call gets its one
+                # reply; an event is only counted as handled.
+                if fn == self._run_sync:
+                    key, cmd = args[0], args[1]
+                    self.core.fail(key, ERROR_NAMES["shutting_down"], "shutting_down", "the app stopped before the handler started")
+                    if cmd.context is not None:
+                        self._contexts.pop(key, None)
+                    with self._sync_lock:
+                        self._sync_running -= 1
+                else:
+                    log.warning("an event for %s was dropped: the app stopped before it ran", args[0].fn.__qualname__)
         self._loop = None
 
     # -- dispatch -------------------------------------------------------------------
@@ -315,7 +339,7 @@ class Runtime:
         """Start the work the core has queued, a batch at a time so the loop never stalls.
         Called by the loop when the core's fd is readable."""
         loop = self._loop
-        if loop is None:
+        if loop is None or self._stopping:
             return
         ops = self.core.take(_BATCH)
         if not ops:
@@ -328,7 +352,7 @@ class Runtime:
         """Wait (bounded, without the GIL) for the next item of a chain of calls."""
         self._spin_scheduled = False
         loop = self._loop
-        if loop is None or self._tasks:
+        if loop is None or self._tasks or self._stopping:
             return
         ops = self.core.take(_BATCH, self._spin_us)
         if not ops:
@@ -380,7 +404,10 @@ class Runtime:
             self.core.fail(key, ERROR_NAMES["invalid_params"], "invalid_params", message, _validation_data(exc))
             return
         if cmd.context is not None:
-            call = CallContext._for(cmd.name, conn, self.core.conn_info(conn), cmd.timeout)  # pyright: ignore[reportPrivateUsage]
+            info = self.core.conn_info(conn)
+            if info is None:
+                return  # its connection closed already: the router has ended the call
+            call = CallContext._for(cmd.name, conn, info, cmd.timeout)  # pyright: ignore[reportPrivateUsage]
             kwargs[cmd.context] = self._contexts[key] = call
         if cmd.is_async:
             # Run the handler eagerly up to its first suspension: a handler that never

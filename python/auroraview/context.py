@@ -64,12 +64,11 @@ class CallContext:
         self._cancelled = threading.Event()
 
     @classmethod
-    def _for(cls, method: str, conn: int, info: dict[str, Any] | None, timeout: float | None) -> CallContext:
-        info = info or {}
+    def _for(cls, method: str, conn: int, info: dict[str, Any], timeout: float | None) -> CallContext:
         return cls(
             method=method,
             conn=conn,
-            transport=info.get("transport", "in_process"),
+            transport=info["transport"],
             window=info.get("window"),
             origin=info.get("origin"),
             peer=info.get("peer"),

@@ -177,6 +177,7 @@ class WebView:
         #: raised again by `run_async()`, `show()` or `wait_closed()` once it has closed.
         self._fatal: BaseException | None = None
         self._fault_tasks: set[asyncio.Task[Any]] = set()
+        self._loaded_once = False  # the window's first document has started loading
 
     @property
     def label(self) -> str:
@@ -267,10 +268,12 @@ class WebView:
     async def eval_js(self, code: str, *, timeout: float | None = 10.0) -> Any:
         """Evaluate ``code`` in the page and return its value (decoded from JSON).
 
+        Asked before the window's first document exists, it waits for it (and runs once).
         Raises `JavaScriptError` when the script throws, `WindowClosed` when the window is
-        not open, `PageCrashed` when the page's renderer ended (before or during the
-        evaluation; until the page has loaded again), `PageNavigated` when the page starts
-        loading another document first (WebKit then drops the evaluation), and
+        not open or closes first, `PageCrashed` when the page's renderer ended (before or
+        during the evaluation; until the page has loaded again), `PageNavigated` when the
+        page starts loading another document first (WebKit then drops the evaluation) or the
+        first document never loads (refused, or failed to load), and
         `TimeoutError` after ``timeout`` seconds."""
         window, loop = self._window, asyncio.get_running_loop()
         if window is None:
@@ -346,6 +349,7 @@ class WebView:
         self._open_error = None
         self._finished.clear()
         try:
+            self._loaded_once = False
             self._window = _core.Window(
                 runtime.core,
                 label=self.label,
@@ -387,7 +391,7 @@ class WebView:
                 loop.remove_reader(window.fileno())
                 window.close()
             for eval_loop, fut in self._evals.values():
-                eval_loop.call_soon_threadsafe(_cancel_if_pending, fut)
+                eval_loop.call_soon_threadsafe(_fail_if_pending, fut, WindowClosed("the window closed before the evaluation finished"))
             self._evals.clear()
             self._window = self._loop = None
             self._close_requested = True  # shown once
@@ -537,13 +541,18 @@ class WebView:
                     if self._closed_future is not None:
                         _set_if_pending(self._closed_future)
                 case ("loading", url):
+                    if not self._loaded_once:
+                        # The first document: evaluations asked before it are held by the
+                        # core and run once it commits (this event); none is dropped.
+                        self._loaded_once = True
+                        continue
                     # WebKit drops evaluations pending when a new document starts loading.
                     evals, self._evals = self._evals, {}
                     for eval_loop, fut in evals.values():
                         eval_loop.call_soon_threadsafe(
                             _fail_if_pending, fut, PageNavigated(f"the page started loading {url}")
                         )
-                case ("eval", eval_id, result, why, crashed):
+                case ("eval", eval_id, result, why, failure):
                     entry = self._evals.pop(eval_id, None)
                     if entry is not None:
                         eval_loop, fut = entry
@@ -552,7 +561,9 @@ class WebView:
                         else:
                             error: Exception = (
                                 PageCrashed(f"the page's renderer ended during the evaluation: {why}")
-                                if crashed
+                                if failure == "crashed"
+                                else PageNavigated(f"not evaluated: {why}")
+                                if failure == "dropped"
                                 else JavaScriptError(why)
                             )
                             eval_loop.call_soon_threadsafe(_fail_if_pending, fut, error)
@@ -599,11 +610,6 @@ def _set_if_pending(fut: asyncio.Future[None]) -> None:
 def _fail_if_pending(fut: asyncio.Future[Any], exc: BaseException) -> None:
     if not fut.done():
         fut.set_exception(exc)
-
-
-def _cancel_if_pending(fut: asyncio.Future[Any]) -> None:
-    if not fut.done():
-        fut.cancel()
 
 
 def _resolve_eval(fut: asyncio.Future[Any], result: str | None) -> None:

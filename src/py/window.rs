@@ -130,8 +130,8 @@ impl Window {
         self.events.fileno()
     }
 
-    /// `("loading", url)`, `("loaded", url)`, `("eval", id, json, None, False)` or
-    /// `("eval", id, None, why, crashed)`, `("crashed", reason, reloading)`, `("blocked", url)`,
+    /// `("loading", url)`, `("loaded", url)`, `("eval", id, json, None, None)` or
+    /// `("eval", id, None, why, "thrown" | "crashed" | "dropped")`, `("crashed", reason, reloading)`, `("blocked", url)`,
     /// `("closed",)`, in order.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
@@ -140,13 +140,16 @@ impl Window {
                 WindowEvent::PageLoading(url) => ("loading", url).into_pyobject(py)?.into_any(),
                 WindowEvent::PageLoaded(url) => ("loaded", url).into_pyobject(py)?.into_any(),
                 WindowEvent::EvalResult { id, result: Ok(json) } => {
-                    ("eval", id, Some(json), None::<String>, false).into_pyobject(py)?.into_any()
+                    ("eval", id, Some(json), None::<String>, None::<&str>).into_pyobject(py)?.into_any()
                 }
                 WindowEvent::EvalResult { id, result: Err(EvalError::Script(why)) } => {
-                    ("eval", id, None::<String>, Some(why), false).into_pyobject(py)?.into_any()
+                    ("eval", id, None::<String>, Some(why), "thrown").into_pyobject(py)?.into_any()
                 }
                 WindowEvent::EvalResult { id, result: Err(EvalError::Crashed(why)) } => {
-                    ("eval", id, None::<String>, Some(why), true).into_pyobject(py)?.into_any()
+                    ("eval", id, None::<String>, Some(why), "crashed").into_pyobject(py)?.into_any()
+                }
+                WindowEvent::EvalResult { id, result: Err(EvalError::Dropped(why)) } => {
+                    ("eval", id, None::<String>, Some(why), "dropped").into_pyobject(py)?.into_any()
                 }
                 WindowEvent::Crashed { reason, reloading } => {
                     ("crashed", reason, reloading).into_pyobject(py)?.into_any()

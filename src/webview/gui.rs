@@ -22,8 +22,6 @@ use tao::event_loop::{ControlFlow, EventLoopBuilder, EventLoopProxy, EventLoopWi
 use tao::platform::run_return::EventLoopExtRunReturn;
 use tao::platform::unix::EventLoopBuilderExtUnix;
 use tao::window::WindowId;
-use webkit2gtk::WebViewExt;
-use wry::WebViewExtUnix;
 
 use super::error::WebviewError;
 use super::security::SecurityReport;
@@ -161,7 +159,7 @@ impl Gui {
             Event::UserEvent(UserEvent::Eval(key, id, js)) => self.eval(key, id, &js),
             Event::UserEvent(UserEvent::Reload(key)) => {
                 if let Some(w) = self.windows.get(&key) {
-                    w.webview.webview().reload();
+                    w.reload();
                 }
             }
             Event::UserEvent(UserEvent::Close(key)) => self.close(key),

@@ -81,6 +81,8 @@ pub enum EvalError {
     Script(String),
     /// The renderer ended before the evaluation finished.
     Crashed(String),
+    /// Never run: the page it waited for did not load (refused, or failed to load).
+    Dropped(String),
 }
 
 /// What happens to a window, reported from the GUI thread. Must not block.
@@ -233,6 +235,8 @@ pub struct Win {
     /// Evaluations asked for before the first document committed (`None` after): they would
     /// run in the empty initial document, so they wait for the page, as wry's own do.
     early_evals: EarlyEvals,
+    /// What the window was opened on (loaded again by `reload` when nothing committed yet).
+    url: String,
     served_by: &'static str,
     origin: String,
     csp: Option<String>,
@@ -253,6 +257,16 @@ impl Win {
             return;
         }
         eval(&self.webview.webview(), &self.observer, &self.crashed, id, js);
+    }
+
+    /// Load the page again; before any document committed (a crash during the first load)
+    /// there is nothing to reload, so the window's URL is loaded anew.
+    pub fn reload(&self) {
+        if self.early_evals.borrow().is_some() {
+            let _ = self.webview.load_url(&self.url);
+        } else {
+            self.webview.webview().reload();
+        }
     }
 
     /// Deliver every frame ready for the page in one script evaluation.
@@ -300,6 +314,15 @@ fn eval(view: &webkit2gtk::WebView, observer: &Arc<dyn WindowObserver>, crashed:
             observer.on_event(WindowEvent::EvalResult { id, result: Err(why) });
         });
     });
+}
+
+/// Answer the evaluations still waiting for the first document with `why()`; afterwards
+/// evaluations run at once (and fail as WebKit reports).
+fn fail_early(early: &EarlyEvals, observer: &Arc<dyn WindowObserver>, why: impl Fn() -> EvalError) {
+    let Some(waiting) = early.borrow_mut().take() else { return };
+    for (id, _) in waiting {
+        observer.on_event(WindowEvent::EvalResult { id, result: Err(why()) });
+    }
 }
 
 fn deliver(webview: &WebView, page: &Page) {
@@ -353,6 +376,7 @@ pub fn build(
         .with_url(&url);
 
     let this_view: Rc<OnceCell<Weak<WebView>>> = Rc::new(OnceCell::new());
+    let early_evals: EarlyEvals = Rc::new(RefCell::new(Some(Vec::new())));
     {
         let (router, page, allowed, this_view) =
             (spec.router.clone(), page.clone(), allowed.clone(), this_view.clone());
@@ -374,11 +398,16 @@ pub fn build(
         });
     }
     {
-        let (allowed, observer) = (allowed.clone(), spec.observer.clone());
+        let (allowed, observer, early) = (allowed.clone(), spec.observer.clone(), early_evals.clone());
         builder = builder
             .with_navigation_handler(move |to| {
                 let ok = Origin::parse(&to).as_ref() == Some(&allowed);
                 if !ok {
+                    // A first load refused (a redirect to another site): nothing will commit,
+                    // so the evaluations waiting for it are answered now.
+                    fail_early(&early, &observer, || {
+                        EvalError::Dropped(format!("the page did not load: {to} was refused"))
+                    });
                     observer.on_event(WindowEvent::Blocked(to));
                 }
                 ok
@@ -426,7 +455,6 @@ pub fn build(
         settings.set_enable_page_cache(false);
     }
     let crashed = Arc::new(AtomicBool::new(false));
-    let early_evals: EarlyEvals = Rc::new(RefCell::new(Some(Vec::new())));
     {
         // Step 2 of the page lifecycle (page.rs): the new document exists from here on.
         let (router, page, crashed, early, observer) =
@@ -444,15 +472,29 @@ pub fn build(
         });
     }
     {
+        // The first load failed (no server there, say): nothing will commit, so the
+        // evaluations waiting for it are answered now. WebKit then shows its error page.
+        let (early, observer) = (early_evals.clone(), spec.observer.clone());
+        webview.webview().connect_load_failed(move |_, _, uri, error| {
+            fail_early(&early, &observer, || EvalError::Dropped(format!("the page did not load: {uri}: {error}")));
+            false // WebKit's own handling (its error page) goes on
+        });
+    }
+    {
         // RELIABILITY.md case 24: the renderer ended. Its page's calls end now (a fresh
         // connection serves whatever loads next), Python hears of it, and the policy runs.
         let (router, page, observer, crashed, proxy) =
             (spec.router.clone(), page.clone(), spec.observer.clone(), crashed.clone(), proxy.clone());
         let policy = spec.on_crash;
         let recent: RefCell<VecDeque<Instant>> = RefCell::new(VecDeque::new());
+        let early = early_evals.clone();
         webview.webview().connect_web_process_terminated(move |_, reason| {
+            if page.is_closed() {
+                return; // a late signal for a window already closed: nothing to reconnect
+            }
             crashed.store(true, Ordering::Release);
             page.connect(&router);
+            fail_early(&early, &observer, || EvalError::Crashed(termination_reason(reason)));
             let reloading = policy == CrashPolicy::Reload && {
                 let mut recent = recent.borrow_mut();
                 let now = Instant::now();
@@ -479,6 +521,7 @@ pub fn build(
         _route: route,
         crashed,
         early_evals,
+        url: url.clone(),
         served_by,
         origin: allowed.to_string(),
         csp: served_csp,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from harness import Harness
 
-from auroraview import Commands, JavaScriptError, PageCrashed, PageFault, WebView
+from auroraview import Commands, JavaScriptError, PageCrashed, PageFault, PageNavigated, WebView, WindowClosed
 
 pytestmark = pytest.mark.asyncio
 
@@ -162,6 +162,33 @@ async def test_eval_js_raises_what_the_script_throws(harness: Harness) -> None:
     assert await harness.view.eval_js("[1, 'a']") == [1, "a"]
 
 
+async def test_an_evaluation_asked_before_the_first_document_runs_once_and_is_answered() -> None:
+    # It waits for the first document; it used to be failed PageNavigated when that document
+    # started loading, and then ran anyway (a retry ran it twice).
+    view = WebView("early", html="<p>early</p>", commands=Commands())
+    task = asyncio.ensure_future(view.run_async())
+    try:
+        await view.wait_open()
+        assert await view.eval_js("window.__runs = (window.__runs || 0) + 1") == 1
+        assert await view.eval_js("window.__runs") == 1
+    finally:
+        view.close()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_closing_the_window_fails_a_pending_evaluation_with_window_closed() -> None:
+    view = WebView("closing", html="<p>x</p>", commands=Commands())
+    task = asyncio.ensure_future(view.run_async())
+    await view.wait_open()
+    assert await view.eval_js("1") == 1
+    busy = asyncio.ensure_future(view.eval_js("for (;;) {}", timeout=15))
+    await asyncio.sleep(0.2)
+    view.close()
+    with pytest.raises(WindowClosed):
+        await busy  # was cancelled (CancelledError), though nobody cancelled the caller
+    await asyncio.wait_for(task, 10)
+
+
 @contextmanager
 def redirecting_server(to: str) -> Iterator[str]:
     """An HTTP server on 127.0.0.1 answering every request with a redirect to `to`."""
@@ -193,6 +220,16 @@ async def test_a_first_load_redirected_to_a_forbidden_origin_is_reported() -> No
         view = WebView("redirect", url=url, commands=Commands(), on_fault=faults.append)
         task = asyncio.ensure_future(view.run_async())
         try:
+            # Asked before any document, it waits for one that never comes: answered, not hung
+            # (PageNavigated while the refused load is pending; once refused, it runs in the
+            # window's blank document).
+            await view.wait_open()
+            started = time.monotonic()
+            try:
+                assert await view.eval_js("1 + 1", timeout=10) == 2
+            except PageNavigated as exc:
+                assert "did not load" in str(exc)
+            assert time.monotonic() - started < 5
             await until(lambda: faults, 10, "the refused navigation to be reported")
             assert faults[0] == PageFault("blocked", "origin_not_allowed", "http://forbidden.invalid/landing")
         finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import subprocess
 import sys
@@ -368,3 +369,46 @@ async def test_a_destroyed_handler_task_is_answered_quietly(caplog: pytest.LogCa
         with contextlib.suppress(BaseException):
             await task
     assert "GeneratorExit" not in caplog.text and "ignored" not in caplog.text
+
+
+async def test_a_sync_call_queued_behind_a_stuck_handler_is_answered_when_the_runtime_stops() -> None:
+    # One worker, stuck: the next sync call waits in the queue. A connection that outlives
+    # the runtime (here a raw one; the test client only runs the runtime) kept that call in
+    # flight for good when the runtime stopped and dropped the job; now it is answered.
+    commands = Commands()
+    release = threading.Event()
+
+    @commands.command()
+    def stuck() -> str:
+        release.wait(10)
+        return "late"
+
+    @commands.command()
+    def queued() -> str:
+        return "never"
+
+    app = App(commands, sync_workers=1, shutdown_grace=0.2)
+    client = TestClient(app)
+    await client.__aenter__()
+    raw = app.core.connect()
+    raw.send(b'{"type":"call","id":1,"method":"stuck"}')
+    raw.send(b'{"type":"call","id":2,"method":"queued"}')
+    for _ in range(200):
+        if app.core.in_flight == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert app.core.in_flight == 2
+    await client.aclose()  # the runtime stops; `stuck` is abandoned, `queued` never started
+    release.set()
+    replies: dict[int, Any] = {}
+    for _ in range(300):
+        for frame in raw.take():
+            msg = json.loads(frame)
+            replies[msg["id"]] = msg
+        if len(replies) == 2:
+            break
+        await asyncio.sleep(0.01)
+    raw.close()
+    assert replies[2]["error"]["code"] == "shutting_down", replies
+    assert replies[1]["result"] == "late"
+    assert app.core.in_flight == 0
