@@ -10,134 +10,26 @@
 //     cd tests/net && npm ci && npm test
 
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 
-import { chromium } from "playwright-core";
+import { ROOT, Served } from "./harness.mjs";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const AURORAVIEW = join(ROOT, ".venv/bin/auroraview");
-const CHROMIUM = process.env.AURORAVIEW_CHROMIUM ?? "/usr/bin/chromium";
 const PAGE_JS = join(ROOT, "examples/outliner/ui/dist/examples/outliner/ui/src/app.js");
 const SCREENSHOT = "/tmp/outliner-chromium.png";
-// No network here: nothing may phone home (playwright adds --headless and its own defaults).
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
-const run = promisify(execFile);
-
-/** Rejects after `ms` (a hung close must not hang the suite). */
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** Pids of the processes whose command line holds `needle` (our unique profile folder). */
-function pidsWith(needle) {
-  const pids = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "latin1").includes(needle)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-function killAll(pids) {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone meanwhile
-    }
-  }
-}
-
-// ── the processes this file starts, and how each is ended ─────────────────────────────
-let server; // the `auroraview serve` child
-let serverLog = "";
-let ready; // its JSON line: { url, ws_url, host, port, token }
-let profile; // Chromium's fresh --user-data-dir
+// ── what this file starts (the harness ends each of them) ───────────────────────────────
+let served; // `auroraview serve` of the outliner and a headless Chromium (tests/net/harness.mjs)
+let ready; // the server's JSON line: { url, ws_url, host, port, token }
 let context; // the persistent browser context (one Chromium)
 let page;
 let otherOrigin; // a second HTTP server, on another port: another origin
-const consoleLog = []; // every console message and page error, for the report and the checks
-
-function startServer() {
-  server = spawn(
-    AURORAVIEW,
-    ["serve", "examples/outliner/app.py:commands", "--assets", "examples/outliner/ui", "--port", "0", "--json", "--metrics"], // --metrics: per-command counts in /stats
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  server.stderr.setEncoding("utf8").on("data", (d) => (serverLog += d));
-  return within(
-    new Promise((resolve, reject) => {
-      createInterface({ input: server.stdout }).once("line", (line) => resolve(JSON.parse(line)));
-      server.once("error", reject);
-      server.once("exit", (code) => reject(new Error(`auroraview serve exited (${code}) before it was ready:\n${serverLog}`)));
-    }),
-    20_000,
-    "auroraview serve --json",
-  );
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise((r) => server.once("exit", r));
-  server.kill("SIGTERM");
-  try {
-    await within(exited, 5_000, "auroraview serve after SIGTERM");
-  } catch {
-    server.kill("SIGKILL");
-    await within(exited, 5_000, "auroraview serve after SIGKILL").catch(() => {});
-    throw new Error("auroraview serve did not stop on SIGTERM within 5 s (killed)");
-  }
-}
-
-function stopEverythingNow() {
-  // Synchronous last resort (process exit, Ctrl-C): nothing of ours outlives the test.
-  if (server && server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
-  if (profile) {
-    killAll(pidsWith(profile));
-    rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
-  }
-}
-process.once("exit", stopEverythingNow);
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.once(signal, () => {
-    stopEverythingNow();
-    process.exit(130);
-  });
-}
 
 // ── helpers on the page and the server ──────────────────────────────────────────────────
-const base = () => `http://127.0.0.1:${ready.port}`;
-
-async function stats() {
-  const res = await fetch(`${base()}/__auroraview/stats`, { headers: { Authorization: `Bearer ${ready.token}` } });
-  assert.equal(res.status, 200);
-  return res.json();
-}
+const base = () => served.base();
+const stats = () => served.stats();
 
 /** What shows that no handler ran: every routed message and every command's calls. */
 function handlerCounts(s) {
@@ -150,14 +42,7 @@ function handlerCounts(s) {
   };
 }
 
-/** `auroraview call URL METHOD PARAMS` from another process. */
-async function cliCall(method, params) {
-  const { stdout } = await run(AURORAVIEW, ["call", ready.url, method, JSON.stringify(params), "--compact"], {
-    cwd: ROOT,
-    timeout: 15_000,
-  });
-  return JSON.parse(stdout);
-}
+const cliCall = (method, params) => served.cliCall(method, params);
 
 /** The tree as the page shows it: names in document order, and name → id. */
 async function tree() {
@@ -204,46 +89,20 @@ async function foreignSocketAttempt(target, nodeId) {
 // The whole file: well under a minute (it takes about 6 s); `after` runs even on a timeout.
 describe("the outliner example in headless Chromium, served by `auroraview serve`", { timeout: 50_000 }, () => {
   before(async () => {
-    assert.ok(existsSync(AURORAVIEW), `${AURORAVIEW} is missing: run \`make setup\``);
     assert.ok(existsSync(PAGE_JS), `${PAGE_JS} is missing: run \`make setup\` (tsc -p examples/outliner)`);
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
-    ready = await startServer();
-    assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{22,}$/);
-    profile = mkdtempSync(join(tmpdir(), "auroraview-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_FLAGS,
+    served = await Served.start(["examples/outliner/app.py:commands", "--assets", "examples/outliner/ui"], {
       viewport: { width: 1000, height: 700 },
-      timeout: 30_000,
     });
-    context.setDefaultTimeout(10_000);
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on("console", (m) => consoleLog.push({ type: m.type(), text: m.text(), url: m.location().url }));
-    page.on("pageerror", (e) => consoleLog.push({ type: "pageerror", text: String(e) }));
+    ({ ready, context, page } = served);
+    assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{22,}$/);
   });
 
   after(async () => {
-    const problems = [];
-    try {
-      if (context) await within(context.close(), 10_000, "closing Chromium");
-    } catch (e) {
-      problems.push(e);
-    }
-    if (profile) {
-      killAll(pidsWith(profile)); // whatever of that Chromium did not go with close()
-      rmSync(profile, { recursive: true, force: true });
-    }
     if (otherOrigin) {
       otherOrigin.closeAllConnections();
       await new Promise((r) => otherOrigin.close(r));
     }
-    try {
-      await stopServer();
-    } catch (e) {
-      problems.push(e);
-    }
-    if (problems.length) throw new AggregateError(problems, problems.map(String).join("; "));
+    if (served) await served.close();
   });
 
   it("refuses the page without the token (401), in the browser and to a plain request", async () => {
@@ -257,7 +116,7 @@ describe("the outliner example in headless Chromium, served by `auroraview serve
   });
 
   it("opens the printed URL: HttpOnly cookie, redirect to /, the client first in <head>, the scene rendered", async () => {
-    consoleLog.length = 0; // the refusals above were logged as failed loads, rightly
+    served.consoleLog.length = 0; // the refusals above were logged as failed loads, rightly
     const res = await page.goto(ready.url);
     assert.equal(res.status(), 200);
     assert.equal(page.url(), `${base()}/`, "redirected without the token");
@@ -371,10 +230,6 @@ describe("the outliner example in headless Chromium, served by `auroraview serve
   });
 
   it("logged no page error, no CSP violation and no failed request but the favicon", () => {
-    const bad = consoleLog.filter(
-      (m) => (m.type === "error" || m.type === "pageerror" || /Content Security Policy/i.test(m.text)) &&
-        !/favicon\.ico$/.test(m.url ?? ""),
-    );
-    assert.deepEqual(bad, []);
+    assert.deepEqual(served.pageProblems(), []);
   });
 });

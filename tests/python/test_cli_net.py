@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -28,10 +29,12 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> s
     )
 
 
-@pytest.fixture
-def served() -> Iterator[dict[str, Any]]:
+@contextlib.contextmanager
+def serve(target: str, *args: str) -> Iterator[dict[str, Any]]:
+    """`auroraview serve TARGET --json ARGS`: its ready line, with the process as "proc";
+    stopped (SIGTERM, then SIGKILL) and its pipes closed afterwards."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "auroraview", "serve", APP, "--json", "--metrics"],
+        [sys.executable, "-m", "auroraview", "serve", target, "--json", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -55,6 +58,12 @@ def served() -> Iterator[dict[str, Any]]:
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+@pytest.fixture
+def served() -> Iterator[dict[str, Any]]:
+    with serve(APP, "--metrics") as ready:
+        yield ready
 
 
 def test_serve_prints_where_and_stops_cleanly_on_sigterm(served: dict[str, Any]) -> None:
@@ -139,25 +148,9 @@ def test_a_handler_calling_sys_exit_ends_serve_with_its_status(tmp_path: Path) -
         "def quit(status: int) -> None:\n"
         "    sys.exit(status)\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "auroraview", "serve", f"{tmp_path / 'quitter.py'}:commands", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert proc.stdout is not None
-        ready = json.loads(proc.stdout.readline())
+    with serve(f"{tmp_path / 'quitter.py'}:commands") as ready:
         called = cli("call", ready["url"], "quit", '{"status": 3}')
         # The caller gets its reply first: the structured error naming the exception.
         assert called.returncode == 1, called.stderr
         assert "SystemExit" in called.stdout + called.stderr
-        assert proc.wait(10) == 3
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        assert ready["proc"].wait(10) == 3
