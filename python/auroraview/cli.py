@@ -309,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others are warned about)")
     serve.add_argument("--port", type=int, default=0, help="port (default 0: any free one)")
     serve.add_argument("--assets", help="folder of the web UI to serve")
-    serve.add_argument("--token", help="the secret clients need (default: $AURORAVIEW_TOKEN, else generated)")
+    serve.add_argument("--token", help="the secret clients need (default: $AURORAVIEW_TOKEN, else generated); write --token=VALUE when it starts with -")
     serve.add_argument("--origin", action="append", default=[], help="a browser origin allowed to connect (repeatable)")
     serve.add_argument(
         "--expose", choices=["all", "declared"], default="all", help="commands callable over the network (default: all)"

@@ -9,7 +9,16 @@ use crate::ipc::Origin;
 pub fn generate_token() -> Result<String, String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| format!("cannot read random bytes for the token: {e}"))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    Ok(token_from(bytes))
+}
+
+/// The token of 32 random bytes: base64url, never starting with `-` (a printed token pasted
+/// after `--token` must not read as an option; one draw in 64 did).
+fn token_from(mut bytes: [u8; 32]) -> String {
+    if bytes[0] >> 2 == 62 {
+        bytes[0] ^= 0x80; // 62 → 30 (`e`): one value of the first six bits is never drawn
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A token's format: that of a page key (22 to 128 characters of `[A-Za-z0-9_-]`), so that
@@ -92,6 +101,21 @@ mod tests {
         {
             assert!(!is_valid_token(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn tokens_never_start_with_a_dash() {
+        // 0xF8 = 0b111110_00: the first six bits are 62, base64url's `-`.
+        for first in [0xF8u8, 0xF9, 0xFA, 0xFB] {
+            let mut bytes = [7u8; 32];
+            bytes[0] = first;
+            let token = token_from(bytes);
+            assert!(!token.starts_with('-'), "{token}");
+            assert_eq!(token.len(), 43);
+            assert!(is_valid_token(&token));
+        }
+        let plain = token_from([0u8; 32]);
+        assert_eq!(plain, "A".repeat(43), "other tokens are plain base64url");
     }
 
     #[test]

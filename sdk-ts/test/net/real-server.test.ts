@@ -87,7 +87,7 @@ async function start(command: string): Promise<Server> {
 /** The same command on a given port and token (after a crash). */
 function again(command: string, port: number, token: string): string {
   const pinned = /--port[= ]\s*\d+/.test(command) ? command.replace(/--port[= ]\s*\d+/, `--port ${port}`) : `${command} --port ${port}`;
-  return `${pinned} --token ${token}`;
+  return `${pinned} --token=${token}`; // `=`: a token may start with `-` (a user's own, or an older server's)
 }
 
 function client(server: Announced, options: Partial<NetworkOptions> = {}): NetworkAuroraView {
