@@ -46,7 +46,12 @@ DEFAULT_LIMITS: dict[str, int]
 # Type aliases for the checkers only (no such objects at runtime, hence private).
 
 #: A work item of ``Core.take()``: a call, an event or a cancellation.
-_Op = tuple[Literal[0], int, int, bytes, int] | tuple[Literal[1], int, str, bytes, str | None] | tuple[Literal[2], int]
+_Op = (
+    tuple[Literal[0], int, int, bytes, int]
+    | tuple[Literal[1], int, str, bytes, str | None]
+    | tuple[Literal[2], int]
+    | tuple[Literal[3], int, int]
+)
 #: What ``Connection.send()`` did with a message: a call accepted (its reply follows) or answered at
 #: once carries the call's id; the other kinds carry None.
 _Receipt = (
@@ -117,12 +122,15 @@ class Core:
         ``transports`` and ``origins`` are its access rules."""
     def take(self, max: int = ..., wait_us: int = 0) -> list[_Op]:
         """Up to ``max`` queued work items: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail, child)``
-        events, ``(2, key)`` cancellations. With ``wait_us``, an empty queue is watched that long (spinning,
+        events, ``(2, key)`` cancellations, ``(3, key, seq)`` stream acknowledgements. With ``wait_us``, an empty queue is watched that long (spinning,
         without the GIL) before returning an empty list."""
     def complete(self, key: int, result: bytes) -> bool:
         """Answer call ``key`` with JSON bytes; False if it was already answered."""
     def fail(self, key: int, name: str, code: str, message: str, data: bytes | None = None) -> bool:
         """Answer call ``key`` with an error; False if it was already answered."""
+    def item(self, key: int, seq: int, item: bytes) -> bool:
+        """Send item ``seq`` (JSON bytes) of stream or channel call ``key``; False when the call
+        is no longer in flight (or the item ended it): stop producing."""
     def emit(self, name: str, payload: bytes, target: _Target | Target = None) -> int:
         """Push an event to the connections ``target`` matches; how many got it (0: held
         for a connection to come, or for one that is gone)."""

@@ -6,7 +6,7 @@ export type ClientMessage = { "type": "call", key?: string, id: CallId, method: 
 /**
  * Named arguments as an object, positional ones as an array, or absent.
  */
-params?: unknown, } | { "type": "event", key?: string, event: string, detail?: unknown, } | { "type": "cancel", key?: string, id: CallId, } | { "type": "ready", key?: string, } | { "type": "hello", key: string, } | { "type": "ping", key?: string, } | { "type": "pong", key?: string, };
+params?: unknown, } | { "type": "event", key?: string, event: string, detail?: unknown, } | { "type": "cancel", key?: string, id: CallId, } | { "type": "ack", key?: string, id: CallId, seq: number, } | { "type": "ready", key?: string, } | { "type": "hello", key: string, } | { "type": "ping", key?: string, } | { "type": "pong", key?: string, };
 export type CallError = { 
 /**
  * The error's class: `ValidationError`, `MethodNotFound`, or a handler's exception name.
@@ -24,7 +24,7 @@ message: string,
  * Structured details (`errors` for `invalid_params`), or null.
  */
 data: unknown, };
-export type HostMessage = { "type": "call_result", id: CallId, ok: boolean, result?: unknown, error?: CallError, } | { "type": "event", event: string, payload: unknown, } | { "type": "welcome", 
+export type HostMessage = { "type": "call_result", id: CallId, ok: boolean, result?: unknown, error?: CallError, } | { "type": "item", id: CallId, seq: number, item: unknown, } | { "type": "event", event: string, payload: unknown, } | { "type": "welcome", 
 /**
  * The connection's id on the host (as handlers and `connections()` see it).
  */

@@ -47,6 +47,9 @@ pub enum Op {
     /// The call was cancelled, timed out or lost its connection: stop it. Its reply, if any,
     /// has already been sent; a later `complete` for it is ignored.
     Cancel { key: CallKey },
+    /// The caller of stream or channel call `key` consumed its items up to `seq`: the host
+    /// may send more (docs/streams.md).
+    Ack { key: CallKey, seq: u64 },
 }
 
 /// Where the router hands work. Must not block and must not call back into the router.

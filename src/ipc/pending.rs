@@ -4,7 +4,8 @@
 //! sent; whoever removes it (its result, a timeout, a cancel, its connection closing,
 //! shutdown) sends that reply, and nobody else can, because removal is `take` and happens
 //! under the router's lock. A call's timer is aborted when the call leaves the table.
-//! Stream items will be tracked here next (credit per call).
+//! Stream and channel items travel while their call is here (`Router::item`); their credit
+//! is the host's to keep (docs/streams.md).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -89,6 +90,11 @@ impl Pending {
             ids.remove(&entry.id);
         }
         Some(Taken { conn: entry.conn, id: entry.id, metrics: entry.metrics })
+    }
+
+    /// The connection and id of call `key`, while it is in flight.
+    pub fn call(&self, key: CallKey) -> Option<(ConnId, &CallId)> {
+        self.calls.get(&key).map(|e| (e.conn, &e.id))
     }
 
     /// The key of call `id` in flight on `conn`.

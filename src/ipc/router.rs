@@ -35,6 +35,9 @@ pub enum Receipt {
     Event,
     /// A cancel was processed (answered `cancelled` if the call was in flight).
     Cancel,
+    /// An acknowledgement of stream items was handed to the host (or counted, for a call
+    /// no longer in flight).
+    Ack,
     /// The client announced it is ready for frames (the transport acts on it).
     Ready,
     /// A page announced its key; on an armed keyed connection it is now bound.
@@ -303,6 +306,14 @@ impl Router {
                 }
                 Receipt::Cancel
             }
+            Ok(Incoming::Ack { id, seq }) => {
+                let key = self.state.lock().pending.find(conn, &id);
+                match key {
+                    Some(key) => self.dispatch(Op::Ack { key, seq }),
+                    None => Stats::bump(&self.stats.unknown_acks),
+                }
+                Receipt::Ack
+            }
             Ok(Incoming::Ready) => Receipt::Ready,
             Ok(Incoming::Ping) => Receipt::Ping,
             Ok(Incoming::Pong) => Receipt::Pong,
@@ -441,6 +452,38 @@ impl Router {
             Stats::bump(&self.stats.late_results);
         }
         done
+    }
+
+    /// Send item `seq` of stream or channel call `key` (raw JSON) to its caller. False when
+    /// the call is no longer in flight (the item is dropped and counted): the host stops
+    /// producing. An item holding an integer beyond ±(2^53-1) ends the call `internal`, as
+    /// such a result does, and the host is told to stop it.
+    pub fn item(&self, key: CallKey, seq: u64, item: &[u8]) -> bool {
+        let found = protocol::unsafe_ints(item);
+        if !found.is_empty() {
+            Stats::bump(&self.stats.unsafe_results);
+            if self.finish(key, Err(protocol::unsafe_result_error(&found))) {
+                self.dispatch(Op::Cancel { key });
+            } else {
+                Stats::bump(&self.stats.late_items);
+            }
+            return false;
+        }
+        // Sent under the lock: a terminal reply is sent only after `finish` took the call out
+        // of the table under it, so no item can follow its call's reply.
+        {
+            let st = self.state.lock();
+            let Some((conn, id)) = st.pending.call(key) else {
+                drop(st);
+                Stats::bump(&self.stats.late_items);
+                return false;
+            };
+            if let Some(c) = st.conns.get(&conn) {
+                c.sink.send(Bytes::from(protocol::item(id, seq, item)));
+            }
+        }
+        Stats::bump(&self.stats.items_sent);
+        true
     }
 
     /// Take `key` out of the table and send its one reply. False if it was already gone.

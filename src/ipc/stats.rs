@@ -43,6 +43,12 @@ stats! {
     cancelled,
     /// Cancels naming no call in flight.
     unknown_cancels,
+    /// Stream and channel items sent.
+    items_sent,
+    /// Items for a call no longer in flight (it ended, timed out or was cancelled): dropped.
+    late_items,
+    /// Acks naming no call in flight (the stream ended before the ack arrived, or not ours).
+    unknown_acks,
     /// Messages a page's connection refused: no key, a wrong or stale one, or a `hello` out
     /// of turn (RELIABILITY.md cases 17 and 18).
     refused_key,

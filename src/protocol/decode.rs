@@ -37,6 +37,11 @@ pub enum Incoming<'a> {
     Cancel {
         id: CallId,
     },
+    /// The caller consumed the items of stream or channel call `id` up to `seq`.
+    Ack {
+        id: CallId,
+        seq: u64,
+    },
     Ready,
     /// Heartbeat: answer with `pong` (network transport; elsewhere ignored).
     Ping,
@@ -59,6 +64,7 @@ impl Incoming<'_> {
                 Incoming::Event { event: Cow::Owned(event.into_owned()), detail: own(detail) }
             }
             Incoming::Cancel { id } => Incoming::Cancel { id },
+            Incoming::Ack { id, seq } => Incoming::Ack { id, seq },
             Incoming::Ready => Incoming::Ready,
             Incoming::Ping => Incoming::Ping,
             Incoming::Pong => Incoming::Pong,
@@ -94,6 +100,8 @@ struct RawEnvelope<'a> {
     detail: Option<&'a RawValue>,
     #[serde(borrow, default)]
     key: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    seq: Option<&'a RawValue>,
 }
 
 /// Decode one message, enforcing `limits` before any parsing.
@@ -170,6 +178,18 @@ pub fn decode_keyed<'a>(input: &'a [u8], limits: &Limits) -> Result<(Incoming<'a
             Ok(Incoming::Event { event, detail: env.detail.map(Cow::Borrowed) })
         }
         "cancel" => Ok(Incoming::Cancel { id: required_id(env.id, "cancel")? }),
+        "ack" => {
+            let id = required_id(env.id, "ack")?;
+            let seq = env.seq.and_then(|raw| raw.get().parse::<u64>().ok()).filter(|n| *n <= MAX_SAFE_INTEGER as u64);
+            match seq {
+                Some(seq) => Ok(Incoming::Ack { id, seq }),
+                None => Err(Rejection {
+                    id: None, // an ack is never answered: its id names a stream, not a reply
+                    code: ErrorCode::InvalidMessage,
+                    message: "`ack` needs a `seq`: an integer from 0 to 2^53-1".into(),
+                }),
+            }
+        }
         "ready" => Ok(Incoming::Ready),
         "ping" => Ok(Incoming::Ping),
         "pong" => Ok(Incoming::Pong),
@@ -179,13 +199,13 @@ pub fn decode_keyed<'a>(input: &'a [u8], limits: &Limits) -> Result<(Incoming<'a
             id: env.id.and_then(|raw| parse_id(raw, limits)),
             code: ErrorCode::InvalidMessage,
             message: format!(
-                "unknown message type `{}` (expected `call`, `event`, `cancel`, `ready`, `hello`, `ping` or `pong`)",
+                "unknown message type `{}` (expected `call`, `event`, `cancel`, `ack`, `ready`, `hello`, `ping` or `pong`)",
                 truncate(other, 64)
             ),
         }),
     }
     .and_then(|msg| match &msg {
-        Incoming::Call { id, .. } | Incoming::Cancel { id } => {
+        Incoming::Call { id, .. } | Incoming::Cancel { id } | Incoming::Ack { id, .. } => {
             check_id_len(id, limits)?;
             Ok(msg)
         }

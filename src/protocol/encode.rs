@@ -74,6 +74,19 @@ pub fn call_err(id: &CallId, err: &ErrorReply) -> Vec<u8> {
     buf
 }
 
+/// `{"type":"item","id":…,"seq":…,"item":<item>}`
+pub fn item(id: &CallId, seq: u64, item: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(item.len() + 64);
+    buf.extend_from_slice(br#"{"type":"item","id":"#);
+    push_id(&mut buf, id);
+    buf.extend_from_slice(br#","seq":"#);
+    buf.extend_from_slice(seq.to_string().as_bytes());
+    buf.extend_from_slice(br#","item":"#);
+    buf.extend_from_slice(if item.is_empty() { b"null" } else { item });
+    buf.push(b'}');
+    buf
+}
+
 /// `{"type":"event","event":…,"payload":<payload>}`
 pub fn event(name: &str, payload: &[u8]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(payload.len() + name.len() + 40);

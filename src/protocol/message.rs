@@ -77,6 +77,19 @@ pub enum ClientMessage {
         key: Option<String>,
         id: CallId,
     },
+    /// The caller has consumed the items of stream or channel call `id` up to and including
+    /// item `seq`: the host may send more (credit-based backpressure). A client acknowledges
+    /// at the latest when it has consumed every item it holds and waits for more, so any
+    /// window the host keeps makes progress (docs/streams.md).
+    Ack {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        key: Option<String>,
+        id: CallId,
+        #[schemars(range(min = 0, max = 9_007_199_254_740_991i64))]
+        #[ts(type = "number")]
+        seq: u64,
+    },
     /// The page's bridge is installed and listening: frames for it may be delivered.
     Ready {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,6 +146,16 @@ pub enum HostMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         error: Option<CallError>,
+    },
+    /// One item of stream or channel call `id`, numbered from 1 without gaps. Every item of
+    /// a call comes before its `call_result` (which ends the stream). The host sends at most
+    /// its window of items beyond the last `ack`.
+    Item {
+        id: CallId,
+        #[ts(type = "number")]
+        seq: u64,
+        #[ts(type = "unknown")]
+        item: Value,
     },
     /// An event pushed by the host, delivered to the page's `on(event)` listeners.
     Event {

@@ -72,6 +72,7 @@ fn receipt_to_py<'py>(py: Python<'py>, receipt: &Receipt) -> PyResult<Bound<'py,
         Receipt::Replied(id) => ("replied", call_id_to_py(py, id)?),
         Receipt::Event => ("event", none),
         Receipt::Cancel => ("cancel", none),
+        Receipt::Ack => ("ack", none),
         Receipt::Ready => ("ready", none),
         Receipt::Ping => ("ping", none),
         Receipt::Pong => ("pong", none),
@@ -194,6 +195,7 @@ impl Core {
                     (1u8, conn, name, PyBytes::new(py, &detail), child).into_pyobject(py)?.into_any()
                 }
                 Op::Cancel { key } => (2u8, key).into_pyobject(py)?.into_any(),
+                Op::Ack { key, seq } => (3u8, key, seq).into_pyobject(py)?.into_any(),
             };
             list.append(item)?;
         }
@@ -206,6 +208,16 @@ impl Core {
             py.detach(|| self.router.complete(key, Ok(result)))
         } else {
             self.router.complete(key, Ok(result))
+        }
+    }
+
+    /// Send item `seq` (JSON bytes) of stream or channel call `key`. False when the call is no
+    /// longer in flight (or the item ended it: an unsafe integer): stop producing.
+    fn item(&self, py: Python<'_>, key: CallKey, seq: u64, item: &[u8]) -> bool {
+        if item.len() >= DETACH_BYTES {
+            py.detach(|| self.router.item(key, seq, item))
+        } else {
+            self.router.item(key, seq, item)
         }
     }
 

@@ -2,7 +2,7 @@
 //! messages, the generated JSON Schema, and a fuzz run of the decoder.
 
 use _core::protocol::{
-    self, call_err, call_ok, decode, decode_keyed, event, salvage_id, schema, CallId, ClientMessage, ErrorCode,
+    self, call_err, call_ok, decode, decode_keyed, event, item, salvage_id, schema, CallId, ClientMessage, ErrorCode,
     ErrorReply, HostMessage, Incoming, Limits,
 };
 use proptest::prelude::*;
@@ -38,6 +38,27 @@ fn decodes_events_and_cancels() {
         Incoming::Cancel { id } => assert_eq!(id, CallId::Int(-9_007_199_254_740_991)),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn acks_need_an_id_and_a_safe_non_negative_seq() {
+    let l = limits();
+    match decode(br#"{"type":"ack","id":"s","seq":12}"#, &l).unwrap() {
+        Incoming::Ack { id, seq } => assert_eq!((id, seq), (CallId::Str("s".into()), 12)),
+        other => panic!("{other:?}"),
+    }
+    for bad in [
+        r#"{"type":"ack","id":1}"#,
+        r#"{"type":"ack","id":1,"seq":-1}"#,
+        r#"{"type":"ack","id":1,"seq":1.5}"#,
+        r#"{"type":"ack","id":1,"seq":"3"}"#,
+        r#"{"type":"ack","id":1,"seq":9007199254740992}"#,
+    ] {
+        let rej = decode(bad.as_bytes(), &l).unwrap_err();
+        assert_eq!(rej.code, ErrorCode::InvalidMessage, "{bad}");
+        assert_eq!(rej.id, None, "an ack is never answered: {bad}");
+    }
+    assert!(decode(br#"{"type":"ack","seq":1}"#, &l).is_err(), "no id");
 }
 
 #[test]
@@ -156,6 +177,14 @@ fn encoded_frames_match_the_typed_messages() {
         serde_json::from_slice::<HostMessage>(&protocol::welcome(7, 15_000)).unwrap(),
         HostMessage::Welcome { conn: 7, heartbeat_ms: 15_000, protocol: protocol::PROTOCOL_VERSION }
     );
+    assert_eq!(
+        serde_json::from_slice::<HostMessage>(&item(&CallId::Str("s\"".into()), 3, br#"{"n":[1]}"#)).unwrap(),
+        HostMessage::Item { id: CallId::Str("s\"".into()), seq: 3, item: serde_json::json!({"n": [1]}) }
+    );
+    assert_eq!(
+        serde_json::from_slice::<HostMessage>(&item(&CallId::Int(-2), 1, b"")).unwrap(),
+        HostMessage::Item { id: CallId::Int(-2), seq: 1, item: serde_json::Value::Null }
+    );
     assert_eq!(serde_json::from_slice::<HostMessage>(protocol::PING).unwrap(), HostMessage::Ping);
     assert_eq!(serde_json::from_slice::<HostMessage>(protocol::PONG).unwrap(), HostMessage::Pong);
 
@@ -179,6 +208,8 @@ fn typed_client_messages_decode_identically() {
         ClientMessage::Call { key: key(), id: CallId::Str("s".into()), method: "m".into(), params: None },
         ClientMessage::Event { key: key(), event: "e".into(), detail: Some(serde_json::json!("d")) },
         ClientMessage::Cancel { key: None, id: CallId::Str("s".into()) },
+        ClientMessage::Ack { key: key(), id: CallId::Int(4), seq: 0 },
+        ClientMessage::Ack { key: None, id: CallId::Str("s".into()), seq: 9_007_199_254_740_991 },
         ClientMessage::Ready { key: key() },
         ClientMessage::Ready { key: None },
         ClientMessage::Hello { key: "abcdefghijklmnopqrstuv_-09".into() },
@@ -202,6 +233,7 @@ fn typed_client_messages_decode_identically() {
                 detail: detail.map(|p| serde_json::from_str(p.get()).unwrap()),
             },
             Incoming::Cancel { id } => ClientMessage::Cancel { key, id },
+            Incoming::Ack { id, seq } => ClientMessage::Ack { key, id, seq },
             Incoming::Ready => ClientMessage::Ready { key },
             Incoming::Hello => ClientMessage::Hello { key: key.expect("hello has a key") },
             Incoming::Ping => ClientMessage::Ping { key },

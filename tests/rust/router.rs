@@ -848,3 +848,51 @@ fn events_from_a_child_carry_its_id_as_they_arrive() {
         .collect();
     assert_eq!(children, vec![Some("worker-1".to_owned()), None], "only a child transport names a child");
 }
+
+// -- streams and channels: items while the call is in flight, acks to the host ----------
+
+#[test]
+fn items_travel_while_the_call_is_in_flight_and_never_after_its_reply() {
+    let h = Harness::new(Limits::default());
+    assert_eq!(h.send(br#"{"type":"call","id":"s","method":"noop"}"#), Receipt::Accepted(CallId::Str("s".into())));
+    let key = h.take_calls()[0].0;
+    assert!(h.router.item(key, 1, br#"{"n":1}"#));
+    assert!(h.router.item(key, 2, b""));
+    assert!(h.router.complete(key, Ok(b"null")));
+    assert!(!h.router.item(key, 3, b"3"), "an item after the reply is dropped");
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 3);
+    assert_eq!(frames[0], serde_json::json!({"type": "item", "id": "s", "seq": 1, "item": {"n": 1}}));
+    assert_eq!(frames[1]["item"], Value::Null);
+    assert_eq!(frames[2]["type"], "call_result");
+    assert_eq!((h.stat("items_sent"), h.stat("late_items")), (2, 1));
+}
+
+#[test]
+fn acks_reach_the_host_for_calls_in_flight_only() {
+    let h = Harness::new(Limits::default());
+    h.send(br#"{"type":"call","id":7,"method":"noop"}"#);
+    let key = h.take_calls()[0].0;
+    assert_eq!(h.send(br#"{"type":"ack","id":7,"seq":16}"#), Receipt::Ack);
+    assert_eq!(h.send(br#"{"type":"ack","id":8,"seq":1}"#), Receipt::Ack);
+    assert_eq!(*h.rec.ops.lock(), vec![Op::Ack { key, seq: 16 }]);
+    assert_eq!(h.stat("unknown_acks"), 1);
+    // A malformed ack is counted and never answered (its id names a stream, not a reply).
+    assert_eq!(h.send(br#"{"type":"ack","id":7,"seq":-1}"#), Receipt::Dropped);
+    assert!(h.frames.take().is_empty());
+    assert_eq!(h.router.in_flight(), 1);
+}
+
+#[test]
+fn an_item_with_an_unsafe_integer_ends_its_call_and_stops_the_host() {
+    let h = Harness::new(Limits::default());
+    h.send(br#"{"type":"call","id":1,"method":"noop"}"#);
+    let key = h.take_calls()[0].0;
+    assert!(!h.router.item(key, 1, b"[9007199254740993]"));
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["error"]["code"], "internal");
+    assert!(h.rec.ops.lock().contains(&Op::Cancel { key }));
+    assert_eq!(h.router.in_flight(), 0);
+    assert_eq!(h.stat("unsafe_results"), 1);
+}
