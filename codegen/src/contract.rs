@@ -10,7 +10,7 @@ use crate::CodegenError;
 
 /// The layout version this generator reads. Python's `auroraview.contract.CONTRACT_VERSION`
 /// must equal it (`tests/python/test_codegen_names.py` checks the two agree).
-pub const CONTRACT_VERSION: u64 = 2;
+pub const CONTRACT_VERSION: u64 = 3;
 
 /// The whole document.
 #[derive(Debug)]
@@ -24,7 +24,9 @@ pub struct Contract {
     pub defs: Map<String, Value>,
 }
 
-/// A command: its wire name, params (validation mode) and result (serialization mode).
+/// A command: its wire name, params (validation mode) and result (serialization mode); a
+/// stream also has the schema of its items, a command with a channel parameter the
+/// parameter's name and the schema of the items it sends (docs/streams.md).
 #[derive(Debug, Deserialize)]
 pub struct Command {
     pub name: String,
@@ -38,6 +40,57 @@ pub struct Command {
     /// The Python function (`module.qualname`), for error messages.
     #[serde(default)]
     pub python: Option<String>,
+    /// A stream (a generator command): the schema of its items (serialization mode). Its
+    /// `result` is `null`: the stream's end.
+    #[serde(default)]
+    pub stream: Option<Value>,
+    /// A channel parameter (`Channel[T]`), which is not in `params`.
+    #[serde(default)]
+    pub channel: Option<ChannelDecl>,
+}
+
+/// The channel parameter of a command: its name in the params object and its items' schema.
+#[derive(Debug, Deserialize)]
+pub struct ChannelDecl {
+    pub param: String,
+    pub item: Value,
+}
+
+impl Command {
+    /// `command `export` (`app.export`)`, for error messages.
+    pub fn label(&self) -> String {
+        match &self.python {
+            Some(py) => format!("command `{}` (`{py}`)", self.name),
+            None => format!("command `{}`", self.name),
+        }
+    }
+
+    /// What a well-formed document cannot say with its shape alone.
+    fn check(&self) -> Result<(), CodegenError> {
+        let Some(channel) = &self.channel else { return Ok(()) };
+        let fail = |why: String| Err(CodegenError(format!("contract: {}: {why}", self.label())));
+        if self.stream.is_some() {
+            return fail(format!(
+                "it is a stream and has a channel parameter `{}`: a command is one or the other \
+                 (a stream sends its items by `yield`)",
+                channel.param
+            ));
+        }
+        if channel.param.is_empty() {
+            return fail("its channel parameter has an empty name".into());
+        }
+        if self.params.get("type").and_then(Value::as_str) == Some("array") {
+            return fail(format!(
+                "its channel parameter `{}` needs named params, and its params are positional-only: \
+                 channels need named params (remove the `/` from the Python signature)",
+                channel.param
+            ));
+        }
+        if self.params.get("properties").and_then(Value::as_object).is_some_and(|p| p.contains_key(&channel.param)) {
+            return fail(format!("its channel parameter `{}` is also one of its params", channel.param));
+        }
+        Ok(())
+    }
 }
 
 /// Which way an event travels.
@@ -116,10 +169,14 @@ impl Contract {
             Some(_) => {}
         }
         let raw = RawContract::deserialize(doc).map_err(|e| CodegenError(format!("contract: the document: {e}")))?;
+        let commands: Vec<Command> = entries("command", raw.commands)?;
+        for cmd in &commands {
+            cmd.check()?;
+        }
         Ok(Contract {
             contract_version: raw.contract_version,
             protocol_version: raw.protocol_version,
-            commands: entries("command", raw.commands)?,
+            commands,
             events: entries("event", raw.events)?,
             errors: entries("error", raw.errors)?,
             defs: raw.defs,
@@ -135,17 +192,64 @@ mod tests {
     #[test]
     fn version_first_then_shape() {
         let old = Contract::parse(&json!({"contract_version": 1, "commands": []})).unwrap_err();
-        assert!(old.0.contains("expected 2"), "{}", old.0);
-        let bad = Contract::parse(&json!({"contract_version": 2, "commands": [{"name": 3}]})).unwrap_err();
+        assert!(old.0.contains("expected 3"), "{}", old.0);
+        let bad = Contract::parse(&json!({"contract_version": 3, "commands": [{"name": 3}]})).unwrap_err();
         assert!(bad.0.starts_with("contract: command #0: invalid type: integer `3`"), "{}", bad.0);
-        let missing = Contract::parse(&json!({"contract_version": 2, "commands": [{"name": "rename"}]})).unwrap_err();
+        let missing = Contract::parse(&json!({"contract_version": 3, "commands": [{"name": "rename"}]})).unwrap_err();
         assert_eq!(missing.0, "contract: command #0 (\"rename\"): missing field `params`");
-        let no_list = Contract::parse(&json!({"contract_version": 2})).unwrap_err();
+        let no_list = Contract::parse(&json!({"contract_version": 3})).unwrap_err();
         assert_eq!(no_list.0, "contract: the document: missing field `commands`");
-        let dir = Contract::parse(&json!({"contract_version": 2, "commands": [],
+        let dir = Contract::parse(&json!({"contract_version": 3, "commands": [],
             "events": [{"name": "e", "direction": "sideways", "payload": {}}]}))
         .unwrap_err();
         assert!(dir.0.contains("sideways"), "{}", dir.0);
         assert!(Contract::parse(&json!([])).is_err());
+        let v2 = Contract::parse(&json!({"contract_version": 2, "commands": []})).unwrap_err();
+        assert!(v2.0.contains("contract version 2 is not supported (expected 3)"), "{}", v2.0);
+    }
+
+    fn command(extra: Value) -> Value {
+        let mut cmd = json!({"name": "export", "params": {"type": "object", "properties": {"path": {"type": "string"}}},
+            "result": {"type": "null"}, "python": "app.export"});
+        for (k, v) in extra.as_object().unwrap() {
+            cmd[k] = v.clone();
+        }
+        json!({"contract_version": 3, "commands": [cmd]})
+    }
+
+    #[test]
+    fn streams_and_channels() {
+        let c = Contract::parse(&command(json!({"stream": {"type": "integer"}}))).unwrap();
+        assert_eq!(c.commands[0].stream, Some(json!({"type": "integer"})));
+        assert!(c.commands[0].channel.is_none());
+        let c =
+            Contract::parse(&command(json!({"channel": {"param": "progress", "item": {"type": "string"}}}))).unwrap();
+        let channel = c.commands[0].channel.as_ref().unwrap();
+        assert_eq!((channel.param.as_str(), &channel.item), ("progress", &json!({"type": "string"})));
+        // `null` is "not a stream", as an absent field.
+        let c = Contract::parse(&command(json!({"stream": null, "channel": null}))).unwrap();
+        assert!(c.commands[0].stream.is_none() && c.commands[0].channel.is_none());
+    }
+
+    #[test]
+    fn a_malformed_stream_or_channel_is_an_error_naming_the_command() {
+        let both = json!({"stream": {"type": "integer"}, "channel": {"param": "progress", "item": {}}});
+        let err = Contract::parse(&command(both)).unwrap_err();
+        assert_eq!(
+            err.0,
+            "contract: command `export` (`app.export`): it is a stream and has a channel parameter `progress`: \
+             a command is one or the other (a stream sends its items by `yield`)"
+        );
+        let mut positional = command(json!({"channel": {"param": "progress", "item": {}}}));
+        positional["commands"][0]["params"] = json!({"type": "array", "prefixItems": [{"type": "string"}]});
+        let err = Contract::parse(&positional).unwrap_err();
+        assert!(err.0.starts_with("contract: command `export` (`app.export`): "), "{}", err.0);
+        assert!(err.0.contains("channels need named params"), "{}", err.0);
+        let twice = command(json!({"channel": {"param": "path", "item": {}}}));
+        let err = Contract::parse(&twice).unwrap_err();
+        assert!(err.0.contains("channel parameter `path` is also one of its params"), "{}", err.0);
+        let no_item = command(json!({"channel": {"param": "progress"}}));
+        let err = Contract::parse(&no_item).unwrap_err();
+        assert!(err.0.starts_with("contract: command #0 (\"export\"): missing field `item`"), "{}", err.0);
     }
 }

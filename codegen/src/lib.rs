@@ -46,6 +46,10 @@ pub const OWN_NAMES: &[&str] = &[
     "commandWithParams",
     "commandWithOptionalParams",
     "commandWithoutParams",
+    "commandWithChannel",
+    "streamWithParams",
+    "streamWithOptionalParams",
+    "streamWithoutParams",
     "pageEvent",
     "hostEvent",
 ];
@@ -187,5 +191,141 @@ mod tests {
         assert!(ts.contains("  setX: commandWithParams<SetXParams, SetXResult>(\"set_x\"),"), "{ts}");
         assert!(ts.contains("  tick: pageEvent<number>(\"tick\"),"), "{ts}");
         assert_eq!(ts, generate(&c, "t").unwrap());
+    }
+
+    fn streaming_commands() -> Value {
+        let progress = json!({"$ref": "#/$defs/Progress"});
+        let total = json!({"type": "object", "properties": {"total": {"type": "integer"}}, "required": ["total"]});
+        let empty = json!({"type": "object", "properties": {}});
+        json!([
+            {"name": "watch", "params": total, "result": {"type": "null"}, "stream": progress, "errors": ["NotFound"]},
+            {"name": "count", "params": {"type": "object", "properties": {"n": {"type": "integer", "default": 3}}},
+             "result": {"type": "null"}, "stream": {"type": "integer"}, "sync": true},
+            {"name": "ticks", "params": empty, "result": {"type": "null"}, "stream": {"type": "number"}},
+            {"name": "pairs", "params": {"type": "array", "prefixItems": [{"type": "string"}]}, "result": {"type": "null"},
+             "stream": {"type": "string"}},
+            {"name": "export", "params": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+             "result": {"type": "string"}, "channel": {"param": "progress", "item": progress}},
+            {"name": "rebuild", "params": empty, "result": {"type": "null"}, "channel": {"param": "on_log", "item": {"type": "string"}}},
+        ])
+    }
+
+    #[test]
+    fn streams_and_channels_are_one_line_over_their_sdk_helpers() {
+        let mut c = contract(json!({"Progress": object("done")}), streaming_commands());
+        c["errors"] = json!([{"name": "NotFound", "code": "not_found"}]);
+        let ts = generate(&c, "t").unwrap();
+        let has = |s: &str| assert!(ts.contains(s), "missing {s:?} in\n{ts}");
+        has("import { streamWithParams, streamWithOptionalParams, streamWithoutParams, commandWithChannel, type InvokeErrorOf } from \"@auroraview/sdk\";");
+        // Streams: an item type, a wrapper per params variant, no result type.
+        has("export type WatchItem = Progress;\n");
+        has("  watch: streamWithParams<WatchParams, WatchItem>(\"watch\"),\n");
+        has("  count: streamWithOptionalParams<CountParams, CountItem>(\"count\"),\n");
+        has("  ticks: streamWithoutParams<TicksItem>(\"ticks\"),\n");
+        has("export type PairsParams = [string];\n");
+        has("  pairs: streamWithParams<PairsParams, PairsItem>(\"pairs\"),\n");
+        has("   * Streams `watch`: iterate with `for await`; `break` or the signal cancels it.\n");
+        has("   * @throws {NotFoundError} from the `for await` loop, ending the stream\n");
+        for name in ["WatchResult", "CountResult", "TicksResult", "PairsResult"] {
+            assert!(!ts.contains(name), "{name} in\n{ts}");
+        }
+        // Channels: the callback is a required member of the params, named as on the wire.
+        has("export interface ExportParams {\n  path: string;\n  /** Called with each item the command sends, before it returns. */\n  progress: (item: ExportItem) => void;\n}\n");
+        has("export type ExportItem = Progress;\n");
+        has("export type ExportResult = string;\n");
+        has("  export: commandWithChannel<ExportParams, ExportResult>(\"export\", \"progress\"),\n");
+        has("export interface RebuildParams {\n  /** Called with each item the command sends, before it returns. */\n  on_log: (item: RebuildItem) => void;\n}\n");
+        has("  rebuild: commandWithChannel<RebuildParams, RebuildResult>(\"rebuild\", \"on_log\"),\n");
+        // CommandMap and MockHandlers.
+        has("  \"watch\": { params: WatchParams; result: null; item: WatchItem };\n");
+        has("  \"ticks\": { params: undefined; result: null; item: TicksItem };\n");
+        has("  \"export\": { params: ExportParams; result: ExportResult; item: ExportItem };\n");
+        has("  [K in Exclude<keyof CommandMap, \"watch\" | \"count\" | \"ticks\" | \"pairs\" | \"export\" | \"rebuild\">]?: ");
+        has("  \"watch\"?: (params: WatchParams) => Iterable<WatchItem> | AsyncIterable<WatchItem>;\n");
+        has("  \"export\"?: (params: Omit<ExportParams, \"progress\">, channel: (item: ExportItem) => void) => ExportResult | Promise<ExportResult>;\n");
+        assert_eq!(ts, generate(&c, "t").unwrap());
+    }
+
+    #[test]
+    fn plain_commands_keep_their_command_map_and_mock_handlers() {
+        let cmd =
+            json!([{"name": "get", "params": {"type": "object", "properties": {}}, "result": {"type": "string"}}]);
+        let ts = generate(&contract(json!({}), cmd), "t").unwrap();
+        assert!(
+            ts.contains("export interface CommandMap {\n  \"get\": { params: undefined; result: GetResult };\n}\n"),
+            "{ts}"
+        );
+        assert!(ts.contains("export type MockHandlers = {\n  [K in keyof CommandMap]?: (params: CommandMap[K][\"params\"]) => CommandMap[K][\"result\"] | Promise<CommandMap[K][\"result\"]>;\n};\n"), "{ts}");
+        assert!(!ts.contains("stream") && !ts.contains("Channel") && !ts.contains("Item"), "{ts}");
+    }
+
+    #[test]
+    fn an_item_type_named_like_a_definition_is_an_error_naming_both() {
+        let mut item = object("x");
+        item["x-python"] = json!("app.WatchItem");
+        let cmd = json!([{"name": "watch", "params": {"type": "object", "properties": {}}, "result": {"type": "null"},
+            "stream": {"type": "integer"}, "python": "app.watch"}]);
+        let err = generate(&contract(json!({"WatchItem": item.clone()}), cmd), "t").unwrap_err();
+        assert!(
+            err.0.contains("`app.WatchItem`") && err.0.contains("the stream items of command `watch` (`app.watch`)"),
+            "{}",
+            err.0
+        );
+        assert!(err.0.contains("`WatchItem`"), "{}", err.0);
+
+        item["x-python"] = json!("app.ExportItem");
+        let cmd = json!([{"name": "export", "params": {"type": "object", "properties": {}}, "result": {"type": "null"},
+            "channel": {"param": "progress", "item": {"type": "integer"}}}]);
+        let err = generate(&contract(json!({"ExportItem": item}), cmd), "t").unwrap_err();
+        assert!(
+            err.0.contains("`app.ExportItem`") && err.0.contains("the channel items of command `export`"),
+            "{}",
+            err.0
+        );
+
+        // A stream has no result type: `WatchResult` is free for a definition.
+        let mut result = object("y");
+        result["x-python"] = json!("app.WatchResult");
+        let cmd = json!([{"name": "watch", "params": {"type": "object", "properties": {}}, "result": {"type": "null"},
+            "stream": {"$ref": "#/$defs/WatchResult"}}]);
+        let ts = generate(&contract(json!({"WatchResult": result}), cmd), "t").unwrap();
+        assert!(ts.contains("export type WatchItem = WatchResult;"), "{ts}");
+    }
+
+    #[test]
+    fn a_command_both_stream_and_channel_fails_naming_it() {
+        let cmd = json!([{"name": "watch", "params": {"type": "object", "properties": {}}, "result": {"type": "null"},
+            "stream": {"type": "integer"}, "channel": {"param": "progress", "item": {}}, "python": "app.watch"}]);
+        let err = generate(&contract(json!({}), cmd), "t").unwrap_err();
+        assert!(err.0.contains("command `watch` (`app.watch`)") && err.0.contains("one or the other"), "{}", err.0);
+    }
+
+    #[test]
+    fn a_definition_named_like_a_stream_helper_or_a_global_gets_a_suffix() {
+        let defs = json!({"streamWithParams": object("a"), "Omit": object("b"), "AsyncIterable": object("c")});
+        let cmd = json!([{"name": "get", "params": {"type": "object", "properties": {}}, "result": {"type": "null"},
+            "stream": {"anyOf": [{"$ref": "#/$defs/streamWithParams"}, {"$ref": "#/$defs/Omit"}, {"$ref": "#/$defs/AsyncIterable"}]}}]);
+        let ts = generate(&contract(defs, cmd), "t").unwrap();
+        assert!(ts.contains("export type GetItem = streamWithParams_ | Omit_ | AsyncIterable_;"), "{ts}");
+    }
+
+    fn generated(name: &str) -> (Value, std::path::PathBuf) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/codegen");
+        let doc = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        (serde_json::from_str(&doc).unwrap(), dir.join(format!("{name}.gen.ts")))
+    }
+
+    /// `tests/codegen/streams.json` (a contract with streams and channels, written by hand so
+    /// it does not wait on the Python side) → `streams.gen.ts`, which `typecheck.ts` compiles
+    /// under `tsc --strict`. `AURORAVIEW_BLESS=1` rewrites it.
+    #[test]
+    fn the_streams_fixture_matches_its_golden_file() {
+        let (doc, golden) = generated("streams");
+        let ts = generate(&doc, "streams:commands").unwrap();
+        if std::env::var_os("AURORAVIEW_BLESS").is_some() {
+            std::fs::write(&golden, &ts).unwrap();
+        }
+        let want = std::fs::read_to_string(&golden).unwrap_or_default();
+        assert!(ts == want, "{} is stale: regenerate with AURORAVIEW_BLESS=1 and review the diff", golden.display());
     }
 }

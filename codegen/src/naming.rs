@@ -119,6 +119,9 @@ pub const RESERVED: &[&str] = &[
     "while",
     "with",
     "yield", // keywords
+    "AsyncIterable",
+    "Iterable",
+    "Omit",
     "Promise",
     "Record", // globals the generated file uses
 ];
