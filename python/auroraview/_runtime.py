@@ -41,6 +41,7 @@ from pydantic import ValidationError
 from pydantic_core import to_json
 
 from . import _core
+from .channel import Channel, _Credit  # pyright: ignore[reportPrivateUsage]
 from .commands import Command, EventHandler
 from .context import CallContext
 from .errors import ERROR_NAMES, InvokeException
@@ -57,6 +58,7 @@ log = logging.getLogger("auroraview")
 _CALL: Final = 0
 _EVENT: Final = 1
 _CANCEL: Final = 2
+_ACK: Final = 3
 # Work items started per loop wake-up. Each starts a task that runs in the next loop
 # iteration, so this bounds how long any iteration runs. Worst loop stall with 10,000 mixed
 # calls queued from another thread, 8 sync workers (tests/python/test_concurrency.py, 8
@@ -230,13 +232,17 @@ class Runtime:
         self.sync_workers = sync_workers
         self._methods = methods
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._live: set[asyncio.Task[None]] = set()  # every handler task not done yet
         #: The `CallContext` of each call in flight whose command takes one (by call key).
         self._contexts: dict[int, CallContext] = {}
+        #: The credit of each stream or channel call in flight (by call key).
+        self._credits: dict[int, _Credit] = {}
         self._stopping = False  # `stop()` is under way: nothing new starts
         self._event_tasks: set[asyncio.Task[None]] = set()
         self._sync_running = 0  # sync calls queued or running
         self._sync_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0  # the loop's thread (channels tell async senders from sync ones)
         self._pool: _Workers | None = None
         self._event_pool: _Workers | None = None
         self._events_queued = 0  # sync event handler runs queued so far (loop thread)
@@ -267,6 +273,7 @@ class Runtime:
         if self._loop is not None:
             raise RuntimeError("runtime already started")
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._stopping = False
         self._pool = _Workers(self.sync_workers, "auroraview-sync")
         # One thread keeps sync event handlers in the order the events arrived.
@@ -296,7 +303,7 @@ class Runtime:
         # From here no new work starts (a drain or a spin scheduled before would otherwise
         # start handlers nobody waits for); what is queued later is the core's, for later.
         self._stopping = True
-        pending = [*self._tasks.values(), *self._event_tasks]
+        pending = [*self._live, *self._event_tasks]
         for task in pending:
             task.cancel()
         deadline = loop.time() + grace
@@ -376,7 +383,14 @@ class Runtime:
                     except Exception:  # a tap must not stop the handlers
                         log.exception("event tap for %r failed", name)
                 self._deliver_event(loop, name, detail)
+            elif op[0] == _ACK:
+                credit = self._credits.get(op[1])
+                if credit is not None:
+                    credit.ack(op[2])
             else:
+                credit = self._credits.pop(op[1], None)
+                if credit is not None:
+                    credit.close()
                 task = self._tasks.pop(op[1], None)
                 if task is not None:
                     task.cancel()
@@ -409,11 +423,20 @@ class Runtime:
                 return  # its connection closed already: the router has ended the call
             call = CallContext._for(cmd.name, conn, info, cmd.timeout)  # pyright: ignore[reportPrivateUsage]
             kwargs[cmd.context] = self._contexts[key] = call
+        credit = None
+        if cmd.stream is not None or cmd.channel is not None:
+            credit = self._credits[key] = _Credit(loop)
+            if cmd.channel is not None:
+                kwargs[cmd.channel] = Channel(self.core, key, cmd.dump_item, credit, self._loop_thread)
         if cmd.is_async:
             # Run the handler eagerly up to its first suspension: a handler that never
             # suspends answers without a task or an extra loop iteration (3.12's eager tasks,
             # done by hand for 3.10+). One that suspends continues as a task from there.
-            coro = self._run_async(key, cmd, args, kwargs)
+            if cmd.stream is not None:
+                assert credit is not None
+                coro = self._run_stream_async(key, cmd, args, kwargs, credit)
+            else:
+                coro = self._run_async(key, cmd, args, kwargs)
             ctx = contextvars.copy_context()
             try:
                 first = ctx.run(coro.send, None)
@@ -427,7 +450,11 @@ class Runtime:
                 return
             # Created inside `ctx` (create_task's context= is 3.11+): the task runs in a copy
             # of it, holding whatever the first step set.
-            self._tasks[key] = ctx.run(loop.create_task, _continue(coro, first))
+            task = self._tasks[key] = ctx.run(loop.create_task, _continue(coro, first))
+            # Tracked until done, even once its call has ended (a cancelled stream closing its
+            # generator): `stop` waits for these.
+            self._live.add(task)
+            task.add_done_callback(self._live.discard)
         else:
             assert self._pool is not None
             with self._sync_lock:
@@ -459,24 +486,102 @@ class Runtime:
             self._tasks.pop(key, None)
             if cmd.context is not None:
                 self._contexts.pop(key, None)
+            if cmd.channel is not None:
+                self._end_credit(key)
             if not answered:
                 self.core.fail(key, ERROR_NAMES["internal"], "internal", "the handler exited abnormally")
+
+    async def _run_stream_async(
+        self, key: int, cmd: Command, args: tuple[Any, ...], kwargs: dict[str, Any], credit: _Credit
+    ) -> None:
+        """Drive an async generator command: an item per credit, then the one reply. However
+        it stops (its end, an error, a cancel, a timeout, its caller gone), the generator is
+        closed, so its ``finally`` runs."""
+        answered = False
+        agen = cmd.fn(*args, **kwargs)
+        try:
+            while True:
+                if credit.full() and not credit.closed:
+                    await credit.wait_async()
+                if credit.closed:
+                    answered = True  # the router ended the call (and answered it)
+                    return
+                try:
+                    item = await agen.__anext__()
+                except StopAsyncIteration:
+                    break
+                if not credit.send(self.core, key, cmd.dump_item(item)):
+                    answered = True  # ended meanwhile, or this item ended it: answered already
+                    return
+            answered = True
+            self.core.complete(key, b"null")
+        except asyncio.CancelledError:
+            if self._tasks.pop(key, None) is not None:
+                self.core.fail(key, ERROR_NAMES["cancelled"], "cancelled", "the handler was cancelled")
+            answered = True
+            raise
+        except BaseException as exc:
+            answered = True
+            if _destroyed(exc):
+                self.core.fail(key, ERROR_NAMES["internal"], "internal", "the handler's task was destroyed")
+                raise
+            self._fail(key, cmd, exc)
+        finally:
+            self._tasks.pop(key, None)
+            if cmd.context is not None:
+                self._contexts.pop(key, None)
+            self._end_credit(key)
+            if not answered:
+                self.core.fail(key, ERROR_NAMES["internal"], "internal", "the handler exited abnormally")
+            try:
+                await agen.aclose()  # runs the generator's `finally` (a no-op once it ended)
+            except BaseException as exc:
+                if not isinstance(exc, (asyncio.CancelledError, GeneratorExit)):
+                    log.error("command %r: closing its generator raised %r", cmd.name, exc, exc_info=exc)
+
+    def _end_credit(self, key: int) -> None:
+        credit = self._credits.pop(key, None)
+        if credit is not None:
+            credit.close()
 
     def _run_sync(self, key: int, cmd: Command, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         running = self._running
         running[key] = (f"command {cmd.name!r}", time.monotonic())
         try:
-            payload = cmd.dump(cmd.fn(*args, **kwargs))
+            if cmd.stream is not None:
+                self._drive_stream_sync(key, cmd, cmd.fn(*args, **kwargs))
+            else:
+                payload = cmd.dump(cmd.fn(*args, **kwargs))
+                self.core.complete(key, payload)
         except BaseException as exc:  # noqa: BLE001 - a worker must answer whatever happens
             self._fail(key, cmd, exc)
-        else:
-            self.core.complete(key, payload)
         finally:
             del running[key]
             if cmd.context is not None:
                 self._contexts.pop(key, None)
+            if cmd.stream is not None or cmd.channel is not None:
+                loop = self._loop
+                if loop is not None:  # `_credits` belongs to the loop's thread
+                    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                        loop.call_soon_threadsafe(self._end_credit, key)
             with self._sync_lock:
                 self._sync_running -= 1
+
+    def _drive_stream_sync(self, key: int, cmd: Command, gen: Generator[Any, None, None]) -> None:
+        """Drive a sync generator command on this worker thread: an item per credit, then
+        the one reply; the generator is closed however it stops (here: its thread)."""
+        credit = self._credits_for_thread(key)
+        try:
+            for item in gen:
+                if credit is None or not credit.send_blocking(self.core, key, cmd.dump_item(item)):
+                    return  # the call ended (cancelled, timed out, caller gone): answered already
+            self.core.complete(key, b"null")
+        finally:
+            gen.close()
+
+    def _credits_for_thread(self, key: int) -> _Credit | None:
+        # Set before the job was queued; read-only here (dict reads are atomic).
+        return self._credits.get(key)
 
     def _fail(self, key: int, cmd: Command, exc: BaseException) -> None:
         if isinstance(exc, InvokeException):

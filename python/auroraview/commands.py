@@ -26,6 +26,7 @@ from pydantic.experimental.arguments_schema import generate_arguments_schema
 from pydantic_core import CoreSchema, PydanticSerializationError, SchemaValidator, to_json
 
 from . import _core
+from .channel import Channel
 from .context import CallContext
 from .errors import InvokeException
 
@@ -66,6 +67,12 @@ class Command:
     origins: tuple[str, ...] | None = None
     #: The parameter annotated `CallContext` (the runtime passes one per call), if any.
     context: str | None = None
+    #: A stream command (a generator function): the type of its items. Its `result` is None.
+    stream: TypeAdapter[Any] | None = None
+    #: The parameter annotated `Channel[T]` (the runtime passes one per call), if any, and the
+    #: type of its items.
+    channel: str | None = None
+    channel_item: TypeAdapter[Any] | None = None
 
     def dump(self, value: Any) -> bytes:
         """Serialize a handler's return value; a value not matching the annotation raises.
@@ -74,6 +81,16 @@ class Command:
             return self.result.dump_json(value, warnings="error", by_alias=True)
         except (PydanticSerializationError, UnicodeEncodeError) as exc:
             return _retry_well_formed(exc, value, lambda v: self.result.dump_json(v, warnings="error", by_alias=True))
+
+
+    def dump_item(self, value: Any) -> bytes:
+        """Serialize one item of this stream or channel command (checked as a result is)."""
+        adapter = self.stream or self.channel_item
+        assert adapter is not None
+        try:
+            return adapter.dump_json(value, warnings="error", by_alias=True)
+        except (PydanticSerializationError, UnicodeEncodeError) as exc:
+            return _retry_well_formed(exc, value, lambda v: adapter.dump_json(v, warnings="error", by_alias=True))
 
 
 @dataclass(frozen=True)
@@ -346,21 +363,33 @@ def _make_command(
                 f"annotate it (e.g. `{p.name}: str`) so its params can be validated"
             )
     context = _context_param(fn, sig, hints)
+    channel, channel_type = _channel_param(fn, sig, hints)
+    streaming = inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn)
+    if streaming and channel is not None:
+        raise TypeError(f"{_describe(fn)}: a stream command (a generator) yields its items; it takes no Channel parameter")
+    skipped = {n for n in (context, channel) if n is not None}
     declared_errors = _check_errors(name, errors)
     try:
         schema = _js_safe(
             generate_arguments_schema(
-                fn, schema_type="arguments", parameters_callback=lambda _i, n, _t: "skip" if n == context else None
+                fn, schema_type="arguments", parameters_callback=lambda _i, n, _t: "skip" if n in skipped else None
             )
         )
         validator = SchemaValidator(schema)
-        result = TypeAdapter(hints.get("return", Any))
+        if streaming:
+            item = _stream_item(fn, hints.get("return", Any))
+            stream: TypeAdapter[Any] | None = TypeAdapter(item)
+            result: TypeAdapter[Any] = TypeAdapter(None)
+        else:
+            stream = None
+            result = TypeAdapter(hints.get("return", Any))
+        channel_item = None if channel is None else TypeAdapter(channel_type)
     except Exception as exc:
         raise TypeError(_untypable_message(fn, sig, hints) or f"{_describe(fn)}: its signature cannot be turned into a pydantic schema: {exc}") from exc
     return Command(
         name=name,
         fn=fn,
-        is_async=inspect.iscoroutinefunction(fn),
+        is_async=inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn),
         validator=validator,
         result=result,
         timeout=float(timeout) if timeout is not None else None,
@@ -370,7 +399,48 @@ def _make_command(
         transports=access_transports,
         origins=access_origins,
         context=context,
+        stream=stream,
+        channel=channel,
+        channel_item=channel_item,
     )
+
+
+_ASYNC_STREAMS = (collections.abc.AsyncIterator, collections.abc.AsyncIterable, collections.abc.AsyncGenerator)
+_SYNC_STREAMS = (collections.abc.Iterator, collections.abc.Iterable, collections.abc.Generator)
+
+
+def _stream_item(fn: Callable[..., Any], annotation: Any) -> Any:
+    """The item type of a generator command from its return annotation (`AsyncIterator[T]`,
+    `Iterator[T]`, their Iterable and Generator forms; none: `Any`)."""
+    if annotation is Any:
+        return Any
+    origin = typing.get_origin(annotation) or annotation
+    wanted = _ASYNC_STREAMS if inspect.isasyncgenfunction(fn) else _SYNC_STREAMS
+    if origin not in wanted:
+        kind = "AsyncIterator[T]" if inspect.isasyncgenfunction(fn) else "Iterator[T]"
+        raise TypeError(
+            f"{_describe(fn)}: a generator command streams its items: annotate its return as {kind} "
+            f"(or the Iterable/Generator form), not {annotation!r}"
+        )
+    args = typing.get_args(annotation)
+    return args[0] if args else Any
+
+
+def _channel_param(fn: Callable[..., Any], sig: inspect.Signature, hints: dict[str, Any]) -> tuple[str | None, Any]:
+    """The parameter annotated `Channel[T]` (at most one, passable by keyword, no default)
+    and its item type."""
+    found = [p for p in sig.parameters.values() if (typing.get_origin(hints.get(p.name)) or hints.get(p.name)) is Channel]
+    if not found:
+        return None, None
+    if len(found) > 1:
+        raise TypeError(f"{_describe(fn)}: parameters {', '.join(repr(p.name) for p in found)} are all channels; take one")
+    p = found[0]
+    if p.kind is p.POSITIONAL_ONLY:
+        raise TypeError(f"{_describe(fn)}: the Channel parameter {p.name!r} must be passable by keyword")
+    if p.default is not p.empty:
+        raise TypeError(f"{_describe(fn)}: the Channel parameter {p.name!r} takes no default (the runtime always passes one)")
+    args = typing.get_args(hints[p.name])
+    return p.name, args[0] if args else Any
 
 
 def _context_param(fn: Callable[..., Any], sig: inspect.Signature, hints: dict[str, Any]) -> str | None:

@@ -32,7 +32,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import CoreModeRef, DefsRef, GenerateJsonSchema, JsonSchemaMode
 
 from . import _core
-from .commands import Commands
+from .commands import Command, Commands
 from .errors import ERROR_CODES, InvokeException
 
 __all__ = ["CONTRACT_VERSION", "build_contract"]
@@ -276,6 +276,16 @@ class _Namer:
         return base
 
 
+def _stream_entry(cmd: Command, schema: dict[tuple[str, str], Any], names: dict[str, str]) -> dict[str, Any]:
+    """A stream command's ``stream`` (its item schema), a channel command's ``channel``
+    (the parameter and its item schema): docs/streams.md."""
+    if cmd.stream is not None:
+        return {"stream": _rewrite(schema[(cmd.name, "item")], names)}
+    if cmd.channel is not None:
+        return {"channel": {"param": cmd.channel, "item": _rewrite(schema[(cmd.name, "item")], names)}}
+    return {}
+
+
 def build_contract(commands: Commands) -> dict[str, Any]:
     """The contract document of `commands` (deterministic: sorted by name; type names
     given in registration order)."""
@@ -285,6 +295,9 @@ def build_contract(commands: Commands) -> dict[str, Any]:
     for cmd in commands:
         inputs.append(((cmd.name, "params"), "validation", cmd.params_schema))
         inputs.append(((cmd.name, "result"), "serialization", cmd.result.core_schema))
+        item = cmd.stream or cmd.channel_item
+        if item is not None:
+            inputs.append(((cmd.name, "item"), "serialization", item.core_schema))
         for err in cmd.errors:
             known = errors.setdefault(err.__name__, err)
             if known is not err:
@@ -311,7 +324,7 @@ def build_contract(commands: Commands) -> dict[str, Any]:
         generator = _ContractJsonSchema()
         mapping, all_defs = generator.generate_definitions(inputs) if inputs else ({}, {})
     defs: dict[str, Any] = {str(k): v for k, v in all_defs.items()}
-    schema = {key: value for (key, _m), value in mapping.items() if key[1] in ("params", "result", "event", "error")}
+    schema = {key: value for (key, _m), value in mapping.items() if key[1] in ("params", "result", "item", "event", "error")}
     classes: dict[str, Any] = {ref: core.get("cls") for ref, core in found.items()}
 
     # Does each type's input shape differ from its output shape (its own fields, or any type
@@ -386,6 +399,7 @@ def build_contract(commands: Commands) -> dict[str, Any]:
                 "timeout": cmd.timeout,
                 "sync": not cmd.is_async,
                 "python": f"{getattr(cmd.fn, '__module__', '?')}.{getattr(cmd.fn, '__qualname__', '?')}",
+                **_stream_entry(cmd, schema, names),
             }
             for cmd in cmds
         ],

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,10 @@ __all__ = ["ReceivedEvent", "TestClient"]
 
 # Frames handled per loop wake-up, so a flood of replies never stalls the loop.
 _BATCH = 256
+# A stream's consumer acknowledges at least this often (and whenever it waits, empty-handed).
+_ACK_EVERY = 32
+
+log = logging.getLogger("auroraview")
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,10 @@ class TestClient:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._raw: dict[int | str, asyncio.Future[str]] = {}
+        #: Item frames of stream and channel calls in flight, by call id: called with
+        #: ``(seq, item)``; a stream's also gets its reply (``seq`` None, the frame).
+        self._items: dict[int, Callable[[int | None, Any], None]] = {}
+        self._acks: dict[int, int] = {}  # channel items consumed in the batch being handled
         self._events: list[ReceivedEvent] = []
         self._event_waiters: list[tuple[str | None, asyncio.Future[ReceivedEvent]]] = []
         self._conn: _core.Connection | None = None
@@ -134,6 +144,12 @@ class TestClient:
         for fut in [*self._pending.values(), *self._raw.values()]:
             if not fut.done():
                 fut.set_exception(InvokeError.framework("shutting_down", "the test client was closed"))
+        for call_id, reader in list(self._items.items()):
+            if call_id not in self._pending:  # a stream: ends with the error its calls get
+                closed = InvokeError.framework("shutting_down", "the test client was closed")
+                error = {"name": closed.name, "code": closed.code, "message": closed.message, "data": None}
+                reader(None, {"ok": False, "error": error})
+        self._items.clear()
         self._pending.clear()
         self._raw.clear()
         in_loop = self.app.loop is self._loop
@@ -157,11 +173,20 @@ class TestClient:
 
     # -- calls ----------------------------------------------------------------------
 
-    async def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+    async def call(
+        self,
+        method: str,
+        params: Any = None,
+        *,
+        timeout: float | None = None,
+        on_item: Callable[[Any], None] | None = None,
+    ) -> Any:
         """Call `method` and return its decoded result, or raise `InvokeError`.
 
         With `timeout`, or when the awaiting task is cancelled, a `cancel` message is sent
-        (as the JS client does for an AbortSignal) and the handler sees `CancelledError`."""
+        (as the JS client does for an AbortSignal) and the handler sees `CancelledError`.
+        ``on_item`` gets the items a channel command sends, in order, before its result
+        (acknowledged once it returned; an exception it raises is logged)."""
         loop, conn = self._require_open()
         call_id = next(self._ids)
         msg: dict[str, Any] = {"type": "call", "id": call_id, "method": method}
@@ -169,9 +194,12 @@ class TestClient:
             msg["params"] = params
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending[call_id] = fut
+        if on_item is not None:
+            self._items[call_id] = self._channel_reader(call_id, on_item)
         kind, _ = conn.send(to_json(msg))
         if kind == "dropped":
             self._pending.pop(call_id, None)
+            self._items.pop(call_id, None)
             raise InvokeError.framework("invalid_message", "the router dropped the call (see core stats)")
         if kind == "replied":
             self._on_frames()
@@ -186,8 +214,71 @@ class TestClient:
             self._send_cancel(call_id)
             raise
 
+    def _channel_reader(self, call_id: int, on_item: Callable[[Any], None]) -> Callable[[int | None, Any], None]:
+        def read(seq: int | None, item: Any) -> None:
+            try:
+                on_item(item)
+            except Exception:
+                log.exception("on_item for call %s raised", call_id)
+            if seq is not None:
+                self._acks[call_id] = seq
+
+        return read
+
+    async def stream(self, method: str, params: Any = None, *, timeout: float | None = None) -> AsyncIterator[Any]:
+        """Call stream command `method` and iterate over its items (``async for``). Leaving
+        the loop early (``break``, an exception), `timeout` (seconds, for the whole stream)
+        or cancelling the task sends a `cancel` (the host closes the generator). An error
+        reply raises `InvokeError` after the items before it. Items are acknowledged as
+        they are consumed, as the JS client does (docs/streams.md)."""
+        loop, conn = self._require_open()
+        call_id = next(self._ids)
+        msg: dict[str, Any] = {"type": "call", "id": call_id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        queue: asyncio.Queue[tuple[int | None, Any]] = asyncio.Queue()
+        self._items[call_id] = lambda seq, item: queue.put_nowait((seq, item))
+        kind, _ = conn.send(to_json(msg))
+        if kind == "dropped":
+            self._items.pop(call_id, None)
+            raise InvokeError.framework("invalid_message", "the router dropped the call (see core stats)")
+        if kind == "replied":
+            self._on_frames()
+        deadline = None if timeout is None else loop.time() + timeout
+        consumed = acked = 0
+        ended = False
+        try:
+            while True:
+                if queue.empty() and consumed > acked:
+                    acked = consumed
+                    conn.send(to_json({"type": "ack", "id": call_id, "seq": acked}))
+                try:
+                    if deadline is None:
+                        seq, value = await queue.get()
+                    else:
+                        seq, value = await asyncio.wait_for(queue.get(), max(0.0, deadline - loop.time()))
+                except asyncio.TimeoutError:
+                    raise InvokeError.framework("timeout", f"the stream did not end within {timeout} s; it was cancelled") from None
+                if seq is None:  # the reply: the end
+                    ended = True
+                    if value["ok"]:
+                        return
+                    raise InvokeError.from_wire(value["error"])
+                if seq != consumed + 1:
+                    raise InvokeError.framework("internal", f"stream item {seq} arrived after item {consumed}: the stream is broken")
+                consumed = seq
+                yield value
+                if consumed - acked >= _ACK_EVERY:
+                    acked = consumed
+                    conn.send(to_json({"type": "ack", "id": call_id, "seq": acked}))
+        finally:
+            self._items.pop(call_id, None)
+            if not ended:
+                self._send_cancel(call_id)
+
     def _send_cancel(self, call_id: int) -> None:
         self._pending.pop(call_id, None)
+        self._items.pop(call_id, None)
         if self._loop is not None and self._conn is not None:
             self._conn.send(to_json({"type": "cancel", "id": call_id}))
 
@@ -273,8 +364,16 @@ class TestClient:
             self._loop.call_soon(self._on_frames)
         for frame in frames:
             msg = from_json(frame)
-            if msg["type"] == "call_result":
+            if msg["type"] == "item":
+                reader = self._items.get(msg["id"])
+                if reader is not None:
+                    reader(msg["seq"], msg["item"])
+            elif msg["type"] == "call_result":
                 call_id = msg["id"]
+                reader = self._items.pop(call_id, None)
+                if reader is not None and call_id not in self._pending:
+                    reader(None, msg)  # a stream's end
+                    continue
                 raw = self._raw.pop(call_id, None)
                 if raw is not None:
                     if not raw.done():
@@ -295,4 +394,9 @@ class TestClient:
                     if (want is None or want == event.name) and not fut.done():
                         fut.set_result(event)
                         self._event_waiters.remove(waiter)
+        if self._acks:  # channel items handled in this batch: one ack per call
+            acks, self._acks = self._acks, {}
+            for call_id, seq in acks.items():
+                if call_id in self._items:
+                    self._conn.send(to_json({"type": "ack", "id": call_id, "seq": seq}))
         return len(frames)
