@@ -463,3 +463,48 @@ async def aliases(tags: Tags, data: Json, ids: Ids = []) -> Json:  # noqa: B006
 
 
 commands.declare_event("stream", StreamEvent, doc="Every event of a running stream.")
+
+
+# ── Streams and channels (docs/streams.md) ─────────────────────────────────────────────
+
+from collections.abc import AsyncIterator, Iterator  # noqa: E402
+
+from auroraview import Channel  # noqa: E402
+
+
+class Progress(BaseModel):
+    """How far a job is."""
+
+    done: int
+    total: int
+
+
+@commands.command()
+async def watch(total: int) -> AsyncIterator[Progress]:
+    """A stream: the page reads it with `for await`."""
+    for done in range(1, total + 1):
+        yield Progress(done=done, total=total)
+
+
+@commands.command()
+def count_sync(n: int = 3) -> Iterator[int]:
+    """A sync generator (runs in the worker pool), with optional params."""
+    yield from range(n)
+
+
+@commands.command(errors=[NotFound])
+async def export_with_progress(path: str, progress: Channel[Progress]) -> str:
+    """A channel: items first, then the result."""
+    if not path:
+        raise NotFound("no path")
+    for done in range(1, 4):
+        await progress.send(Progress(done=done, total=3))
+    return path
+
+
+@commands.command()
+def rebuild_with_log(log: Channel[str]) -> int:
+    """A channel is the only parameter (a sync handler sends with `send_blocking`)."""
+    for line in ("a", "b"):
+        log.send_blocking(line)
+    return 2

@@ -35,6 +35,19 @@ async function expectError(name: string, call: Promise<unknown>, check: (e: Decl
   }
 }
 
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** A channel command's items (in order), then its result. */
+async function withItems<T, R>(call: (send: (item: T) => void) => Promise<R>): Promise<[T[], R]> {
+  const items: T[] = [];
+  const result = await call((item) => items.push(item));
+  return [items, result];
+}
+
 const uuid = "0f8fad5b-d9cb-469f-a165-70867728950e";
 
 async function run(): Promise<void> {
@@ -121,6 +134,27 @@ async function run(): Promise<void> {
   await expect("records", commands.records({ r: { id: 1 }, e: { value: 2 } }), [{ id: 1 }, { id: 2 }]);
   await expect("pageOfUsage", commands.pageOfUsage({ cursor: "c" }), { items: [{ input_tokens: 1, output_tokens: 1 }], next_cursor: "c" });
   await expect("aliases", commands.aliases({ tags: ["a"], data: { k: [1, "x", null] } }), { tags: ["a"], data: { k: [1, "x", null] } });
+  await expect("watch", collect(commands.watch({ total: 3 })), [
+    { done: 1, total: 3 },
+    { done: 2, total: 3 },
+    { done: 3, total: 3 },
+  ]);
+  await expect("countSync", collect(commands.countSync({ n: 4 })), [0, 1, 2, 3]);
+  await expect("countSyncDefault", collect(commands.countSync()), [0, 1, 2]);
+  await expect("exportWithProgress", withItems((progress) => commands.exportWithProgress({ path: "/p", progress })), [
+    [
+      { done: 1, total: 3 },
+      { done: 2, total: 3 },
+      { done: 3, total: 3 },
+    ],
+    "/p",
+  ]);
+  await expectError(
+    "exportWithProgressNotFound",
+    commands.exportWithProgress({ path: "", progress: () => undefined }),
+    (e) => e.name === "NotFound",
+  );
+  await expect("rebuildWithLog", withItems((log) => commands.rebuildWithLog({ log })), [["a", "b"], 2]);
 }
 
 window.addEventListener("auroraviewready", () => {

@@ -15,6 +15,12 @@ import {
   type TreeNode,
   type Vec3,
 } from "./corpus.gen";
+import {
+  commands as streaming,
+  type CommandMap as StreamingCommandMap,
+  type MockHandlers as StreamingMockHandlers,
+  type WatchItem,
+} from "./streams.gen";
 
 // A typed mock backend: each handler is checked against its command.
 createAuroraView(
@@ -22,6 +28,10 @@ createAuroraView(
     primitives: (p) => `${p.s}|${p.i}`,
     enums: () => "green",
     positional_only: ([a, b]) => a - b,
+    watch: async function* ({ total }) {
+      yield { done: total, total };
+    },
+    export_with_progress: (p, progress) => (progress({ done: 1, total: 1 }), p.path),
     // @ts-expect-error a result of the wrong type
     sync_handler: () => "not a number",
   }),
@@ -161,6 +171,110 @@ async function check(): Promise<void> {
   // @ts-expect-error ids are numbers
   await commands.aliases({ tags: [], data: null, ids: ["1"] });
 
-  void s, r, c, label, pair, scores, z, noZ, known, custom, numeric, bill, recs, pub, cursor;
+  // Streams and channels from the Python corpus (more in checkStreams below).
+  for await (const p of commands.watch({ total: 2 })) {
+    const done: number = p.done;
+    // @ts-expect-error an item is a Progress
+    const text: string = p;
+    void done, text;
+  }
+  for await (const n of commands.countSync()) void (n + 1);
+  const exported: string = await commands.exportWithProgress({ path: "/x", progress: (p) => void p.total });
+  // @ts-expect-error the channel callback is required
+  await commands.exportWithProgress({ path: "/x" });
+  const lines: number = await commands.rebuildWithLog({ log: (line) => void line.length });
+  // @ts-expect-error a stream is not a promise
+  void commands.watch({ total: 1 }).then;
+
+  void s, r, c, label, pair, scores, z, noZ, known, custom, numeric, bill, recs, pub, cursor, exported, lines;
 }
 void check;
+
+// Streams and channels (streams.gen.ts, from the hand-written contract streams.json: it does
+// not wait on the Python side). Items are typed in `for await`, callbacks in the params.
+createAuroraView(
+  mockAuroraView<StreamingMockHandlers>({
+    watch: async function* (p) {
+      for (let done = 1; done <= p.total; done++) yield { done, total: p.total };
+    },
+    count: function* (p) {
+      for (let i = 0; i < (p?.n ?? 3); i++) yield i; // a sync generator
+    },
+    ticks: () => [1, null, 2], // any iterable
+    export: async (p, progress) => {
+      progress({ done: 1, total: 1 });
+      return p.path;
+    },
+    rebuild: (_p, log) => {
+      log("built");
+      return null;
+    },
+    get_total: () => 3,
+  }),
+);
+mockAuroraView<StreamingMockHandlers>({
+  // @ts-expect-error a stream's handler yields its item type
+  watch: function* () { yield "not progress"; },
+  // @ts-expect-error a stream's handler returns items, not a result
+  ticks: async () => 1,
+  // @ts-expect-error a channel command's handler sends its item type
+  export: (p, progress: (item: string) => void) => p.path,
+  // @ts-expect-error the channel is not in a handler's params
+  rebuild: (p) => p.log,
+});
+// @ts-expect-error no such command (the handlers are an intersection: still checked)
+mockAuroraView<StreamingMockHandlers>({ get_total: () => 1, no_such_command: () => 1 });
+
+async function checkStreams(): Promise<void> {
+  for await (const p of streaming.watch({ total: 3 })) {
+    const done: number = p.done;
+    const item: WatchItem = p;
+    // @ts-expect-error an item is a Progress
+    const wrong: string = p;
+    void done, item, wrong;
+  }
+  const controller = new AbortController();
+  for await (const n of streaming.count({ n: 10 }, { signal: controller.signal, timeout: 5000 })) {
+    if (n === 5) break;
+  }
+  for await (const n of streaming.count()) {
+    // @ts-expect-error the items of count are numbers
+    const text: string = n;
+    void text;
+  }
+  for await (const t of streaming.ticks({ timeout: 100 })) {
+    const tick: number | null = t;
+    // @ts-expect-error an item may be null
+    const num: number = t;
+    void tick, num;
+  }
+  // @ts-expect-error a stream is not a promise
+  const asPromise: Promise<unknown> = streaming.watch({ total: 1 });
+  // @ts-expect-error a stream has no `then`
+  void streaming.watch({ total: 1 }).then(() => undefined);
+  // @ts-expect-error a stream's params are checked
+  streaming.watch({ total: "3" });
+  // @ts-expect-error ticks takes no params
+  streaming.ticks({ n: 1 });
+
+  const path: string = await streaming.export({ path: "/tmp/x", progress: (p) => void p.done });
+  await streaming.export({ path: "/tmp/x", overwrite: true, progress: () => undefined }, { timeout: 1000 });
+  // @ts-expect-error the channel callback is required
+  await streaming.export({ path: "/tmp/x" });
+  // @ts-expect-error the callback takes the item type
+  await streaming.export({ path: "/tmp/x", progress: (p: string) => void p });
+  // @ts-expect-error a channel command returns its result, not a stream
+  for await (const x of streaming.export({ path: "/tmp/x", progress: () => undefined })) void x;
+
+  await streaming.rebuild({ log: (line) => void line.toUpperCase() });
+  // @ts-expect-error a command whose only parameter is a channel still takes params
+  await streaming.rebuild();
+  // @ts-expect-error ... with the callback
+  await streaming.rebuild({});
+
+  const mapped: StreamingCommandMap["watch"]["item"] = { done: 1, total: 2 };
+  const end: StreamingCommandMap["watch"]["result"] = null;
+  const sent: StreamingCommandMap["export"]["item"] = mapped;
+  void asPromise, path, end, sent;
+}
+void checkStreams;
