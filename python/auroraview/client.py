@@ -9,7 +9,13 @@ child process calling an app's commands and receiving its events over WebSocket.
         await client.call("api.add", {"a": 1, "b": 2})
 
 This module owns the client side of the wire: the token at the upgrade, the welcome, the
-heartbeat both ways, calls and their replies, timeouts and cancels, events both ways.
+heartbeat both ways, calls and their replies, timeouts and cancels, events both ways, and
+the items of streams and channels with their acknowledgements (docs/streams.md):
+
+    for n in client.stream("count", {"n": 10}):          # a generator command
+        if n == 5:
+            break                                         # cancels it on the host
+    client.call("export", {"path": p}, on_item=print)     # a command with a Channel[T]
 
 One implementation, `AsyncClient`, speaks the protocol on an asyncio loop. `Client`, for
 code that is not async, runs an `AsyncClient` on a private loop in a daemon thread and
@@ -19,7 +25,8 @@ smaller and surer than a second one built from a reader thread, a pinger thread 
 
 No reconnection: a connection that drops (the server went away, it closed us, or it fell
 silent past the heartbeat) makes the client closed for good. Calls in flight fail at once
-with ``disconnected``, later calls too; ``on_disconnect`` is told. Connect again to go on.
+with ``disconnected``, later calls too, and so do streams in flight (after the items they
+had received); ``on_disconnect`` is told. Connect again to go on.
 """
 
 from __future__ import annotations
@@ -34,7 +41,8 @@ import logging
 import queue
 import re
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -95,6 +103,12 @@ EventHandler = Callable[[Any], object]
 AnyEventHandler = Callable[[str, Any], object]
 #: Told once when the connection ends other than by ``close()``: the close code and reason.
 DisconnectHandler = Callable[[int, str], object]
+#: Gets each item of a channel command's call, in order, before the call returns.
+ItemHandler = Callable[[Any], object]
+
+#: A stream's consumer acknowledges at least this often, and whenever it waits with nothing
+#: held (docs/streams.md): any window the host uses makes progress.
+_ACK_EVERY = 32
 
 
 class ConnectError(AuroraViewError):
@@ -178,6 +192,49 @@ def _disconnected(message: str) -> InvokeError:
     return InvokeError.framework("disconnected", message)
 
 
+def _out_of_sequence(call_id: int, method: str, seq: object, last: int) -> InvokeError:
+    expected = "as its first item (seq 1)" if last == 0 else f"after item {last}"
+    return InvokeError.framework(
+        "internal",
+        f"item {seq!r} of call {call_id} ({method}) arrived {expected}: "
+        "the host's items are out of sequence, the call is cancelled",
+    )
+
+
+class _Stream:
+    """The items of one stream in flight, received and not yet consumed, and its end."""
+
+    __slots__ = ("done", "error", "items", "wake")
+
+    def __init__(self) -> None:
+        self.items: deque[tuple[object, Any]] = deque()
+        self.done = False
+        self.error: InvokeError | None = None
+        self.wake = asyncio.Event()
+
+    def push(self, seq: object, item: Any) -> None:
+        if not self.done:
+            self.items.append((seq, item))
+            self.wake.set()
+
+    def end(self, error: InvokeError | None) -> None:
+        if not self.done:
+            self.done, self.error = True, error
+            self.wake.set()
+
+
+class _Channel:
+    """The items of one call in flight (a channel command's): handed to ``on_item``, or
+    dropped for a plain call of a stream or channel command; acknowledged either way."""
+
+    __slots__ = ("last", "method", "on_item")
+
+    def __init__(self, method: str, on_item: ItemHandler | None) -> None:
+        self.method = method
+        self.on_item = on_item
+        self.last = 0
+
+
 # -- the async client -------------------------------------------------------------------
 
 
@@ -210,6 +267,13 @@ class AsyncClient:
         self._loop = asyncio.get_running_loop()
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._methods: dict[int, str] = {}  # of the calls in flight, for error messages
+        #: Streams in flight, by call id.
+        self._streams: dict[int, _Stream] = {}
+        #: Item takers of the calls in flight that received (or expect) items.
+        self._channels: dict[int, _Channel] = {}
+        #: Channel acknowledgements due once the frames received so far are handled.
+        self._acks_due: dict[int, int] = {}
         self._handlers: dict[str, list[EventHandler]] = {}
         self._any: list[AnyEventHandler] = []
         # The sync client's hand-off to its event thread: given here, before the reader
@@ -257,18 +321,31 @@ class AsyncClient:
 
     # -- calls and events ----------------------------------------------------------------
 
-    async def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+    async def call(
+        self,
+        method: str,
+        params: Any = None,
+        *,
+        timeout: float | None = None,
+        on_item: ItemHandler | None = None,
+    ) -> Any:
         """Call ``method`` and return its result (JSON-decoded), or raise `InvokeError`.
 
         ``params``: an object of named arguments, a list of positional ones, or None; any
         value pydantic can serialize. With ``timeout`` (seconds), or when the awaiting task
         is cancelled, a ``cancel`` is sent and the handler sees ``CancelledError``; a
         timeout raises ``InvokeError`` with code ``timeout``. A connection that ends first
-        fails the call with ``disconnected``."""
+        fails the call with ``disconnected``.
+
+        ``on_item(item)``: the items a channel command sends (its ``Channel[T]`` parameter,
+        docs/streams.md), in order, all before the call returns. It runs on the client's
+        loop, inline in the reader: keep it short, and sync (an async one is not awaited:
+        an error is logged). An item counts as consumed once it returned; one that raises
+        is logged and the call goes on. Without ``on_item`` such items are dropped (and
+        still acknowledged, so the command is not held at its window). Items out of
+        sequence fail the call with ``internal`` and cancel it."""
         if self._closed:
-            raise _disconnected(
-                f"the client is closed ({describe_close(self._close_code or 1000, self._close_reason)})"
-            )
+            raise _disconnected(self._closed_message())
         call_id = next(self._ids)
         msg: dict[str, Any] = {"type": "call", "id": call_id, "method": method}
         if params is not None:
@@ -276,6 +353,9 @@ class AsyncClient:
         data = to_json(msg).decode()  # an unserializable param raises here, before anything is sent
         fut: asyncio.Future[Any] = self._loop.create_future()
         self._pending[call_id] = fut
+        self._methods[call_id] = method
+        if on_item is not None:
+            self._channels[call_id] = _Channel(method, on_item)
         try:
             await self._send(data)
             if timeout is None:
@@ -294,6 +374,79 @@ class AsyncClient:
             raise
         finally:
             self._pending.pop(call_id, None)
+            self._methods.pop(call_id, None)
+            self._channels.pop(call_id, None)
+
+    async def stream(
+        self, method: str, params: Any = None, *, timeout: float | None = None
+    ) -> AsyncGenerator[Any, None]:
+        """Call stream command ``method`` (a generator command, docs/streams.md) and iterate
+        over its items (JSON-decoded) with ``async for``. Nothing is sent before iteration
+        starts.
+
+        Leaving the loop early (``break``, an exception), ``timeout`` (seconds, for the whole
+        stream) or cancelling the task sends a ``cancel``: the host closes the generator (its
+        ``finally`` runs). A timeout raises `InvokeError` ``timeout``; an error ending the
+        stream raises `InvokeError` after the items before it; so does a connection that
+        ends first (``disconnected``, as for calls in flight), and items out of sequence
+        (``internal``, the call is cancelled). Items are acknowledged as they are consumed:
+        when the loop waits with nothing held, and at least every 32 items, so a consumer
+        that stops reading holds the host's generator at its window, not memory here.
+
+        ``break`` ends the loop, not the generator object: CPython closes it (and sends the
+        cancel) as soon as it is dropped; ``aclose()`` it, or use
+        ``contextlib.aclosing``, to do that at a point of your choosing. A command that is
+        not a stream ends the iteration with no items (its result is ignored)."""
+        if self._closed:
+            raise _disconnected(self._closed_message())
+        call_id = next(self._ids)
+        msg: dict[str, Any] = {"type": "call", "id": call_id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        data = to_json(msg).decode()
+        loop = self._loop
+        deadline = None if timeout is None else loop.time() + timeout
+        buf = _Stream()
+        self._streams[call_id] = buf
+        consumed = acked = 0
+        try:
+            await self._send(data)
+            while True:
+                if deadline is not None and loop.time() >= deadline:
+                    raise InvokeError.framework(
+                        "timeout", f"the stream {method!r} did not end within {timeout:g} s; it was cancelled"
+                    )
+                if buf.items:
+                    seq, value = buf.items.popleft()
+                    if seq != consumed + 1:
+                        raise _out_of_sequence(call_id, method, seq, consumed)
+                    consumed += 1
+                    yield value
+                    if not buf.done and consumed - acked >= _ACK_EVERY:
+                        acked = consumed
+                        await self._send_ack(call_id, acked)
+                    continue
+                if buf.done:
+                    if buf.error is not None:
+                        raise buf.error
+                    return
+                if consumed > acked:  # waiting with nothing held: the host may send on
+                    acked = consumed
+                    await self._send_ack(call_id, acked)
+                buf.wake.clear()
+                if buf.items or buf.done:
+                    continue
+                if deadline is None:
+                    await buf.wake.wait()
+                else:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(buf.wake.wait(), max(deadline - loop.time(), 0.0))
+        finally:
+            self._streams.pop(call_id, None)
+            if not buf.done:
+                buf.end(None)
+                # Not awaited: this may be a task being cancelled or a generator being closed.
+                self._spawn(self._send_cancel(call_id))
 
     async def send_event(self, event: str, detail: Any = None) -> None:
         """Send an event to the server's app (its ``commands.on(event)`` handlers). Raises
@@ -378,6 +531,16 @@ class AsyncClient:
             with contextlib.suppress(InvokeError):
                 await self._send(f'{{"type":"cancel","id":{call_id}}}')
 
+    async def _send_ack(self, call_id: int, seq: int) -> None:
+        """Tell the host the items of ``call_id`` up to ``seq`` are consumed. A connection
+        that closed meanwhile ends the call through `_finish`, not here."""
+        if not self._closed:
+            with contextlib.suppress(InvokeError):
+                await self._send(f'{{"type":"ack","id":{call_id},"seq":{seq}}}')
+
+    def _closed_message(self) -> str:
+        return f"the client is closed ({describe_close(self._close_code or 1000, self._close_reason)})"
+
     def _spawn(self, aw: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(aw)
         self._tasks.add(task)
@@ -386,7 +549,7 @@ class AsyncClient:
     def _task_done(self, task: asyncio.Future[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("an event handler task failed", exc_info=task.exception())
+            log.error("a client task failed", exc_info=task.exception())
 
     async def _read(self) -> None:
         code, reason = 1006, ""
@@ -421,7 +584,9 @@ class AsyncClient:
             return
         message = cast("dict[str, Any]", msg)
         kind = message.get("type")
-        if kind == "call_result":
+        if kind == "item":
+            self._on_item(message)
+        elif kind == "call_result":
             self._on_result(message)
         elif kind == "event":
             event = message.get("event")
@@ -434,15 +599,79 @@ class AsyncClient:
             # Newer servers may send more kinds; ignoring them is how the protocol grows.
             log.debug("ignored a message of type %r", kind)
 
+    def _on_item(self, msg: dict[str, Any]) -> None:
+        call_id = msg.get("id")
+        if not isinstance(call_id, int):
+            return
+        seq, item = msg.get("seq"), msg.get("item")
+        stream = self._streams.get(call_id)
+        if stream is not None:
+            stream.push(seq, item)  # its consumer checks the sequence and acknowledges
+            return
+        fut = self._pending.get(call_id)
+        if fut is None or fut.done():
+            return  # the call ended, timed out or was cancelled: items still on their way
+        channel = self._channels.get(call_id)
+        if channel is None:
+            # A plain call of a stream or channel command: its items are dropped, and
+            # acknowledged so that the host is not held at its window.
+            channel = self._channels[call_id] = _Channel(self._methods.get(call_id, "?"), None)
+        if seq != channel.last + 1:
+            del self._pending[call_id]
+            self._channels.pop(call_id, None)
+            fut.set_exception(_out_of_sequence(call_id, channel.method, seq, channel.last))
+            self._spawn(self._send_cancel(call_id))
+            return
+        channel.last += 1
+        if channel.on_item is not None:
+            try:
+                result = channel.on_item(item)
+            except Exception:
+                log.exception("on_item of call %s (%s) raised", call_id, channel.method)
+            else:
+                if inspect.isawaitable(result):
+                    if inspect.iscoroutine(result):
+                        result.close()
+                    log.error(
+                        "on_item of call %s (%s) is async; on_item must be a plain function", call_id, channel.method
+                    )
+        if not self._acks_due:
+            # One acknowledgement per call once the frames already received are handled
+            # (the reader reads buffered frames without yielding to the loop).
+            self._loop.call_soon(self._flush_acks)
+        self._acks_due[call_id] = channel.last
+
+    def _flush_acks(self) -> None:
+        due, self._acks_due = self._acks_due, {}
+        acks = [(call_id, seq) for call_id, seq in due.items() if call_id in self._pending]
+        if acks and not self._closed:
+            self._spawn(self._send_acks(acks))
+
+    async def _send_acks(self, acks: list[tuple[int, int]]) -> None:
+        for call_id, seq in acks:
+            if call_id in self._pending:  # its reply may have come meanwhile
+                await self._send_ack(call_id, seq)
+
     def _on_result(self, msg: dict[str, Any]) -> None:
         call_id = msg.get("id")
-        fut = self._pending.pop(call_id, None) if isinstance(call_id, int) else None
+        if not isinstance(call_id, int):
+            return
+        error = msg.get("error")
+        stream = self._streams.pop(call_id, None)
+        if stream is not None:
+            stream.end(
+                None
+                if msg.get("ok")
+                else InvokeError.from_wire(cast("dict[str, Any]", error) if isinstance(error, dict) else {})
+            )
+            return
+        self._channels.pop(call_id, None)
+        fut = self._pending.pop(call_id, None)
         if fut is None or fut.done():
             return  # a late reply to a call that timed out or was cancelled
         if msg.get("ok"):
             fut.set_result(msg.get("result"))
         else:
-            error = msg.get("error")
             fut.set_exception(InvokeError.from_wire(cast("dict[str, Any]", error) if isinstance(error, dict) else {}))
 
     def _dispatch(self, event: str, payload: Any) -> None:
@@ -496,10 +725,17 @@ class AsyncClient:
         self._close_code, self._close_reason = code, reason
         message = f"the connection closed ({describe_close(code, reason)}) before the reply"
         pending = list(self._pending.values())
+        streams = list(self._streams.values())
         self._pending.clear()
+        self._streams.clear()
+        self._channels.clear()
+        self._methods.clear()
+        self._acks_due.clear()
         for fut in pending:
             if not fut.done():
                 fut.set_exception(_disconnected(message))
+        for stream in streams:  # after the items they hold, as a call's reply would
+            stream.end(_disconnected(message))
         self._closed_event.set()
         if self._pulse is not asyncio.current_task():
             self._pulse.cancel()
@@ -710,7 +946,7 @@ class Client:
     thread. Thread-safe. Handlers (``on``, ``on_any``, ``on_disconnect``) run one at a
     time, in order, on the client's event thread — not the I/O thread, so a slow handler
     delays other handlers but never replies or heartbeats, and a handler may call
-    ``client.call``."""
+    ``client.call``. A call's ``on_item`` is the exception: it runs on the I/O thread."""
 
     def __init__(self, io: _LoopThread, events: _EventThread, on_disconnect: DisconnectHandler | None) -> None:
         self._io = io
@@ -764,16 +1000,46 @@ class Client:
 
     # -- calls and events ----------------------------------------------------------------
 
-    def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        params: Any = None,
+        *,
+        timeout: float | None = None,
+        on_item: ItemHandler | None = None,
+    ) -> Any:
         """Call ``method`` and return its result (JSON-decoded), or raise `InvokeError` (see
         `AsyncClient.call`): ``timeout`` after ``timeout`` seconds (a cancel is sent),
-        ``disconnected`` if the connection ends first or had ended."""
+        ``disconnected`` if the connection ends first or had ended.
+
+        ``on_item(item)`` gets a channel command's items, in order, before this returns. It
+        runs on the client's I/O thread, not the caller's nor the event thread: keep it
+        short (replies and heartbeats wait for it), and do not call this client's blocking
+        methods from it (they raise ``RuntimeError`` there rather than deadlock)."""
         inner = self.inner
         if inner.closed:
-            raise _disconnected(
-                f"the client is closed ({describe_close(inner.close_code or 1000, inner.close_reason)})"
-            )
-        return self._io.run(inner.call(method, params, timeout=timeout))
+            raise _disconnected(inner._closed_message())
+        return self._io.run(inner.call(method, params, timeout=timeout, on_item=on_item))
+
+    def stream(self, method: str, params: Any = None, *, timeout: float | None = None) -> Generator[Any, None, None]:
+        """Call stream command ``method`` and iterate over its items (``for``), as
+        `AsyncClient.stream` does, blocking on the client's I/O thread for each. Nothing is
+        sent before iteration starts. Closing the iterator early (``break`` in a ``for``
+        over it, ``close()``, an exception in the loop, Ctrl-C) cancels the stream on the
+        host. Errors (``timeout``, the stream's own, ``disconnected``) raise `InvokeError`
+        from the loop after the items received before them."""
+        inner = self.inner
+        if inner.closed:
+            raise _disconnected(inner._closed_message())
+        items = inner.stream(method, params, timeout=timeout)
+        try:
+            while True:
+                more, item = self._io.run(_next_item(items))
+                if not more:
+                    return
+                yield item
+        finally:
+            self._close_stream(items)
 
     def send_event(self, event: str, detail: Any = None) -> None:
         """Send an event to the server's app; returns once it is written to the socket."""
@@ -841,6 +1107,17 @@ class Client:
 
     # -- internals (on the I/O thread) ---------------------------------------------------
 
+    def _close_stream(self, items: AsyncGenerator[Any, None]) -> None:
+        """Close a stream's async generator on the I/O thread (which sends the cancel if it
+        had not ended). Also from a finalizer on that thread, where it cannot be waited for."""
+        if threading.current_thread() is self._io.thread:
+            self.inner._spawn(_aclose(items))
+            return
+        # A closed client's loop has closed the generator already; one still running (its
+        # wait interrupted by Ctrl-C) is ending on its own, cancelled.
+        with contextlib.suppress(InvokeError, RuntimeError):
+            self._io.run(_aclose(items))
+
     def _sink(self, event: str, payload: Any) -> None:
         self._events.post(lambda: self._dispatch(event, payload))
 
@@ -864,6 +1141,18 @@ class Client:
                 _run_handler(self._on_disconnect, "<disconnect>", code, reason)
 
         self._events.post(done)
+
+
+async def _next_item(items: AsyncIterator[Any]) -> tuple[bool, Any]:
+    """The next item of ``items``: (True, item), or (False, None) at its end."""
+    try:
+        return True, await anext(items)
+    except StopAsyncIteration:
+        return False, None
+
+
+async def _aclose(items: AsyncGenerator[Any, None]) -> None:
+    await items.aclose()
 
 
 def _run_handler(fn: Callable[..., object], event: str, *args: Any) -> None:
