@@ -9,10 +9,19 @@
 // seeds' name for the host's delivery, throws on a real client, and the client's state
 // (pending calls, listeners, namespaces) lives in maps and builtins taken at load
 // (intrinsics.ts), so a page script that replaces builtins later never reaches it.
+//
+// Streams and channels (docs/streams.md): a call may receive numbered `item` frames before
+// its one `call_result`. A stream (`stream()`) buffers them for a `for await` consumer; a
+// call with `onItem` hands each to the callback. The client acknowledges what was consumed
+// (credit: the host sends at most its window of items beyond the last ack), and remembers
+// the ids of such calls it cancelled until the host's one terminal reply for them arrives
+// (or the connection drops, or 1024 later cancels push them out), so that reply and items
+// still in flight are dropped quietly rather than counted as `unmatched`.
 
 import { InvokeError } from "./errors.js";
 import {
   appended,
+  asyncIteratorSymbol,
   clearTimer,
   create,
   freeze,
@@ -25,6 +34,7 @@ import {
   privateMap,
   PromiseIntrinsic,
   ProxyIntrinsic,
+  Queue,
   reflectGet,
   resolveAsData,
   setTimer,
@@ -39,7 +49,30 @@ export interface CallOptions {
   timeout?: number;
   /** Aborting cancels the call on the host and rejects it with code `cancelled`. */
   signal?: AbortSignal;
+  /** Items of a channel command, in order, before the promise settles (docs/streams.md).
+   * An item counts as consumed once this returns; one that throws is logged and the call
+   * goes on. */
+  onItem?: (item: unknown) => void;
 }
+
+/** Options of one stream (one iteration of an `ItemStream`). */
+export interface StreamOptions {
+  /** Milliseconds the iteration may take, until the loop has seen the end: then the call is
+   * cancelled and the loop throws code `timeout`. */
+  timeout?: number;
+  /** Aborting cancels the call on the host and makes the loop throw code `cancelled` (at
+   * once: items still buffered are dropped). */
+  signal?: AbortSignal;
+}
+
+/**
+ * The items of a stream command: an `AsyncIterable` that starts its call when iteration
+ * starts. Each `for await` (each `[Symbol.asyncIterator]()`) makes its own call. The loop
+ * ends when the command returns; an error the command raised, a lost connection or a
+ * broken sequence is thrown after the items received before it; `break` (`return()`)
+ * cancels the call on the host.
+ */
+export interface ItemStream<T> extends AsyncIterable<T> {}
 
 /** Receives an event's payload. */
 export type Listener = (payload: unknown) => void;
@@ -64,6 +97,9 @@ export interface ClientStats {
 /** The page-side API every backend offers (the bridge, a client, a mock). */
 export interface AuroraView {
   call(method: string, params?: unknown, options?: CallOptions): Promise<unknown>;
+  /** The items of stream command `method` (see `ItemStream`): nothing is sent before the
+   * iteration starts. */
+  stream(method: string, params?: unknown, options?: StreamOptions): ItemStream<unknown>;
   send_event(event: string, detail?: unknown): void;
   on(event: string, handler: Listener): Unsubscribe;
   once(event: string, handler: Listener): Unsubscribe;
@@ -95,9 +131,26 @@ interface PendingCall {
   reject: (reason: Error) => void;
   /** Set only when the call has a timeout or an abort signal (kept off the common path). */
   cleanup: (() => void) | undefined;
+  /** Takes the call's items: set for a stream and a call with `onItem`; a plain call gets
+   * one that drops them at its first item. */
+  item: ((seq: unknown, item: unknown) => void) | undefined;
 }
 
 type CallResult = Extract<HostMessage, { type: "call_result" }>;
+type ItemFrame = Extract<HostMessage, { type: "item" }>;
+
+/** A consumer holding items acknowledges at least every this many (docs/streams.md). */
+const ACK_EVERY = 32;
+/** Cancelled stream and channel calls whose host reply is still awaited, at most. */
+const CANCELLED_KEPT = 1024;
+
+/** What a stream's `next()` is waiting for. */
+interface Waiter {
+  resolve: (result: IteratorResult<unknown>) => void;
+  reject: (reason: Error) => void;
+}
+
+function nothing(): void {}
 
 function failure(name: string, code: ErrorCode, message: string): InvokeError {
   return new InvokeError({ name, code, message, data: null });
@@ -108,6 +161,29 @@ function disconnected(reason: unknown): InvokeError {
   return failure("Disconnected", "disconnected", "the connection to the host is gone" + (why ? ": " + why : ""));
 }
 
+const abortError = (): InvokeError => failure("AbortError", "cancelled", "the call was aborted");
+const timeoutError = (timeout: number): InvokeError => failure("TimeoutError", "timeout", `no reply within ${timeout} ms`);
+
+function gap(id: CallId, method: string, seq: unknown, last: number): InvokeError {
+  const call = `call ${String(id)}` + (method ? ` (${method})` : "");
+  const expected = last === 0 ? "as its first item (seq 1)" : `after item ${last}`;
+  return failure("Error", "internal", `item ${String(seq)} of ${call} arrived ${expected}: the host's items are out of sequence, the call is cancelled`);
+}
+
+/** Hand `result` to a waiting `next()` as data (a `then` put on `Object.prototype` must not
+ * turn an iterator result into a thenable). */
+function fulfil(waiter: Waiter, result: IteratorResult<unknown>): void {
+  resolveAsData(waiter.resolve as (value: unknown) => void, result);
+}
+
+function settled(result: IteratorResult<unknown>): Promise<IteratorResult<unknown>> {
+  return new PromiseIntrinsic((resolve) => resolveAsData(resolve as (value: unknown) => void, result));
+}
+
+function failed(error: Error): Promise<IteratorResult<unknown>> {
+  return new PromiseIntrinsic((_resolve, reject) => reject(error));
+}
+
 /** A client calling the host through `transport` (which it attaches to at once). */
 export function createClient(transport: Transport, { onEvent }: ClientOptions = {}): AuroraViewClient {
   const pending = privateMap<CallId, PendingCall>();
@@ -116,6 +192,16 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
   let nextId = 1;
   let unmatched = 0;
   let state = transport.state;
+  /** Stream and channel calls this client cancelled whose one terminal reply has not come
+   * yet: that reply and items still on their way are dropped without counting as unmatched.
+   * An id leaves at that reply (the host answers every call once, and a cancel naming no call
+   * in flight not at all); all leave when the connection drops (that host forgot them); and
+   * a ring of CANCELLED_KEPT slots bounds them (a host that never answers, the mock). */
+  let cancelled = privateMap<CallId, true>();
+  let cancelledRing = create(null) as Record<number, CallId>;
+  let cancelledSlot = 0;
+  /** Acknowledgements due once the batch being delivered is through (calls with `onItem`). */
+  const afterBatch = new Queue<() => void>();
 
   let opened!: () => void;
   let neverOpened!: (error: Error) => void;
@@ -151,10 +237,38 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     }
   }
 
+  /** Note that stream or channel call `id` was cancelled here (see `cancelled`). */
+  function remember(id: CallId): void {
+    const evicted = cancelledRing[cancelledSlot];
+    if (evicted !== undefined) cancelled.delete(evicted);
+    cancelledRing[cancelledSlot] = id;
+    cancelledSlot = (cancelledSlot + 1) % CANCELLED_KEPT;
+    cancelled.set(id, true);
+  }
+
+  /** Settle stream or channel call `id` with `error` and cancel it on the host. */
+  function abandon(id: CallId, error: InvokeError): void {
+    if (drop(id, error)) {
+      cancel(id);
+      remember(id);
+    }
+  }
+
+  /** Tell the host the caller consumed the items of call `id` up to `seq`. */
+  function acknowledge(id: CallId, seq: number): void {
+    try {
+      transport.send({ type: "ack", id, seq });
+    } catch {
+      // gone with the connection: the call is rejected through setState
+    }
+  }
+
   function settle(frame: CallResult): void {
     const entry = pending.get(frame.id);
     if (entry === undefined) {
-      unmatched += 1; // cancelled or timed out already, or not ours
+      // Cancelled or timed out already, or not ours. The reply a cancelled stream or channel
+      // call is owed is expected, not unmatched.
+      if (!cancelled.delete(frame.id)) unmatched += 1;
       return;
     }
     pending.delete(frame.id);
@@ -188,16 +302,34 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     }
   }
 
+  /** An item of a call in flight goes to the call's taker (a stream's buffer, `onItem`). */
+  function item(frame: ItemFrame): void {
+    const entry = pending.get(frame.id);
+    if (entry === undefined) {
+      // Its call ended, timed out or was cancelled, or it is not ours.
+      if (cancelled.get(frame.id) === undefined) unmatched += 1;
+      return;
+    }
+    // A plain `call` of a stream or channel command: its items are dropped (and acknowledged,
+    // so the host is not held at its window) and the call settles with its result.
+    if (entry.item === undefined) entry.item = channel(frame.id, "", nothing);
+    entry.item(frame.seq, frame.item);
+  }
+
   function receive(frames: readonly HostMessage[]): void {
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i];
       if (frame === null || typeof frame !== "object") continue;
       if (frame.type === "call_result") {
         settle(frame);
+      } else if (frame.type === "item") {
+        item(frame);
       } else if (frame.type === "event" && typeof frame.event === "string") {
         deliver(frame.event, frame.payload);
       }
     }
+    // One acknowledgement per call with `onItem` that consumed items in this batch.
+    if (afterBatch.size !== 0) for (let flush = afterBatch.shift(); flush !== undefined; flush = afterBatch.shift()) flush();
   }
 
   function setState(next: TransportState, reason?: string): void {
@@ -210,43 +342,224 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     if (was === "open" || next === "closed") {
       // Deleting the entry being visited is allowed in a Map's forEach.
       pending.forEach((_entry, id) => drop(id, disconnected(reason)));
+      // The host forgot every call: no reply is coming for those cancelled either.
+      cancelled = privateMap<CallId, true>();
+      cancelledRing = create(null) as Record<number, CallId>;
+      cancelledSlot = 0;
     }
     if (next === "closed") neverOpened(disconnected(reason)); // no effect once opened
   }
 
   function call(method: string, params?: unknown, options?: CallOptions): Promise<unknown> {
     const id = nextId++;
-    if (options === undefined || (options.timeout === undefined && !options.signal)) {
+    if (options === undefined || (options.timeout === undefined && !options.signal && options.onItem === undefined)) {
       // The common case: no timer, no listener, no per-call closures beyond the promise's.
       return new PromiseIntrinsic((resolve, reject) => {
         if (state === "closed") return reject(disconnected(undefined));
-        pending.set(id, { resolve, reject, cleanup: undefined });
+        pending.set(id, { resolve, reject, cleanup: undefined, item: undefined });
         transmit(id, { type: "call", id, method, params });
       });
     }
-    return guardedCall(id, method, params, options.timeout, options.signal);
+    return guardedCall(id, method, params, options.timeout, options.signal, options.onItem);
   }
 
-  function guardedCall(id: number, method: string, params: unknown, timeout?: number, signal?: AbortSignal): Promise<unknown> {
+  function guardedCall(
+    id: number,
+    method: string,
+    params: unknown,
+    timeout?: number,
+    signal?: AbortSignal,
+    onItem?: (item: unknown) => void,
+  ): Promise<unknown> {
     return new PromiseIntrinsic((resolve, reject) => {
-      if (signal !== undefined && isAborted(signal)) return reject(failure("AbortError", "cancelled", "the call was aborted"));
+      if (signal !== undefined && isAborted(signal)) return reject(abortError());
       if (state === "closed") return reject(disconnected(undefined));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stop = (error: InvokeError): void => {
-        if (drop(id, error)) cancel(id);
+        if (onItem !== undefined) abandon(id, error);
+        else if (drop(id, error)) cancel(id);
       };
-      const aborted = (): void => stop(failure("AbortError", "cancelled", "the call was aborted"));
+      const aborted = (): void => stop(abortError());
       const cleanup = (): void => {
         if (timer !== undefined) clearTimer(timer);
         if (signal !== undefined) offAbort(signal, aborted);
       };
-      pending.set(id, { resolve, reject, cleanup });
-      if (timeout !== undefined) {
-        timer = setTimer(() => stop(failure("TimeoutError", "timeout", `no reply within ${timeout} ms`)), timeout);
-      }
+      pending.set(id, { resolve, reject, cleanup, item: onItem === undefined ? undefined : channel(id, method, onItem) });
+      if (timeout !== undefined) timer = setTimer(() => stop(timeoutError(timeout)), timeout);
       if (signal !== undefined) onAbort(signal, aborted);
       transmit(id, { type: "call", id, method, params });
     });
+  }
+
+  /** The taker of call `id`'s items that hands each to `onItem` as it arrives: consumed once
+   * `onItem` returned, acknowledged once per batch. */
+  function channel(id: CallId, method: string, onItem: (item: unknown) => void): (seq: unknown, item: unknown) => void {
+    let last = 0;
+    let acked = 0;
+    let queued = false;
+    const flush = (): void => {
+      queued = false;
+      if (last > acked && pending.get(id) !== undefined) {
+        acked = last;
+        acknowledge(id, last);
+      }
+    };
+    return (seq, value) => {
+      if (seq !== last + 1) return abandon(id, gap(id, method, seq, last));
+      last += 1;
+      try {
+        onItem(value);
+      } catch (err) {
+        // As a throwing listener: logged, and the call goes on.
+        console.error(`auroraview: onItem of "${method}" threw`, err);
+      }
+      if (!queued) {
+        queued = true;
+        afterBatch.push(flush);
+      }
+    };
+  }
+
+  function stream(method: string, params?: unknown, options?: StreamOptions): ItemStream<unknown> {
+    const timeout = options === undefined ? undefined : options.timeout;
+    const signal = options === undefined ? undefined : options.signal;
+    return freeze({ [asyncIteratorSymbol]: (): AsyncIterator<unknown> => iterate(method, params, timeout, signal) });
+  }
+
+  /** One iteration of a stream: its own call, started now. */
+  function iterate(method: string, params: unknown, timeout: number | undefined, signal: AbortSignal | undefined): AsyncIterator<unknown> {
+    /** Items received and not yet taken by `next()`. */
+    const items = new Queue<unknown>();
+    /** `next()`s waiting for an item (only while `items` is empty). */
+    const waiters = new Queue<Waiter>();
+    let id: CallId = 0;
+    /** The call is in flight: in `pending`, acknowledged, cancelled by `return()`. */
+    let running = false;
+    /** The consumer has seen the end (done, or the error thrown): nothing happens any more. */
+    let finished = false;
+    /** Thrown by `next()` once `items` is empty. */
+    let error: Error | undefined;
+    /** Seqs of the last item received, taken by the consumer, acknowledged. */
+    let last = 0;
+    let consumed = 0;
+    let acked = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+
+    const release = (): void => {
+      finished = true;
+      items.clear();
+      if (timer !== undefined) clearTimer(timer);
+      timer = undefined;
+      if (signal !== undefined) offAbort(signal, aborted);
+    };
+    /** Tell the waiting `next()`s the end: the first gets the error, if any. */
+    const end = (): void => {
+      const err = error;
+      error = undefined;
+      release();
+      let waiter = waiters.shift();
+      if (waiter !== undefined && err !== undefined) {
+        waiter.reject(err);
+        waiter = waiters.shift();
+      }
+      for (; waiter !== undefined; waiter = waiters.shift()) fulfil(waiter, { done: true, value: undefined });
+    };
+    /** The host ended the call (its reply, a lost connection): what is buffered is still read. */
+    const ended = (err: Error | undefined): void => {
+      running = false;
+      error = err;
+      if (waiters.size !== 0) end();
+    };
+    /** Give the call up on the host. */
+    const withdraw = (): void => {
+      if (!running) return;
+      running = false;
+      pending.delete(id);
+      cancel(id);
+      remember(id);
+    };
+    /** Abort or timeout: thrown at once, what is buffered is dropped. */
+    const stop = (err: Error): void => {
+      if (finished) return;
+      withdraw();
+      items.clear();
+      error = err;
+      if (waiters.size !== 0) end();
+    };
+    const aborted = (): void => stop(abortError());
+    const acknowledged = (): void => {
+      acked = consumed;
+      acknowledge(id, consumed);
+    };
+    const take = (seq: unknown, value: unknown): void => {
+      if (seq !== last + 1) {
+        const err = gap(id, method, seq, last);
+        withdraw();
+        return ended(err);
+      }
+      last += 1;
+      const waiter = waiters.shift();
+      if (waiter === undefined) return items.push(value);
+      consumed = last;
+      if (consumed - acked >= ACK_EVERY) acknowledged();
+      fulfil(waiter, { done: false, value });
+    };
+
+    const next = (): Promise<IteratorResult<unknown>> => {
+      if (finished) return settled({ done: true, value: undefined });
+      if (items.size !== 0) {
+        const value = items.shift();
+        consumed += 1;
+        if (running && consumed - acked >= ACK_EVERY) acknowledged();
+        return settled({ done: false, value });
+      }
+      if (running) {
+        if (consumed > acked) {
+          // Waiting with nothing held: acknowledge what was consumed, so any window moves.
+          acknowledged();
+          // A transport that delivered (or failed) inside that send: look again.
+          if (items.size !== 0 || !running) return next();
+        }
+        return new PromiseIntrinsic((resolve, reject) => waiters.push({ resolve, reject }));
+      }
+      const err = error;
+      error = undefined;
+      release();
+      return err === undefined ? settled({ done: true, value: undefined }) : failed(err);
+    };
+    /** `break` out of the loop: the call is cancelled, the loop just ends. */
+    const stopIteration = (): Promise<IteratorResult<unknown>> => {
+      if (!finished) {
+        withdraw();
+        error = undefined;
+        end();
+      }
+      return settled({ done: true, value: undefined });
+    };
+
+    if (signal !== undefined && isAborted(signal)) {
+      error = abortError();
+    } else if (state === "closed") {
+      error = disconnected(undefined);
+    } else {
+      id = nextId++;
+      running = true;
+      pending.set(id, { resolve: () => ended(undefined), reject: ended, cleanup: undefined, item: take });
+      if (timeout !== undefined) {
+        timer = setTimer(() => {
+          timer = undefined;
+          stop(failure("TimeoutError", "timeout", `the stream did not end within ${timeout} ms`));
+        }, timeout);
+      }
+      if (signal !== undefined) onAbort(signal, aborted);
+      transmit(id, { type: "call", id, method, params });
+    }
+    const iterator: AsyncIterator<unknown> & AsyncIterable<unknown> = freeze({
+      next,
+      return: stopIteration,
+      [asyncIteratorSymbol]: () => iterator,
+    });
+    return iterator;
   }
 
   function send_event(event: string, detail?: unknown): void {
@@ -325,6 +638,7 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
 
   const client: AuroraViewClient = create(unknownProperties, {
     call: { value: call, enumerable: true },
+    stream: { value: stream, enumerable: true },
     send_event: { value: send_event, enumerable: true },
     on: { value: on, enumerable: true },
     once: { value: once, enumerable: true },

@@ -28,6 +28,8 @@ export const PromiseIntrinsic = Promise;
 export const ProxyIntrinsic = Proxy;
 export const ObjectPrototype: object = Object.prototype;
 const ArrayPrototype: object = Array.prototype;
+/** The well-known symbol `for await` looks up (a page may replace the global `Symbol`). */
+export const asyncIteratorSymbol: typeof Symbol.asyncIterator = Symbol.asyncIterator;
 
 const timers = globalThis as unknown as {
   setTimeout: (fn: () => void, ms?: number) => ReturnType<typeof setTimeout>;
@@ -71,6 +73,36 @@ export function without<T>(list: readonly T[], item: T): readonly T[] | undefine
     if (list[i] !== item) defineProperty(next, n++, { value: list[i], enumerable: true, writable: true, configurable: true });
   }
   return n === 0 ? undefined : freeze(next);
+}
+
+/** A first-in first-out queue kept in the slots of a prototype-less object: no array method
+ * or index setter a page may have put on `Array.prototype` sees what passes through it. */
+export class Queue<T> {
+  private slots = create(null) as Record<number, T>;
+  private head = 0;
+  private tail = 0;
+
+  get size(): number {
+    return this.tail - this.head;
+  }
+
+  push(value: T): void {
+    this.slots[this.tail++] = value;
+  }
+
+  /** The oldest value, taken out; undefined when empty. */
+  shift(): T | undefined {
+    if (this.head === this.tail) return undefined;
+    const value = this.slots[this.head];
+    delete this.slots[this.head++];
+    if (this.head === this.tail) this.clear(); // fresh slots: indexes stay small
+    return value;
+  }
+
+  clear(): void {
+    if (this.tail !== 0) this.slots = create(null) as Record<number, T>;
+    this.head = this.tail = 0;
+  }
 }
 
 /**

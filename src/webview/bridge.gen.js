@@ -38,6 +38,7 @@
   var ProxyIntrinsic = Proxy;
   var ObjectPrototype = Object.prototype;
   var ArrayPrototype = Array.prototype;
+  var asyncIteratorSymbol = Symbol.asyncIterator;
   var timers = globalThis;
   var setTimer = timers.setTimeout;
   var clearTimer = timers.clearTimeout;
@@ -68,6 +69,31 @@
     }
     return n === 0 ? void 0 : freeze(next);
   }
+  var Queue = class {
+    constructor() {
+      this.slots = create(null);
+      this.head = 0;
+      this.tail = 0;
+    }
+    get size() {
+      return this.tail - this.head;
+    }
+    push(value) {
+      this.slots[this.tail++] = value;
+    }
+    /** The oldest value, taken out; undefined when empty. */
+    shift() {
+      if (this.head === this.tail) return void 0;
+      const value = this.slots[this.head];
+      delete this.slots[this.head++];
+      if (this.head === this.tail) this.clear();
+      return value;
+    }
+    clear() {
+      if (this.tail !== 0) this.slots = create(null);
+      this.head = this.tail = 0;
+    }
+  };
   function resolveAsData(resolve, value) {
     if (typeof value !== "object" || value === null || !inheritsThen(value)) {
       resolve(value);
@@ -123,6 +149,10 @@
   }
 
   // src/client.ts
+  var ACK_EVERY = 32;
+  var CANCELLED_KEPT = 1024;
+  function nothing() {
+  }
   function failure(name, code, message) {
     return new InvokeError({ name, code, message, data: null });
   }
@@ -130,12 +160,32 @@
     const why = reason instanceof Error ? reason.message : reason === void 0 ? "" : String(reason);
     return failure("Disconnected", "disconnected", "the connection to the host is gone" + (why ? ": " + why : ""));
   }
+  var abortError = () => failure("AbortError", "cancelled", "the call was aborted");
+  var timeoutError = (timeout) => failure("TimeoutError", "timeout", `no reply within ${timeout} ms`);
+  function gap(id, method, seq, last) {
+    const call = `call ${String(id)}` + (method ? ` (${method})` : "");
+    const expected = last === 0 ? "as its first item (seq 1)" : `after item ${last}`;
+    return failure("Error", "internal", `item ${String(seq)} of ${call} arrived ${expected}: the host's items are out of sequence, the call is cancelled`);
+  }
+  function fulfil(waiter, result) {
+    resolveAsData(waiter.resolve, result);
+  }
+  function settled(result) {
+    return new PromiseIntrinsic((resolve) => resolveAsData(resolve, result));
+  }
+  function failed(error) {
+    return new PromiseIntrinsic((_resolve, reject) => reject(error));
+  }
   function createClient(transport, { onEvent } = {}) {
     const pending = privateMap();
     const listeners = privateMap();
     let nextId = 1;
     let unmatched = 0;
     let state = transport.state;
+    let cancelled = privateMap();
+    let cancelledRing = create(null);
+    let cancelledSlot = 0;
+    const afterBatch = new Queue();
     let opened;
     let neverOpened;
     const ready = new PromiseIntrinsic((resolve, reject) => {
@@ -165,10 +215,29 @@
       } catch {
       }
     }
+    function remember(id) {
+      const evicted = cancelledRing[cancelledSlot];
+      if (evicted !== void 0) cancelled.delete(evicted);
+      cancelledRing[cancelledSlot] = id;
+      cancelledSlot = (cancelledSlot + 1) % CANCELLED_KEPT;
+      cancelled.set(id, true);
+    }
+    function abandon(id, error) {
+      if (drop(id, error)) {
+        cancel(id);
+        remember(id);
+      }
+    }
+    function acknowledge(id, seq) {
+      try {
+        transport.send({ type: "ack", id, seq });
+      } catch {
+      }
+    }
     function settle(frame) {
       const entry = pending.get(frame.id);
       if (entry === void 0) {
-        unmatched += 1;
+        if (!cancelled.delete(frame.id)) unmatched += 1;
         return;
       }
       pending.delete(frame.id);
@@ -199,16 +268,28 @@
         }
       }
     }
+    function item(frame) {
+      const entry = pending.get(frame.id);
+      if (entry === void 0) {
+        if (cancelled.get(frame.id) === void 0) unmatched += 1;
+        return;
+      }
+      if (entry.item === void 0) entry.item = channel(frame.id, "", nothing);
+      entry.item(frame.seq, frame.item);
+    }
     function receive(frames) {
       for (let i = 0; i < frames.length; i++) {
         const frame = frames[i];
         if (frame === null || typeof frame !== "object") continue;
         if (frame.type === "call_result") {
           settle(frame);
+        } else if (frame.type === "item") {
+          item(frame);
         } else if (frame.type === "event" && typeof frame.event === "string") {
           deliver(frame.event, frame.payload);
         }
       }
+      if (afterBatch.size !== 0) for (let flush = afterBatch.shift(); flush !== void 0; flush = afterBatch.shift()) flush();
     }
     function setState(next, reason) {
       const was = state;
@@ -219,40 +300,190 @@
       }
       if (was === "open" || next === "closed") {
         pending.forEach((_entry, id) => drop(id, disconnected(reason)));
+        cancelled = privateMap();
+        cancelledRing = create(null);
+        cancelledSlot = 0;
       }
       if (next === "closed") neverOpened(disconnected(reason));
     }
     function call(method, params, options) {
       const id = nextId++;
-      if (options === void 0 || options.timeout === void 0 && !options.signal) {
+      if (options === void 0 || options.timeout === void 0 && !options.signal && options.onItem === void 0) {
         return new PromiseIntrinsic((resolve, reject) => {
           if (state === "closed") return reject(disconnected(void 0));
-          pending.set(id, { resolve, reject, cleanup: void 0 });
+          pending.set(id, { resolve, reject, cleanup: void 0, item: void 0 });
           transmit(id, { type: "call", id, method, params });
         });
       }
-      return guardedCall(id, method, params, options.timeout, options.signal);
+      return guardedCall(id, method, params, options.timeout, options.signal, options.onItem);
     }
-    function guardedCall(id, method, params, timeout, signal) {
+    function guardedCall(id, method, params, timeout, signal, onItem) {
       return new PromiseIntrinsic((resolve, reject) => {
-        if (signal !== void 0 && isAborted(signal)) return reject(failure("AbortError", "cancelled", "the call was aborted"));
+        if (signal !== void 0 && isAborted(signal)) return reject(abortError());
         if (state === "closed") return reject(disconnected(void 0));
         let timer;
         const stop = (error) => {
-          if (drop(id, error)) cancel(id);
+          if (onItem !== void 0) abandon(id, error);
+          else if (drop(id, error)) cancel(id);
         };
-        const aborted = () => stop(failure("AbortError", "cancelled", "the call was aborted"));
+        const aborted = () => stop(abortError());
         const cleanup = () => {
           if (timer !== void 0) clearTimer(timer);
           if (signal !== void 0) offAbort(signal, aborted);
         };
-        pending.set(id, { resolve, reject, cleanup });
-        if (timeout !== void 0) {
-          timer = setTimer(() => stop(failure("TimeoutError", "timeout", `no reply within ${timeout} ms`)), timeout);
-        }
+        pending.set(id, { resolve, reject, cleanup, item: onItem === void 0 ? void 0 : channel(id, method, onItem) });
+        if (timeout !== void 0) timer = setTimer(() => stop(timeoutError(timeout)), timeout);
         if (signal !== void 0) onAbort(signal, aborted);
         transmit(id, { type: "call", id, method, params });
       });
+    }
+    function channel(id, method, onItem) {
+      let last = 0;
+      let acked = 0;
+      let queued = false;
+      const flush = () => {
+        queued = false;
+        if (last > acked && pending.get(id) !== void 0) {
+          acked = last;
+          acknowledge(id, last);
+        }
+      };
+      return (seq, value) => {
+        if (seq !== last + 1) return abandon(id, gap(id, method, seq, last));
+        last += 1;
+        try {
+          onItem(value);
+        } catch (err) {
+          console.error(`auroraview: onItem of "${method}" threw`, err);
+        }
+        if (!queued) {
+          queued = true;
+          afterBatch.push(flush);
+        }
+      };
+    }
+    function stream(method, params, options) {
+      const timeout = options === void 0 ? void 0 : options.timeout;
+      const signal = options === void 0 ? void 0 : options.signal;
+      return freeze({ [asyncIteratorSymbol]: () => iterate(method, params, timeout, signal) });
+    }
+    function iterate(method, params, timeout, signal) {
+      const items = new Queue();
+      const waiters = new Queue();
+      let id = 0;
+      let running = false;
+      let finished = false;
+      let error;
+      let last = 0;
+      let consumed = 0;
+      let acked = 0;
+      let timer;
+      const release = () => {
+        finished = true;
+        items.clear();
+        if (timer !== void 0) clearTimer(timer);
+        timer = void 0;
+        if (signal !== void 0) offAbort(signal, aborted);
+      };
+      const end = () => {
+        const err = error;
+        error = void 0;
+        release();
+        let waiter = waiters.shift();
+        if (waiter !== void 0 && err !== void 0) {
+          waiter.reject(err);
+          waiter = waiters.shift();
+        }
+        for (; waiter !== void 0; waiter = waiters.shift()) fulfil(waiter, { done: true, value: void 0 });
+      };
+      const ended = (err) => {
+        running = false;
+        error = err;
+        if (waiters.size !== 0) end();
+      };
+      const withdraw = () => {
+        if (!running) return;
+        running = false;
+        pending.delete(id);
+        cancel(id);
+        remember(id);
+      };
+      const stop = (err) => {
+        if (finished) return;
+        withdraw();
+        items.clear();
+        error = err;
+        if (waiters.size !== 0) end();
+      };
+      const aborted = () => stop(abortError());
+      const acknowledged = () => {
+        acked = consumed;
+        acknowledge(id, consumed);
+      };
+      const take = (seq, value) => {
+        if (seq !== last + 1) {
+          const err = gap(id, method, seq, last);
+          withdraw();
+          return ended(err);
+        }
+        last += 1;
+        const waiter = waiters.shift();
+        if (waiter === void 0) return items.push(value);
+        consumed = last;
+        if (consumed - acked >= ACK_EVERY) acknowledged();
+        fulfil(waiter, { done: false, value });
+      };
+      const next = () => {
+        if (finished) return settled({ done: true, value: void 0 });
+        if (items.size !== 0) {
+          const value = items.shift();
+          consumed += 1;
+          if (running && consumed - acked >= ACK_EVERY) acknowledged();
+          return settled({ done: false, value });
+        }
+        if (running) {
+          if (consumed > acked) {
+            acknowledged();
+            if (items.size !== 0 || !running) return next();
+          }
+          return new PromiseIntrinsic((resolve, reject) => waiters.push({ resolve, reject }));
+        }
+        const err = error;
+        error = void 0;
+        release();
+        return err === void 0 ? settled({ done: true, value: void 0 }) : failed(err);
+      };
+      const stopIteration = () => {
+        if (!finished) {
+          withdraw();
+          error = void 0;
+          end();
+        }
+        return settled({ done: true, value: void 0 });
+      };
+      if (signal !== void 0 && isAborted(signal)) {
+        error = abortError();
+      } else if (state === "closed") {
+        error = disconnected(void 0);
+      } else {
+        id = nextId++;
+        running = true;
+        pending.set(id, { resolve: () => ended(void 0), reject: ended, cleanup: void 0, item: take });
+        if (timeout !== void 0) {
+          timer = setTimer(() => {
+            timer = void 0;
+            stop(failure("TimeoutError", "timeout", `the stream did not end within ${timeout} ms`));
+          }, timeout);
+        }
+        if (signal !== void 0) onAbort(signal, aborted);
+        transmit(id, { type: "call", id, method, params });
+      }
+      const iterator = freeze({
+        next,
+        return: stopIteration,
+        [asyncIteratorSymbol]: () => iterator
+      });
+      return iterator;
     }
     function send_event(event, detail) {
       if (state === "closed") throw disconnected(void 0);
@@ -312,6 +543,7 @@
     });
     const client = create(unknownProperties, {
       call: { value: call, enumerable: true },
+      stream: { value: stream, enumerable: true },
       send_event: { value: send_event, enumerable: true },
       on: { value: on, enumerable: true },
       once: { value: once, enumerable: true },
@@ -371,6 +603,8 @@
           return '{"type":"event"' + keyField + field("event", m.event) + field("detail", m.detail) + "}";
         case "cancel":
           return '{"type":"cancel"' + keyField + ',"id":' + id(m.id) + "}";
+        case "ack":
+          return '{"type":"ack"' + keyField + ',"id":' + id(m.id) + ',"seq":' + stringify(m.seq) + "}";
         case "ready":
         case "hello":
         case "ping":

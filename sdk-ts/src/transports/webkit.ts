@@ -69,6 +69,8 @@ export function webkitTransport(): Transport {
         return '{"type":"event"' + keyField + field("event", m.event) + field("detail", m.detail) + "}";
       case "cancel":
         return '{"type":"cancel"' + keyField + ',"id":' + id(m.id) + "}";
+      case "ack":
+        return '{"type":"ack"' + keyField + ',"id":' + id(m.id) + ',"seq":' + stringify(m.seq) + "}";
       case "ready":
       case "hello":
       case "ping":
