@@ -3,7 +3,7 @@
 // declarations. Every wrapper looks the backend up when it runs (`getAuroraView()`), so a
 // test may install a mock after importing the bindings.
 
-import type { CallOptions, Unsubscribe } from "./client.js";
+import type { CallOptions, ItemStream, StreamOptions, Unsubscribe } from "./client.js";
 import { getAuroraView } from "./index.js";
 
 /** A command whose params are required: `(params, options?) => Promise<Result>`. */
@@ -20,6 +20,52 @@ export function commandWithOptionalParams<P, R>(method: string): (params?: P, op
 export function commandWithoutParams<R>(method: string): (options?: CallOptions) => Promise<R> {
   return (options) => getAuroraView().call(method, undefined, options) as Promise<R>;
 }
+
+/** `stream` of the active backend (a bridge injected by an older auroraview has none). */
+function openStream<I>(method: string, params: unknown, options: StreamOptions | undefined): ItemStream<I> {
+  const backend = getAuroraView();
+  if (typeof backend.stream !== "function") {
+    throw new TypeError("this auroraview backend has no stream(): the page's SDK is newer than the window's bridge (update auroraview)");
+  }
+  return backend.stream(method, params, options) as ItemStream<I>;
+}
+
+/** A stream command whose params are required: `(params, options?) => ItemStream<Item>`.
+ * Nothing is sent until a `for await` starts; each `for await` makes its own call. */
+export function streamWithParams<P, I>(method: string): (params: P, options?: StreamOptions) => ItemStream<I> {
+  return (params, options) => openStream(method, params, options);
+}
+
+/** A stream command whose params may all be left out. */
+export function streamWithOptionalParams<P, I>(method: string): (params?: P, options?: StreamOptions) => ItemStream<I> {
+  return (params, options) => openStream(method, params, options);
+}
+
+/** A stream command that takes no params. */
+export function streamWithoutParams<I>(method: string): (options?: StreamOptions) => ItemStream<I> {
+  return (options) => openStream(method, undefined, options);
+}
+
+/**
+ * A command with a channel: member `param` of its params is a callback `(item) => void`,
+ * called with every item (in order) before the promise settles. The wrapper takes it out of
+ * the params it sends and passes it as `onItem`; without one the items are still
+ * acknowledged (and dropped), so the command is never held at its window.
+ */
+export function commandWithChannel<P, R>(method: string, param: string): (params: P, options?: CallOptions) => Promise<R> {
+  return (params, options) => {
+    let sent: unknown = params;
+    let onItem: (item: unknown) => void = ignore;
+    if (typeof params === "object" && params !== null) {
+      const { [param]: callback, ...rest } = params as Record<string, unknown>;
+      sent = rest;
+      if (typeof callback === "function") onItem = callback as (item: unknown) => void;
+    }
+    return getAuroraView().call(method, sent, { ...options, onItem }) as Promise<R>;
+  };
+}
+
+function ignore(): void {}
 
 /** An event Python pushes to the page, with its payload type. */
 export interface PageEvent<T> {

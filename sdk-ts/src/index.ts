@@ -17,8 +17,10 @@ export {
   type CallOptions,
   type ClientOptions,
   type ClientStats,
+  type ItemStream,
   type Listener,
   type Namespace,
+  type StreamOptions,
   type Unsubscribe,
 } from "./client.js";
 export { connectAuroraView, type NetworkAuroraView, type NetworkOptions } from "./network.js";
@@ -43,11 +45,15 @@ export {
 } from "./transports/websocket.js";
 export { mockAuroraView, type AnyMockHandlers, type MockAuroraView } from "./mock.js";
 export {
+  commandWithChannel,
   commandWithOptionalParams,
   commandWithoutParams,
   commandWithParams,
   hostEvent,
   pageEvent,
+  streamWithOptionalParams,
+  streamWithoutParams,
+  streamWithParams,
   type HostEvent,
   type PageEvent,
 } from "./bindings.js";

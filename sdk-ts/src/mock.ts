@@ -3,15 +3,27 @@
 // Reusing the client means a page tested against the mock sees what it would see in a
 // window: the same errors (a thrown plain error arrives as an `InvokeError` with code
 // `internal`), timeouts, cancellation and listener isolation.
+//
+// Streams and channels (docs/streams.md) as the host serves them: a handler that returns a
+// generator or an async iterable (or any iterable, such as an array, when the page iterates
+// it with `stream()`) serves a stream, its values sent as numbered items within a window of
+// MOCK_WINDOW un-acknowledged ones, then a `null` result; every handler's second argument
+// sends an item of its call (a channel).
 
-import { createClient, extendClient, type AuroraViewClient } from "./client.js";
+import { createClient, extendClient, type AuroraViewClient, type ItemStream, type StreamOptions } from "./client.js";
 import { isInvokeError, type InvokeErrorShape } from "./errors.js";
 import type { CallId, ClientMessage, HostMessage } from "./protocol.gen.js";
 import type { Transport, TransportSink } from "./transport.js";
 
-/** Handlers of a mock backend: return a value, or throw an `InvokeError` to reject.
- * Generated bindings export a `MockHandlers` type that checks each one against its command. */
-export type AnyMockHandlers = Record<string, ((params: never) => unknown) | undefined>;
+/** Handlers of a mock backend: return a value, or throw an `InvokeError` to reject. A
+ * handler that returns a generator (sync or async) or an async iterable serves a stream, and
+ * so does any other iterable (an array) when the page iterates the command with `stream()`
+ * (or a generated stream wrapper): each value is an item, then the result is `null`; a throw
+ * ends it with that error; cancelling it calls the iterator's `return()`. The second argument
+ * sends an item of the call, as a channel command's `send` does; it throws once the call has
+ * ended. Generated bindings export a `MockHandlers` type that checks each one against its
+ * command. */
+export type AnyMockHandlers = Record<string, ((params: never, send: (item: unknown) => void) => unknown) | undefined>;
 
 /** A backend for frontend tests: commands answered by `handlers`, events recorded. */
 export interface MockAuroraView extends AuroraViewClient {
@@ -32,28 +44,110 @@ function shapeOf(err: unknown): InvokeErrorShape {
   return { name: "Error", code: "internal", message: String(err), data: null };
 }
 
+/** Items the mock sends beyond the last acknowledged one at most, as the host's STREAM_WINDOW. */
+const MOCK_WINDOW = 256;
+
+type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
+
+/** The iterator a handler's result serves as a stream, or undefined when it is a plain result:
+ * an async iterable, a generator (an iterator that is its own iterable, not an array), or,
+ * for a call the page made with `stream()`, any iterable object. */
+function iteratorOf(value: unknown, streamCall: boolean): AnyIterator | undefined {
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return undefined;
+  const v = value as { next?: unknown; [Symbol.iterator]?: () => Iterator<unknown>; [Symbol.asyncIterator]?: () => AsyncIterator<unknown> };
+  if (typeof v[Symbol.asyncIterator] === "function") return v[Symbol.asyncIterator]!();
+  if (typeof v[Symbol.iterator] !== "function") return undefined;
+  if (streamCall) return v[Symbol.iterator]!();
+  if (typeof v.next === "function" && !Array.isArray(value)) return value as Iterator<unknown>;
+  return undefined;
+}
+
+/** What the mock knows of one call in flight. */
+interface MockCall {
+  /** The last item sent and the last one the page acknowledged. */
+  seq: number;
+  acked: number;
+  /** Ended: answered, or cancelled by the page. */
+  over: boolean;
+  cancelled: boolean;
+  /** Wakes a stream waiting for an ack (or a cancel) at the window. */
+  wake: (() => void) | undefined;
+  /** Stops the stream's iterator (`return()`), once. */
+  stop: (() => void) | undefined;
+}
+
 export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H): MockAuroraView {
-  const table = handlers as unknown as Record<string, ((params: unknown) => unknown) | undefined>;
+  const table = handlers as unknown as Record<string, ((params: unknown, send: (item: unknown) => void) => unknown) | undefined>;
   const sent: Array<{ event: string; detail: unknown }> = [];
-  const cancelled = new Set<CallId>();
+  const calls = new Map<CallId, MockCall>();
+  /** True while the client sends the call of a stream the page iterates (see `stream` below). */
+  let sendingStream = false;
   let sink: TransportSink | undefined;
   const deliver = (frame: HostMessage): void => sink?.receive([frame]);
 
-  async function answer(id: CallId, method: string, params: unknown): Promise<void> {
+  /** Send `item` as the next item of `call`: only while it is in flight, as the host does. */
+  function sendItem(id: CallId, call: MockCall, item: unknown): void {
+    if (call.over) throw new Error(`ChannelClosed: call ${String(id)} has ended, its items can no longer be sent`);
+    call.seq += 1;
+    deliver({ type: "item", id, seq: call.seq, item });
+  }
+
+  /** Serve `iterator` as the stream of `call`: its values as items, within the window. */
+  async function serve(id: CallId, call: MockCall, iterator: AnyIterator): Promise<void> {
+    let returned = false;
+    call.stop = () => {
+      if (returned) return;
+      returned = true;
+      try {
+        // An async generator still running its step queues this; a settled one runs `finally`.
+        void Promise.resolve(iterator.return?.()).catch(() => {});
+      } catch {
+        // a sync generator's `finally` threw: the stream is over either way
+      }
+    };
+    try {
+      for (;;) {
+        while (!call.cancelled && call.seq - call.acked >= MOCK_WINDOW) {
+          await new Promise<void>((resolve) => (call.wake = resolve));
+          call.wake = undefined;
+        }
+        if (call.cancelled) return;
+        const step = await iterator.next();
+        if (call.cancelled) return;
+        if (step.done) return;
+        sendItem(id, call, step.value);
+      }
+    } finally {
+      if (call.cancelled) call.stop();
+      else returned = true; // done, or it threw: nothing to close
+    }
+  }
+
+  async function answer(id: CallId, method: string, params: unknown, streamCall: boolean): Promise<void> {
     const handler = table[method];
+    const call: MockCall = { seq: 0, acked: 0, over: false, cancelled: false, wake: undefined, stop: undefined };
+    calls.set(id, call);
     let frame: HostMessage;
     if (!handler) {
       const error = { name: "MethodNotFound", code: "method_not_found", message: `no command named "${method}"`, data: null };
       frame = { type: "call_result", id, ok: false, error };
     } else {
       try {
-        frame = { type: "call_result", id, ok: true, result: await handler(params) };
+        let result = await handler(params, (item) => sendItem(id, call, item));
+        const iterator = iteratorOf(result, streamCall);
+        if (iterator !== undefined) {
+          await serve(id, call, iterator);
+          result = null;
+        }
+        frame = { type: "call_result", id, ok: true, result };
       } catch (err) {
         frame = { type: "call_result", id, ok: false, error: shapeOf(err) };
       }
     }
+    call.over = true;
+    calls.delete(id);
     // A host that cancelled a call sends no reply for it.
-    if (!cancelled.delete(id)) deliver(frame);
+    if (!call.cancelled) deliver(frame);
   }
 
   const transport: Transport = {
@@ -62,14 +156,40 @@ export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H):
       sink = target;
     },
     send(message: ClientMessage) {
-      if (message.type === "call") void answer(message.id, message.method, message.params);
+      if (message.type === "call") void answer(message.id, message.method, message.params, sendingStream);
       else if (message.type === "event") sent.push({ event: message.event, detail: message.detail });
-      else if (message.type === "cancel") cancelled.add(message.id);
+      else if (message.type === "cancel") {
+        const call = calls.get(message.id);
+        if (call === undefined) return;
+        call.cancelled = true;
+        call.over = true; // its channel's `send` throws from now on
+        call.wake?.();
+        call.stop?.();
+      } else if (message.type === "ack") {
+        const call = calls.get(message.id);
+        if (call === undefined || message.seq <= call.acked) return;
+        call.acked = message.seq;
+        call.wake?.();
+      }
     },
   };
   const client = createClient(transport);
   return extendClient(client, {
     sent,
+    /** The client's `stream`, marking its calls: a handler's array is then served as items. */
+    stream(method: string, params?: unknown, options?: StreamOptions): ItemStream<unknown> {
+      const items = client.stream(method, params, options);
+      return Object.freeze({
+        [Symbol.asyncIterator]: (): AsyncIterator<unknown> => {
+          sendingStream = true; // the iteration sends its call at once
+          try {
+            return items[Symbol.asyncIterator]();
+          } finally {
+            sendingStream = false;
+          }
+        },
+      });
+    },
     emit(event: string, payload: unknown): void {
       deliver({ type: "event", event, payload });
     },
