@@ -12,7 +12,8 @@ const SCRIPT = readFileSync(new URL("../../../../src/webview/bridge.gen.js", imp
 
 interface Bridge {
   __bridge: number;
-  call(method: string, params?: unknown, options?: { timeout?: number }): Promise<unknown>;
+  call(method: string, params?: unknown, options?: { timeout?: number; onItem?: (item: unknown) => void }): Promise<unknown>;
+  stream(method: string, params?: unknown): AsyncIterable<unknown>;
   send_event(event: string, detail?: unknown): void;
   on(event: string, handler: (payload: unknown) => void): () => void;
   stats(): { pending: number; unmatched: number; refused: number };
@@ -127,6 +128,41 @@ test("an event reaches auroraview.on listeners and a DOM CustomEvent on window",
   assert.deepEqual(JSON.parse(JSON.stringify(event.detail)), { rows: [1] });
   // Nothing listens on window for it: no DOM event is built (it halved the event rate).
   assert.equal(dispatched.find((e) => e.type === "only_on"), undefined);
+});
+
+test("streams and channels through the bridge: items with the key, acks posted with it, forged items ignored", async () => {
+  const { av, receive, receiver, messages, key, domReady } = load();
+  domReady();
+  await av.ready;
+  const it = av.stream("watch", { total: 3 })[Symbol.asyncIterator]();
+  const first = it.next();
+  receiver("not the key", JSON.stringify([{ type: "item", id: 1, seq: 1, item: "FORGED" }]));
+  receive([{ type: "item", id: 1, seq: 1, item: { done: 1 } }, { type: "item", id: 1, seq: 2, item: { done: 2 } }]);
+  assert.deepEqual(JSON.parse(JSON.stringify(await first)), { done: false, value: { done: 1 } });
+  assert.deepEqual(JSON.parse(JSON.stringify(await it.next())), { done: false, value: { done: 2 } });
+  const third = it.next(); // nothing held: acknowledges 2
+  receive([{ type: "item", id: 1, seq: 3, item: { done: 3 } }, { type: "call_result", id: 1, ok: true, result: null }]);
+  assert.deepEqual(JSON.parse(JSON.stringify(await third)), { done: false, value: { done: 3 } });
+  assert.equal((await it.next()).done, true);
+
+  const progress: unknown[] = [];
+  const exported = av.call("export", { path: "/x" }, { onItem: (p) => progress.push(p) });
+  receive([{ type: "item", id: 2, seq: 1, item: 1 }, { type: "item", id: 2, seq: 2, item: 2 }]);
+  receive([{ type: "call_result", id: 2, ok: true, result: "/x" }]);
+  assert.equal(await exported, "/x");
+  assert.deepEqual(progress, [1, 2]);
+
+  const k = key();
+  assert.deepEqual(
+    messages().filter((m) => m.type === "ack" || m.type === "call"),
+    [
+      { type: "call", key: k, id: 1, method: "watch", params: { total: 3 } },
+      { type: "ack", key: k, id: 1, seq: 2 },
+      { type: "call", key: k, id: 2, method: "export", params: { path: "/x" } },
+      { type: "ack", key: k, id: 2, seq: 2 },
+    ],
+  );
+  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 1 });
 });
 
 test("any namespace is a call: auroraview.tools.x() posts method tools.x", () => {

@@ -500,3 +500,28 @@ test("connection listeners and timers are out of reach of builtins replaced afte
   const leaked = caught.filter((item) => typeof item === "function" && clientTimers.has(item.name));
   assert.deepEqual(leaked, [], "a client timer went through the replaced setTimeout");
 });
+
+test("a stream over the network: items in order through a small window moved by acks; break cancels it", async (t) => {
+  const { srv, av } = await setup(t);
+  await av.ready;
+  const got: unknown[] = [];
+  for await (const n of av.stream("api.count", { n: 2000, window: 16 })) got.push(n);
+  assert.equal(got.length, 2000);
+  assert.ok(got.every((n, i) => n === i));
+  const acks = srv.received("ack").map((a) => a.seq as number);
+  assert.ok(acks.length > 0 && acks.every((seq, i) => seq <= 2000 && (i === 0 || seq > acks[i - 1])), String(acks));
+  assert.deepEqual(srv.received("cancel"), []);
+
+  const progress: unknown[] = [];
+  for await (const n of av.stream("api.count", { n: 1_000_000 })) {
+    progress.push(n);
+    if (n === 9) break;
+  }
+  assert.equal(progress.length, 10);
+  await waitFor(() => srv.received("cancel").length === 1, 2000, "the cancel");
+  assert.deepEqual(srv.received("cancel")[0], { type: "cancel", id: 2 });
+  // The server's `cancelled` reply and the items it had sent are dropped quietly.
+  const echo = await av.call("api.echo", { value: "after" });
+  assert.equal(echo, "after");
+  assert.deepEqual({ ...av.stats(), refused: 0 }, { pending: 0, unmatched: 0, refused: 0 });
+});

@@ -1,5 +1,6 @@
 // Owns the fake auroraview server the WebSocket tests run against: docs/network.md's wire
-// (authentication at the upgrade by subprotocol or cookie, welcome, ping/pong both ways, call/cancel → call_result, events, close codes) over
+// (authentication at the upgrade by subprotocol or cookie, welcome, ping/pong both ways, call/cancel → call_result, events, close codes,
+// a stream's items within a window moved by acks, docs/streams.md) over
 // `ws`'s WebSocketServer, with tests/net/app.py's commands, and switches to misbehave.
 import { WebSocketServer, type WebSocket } from "ws";
 import { createServer, type IncomingMessage, type Server } from "node:http";
@@ -42,8 +43,18 @@ export interface Peer {
   protocol: string;
   authenticated: boolean;
   timers: Map<unknown, ReturnType<typeof setTimeout>>;
+  /** Streams in flight (`api.count`), by call id. */
+  streams: Map<unknown, FakeStream>;
   lastSent: number;
   closed: { code: number; reason: string } | undefined;
+}
+
+/** A stream in flight: `n` items 0..n-1, at most `window` beyond the last acknowledged one. */
+interface FakeStream {
+  n: number;
+  window: number;
+  sent: number;
+  acked: number;
 }
 
 export class FakeServer {
@@ -147,6 +158,7 @@ export class FakeServer {
       protocol: socket.protocol,
       authenticated: false,
       timers: new Map(),
+      streams: new Map(),
       lastSent: Date.now(),
       closed: undefined,
     };
@@ -222,11 +234,37 @@ export class FakeServer {
           clearTimeout(timer);
           peer.timers.delete(frame.id);
         }
+        if (peer.streams.delete(frame.id)) {
+          const error = { name: "CancelledError", code: "cancelled", message: "the call was cancelled by the caller", data: null };
+          this.send(peer, { type: "call_result", id: frame.id, ok: false, error });
+        }
+        return;
+      }
+      case "ack": {
+        const stream = peer.streams.get(frame.id);
+        if (stream !== undefined && typeof frame.seq === "number" && frame.seq > stream.acked) {
+          stream.acked = frame.seq;
+          this.pump(peer, frame.id);
+        }
         return;
       }
       case "event":
         if (frame.event === "client_event") this.send(peer, { type: "event", event: "client_event_seen", payload: frame.detail });
         return;
+    }
+  }
+
+  /** Send what the window of stream `id` allows; its reply once every item is out. */
+  private pump(peer: Peer, id: unknown): void {
+    const stream = peer.streams.get(id);
+    if (stream === undefined) return;
+    while (stream.sent < stream.n && stream.sent - stream.acked < stream.window) {
+      stream.sent += 1;
+      this.send(peer, { type: "item", id, seq: stream.sent, item: stream.sent - 1 });
+    }
+    if (stream.sent === stream.n) {
+      peer.streams.delete(id);
+      this.send(peer, { type: "call_result", id, ok: true, result: null });
     }
   }
 
@@ -261,6 +299,13 @@ export class FakeServer {
             ok(seconds);
           }, seconds * 1000),
         );
+        return;
+      }
+      case "api.count": {
+        // A stream: items 0..n-1 as frames numbered from 1, then `null`.
+        const n = (params.n as number | undefined) ?? 0;
+        peer.streams.set(id, { n, window: (params.window as number | undefined) ?? 256, sent: 0, acked: 0 });
+        this.pump(peer, id);
         return;
       }
       case "api.emit": {
