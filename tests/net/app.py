@@ -3,25 +3,37 @@
     auroraview serve tests/net/app.py:commands --port 0 --json
 
 Handlers count their invocations (``api.invocations``) so that every bad-input test can
-check that nothing reached a handler.
+check that nothing reached a handler. Streams (``api.count``, ``api.forever``,
+``api.fails_after``) and a channel (``api.export``) are there for docs/streams.md over the
+network; ``api.forever``'s ``finally`` is counted (``api.finally_count``) so a test can see
+that a cancelled stream's generator was closed on the server.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from auroraview import Commands, InvokeException
+from auroraview import Channel, Commands, InvokeException
 
 commands = Commands()
 _invocations = {"count": 0}
+_finally = {"api.forever": 0}
 
 
 class Sum(BaseModel):
     """What `api.add` returns."""
 
+    total: int
+
+
+class Progress(BaseModel):
+    """What `api.export` sends through its channel."""
+
+    done: int
     total: int
 
 
@@ -78,6 +90,53 @@ def emit(event: str, payload: Any = None, count: int = Field(default=1, ge=1, le
         data = {**payload, "i": i} if isinstance(payload, dict) else payload
         commands.emit(event, data)
     return count
+
+
+@commands.command("api.count")
+async def count(n: int = Field(ge=0, le=10_000_000)) -> AsyncIterator[int]:
+    """A stream of the integers 0..n-1, in order."""
+    _count()
+    for i in range(n):
+        yield i
+
+
+@commands.command("api.forever")
+async def forever() -> AsyncIterator[int]:
+    """A stream that never ends by itself (0, 1, 2, ...): only a cancel, a timeout or a lost
+    connection stops it. Its `finally` is counted (`api.finally_count`)."""
+    _count()
+    try:
+        i = 0
+        while True:
+            yield i
+            i += 1
+            await asyncio.sleep(0)
+    finally:
+        _finally["api.forever"] += 1
+
+
+@commands.command("api.finally_count")
+def finally_count() -> int:
+    """How many times `api.forever`'s generator was closed so far in this process."""
+    return _finally["api.forever"]
+
+
+@commands.command("api.fails_after", errors=[NotFound])
+async def fails_after(n: int = Field(ge=0, le=100_000)) -> AsyncIterator[int]:
+    """A stream of 0..n-1 that then raises the declared `NotFound` (with data)."""
+    _count()
+    for i in range(n):
+        yield i
+    raise NotFound(f"no item {n} here", data={"after": n})
+
+
+@commands.command("api.export")
+async def export(path: str, progress: Channel[Progress], total: int = Field(default=3, ge=0, le=100_000)) -> str:
+    """A channel: sends `Progress(done, total)` for done = 1..total, then returns `path`."""
+    _count()
+    for done in range(1, total + 1):
+        await progress.send(Progress(done=done, total=total))
+    return path
 
 
 @commands.command("api.invocations")
