@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import statistics
 import subprocess
 import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from auroraview import Commands, WebView
+from auroraview import Channel, Commands, WebView
 from auroraview import __version__ as av_version
 from auroraview._xvfb import VirtualDisplay
 from auroraview.testing import TestClient
@@ -56,6 +58,74 @@ async def echo_text(text: str) -> str:
 @commands.command()
 async def echo_json(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
+
+
+@commands.command()
+def count(n: int) -> Iterator[int]:
+    yield from range(n)
+
+
+@commands.command()
+async def count_async(n: int) -> AsyncIterator[int]:
+    for i in range(n):
+        yield i
+
+
+@commands.command()
+async def channel_count(n: int, out: Channel[int]) -> int:
+    for i in range(n):
+        await out.send(i)
+    return n
+
+
+_cancel_seen: list[int] = []
+
+
+@commands.command()
+async def wait_for_cancel() -> None:
+    try:
+        await asyncio.sleep(3600)
+    except asyncio.CancelledError:
+        _cancel_seen.append(time.perf_counter_ns())
+        raise
+
+
+async def stream_rate(client: TestClient, method: str, n: int) -> float:
+    t0 = time.perf_counter()
+    seen = 0
+    async for x in client.stream(method, {"n": n}):
+        assert x == seen
+        seen += 1
+    assert seen == n
+    return n / (time.perf_counter() - t0)
+
+
+async def channel_rate(client: TestClient, n: int) -> float:
+    got: list[int] = []
+    t0 = time.perf_counter()
+    assert await client.call("channel_count", {"n": n}, on_item=got.append) == n
+    dt = time.perf_counter() - t0
+    assert got == list(range(n))
+    return n / dt
+
+
+async def cancel_latency(client: TestClient, n: int) -> float:
+    """Median µs from sending `cancel` to the handler's CancelledError."""
+    gaps = []
+    for _ in range(n):
+        task = asyncio.ensure_future(client.call("wait_for_cancel"))
+        while client.app.core.in_flight == 0:
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        _cancel_seen.clear()
+        t0 = time.perf_counter_ns()
+        task.cancel()  # the test client sends `cancel` at once
+        while not _cancel_seen:
+            await asyncio.sleep(0)
+        gaps.append((_cancel_seen[0] - t0) / 1000)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return statistics.median(gaps)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -158,6 +228,39 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
         for i in range(n):
             view.emit("tick", {"seq": i})
 
+    @bench.command()
+    def stream_items(n: int) -> Iterator[int]:
+        yield from range(n)
+
+    @bench.command()
+    async def channel_items(n: int, out: Channel[int]) -> int:
+        for i in range(n):
+            await out.send(i)
+        return n
+
+    started = asyncio.Event()
+    abort_marks: list[int] = []
+    cancel_gaps: list[float] = []
+
+    @bench.command()
+    async def wait_cancel() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancel_gaps.append((time.perf_counter_ns() - abort_marks[-1]) / 1000)
+            view.emit("cancel_seen", None)
+            raise
+
+    @bench.command()
+    async def wait_started() -> None:
+        await started.wait()
+        started.clear()
+
+    @bench.command()
+    async def abort_mark() -> None:
+        abort_marks.append(time.perf_counter_ns())
+
     @bench.command("done")
     async def phase_done(name: str, ok: bool, error: str = "") -> None:
         done.put_nowait({"name": name, "ok": ok, "error": error})
@@ -199,6 +302,15 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
         echo_s = statistics.median([await phase("echo", n=10, size=1024 * 1024) for _ in range(runs)])
         events_s = statistics.median([await phase("events", n=args.window_events) for _ in range(runs)])
         lost = view.stats().get("held_dropped", 0)
+        n_items = args.window_events * 5
+        stream_s = statistics.median([await phase("stream", n=n_items) for _ in range(runs)])
+        channel_s = statistics.median([await phase("channel", n=n_items) for _ in range(runs)])
+        cancel_meds = []
+        for _ in range(runs):
+            cancel_gaps.clear()
+            await phase("cancel", n=200)
+            cancel_meds.append(statistics.median(cancel_gaps))
+        cancel_us = statistics.median(cancel_meds)
     finally:
         view.close()
         await run
@@ -213,6 +325,9 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
         (f"calls/s, {args.window_in_flight:,} in flight", f"{args.window_in_flight / burst_s:,.0f}/s", f"{f['burst_per_s']:,.0f}/s", ratio(args.window_in_flight / burst_s, f["burst_per_s"]) + "  (target ≥ 5,000/s)"),
         ("1 MiB JSON echo", f"{10 / echo_s:,.1f} MiB/s", f"{f['echo_mib_per_s']:,.1f} MiB/s", ratio(10 / echo_s, f["echo_mib_per_s"]) + "  (target ≥ 40 MiB/s)"),
         (f"Python→JS events/s ({args.window_events:,}, order checked)", f"{args.window_events / events_s:,.0f}/s, {lost} lost", f"{f['events_per_s']:,.0f}/s", ratio(args.window_events / events_s, f["events_per_s"]) + "  (target ≥ 50,000/s)"),
+        (f"stream items/s ({n_items:,} ints, for await, order checked)", f"{n_items / stream_s:,.0f}/s", f"{f['events_per_s']:,.0f}/s", ratio(n_items / stream_s, f["events_per_s"]) + "  (floor: pushed frames; target ≥ 100,000/s)"),
+        (f"channel items/s ({n_items:,} ints, onItem, order checked)", f"{n_items / channel_s:,.0f}/s", f"{f['events_per_s']:,.0f}/s", ratio(n_items / channel_s, f["events_per_s"]) + "  (floor: pushed frames)"),
+        ("abort → CancelledError in the handler, median", f"{cancel_us / 1000:,.2f} ms", "", "upper bound: page abort after a host mark call  (target ≤ 5 ms)"),
         ("cold start to first call", f"{cold_ms:,.0f} ms", "", ""),
     ]
 
@@ -258,6 +373,14 @@ async def main(args: argparse.Namespace) -> None:
         results = [await event_rate(client, args.events) for _ in range(args.rounds)]
         lost = sum(r[1] for r in results)
         rows.append((f"Python→client events/s ({args.events:,} per round)", f"{statistics.median(r[0] for r in results):,.0f} events/s, {lost} lost/out of order", ""))
+        rates = [await stream_rate(client, "count_async", 100_000) for _ in range(args.rounds)]
+        rows.append(("stream items/s (async generator, 100,000 ints)", f"{statistics.median(rates):,.0f} items/s", "≥ 100,000"))
+        rates = [await stream_rate(client, "count", 100_000) for _ in range(args.rounds)]
+        rows.append(("stream items/s (sync generator, 100,000 ints)", f"{statistics.median(rates):,.0f} items/s", ""))
+        rates = [await channel_rate(client, 100_000) for _ in range(args.rounds)]
+        rows.append(("channel items/s (100,000 ints)", f"{statistics.median(rates):,.0f} items/s", ""))
+        lat = [await cancel_latency(client, 200) for _ in range(args.rounds)]
+        rows.append(("cancel sent → CancelledError in the handler", f"median {statistics.median(lat):,.0f} µs", "≤ 5 ms"))
         stats = client.stats()
 
     width = max(len(r[0]) for r in rows)

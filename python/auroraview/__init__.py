@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from . import _load  # noqa: F401  # pyright: ignore[reportUnusedImport]  # first: picks the `_core` this machine can load
 from ._core import PROTOCOL_VERSION, __version__
 from .app import App, EventTarget
-from .channel import STREAM_WINDOW, Channel, ChannelClosed
+from .channel import STREAM_WINDOW, STREAM_WINDOW_BYTES, Channel, ChannelClosed
 from .commands import Command, Commands, EventDecl, EventHandler
 from .context import CallContext
 from .errors import (
@@ -55,6 +55,7 @@ __all__ = [
     "ERROR_CODES",
     "PROTOCOL_VERSION",
     "STREAM_WINDOW",
+    "STREAM_WINDOW_BYTES",
     "App",
     "AsyncClient",
     "AuroraView",

@@ -130,6 +130,26 @@ async def test_a_reader_that_stops_reading_holds_the_producer_at_the_window(meth
         assert seen["finally"] == [method]
 
 
+async def test_large_items_are_held_by_the_byte_window() -> None:
+    commands = Commands()
+    made: list[int] = []
+
+    @commands.command()
+    async def big() -> AsyncIterator[str]:
+        for i in range(100):
+            made.append(i)
+            yield "x" * (1024 * 1024)
+
+    async with TestClient(commands) as client:
+        items = client.stream("big")
+        assert len(await anext(items)) == 1024 * 1024
+        await asyncio.sleep(0.3)
+        # 4 MiB: four items of 1 MiB and their quotes fill it; the fifth waits.
+        assert client.app.core.stats()["items_sent"] == 4
+        assert len(made) <= 5
+        await items.aclose()
+
+
 async def test_break_closes_the_generator_and_runs_its_finally_within_100_ms() -> None:
     commands, seen = _app()
     async with TestClient(commands) as client:
