@@ -112,6 +112,50 @@ async function waitFor(predicate: () => boolean, ms: number, what: string): Prom
 
 const code = (expected: string) => (e: unknown) => e instanceof InvokeError && e.code === expected;
 
+interface ServerStats {
+  server: Record<string, number>;
+  router: Record<string, number>;
+}
+
+/** The server's counters (`/__auroraview/stats`, the bearer token). */
+async function serverStats(server: Announced): Promise<ServerStats> {
+  const res = await fetch(`http://127.0.0.1:${server.port}/__auroraview/stats`, { headers: { Authorization: `Bearer ${server.token}` } });
+  assert.equal(res.status, 200);
+  return (await res.json()) as ServerStats;
+}
+
+/** A `ws` WebSocket that counts what its client sends (by message type) and receives. */
+function countingSocket(): { WebSocket: typeof WebSocket; sent: Map<string, number>; received: () => number } {
+  const sent = new Map<string, number>();
+  let received = 0;
+  class Counting extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      this.on("message", () => (received += 1));
+    }
+    override send(data: unknown, ...rest: unknown[]): void {
+      const type = typeof data === "string" ? (/"type":"(\w+)"/.exec(data)?.[1] ?? "?") : "binary";
+      sent.set(type, (sent.get(type) ?? 0) + 1);
+      (super.send as (...a: unknown[]) => void)(data, ...rest);
+    }
+  }
+  return { WebSocket: Counting as unknown as typeof WebSocket, sent, received: () => received };
+}
+
+/** Until `api.finally_count` (how many times api.forever's generator was closed) is `n`. */
+async function finallyRan(av: NetworkAuroraView, n: number, ms: number): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const seen = (await av.call("api.finally_count")) as number;
+    if (seen >= n) {
+      assert.equal(seen, n, "closed once");
+      return Date.now() - t0;
+    }
+    if (Date.now() - t0 > ms) throw new Error(`api.forever's finally ran ${seen} times, not ${n}, after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 describe("against the real server", { skip: SKIP }, () => {
   let server: Server;
   let av: NetworkAuroraView;
@@ -191,6 +235,161 @@ describe("against the real server", { skip: SKIP }, () => {
     assert.ok(Date.now() - t0 < 2000);
     assert.equal(av.state, "open");
     assert.equal(await av.call("api.echo", { value: "ok" }), "ok");
+  });
+
+  test("a stream: 10,000 items of api.count arrive in order, none lost or duplicated; acks move the window", { timeout: 60_000 }, async (t) => {
+    const counting = countingSocket();
+    const sc = client(server, { WebSocket: counting.WebSocket });
+    await sc.ready;
+    const before = await serverStats(server);
+    const t0 = Date.now();
+    let expected = 0;
+    for await (const x of sc.stream("api.count", { n: 10_000 })) {
+      if (x !== expected) assert.fail(`item ${expected} was ${JSON.stringify(x)}`);
+      expected += 1;
+    }
+    const took = Date.now() - t0;
+    assert.equal(expected, 10_000);
+    const after = await serverStats(server);
+    assert.equal(after.router.items_sent - before.router.items_sent, 10_000);
+    assert.equal(after.router.in_flight, 0);
+    assert.deepEqual(sc.stats(), { pending: 0, unmatched: 0, refused: 0 });
+    const acks = counting.sent.get("ack") ?? 0;
+    const late = after.router.unknown_acks - before.router.unknown_acks;
+    t.diagnostic(`10,000 items in ${took} ms; the client sent ${acks} acks (${late} after the stream had ended), received ${counting.received()} frames`);
+    // The consumer acks at least every 32 items it takes, and when it waits with nothing held
+    // (so at most once per item); 10,000 items cross the host's window only if acks flow.
+    assert.ok(acks >= Math.floor(10_000 / 32 / 2) && acks <= 10_000, `${acks} acks`);
+    // The host sends the last window's items and its reply without waiting for acks: acks of
+    // those items may arrive once the call is over (counted as unknown_acks, never answered).
+    assert.ok(late < acks, `${late} of ${acks} acks after the end`);
+
+    // A plain call of a stream command: the items are dropped (and acknowledged, beyond the
+    // window), the call resolves with the stream's `null`.
+    assert.equal(await sc.call("api.count", { n: 1000 }), null);
+    sc.connection.close();
+  });
+
+  test("break out of a stream: the server's generator is closed (its finally ran), nothing stays in flight", async (t) => {
+    const before = await serverStats(server);
+    const closed = (await av.call("api.finally_count")) as number;
+    const unmatched = av.stats().unmatched;
+    const got: number[] = [];
+    for await (const x of av.stream("api.forever")) {
+      got.push(x as number);
+      if (x === 10) break;
+    }
+    assert.deepEqual(got, Array.from({ length: 11 }, (_, i) => i));
+    const ms = await finallyRan(av, closed + 1, 2000);
+    t.diagnostic(`api.forever's finally seen ${ms} ms after the break`);
+    assert.equal(av.stats().pending, 0);
+    const after = await serverStats(server);
+    assert.equal(after.router.in_flight, 0, "nothing in flight on the server");
+    assert.equal(after.router.cancelled - before.router.cancelled, 1, "the break cancelled the call once");
+    // The `cancelled` reply and the items already on their way are expected, not unmatched.
+    assert.equal(await av.call("api.echo", { value: "after" }), "after");
+    assert.equal(av.stats().unmatched, unmatched);
+  });
+
+  test("an AbortSignal ends a stream with InvokeError cancelled; the server's generator is closed", async () => {
+    const closed = (await av.call("api.finally_count")) as number;
+    const controller = new AbortController();
+    const got: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const x of av.stream("api.forever", undefined, { signal: controller.signal })) {
+          got.push(x as number);
+          if (x === 5) controller.abort();
+        }
+      })(),
+      (e: unknown) => {
+        assert.ok(e instanceof InvokeError, String(e));
+        assert.equal(e.code, "cancelled");
+        assert.equal(e.name, "AbortError");
+        return true;
+      },
+    );
+    assert.deepEqual(got, [0, 1, 2, 3, 4, 5], "nothing after the abort");
+    await finallyRan(av, closed + 1, 2000);
+    assert.equal(av.stats().pending, 0);
+    assert.equal((await serverStats(server)).router.in_flight, 0);
+    // Aborted before it starts: no call at all.
+    const invocations = await av.call("api.invocations");
+    await assert.rejects(async () => {
+      for await (const _ of av.stream("api.count", { n: 3 }, { signal: controller.signal })) assert.fail("an item");
+    }, code("cancelled"));
+    assert.equal(await av.call("api.invocations"), invocations);
+  });
+
+  test("an error after items: the items, then the structured error (name, code, message, data)", async () => {
+    const got: unknown[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const x of av.stream("api.fails_after", { n: 3 })) got.push(x);
+      })(),
+      (e: unknown) => {
+        assert.ok(e instanceof InvokeError, String(e));
+        assert.deepEqual([e.name, e.code, e.message, e.data], ["NotFound", "not_found", "no item 3 here", { after: 3 }]);
+        return true;
+      },
+    );
+    assert.deepEqual(got, [0, 1, 2]);
+    // Invalid params end a stream before its first item, as they fail a call.
+    await assert.rejects(async () => {
+      for await (const _ of av.stream("api.count", { n: -1 })) assert.fail("an item");
+    }, code("invalid_params"));
+  });
+
+  test("a channel: every item reaches onItem, in order, before the result", { timeout: 30_000 }, async () => {
+    const log: unknown[] = [];
+    let settled = false;
+    const result = await av
+      .call("api.export", { path: "/tmp/out", total: 3 }, { onItem: (p) => log.push(settled ? "after the result!" : p) })
+      .then((r) => ((settled = true), r));
+    log.push(result);
+    assert.deepEqual(log, [{ done: 1, total: 3 }, { done: 2, total: 3 }, { done: 3, total: 3 }, "/tmp/out"]);
+
+    // Beyond the window (256): the channel's acks let `send` go on.
+    const dones: number[] = [];
+    assert.equal(await av.call("api.export", { path: "big", total: 5000 }, { onItem: (p) => dones.push((p as { done: number }).done) }), "big");
+    assert.equal(dones.length, 5000);
+    assert.ok(dones.every((d, i) => d === i + 1), "in order");
+    assert.equal(av.stats().pending, 0);
+  });
+
+  test("the server SIGKILLed mid-stream: the for await throws disconnected at once (no hang)", { timeout: 60_000 }, async (t) => {
+    const own = await start(CMD!); // its own server: the one the other tests use stays up
+    const kc = client(own, { baseDelayMs: 50, maxDelayMs: 500 });
+    await kc.ready;
+    let seen = 0;
+    let killedAt = 0;
+    const loop = (async () => {
+      for await (const x of kc.stream("api.forever")) {
+        assert.equal(x, seen);
+        seen += 1;
+        if (seen === 100) {
+          signal(own, "SIGKILL");
+          killedAt = Date.now();
+        }
+      }
+      return "ended";
+    })();
+    const outcome = await Promise.race([
+      loop.then(
+        (v) => v,
+        (e: unknown) => e,
+      ),
+      new Promise((r) => setTimeout(() => r("hung"), 10_000)),
+    ]);
+    const took = Date.now() - killedAt;
+    assert.ok(outcome instanceof InvokeError, `the loop ended with ${String(outcome)}`);
+    assert.equal(outcome.code, "disconnected");
+    assert.ok(seen >= 100, `${seen} items`);
+    assert.ok(took < 2000, `thrown ${took} ms after the kill`);
+    assert.equal(kc.stats().pending, 0);
+    t.diagnostic(`disconnected thrown ${took} ms after SIGKILL, after ${seen} items`);
+    await own.exited;
+    kc.connection.close();
   });
 
   test("1,000 concurrent clients each make a call", { timeout: 120_000 }, async (t) => {
