@@ -280,7 +280,7 @@ describe("against the real server", { skip: SKIP }, () => {
       if (x === 10) break;
     }
     assert.deepEqual(got, Array.from({ length: 11 }, (_, i) => i));
-    const ms = await finallyRan(av, closed + 1, 2000);
+    const ms = await finallyRan(av, closed + 1, 5000);
     t.diagnostic(`api.forever's finally seen ${ms} ms after the break`);
     assert.equal(av.stats().pending, 0);
     const after = await serverStats(server);
@@ -310,7 +310,7 @@ describe("against the real server", { skip: SKIP }, () => {
       },
     );
     assert.deepEqual(got, [0, 1, 2, 3, 4, 5], "nothing after the abort");
-    await finallyRan(av, closed + 1, 2000);
+    await finallyRan(av, closed + 1, 5000);
     assert.equal(av.stats().pending, 0);
     assert.equal((await serverStats(server)).router.in_flight, 0);
     // Aborted before it starts: no call at all.
