@@ -224,8 +224,20 @@ async def test_closing_the_client_ends_its_streams_and_their_generators() -> Non
 
 async def test_1000_streams_cancelled_at_once_get_exactly_one_terminal_reply_each() -> None:
     commands, seen = _app()
+
+    @commands.command()
+    async def trickle() -> AsyncIterator[int]:
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+                await asyncio.sleep(0.01)
+        finally:
+            seen["finally"].append("trickle")
+
     async with TestClient(commands) as client:
-        streams = [client.stream("forever") for _ in range(1000)]
+        streams = [client.stream("trickle") for _ in range(1000)]
         for s in streams:
             await anext(s)
         for s in streams:
@@ -235,7 +247,9 @@ async def test_1000_streams_cancelled_at_once_get_exactly_one_terminal_reply_eac
             await asyncio.sleep(0.01)
         assert len(seen["finally"]) == 1000
         stats = client.stats()
-        assert stats["cancelled"] == 1000
+        terminal = {k: stats[k] for k in ("cancelled", "unknown_cancels", "late_results", "late_items", "timeouts", "duplicate_ids")}
+        assert terminal["cancelled"] == 1000, terminal
+        assert terminal["unknown_cancels"] == terminal["late_results"] == terminal["duplicate_ids"] == 0, terminal
         assert client.app.core.in_flight == 0
 
 
