@@ -570,7 +570,7 @@ class Runtime:
     def _drive_stream_sync(self, key: int, cmd: Command, gen: Generator[Any, None, None]) -> None:
         """Drive a sync generator command on this worker thread: an item per credit, then
         the one reply; the generator is closed however it stops (here: its thread)."""
-        credit = self._credits_for_thread(key)
+        credit = self._credits.get(key)  # set before the job was queued; gone if cancelled since
         try:
             for item in gen:
                 if credit is None or not credit.send_blocking(self.core, key, cmd.dump_item(item)):
@@ -578,10 +578,6 @@ class Runtime:
             self.core.complete(key, b"null")
         finally:
             gen.close()
-
-    def _credits_for_thread(self, key: int) -> _Credit | None:
-        # Set before the job was queued; read-only here (dict reads are atomic).
-        return self._credits.get(key)
 
     def _fail(self, key: int, cmd: Command, exc: BaseException) -> None:
         if isinstance(exc, InvokeException):

@@ -107,29 +107,24 @@ class _Credit:
         with self._lock:
             while self.full() and not self.closed:
                 self._cond.wait()
-            if self.closed:
-                return False
-            self.sent += 1
-            self._ends.append(len(payload))
-            self.in_flight_bytes += len(payload)
-            if core.item(key, self.sent, payload):
-                return True
-            self.closed = True
-            return False
+            return self._send_locked(core, key, payload)
 
     def send(self, core: _core.Core, key: int, payload: bytes) -> bool:
         """Number and send one item (callers waited for credit first). False: the call has
         ended (or this item ended it), nothing more may be sent."""
         with self._lock:
-            if self.closed:
-                return False
-            self.sent += 1
-            self._ends.append(len(payload))
-            self.in_flight_bytes += len(payload)
-            if core.item(key, self.sent, payload):
-                return True
-            self.closed = True
+            return self._send_locked(core, key, payload)
+
+    def _send_locked(self, core: _core.Core, key: int, payload: bytes) -> bool:
+        if self.closed:
             return False
+        self.sent += 1
+        self._ends.append(len(payload))
+        self.in_flight_bytes += len(payload)
+        if core.item(key, self.sent, payload):
+            return True
+        self.closed = True
+        return False
 
 
 class Channel(Generic[T]):
@@ -138,7 +133,7 @@ class Channel(Generic[T]):
 
     In an ``async def`` handler: ``await channel.send(item)``. In a sync handler (it runs on a
     worker thread): ``channel.send_blocking(item)``. Both wait while the caller has
-    `STREAM_WINDOW` items not yet consumed, and raise `ChannelClosed` once the call has ended
+    `STREAM_WINDOW` items (or `STREAM_WINDOW_BYTES`) not yet consumed, and raise `ChannelClosed` once the call has ended
     (the caller cancelled it or went away, or it timed out).
     """
 

@@ -218,7 +218,6 @@ async def test_streams_and_channels_in_a_real_window(h: Harness) -> None:
     assert await h.run("channel") == [1, 2, 3, "/x"]
 
     # 1,000 calls in flight cancelled at once: one terminal reply each, every handler stopped.
-    before = h.view.stats() if hasattr(h.view, "stats") else {}
     many = await h.run("cancel_many", 1000)
     assert many["cancelled"] == 1000
     assert many["stats"]["pending"] == 0
@@ -230,7 +229,6 @@ async def test_streams_and_channels_in_a_real_window(h: Harness) -> None:
     core = h.view.app.core
     assert core.in_flight == 0
     assert core.stats()["late_results"] == 0
-    del before
 
 
 async def test_reloading_the_page_ends_its_streams(h: Harness) -> None:
