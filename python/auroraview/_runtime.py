@@ -373,7 +373,7 @@ class Runtime:
             loop.call_soon(self.drain)
         for op in ops:
             if op[0] == _CALL:
-                _, key, method, params, conn = op
+                _, key, method, params, conn, _blobs = op
                 self._start_call(loop, key, self._methods[method], params, conn)
             elif op[0] == _EVENT:
                 _, conn, name, detail, child = op

@@ -20,7 +20,7 @@ mod stats;
 
 pub use authority::{authorize, Access, Exposure};
 pub use conn::{ConnInfo, Target, TransportKind};
-pub use gate::{Admission, Gate};
+pub use gate::{same_key, Admission, Gate};
 pub use metrics::{MethodMetrics, MethodSnapshot, LATENCY_BUCKETS};
 pub use origin::Origin;
 pub use router::{Emitted, Receipt, Router};
@@ -39,7 +39,10 @@ pub type MethodId = u32;
 #[derive(Debug, PartialEq)]
 pub enum Op {
     /// Run method `method` with raw JSON `params`, then answer through `Router::complete(key)`.
-    Call { key: CallKey, conn: ConnId, method: MethodId, params: Vec<u8> },
+    /// `blobs`: `None` when the call's reply cannot carry attachments (a page's message
+    /// path); otherwise the call's attachments (docs/binary.md), possibly none, and the reply
+    /// may have some (`Router::complete_binary`).
+    Call { key: CallKey, conn: ConnId, method: MethodId, params: Vec<u8>, blobs: Option<Vec<Bytes>> },
     /// Deliver an event from a client to the host's listeners. `child`: the child id when
     /// the connection is a child process's, read when the event arrived (the connection may
     /// be gone by the time the host looks: a child that emits and exits).
@@ -59,5 +62,28 @@ pub trait Dispatcher: Send + Sync {
 
 /// Where frames for one connection go. Must not block and must not call back into the router.
 pub trait Sink: Send + Sync {
+    /// One frame: a JSON text, or a binary frame (`protocol::is_frame`) when the sink
+    /// `carries_binary`.
     fn send(&self, frame: Bytes);
+    /// Whether binary frames may be sent here (a WebSocket, an in-process queue; not a page,
+    /// whose binary replies go back through its call endpoint's `Responder`).
+    fn carries_binary(&self) -> bool {
+        false
+    }
 }
+
+/// The one answer to a request that carried a call in a binary frame and waits for its reply
+/// itself (the window's custom-protocol call endpoint), rather than through its connection's
+/// sink.
+#[derive(Debug, PartialEq)]
+pub enum Reply {
+    /// The reply frame, as segments to write back to back (`protocol::encode_frame`).
+    Frame(Vec<Bytes>),
+    /// No reply frame: the request was refused or dropped before it became a call.
+    Refused(crate::protocol::ErrorCode),
+}
+
+/// Where such a call's reply goes. Whoever implements it answers when it is dropped without
+/// being called (the router drops it when it has nothing to say: a dropped message, a
+/// connection gone), so the request never hangs.
+pub type Responder = Box<dyn FnOnce(Reply) + Send>;

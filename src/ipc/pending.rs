@@ -14,7 +14,7 @@ use std::time::Instant;
 use tokio::task::AbortHandle;
 
 use super::metrics::MethodMetrics;
-use super::{CallKey, ConnId};
+use super::{CallKey, ConnId, Responder};
 use crate::protocol::CallId;
 
 /// A call in flight.
@@ -24,6 +24,8 @@ struct Entry {
     timer: Option<AbortHandle>,
     /// The command's metrics and when the call was accepted (recorded at its reply).
     metrics: Option<(Arc<MethodMetrics>, Instant)>,
+    /// Where the reply goes when not to the connection's sink (docs/binary.md).
+    reply: Option<Responder>,
 }
 
 /// A call taken out of the table to be answered.
@@ -31,6 +33,7 @@ pub struct Taken {
     pub conn: ConnId,
     pub id: CallId,
     pub metrics: Option<(Arc<MethodMetrics>, Instant)>,
+    pub reply: Option<Responder>,
 }
 
 /// Why a new call could not be added.
@@ -75,8 +78,9 @@ impl Pending {
         id: CallId,
         timer: Option<AbortHandle>,
         metrics: Option<(Arc<MethodMetrics>, Instant)>,
+        reply: Option<Responder>,
     ) {
-        self.calls.insert(key, Entry { conn, id, timer, metrics });
+        self.calls.insert(key, Entry { conn, id, timer, metrics, reply });
     }
 
     /// Remove call `key` to answer it: its connection and id, or None when it was answered
@@ -89,7 +93,7 @@ impl Pending {
         if let Some(ids) = self.by_conn.get_mut(&entry.conn) {
             ids.remove(&entry.id);
         }
-        Some(Taken { conn: entry.conn, id: entry.id, metrics: entry.metrics })
+        Some(Taken { conn: entry.conn, id: entry.id, metrics: entry.metrics, reply: entry.reply })
     }
 
     /// The connection and id of call `key`, while it is in flight.
@@ -103,7 +107,8 @@ impl Pending {
     }
 
     /// Remove every call of `conn` (it closed): their keys, for the host to cancel. Nobody
-    /// is answered: there is no one left to answer.
+    /// is answered: there is no one left to answer (a call's `Responder`, dropped, answers
+    /// its request on its own).
     pub fn take_conn(&mut self, conn: ConnId) -> Vec<CallKey> {
         let keys: Vec<CallKey> = self.by_conn.remove(&conn).map(|ids| ids.into_values().collect()).unwrap_or_default();
         for key in &keys {
@@ -138,7 +143,7 @@ mod tests {
     fn a_call_leaves_the_table_exactly_once() {
         let mut p = Pending::default();
         let key = p.admit(1, &id(7), 10).unwrap();
-        p.start(key, 1, id(7), None, None);
+        p.start(key, 1, id(7), None, None, None);
         assert_eq!(p.find(1, &id(7)), Some(key));
         assert_eq!(p.take(key).map(|t| (t.conn, t.id)), Some((1, id(7))));
         assert!(p.take(key).is_none(), "a second answer finds nothing to answer");
@@ -152,12 +157,12 @@ mod tests {
     fn duplicate_ids_and_the_in_flight_limit_are_per_connection() {
         let mut p = Pending::default();
         let a = p.admit(1, &id(1), 2).unwrap();
-        p.start(a, 1, id(1), None, None);
+        p.start(a, 1, id(1), None, None, None);
         assert_eq!(p.admit(1, &id(1), 2), Err(Refusal::DuplicateId));
         let b = p.admit(2, &id(1), 2).unwrap();
-        p.start(b, 2, id(1), None, None);
+        p.start(b, 2, id(1), None, None, None);
         let c = p.admit(1, &CallId::Str("x".into()), 2).unwrap();
-        p.start(c, 1, CallId::Str("x".into()), None, None);
+        p.start(c, 1, CallId::Str("x".into()), None, None, None);
         assert_eq!(p.admit(1, &id(3), 2), Err(Refusal::Overloaded));
         assert_eq!(p.by_conn[&1].len(), 2);
         assert_eq!(p.by_conn[&2].len(), 1);
@@ -169,7 +174,7 @@ mod tests {
         let mut p = Pending::default();
         for (conn, n) in [(1, 1), (1, 2), (2, 1)] {
             let key = p.admit(conn, &id(n), 10).unwrap();
-            p.start(key, conn, id(n), None, None);
+            p.start(key, conn, id(n), None, None, None);
         }
         let mut taken = p.take_conn(1);
         taken.sort_unstable();
@@ -188,7 +193,7 @@ mod tests {
         let timer = rt.spawn(async { tokio::time::sleep(std::time::Duration::from_secs(3600)).await });
         let mut p = Pending::default();
         let key = p.admit(1, &id(1), 10).unwrap();
-        p.start(key, 1, id(1), Some(timer.abort_handle()), None);
+        p.start(key, 1, id(1), Some(timer.abort_handle()), None, None);
         p.take(key);
         let outcome = rt.block_on(timer);
         assert!(outcome.unwrap_err().is_cancelled());

@@ -21,8 +21,8 @@ use super::gate::{Admission, Gate};
 use super::held::Held;
 use super::metrics::{MethodMetrics, MethodSnapshot};
 use super::pending::{Pending, Refusal};
-use super::{CallKey, ConnId, ConnInfo, Dispatcher, MethodId, Op, Sink, Stats, Target};
-use crate::protocol::{self, CallId, ErrorCode, ErrorReply, Incoming, Limits};
+use super::{CallKey, ConnId, ConnInfo, Dispatcher, MethodId, Op, Reply, Responder, Sink, Stats, Target};
+use crate::protocol::{self, CallId, ErrorCode, ErrorReply, FrameError, Incoming, Limits};
 
 /// What `receive` did with a message (used by the in-process client and by tests).
 #[derive(Debug, Clone, PartialEq)]
@@ -234,7 +234,41 @@ impl Router {
     /// Handle one raw message from `conn`. Never panics; every accepted call gets one reply.
     pub fn receive(&self, conn: ConnId, input: &[u8]) -> Receipt {
         Stats::bump(&self.stats.received);
-        match catch_unwind(AssertUnwindSafe(|| self.receive_inner(conn, input))) {
+        self.receive_guarded(conn, input, None)
+    }
+
+    /// Handle one binary frame from `conn` (docs/binary.md): a call whose params may hold
+    /// attachments. Its reply goes to `reply` when given (the request waiting for it),
+    /// otherwise to the connection's sink, which must carry binary frames. Anything but a
+    /// call in a frame is refused as `invalid_message`. Never panics; `reply` is always used
+    /// or dropped (and its owner answers a dropped one).
+    pub fn receive_frame(&self, conn: ConnId, frame: Bytes, reply: Option<Responder>) -> Receipt {
+        Stats::bump(&self.stats.received);
+        let decoded = match protocol::decode_frame(&frame, self.limits.max_binary_bytes) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                let code = match e {
+                    FrameError::TooLarge { .. } => {
+                        Stats::bump(&self.stats.too_large);
+                        ErrorCode::PayloadTooLarge
+                    }
+                    FrameError::Malformed(_) => {
+                        Stats::bump(&self.stats.invalid_messages);
+                        ErrorCode::InvalidMessage
+                    }
+                };
+                if let Some(reply) = reply {
+                    reply(Reply::Refused(code));
+                }
+                return Receipt::Dropped;
+            }
+        };
+        let binary = Binary { blobs: decoded.blobs, reply };
+        self.receive_guarded(conn, &decoded.json, Some(binary))
+    }
+
+    fn receive_guarded(&self, conn: ConnId, input: &[u8], binary: Option<Binary>) -> Receipt {
+        match catch_unwind(AssertUnwindSafe(|| self.receive_inner(conn, input, binary))) {
             Ok(receipt) => receipt,
             Err(_) => {
                 Stats::bump(&self.stats.panics);
@@ -257,7 +291,7 @@ impl Router {
         }
     }
 
-    fn receive_inner(&self, conn: ConnId, input: &[u8]) -> Receipt {
+    fn receive_inner(&self, conn: ConnId, input: &[u8], mut binary: Option<Binary>) -> Receipt {
         let decoded = protocol::decode_keyed(input, &self.limits);
         let admission = match self.state.lock().conns.get_mut(&conn) {
             Some(c) => c.gate.admit(input, &decoded, &self.limits),
@@ -268,12 +302,23 @@ impl Router {
             Admission::Bound => return Receipt::Hello,
             Admission::Refused => {
                 Stats::bump(&self.stats.refused_key);
+                if let Some(reply) = binary.and_then(|b| b.reply) {
+                    reply(Reply::Refused(ErrorCode::Forbidden));
+                }
                 return Receipt::Refused;
             }
         }
-        match decoded.map(|(msg, _)| msg) {
+        let decoded = decoded.map(|(msg, _)| msg);
+        if binary.is_some() && !matches!(decoded, Ok(Incoming::Call { .. }) | Err(_)) {
+            Stats::bump(&self.stats.invalid_messages);
+            if let Some(reply) = binary.and_then(|b| b.reply) {
+                reply(Reply::Refused(ErrorCode::InvalidMessage));
+            }
+            return Receipt::Dropped;
+        }
+        match decoded {
             Ok(Incoming::Call { id, method, params, unsafe_ints }) => {
-                self.accept_call(conn, id, &method, params.as_deref().map(|p| p.get()), &unsafe_ints)
+                self.accept_call(conn, id, &method, params.as_deref().map(|p| p.get()), &unsafe_ints, binary)
             }
             Ok(Incoming::Event { event, detail }) => {
                 let from = self.state.lock().conns.get(&conn).map(|c| {
@@ -324,13 +369,18 @@ impl Router {
                 } else {
                     &self.stats.invalid_messages
                 });
+                let reply = binary.as_mut().and_then(|b| b.reply.take());
                 match rej.id {
                     Some(id) => {
                         let st = self.state.lock();
-                        refuse_locked(&st, &self.stats, conn, id, &ErrorReply::framework(rej.code, rej.message))
+                        let err = ErrorReply::framework(rej.code, rej.message);
+                        refuse_locked(&st, &self.stats, conn, id, &err, reply)
                     }
                     None => {
                         Stats::bump(&self.stats.dropped);
+                        if let Some(reply) = reply {
+                            reply(Reply::Refused(rej.code));
+                        }
                         Receipt::Dropped
                     }
                 }
@@ -345,13 +395,18 @@ impl Router {
         method: &str,
         params: Option<&str>,
         unsafe_ints: &[protocol::UnsafeInt],
+        binary: Option<Binary>,
     ) -> Receipt {
+        let (mut blobs, mut reply) = match binary {
+            Some(b) => (Some(b.blobs), b.reply),
+            None => (None, None),
+        };
         let (key, method_id) = {
             let mut st = self.state.lock();
             let st = &mut *st;
             if st.shutting_down {
                 let err = ErrorReply::framework(ErrorCode::ShuttingDown, "the host is shutting down");
-                return refuse_locked(st, &self.stats, conn, id, &err);
+                return refuse_locked(st, &self.stats, conn, id, &err, reply);
             }
             let Some(info) = st.methods.get(method) else {
                 Stats::bump(&self.stats.method_not_found);
@@ -360,10 +415,11 @@ impl Router {
                     ErrorCode::MethodNotFound,
                     format!("no command named {shown:?} is registered"),
                 );
-                return refuse_locked(st, &self.stats, conn, id, &err);
+                return refuse_locked(st, &self.stats, conn, id, &err, reply);
             };
             if !unsafe_ints.is_empty() {
-                return refuse_locked(st, &self.stats, conn, id, &protocol::unsafe_params_error(method, unsafe_ints));
+                let err = protocol::unsafe_params_error(method, unsafe_ints);
+                return refuse_locked(st, &self.stats, conn, id, &err, reply);
             }
             let (method_id, timeout) = (info.id, info.timeout);
             let Some(c) = st.conns.get(&conn) else {
@@ -373,7 +429,19 @@ impl Router {
             if let Err(why) = authority::authorize(method, &info.access, &c.info, c.exposure) {
                 Stats::bump(&self.stats.forbidden);
                 let err = ErrorReply::framework(ErrorCode::Forbidden, why);
-                return refuse_locked(st, &self.stats, conn, id, &err);
+                return refuse_locked(st, &self.stats, conn, id, &err, reply);
+            }
+            if reply.is_none() {
+                if c.sink.carries_binary() {
+                    // The reply may carry attachments even when the call has none.
+                    blobs.get_or_insert_with(Vec::new);
+                } else if blobs.is_some() {
+                    // A frame with nowhere to send a binary reply: nothing this transport does.
+                    Stats::bump(&self.stats.invalid_messages);
+                    let err =
+                        ErrorReply::framework(ErrorCode::InvalidMessage, "this connection carries no binary frames");
+                    return refuse_locked(st, &self.stats, conn, id, &err, None);
+                }
             }
             let metrics = info.metrics.clone();
             let key = match st.pending.admit(conn, &id, self.limits.max_in_flight) {
@@ -385,23 +453,18 @@ impl Router {
                 Err(Refusal::Overloaded) => {
                     Stats::bump(&self.stats.overloaded);
                     let msg = format!("more than {} calls in flight on this connection", self.limits.max_in_flight);
-                    return refuse_locked(
-                        st,
-                        &self.stats,
-                        conn,
-                        id,
-                        &ErrorReply::framework(ErrorCode::Overloaded, msg),
-                    );
+                    let err = ErrorReply::framework(ErrorCode::Overloaded, msg);
+                    return refuse_locked(st, &self.stats, conn, id, &err, reply);
                 }
             };
             let timer = timeout.and_then(|t| self.start_timer(key, t));
             let timing = self.metrics_on.load(std::sync::atomic::Ordering::Relaxed).then(|| (metrics, Instant::now()));
-            st.pending.start(key, conn, id.clone(), timer, timing);
+            st.pending.start(key, conn, id.clone(), timer, timing, reply.take());
             (key, method_id)
         };
         Stats::bump(&self.stats.calls_accepted);
         let params = params.map_or_else(|| b"{}".to_vec(), |p| p.as_bytes().to_vec());
-        self.dispatch(Op::Call { key, conn, method: method_id, params });
+        self.dispatch(Op::Call { key, conn, method: method_id, params, blobs: blobs.take() });
         Receipt::Accepted(id)
     }
 
@@ -454,6 +517,23 @@ impl Router {
         done
     }
 
+    /// `complete` with attachments: `result` (JSON) may hold `{"$bin": i}` placeholders for
+    /// `blobs[i]` (docs/binary.md). Only for a call dispatched with `blobs: Some(..)`; on any
+    /// other it is answered `internal` (its route cannot carry them).
+    pub fn complete_binary(&self, key: CallKey, result: &[u8], blobs: Vec<Bytes>) -> bool {
+        let found = protocol::unsafe_ints(result);
+        let done = if found.is_empty() {
+            self.finish_with(key, Ok(result), Some(blobs))
+        } else {
+            Stats::bump(&self.stats.unsafe_results);
+            self.finish(key, Err(protocol::unsafe_result_error(&found)))
+        };
+        if !done {
+            Stats::bump(&self.stats.late_results);
+        }
+        done
+    }
+
     /// Send item `seq` of stream or channel call `key` (raw JSON) to its caller. False when
     /// the call is no longer in flight (the item is dropped and counted): the host stops
     /// producing. An item holding an integer beyond ±(2^53-1) ends the call `internal`, as
@@ -488,22 +568,40 @@ impl Router {
 
     /// Take `key` out of the table and send its one reply. False if it was already gone.
     fn finish(&self, key: CallKey, outcome: Result<&[u8], ErrorReply>) -> bool {
-        let (id, sink, timing) = {
+        self.finish_with(key, outcome, None)
+    }
+
+    /// `finish`, the result with attachments when `blobs` is given.
+    fn finish_with(&self, key: CallKey, outcome: Result<&[u8], ErrorReply>, blobs: Option<Vec<Bytes>>) -> bool {
+        let (id, sink, timing, reply) = {
             let mut st = self.state.lock();
             let Some(taken) = st.pending.take(key) else { return false };
             let sink = st.conns.get(&taken.conn).map(|c| c.sink.clone());
-            (taken.id, sink, taken.metrics)
+            (taken.id, sink, taken.metrics, taken.reply)
         };
         // Outside the lock: the GUI thread waits on it for every page message.
         if let Some((metrics, started)) = timing {
             metrics.record(outcome.as_ref().map(|_| ()).map_err(|e| e.code.as_str()), started.elapsed());
         }
-        let Some(sink) = sink else { return true };
-        let frame = match outcome {
-            Ok(result) => protocol::call_ok(&id, result),
-            Err(err) => protocol::call_err(&id, &err),
+        let binary_ok = reply.is_some() || sink.as_ref().is_some_and(|s| s.carries_binary());
+        let (json, blobs) = match (outcome, blobs) {
+            (Ok(result), Some(blobs)) if binary_ok => (protocol::call_ok(&id, result), Some(blobs)),
+            (Ok(_), Some(_)) => {
+                let err = ErrorReply::framework(ErrorCode::Internal, "a binary reply on a route without binary frames");
+                (protocol::call_err(&id, &err), None)
+            }
+            (Ok(result), None) => (protocol::call_ok(&id, result), None),
+            (Err(err), _) => (protocol::call_err(&id, &err), None),
         };
-        sink.send(Bytes::from(frame));
+        if let Some(reply) = reply {
+            reply(Reply::Frame(protocol::encode_frame(Bytes::from(json), &blobs.unwrap_or_default())));
+            return true;
+        }
+        let Some(sink) = sink else { return true };
+        match blobs {
+            Some(blobs) => sink.send(protocol::concat(&protocol::encode_frame(Bytes::from(json), &blobs))),
+            None => sink.send(Bytes::from(json)),
+        }
         true
     }
 
@@ -584,7 +682,21 @@ impl Router {
 /// message reusing the id of a call in flight on its connection gets no reply: one with that
 /// id would settle the real call with an error of the sender's making (RELIABILITY.md case
 /// 28); it is dropped and counted as a duplicate id, as an accepted-looking duplicate is.
-fn refuse_locked(st: &State, stats: &Stats, conn: ConnId, id: CallId, err: &ErrorReply) -> Receipt {
+///
+/// A call that came with its own `reply` (docs/binary.md) is answered there, as a frame;
+/// that reply is never the connection's, so it can settle nothing else.
+fn refuse_locked(
+    st: &State,
+    stats: &Stats,
+    conn: ConnId,
+    id: CallId,
+    err: &ErrorReply,
+    reply: Option<Responder>,
+) -> Receipt {
+    if let Some(reply) = reply {
+        reply(Reply::Frame(protocol::json_frame(protocol::call_err(&id, err))));
+        return Receipt::Replied(id);
+    }
     if st.pending.find(conn, &id).is_some() {
         Stats::bump(&stats.duplicate_ids);
         return Receipt::Dropped;
@@ -593,4 +705,10 @@ fn refuse_locked(st: &State, stats: &Stats, conn: ConnId, id: CallId, err: &Erro
         c.sink.send(Bytes::from(protocol::call_err(&id, err)));
     }
     Receipt::Replied(id)
+}
+
+/// What a binary frame brought besides its JSON message.
+struct Binary {
+    blobs: Vec<Bytes>,
+    reply: Option<Responder>,
 }

@@ -34,7 +34,7 @@ net_stats! {
     refused_origin,
     /// Upgrades refused because `max_connections` were open (503).
     refused_capacity,
-    /// Binary frames refused (close 1003).
+    /// Binary messages refused for not being binary frames (docs/binary.md; close 1003).
     binary_refused,
     /// Connections closed for a frame that was not a message and had no id to answer (1007).
     invalid_frames,

@@ -279,10 +279,13 @@ async fn upgrade(
         return plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections");
     }
     let origin = origin.map(str::to_owned);
-    let max = shared.router.limits().max_message_bytes;
+    let limits = shared.router.limits();
+    let max = limits.max_message_bytes;
     // Frames up to twice the message limit are read, so that an oversized call still gets
-    // its `payload_too_large` reply; beyond that the connection is closed with 1009.
-    let hard = max.saturating_mul(2).max(1024);
+    // its `payload_too_large` reply; beyond that the connection is closed with 1009. A binary
+    // message may also hold `max_binary_bytes` of attachments (docs/binary.md).
+    let hard =
+        max.saturating_mul(2).max(max.saturating_add(limits.max_binary_bytes).saturating_add(64 * 1024)).max(1024);
     // The revocation watch starts before the welcome, so a token revoked in between is seen.
     let revocations = shared.revocations.subscribe();
     ws.max_message_size(hard).max_frame_size(hard).on_upgrade(move |socket| async move {

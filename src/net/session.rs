@@ -174,9 +174,25 @@ async fn serve(
                                 _ => {}
                             }
                         }
-                        Some(Ok(Message::Binary(_))) => {
-                            NetStats::bump(&stats.binary_refused);
-                            break 'session Some((close::UNSUPPORTED_DATA, "binary frames are not accepted"));
+                        Some(Ok(Message::Binary(data))) => {
+                            // A call with attachments (docs/binary.md); its reply comes back
+                            // as a binary message through the queue.
+                            NetStats::bump(&stats.frames_in);
+                            stats.bytes_in.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                            if !protocol::is_frame(&data) {
+                                NetStats::bump(&stats.binary_refused);
+                                break 'session Some((close::UNSUPPORTED_DATA, "a binary message must be a frame (docs/binary.md)"));
+                            }
+                            if let Err(protocol::FrameError::TooLarge { .. }) =
+                                protocol::frame_header(&data, router.limits().max_binary_bytes)
+                            {
+                                NetStats::bump(&stats.too_large_frames);
+                                break 'session Some((close::TOO_BIG, "message too big"));
+                            }
+                            if router.receive_frame(conn, data, None) == Receipt::Dropped {
+                                NetStats::bump(&stats.invalid_frames);
+                                break 'session Some((close::INVALID_MESSAGE, "invalid message"));
+                            }
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {} // a sign of life; tungstenite answers pings
                         Some(Ok(Message::Close(_))) | None => break 'session None,
@@ -227,6 +243,9 @@ async fn serve(
 }
 
 fn text(frame: Bytes) -> Message {
+    if protocol::is_frame(&frame) {
+        return Message::Binary(frame); // a reply with attachments (docs/binary.md)
+    }
     // Frames are JSON the router built from valid UTF-8 (pydantic's output and our envelopes).
     match Utf8Bytes::try_from(frame) {
         Ok(t) => Message::Text(t),

@@ -53,12 +53,19 @@ impl NetSink {
 }
 
 impl Sink for NetSink {
+    fn carries_binary(&self) -> bool {
+        true
+    }
+
     fn send(&self, frame: Bytes) {
         if self.overflowed.load(Ordering::Relaxed) {
             return; // being cut off: its frames no longer matter
         }
         let len = frame.len();
-        if self.queued.fetch_add(len, Ordering::Relaxed) + len > self.max {
+        // One frame always fits an empty queue (a 100 MiB binary reply under an 8 MiB
+        // bound); behind others it must fit the bound.
+        let before = self.queued.fetch_add(len, Ordering::Relaxed);
+        if before > 0 && before + len > self.max {
             self.queued.fetch_sub(len, Ordering::Relaxed);
             self.overflowed.store(true, Ordering::Relaxed);
             self.overflow.notify_one();
@@ -96,5 +103,17 @@ mod tests {
         }
         assert_eq!((n, sink.queued()), (2, 0));
         assert_eq!(stats.queued_bytes.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn one_frame_larger_than_the_bound_passes_an_empty_queue_only() {
+        let (sink, mut rx) = NetSink::new(10, Arc::new(NetStats::default()));
+        sink.send(Bytes::from(vec![0u8; 100]));
+        assert!(!sink.has_overflowed(), "alone, a big reply is written");
+        sink.send(Bytes::from_static(b"1"));
+        assert!(sink.has_overflowed(), "behind it, the bound holds");
+        while let Ok(frame) = rx.try_recv() {
+            sink.written(frame.len());
+        }
     }
 }

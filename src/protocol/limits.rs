@@ -24,6 +24,8 @@ pub struct Limits {
     /// Python→JS events held while no open connection matches their target (oldest dropped
     /// past this, counted; see `ipc/held.rs`).
     pub max_backlog_events: usize,
+    /// Most bytes of raw attachments in one binary frame (docs/binary.md), all together.
+    pub max_binary_bytes: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +38,7 @@ impl Default for Limits {
             max_name_bytes: 256,
             max_id_bytes: 128,
             max_backlog_events: 10_000,
+            max_binary_bytes: 512 * 1024 * 1024,
         }
     }
 }

@@ -3,6 +3,7 @@
 mod decode;
 mod encode;
 mod error_code;
+mod frame;
 #[cfg(test)]
 mod fuzz;
 mod limits;
@@ -16,6 +17,9 @@ pub use encode::{
     call_err, call_ok, event, item, unsafe_params_error, unsafe_result_error, welcome, ErrorReply, PING, PONG,
 };
 pub use error_code::ErrorCode;
+pub use frame::{
+    concat, decode_frame, encode_frame, header as frame_header, is_frame, json_frame, Frame, FrameError, FRAME_TAG,
+};
 pub use limits::Limits;
 pub use message::{
     CallError, CallId, ClientMessage, HostMessage, ProtocolDocument, MAX_SAFE_INTEGER, PROTOCOL_VERSION,

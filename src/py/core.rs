@@ -37,6 +37,70 @@ impl Sink for QueueSink {
     fn send(&self, frame: Bytes) {
         self.0.push(frame);
     }
+
+    fn carries_binary(&self) -> bool {
+        true
+    }
+}
+
+/// A Python `bytes` object lent to Rust without a copy: its buffer is immutable and lives as
+/// long as the reference held here (dropped without the GIL, pyo3 defers the decref).
+struct PyBytesOwner {
+    _object: Py<PyBytes>,
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the buffer of a `bytes` object never changes or moves while a reference to the
+// object is held, and `Py<PyBytes>` itself is `Send`.
+unsafe impl Send for PyBytesOwner {}
+unsafe impl Sync for PyBytesOwner {}
+
+impl AsRef<[u8]> for PyBytesOwner {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: see above; `ptr`/`len` were read from this very object.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// `bytes` objects as `Bytes`, without copying them.
+pub(crate) fn lend(blobs: &[Bound<'_, PyBytes>]) -> Vec<Bytes> {
+    blobs
+        .iter()
+        .map(|b| {
+            let data = b.as_bytes();
+            Bytes::from_owner(PyBytesOwner { _object: b.clone().unbind(), ptr: data.as_ptr(), len: data.len() })
+        })
+        .collect()
+}
+
+fn blobs_to_py<'py>(py: Python<'py>, blobs: &[Bytes]) -> PyResult<Bound<'py, PyList>> {
+    PyList::new(py, blobs.iter().map(|b| PyBytes::new(py, b)))
+}
+
+/// A binary frame of JSON `message` and attachments `blobs` (docs/binary.md).
+#[pyfunction]
+pub fn encode_frame<'py>(py: Python<'py>, message: &[u8], blobs: Vec<Bound<'py, PyBytes>>) -> Bound<'py, PyBytes> {
+    let segments = crate::protocol::encode_frame(Bytes::copy_from_slice(message), &lend(&blobs));
+    let len = segments.iter().map(Bytes::len).sum();
+    PyBytes::new_with(py, len, |buf| {
+        let mut at = 0;
+        for s in &segments {
+            buf[at..at + s.len()].copy_from_slice(s);
+            at += s.len();
+        }
+        Ok(())
+    })
+    .expect("filling a new bytes object cannot fail")
+}
+
+/// Split a binary frame into its JSON message and attachments; `ValueError` when malformed.
+#[pyfunction]
+pub fn decode_frame<'py>(py: Python<'py>, frame: &[u8]) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
+    let frame = Bytes::copy_from_slice(frame);
+    let decoded =
+        crate::protocol::decode_frame(&frame, usize::MAX).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((PyBytes::new(py, &decoded.json), blobs_to_py(py, &decoded.blobs)?))
 }
 
 /// The longest `take(wait_us=)` spins: a wait is meant to bridge a gap between calls.
@@ -99,7 +163,7 @@ impl Core {
 #[pymethods]
 impl Core {
     #[new]
-    #[pyo3(signature = (*, max_message_bytes=None, max_depth=None, max_container_items=None, max_in_flight=None, max_name_bytes=None, max_id_bytes=None, max_backlog_events=None))]
+    #[pyo3(signature = (*, max_message_bytes=None, max_depth=None, max_container_items=None, max_in_flight=None, max_name_bytes=None, max_id_bytes=None, max_backlog_events=None, max_binary_bytes=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         max_message_bytes: Option<usize>,
@@ -109,6 +173,7 @@ impl Core {
         max_name_bytes: Option<usize>,
         max_id_bytes: Option<usize>,
         max_backlog_events: Option<usize>,
+        max_binary_bytes: Option<usize>,
     ) -> PyResult<Self> {
         let d = Limits::default();
         let limits = Limits {
@@ -119,6 +184,7 @@ impl Core {
             max_name_bytes: max_name_bytes.unwrap_or(d.max_name_bytes),
             max_id_bytes: max_id_bytes.unwrap_or(d.max_id_bytes),
             max_backlog_events: max_backlog_events.unwrap_or(d.max_backlog_events),
+            max_binary_bytes: max_binary_bytes.unwrap_or(d.max_binary_bytes),
         };
         if limits.max_depth < 2 || limits.max_message_bytes == 0 || limits.max_in_flight == 0 {
             return Err(PyValueError::new_err(
@@ -174,8 +240,9 @@ impl Core {
         Ok(())
     }
 
-    /// Up to `max` queued items of work, in order: `(0, key, method_id, params, conn)` for a
-    /// call, `(1, conn, name, detail, child)` for an event (`child`: the sender's child id), `(2, key)` to cancel a call.
+    /// Up to `max` queued items of work, in order: `(0, key, method_id, params, conn, blobs)`
+    /// for a call (`blobs`: None when its reply cannot carry attachments, else its
+    /// attachments), `(1, conn, name, detail, child)` for an event (`child`: the sender's child id), `(2, key)` to cancel a call.
     ///
     /// With `wait_us`, an empty queue is watched for up to that many microseconds (spinning,
     /// without the GIL) before returning empty-handed; meanwhile producers skip the wake-up.
@@ -188,8 +255,9 @@ impl Core {
         let list = PyList::empty(py);
         for op in ops {
             let item = match op {
-                Op::Call { key, conn, method, params } => {
-                    (0u8, key, method, PyBytes::new(py, &params), conn).into_pyobject(py)?.into_any()
+                Op::Call { key, conn, method, params, blobs } => {
+                    let blobs = blobs.map(|b| blobs_to_py(py, &b)).transpose()?;
+                    (0u8, key, method, PyBytes::new(py, &params), conn, blobs).into_pyobject(py)?.into_any()
                 }
                 Op::Event { conn, name, detail, child } => {
                     (1u8, conn, name, PyBytes::new(py, &detail), child).into_pyobject(py)?.into_any()
@@ -202,8 +270,15 @@ impl Core {
         Ok(list)
     }
 
-    /// Answer call `key` with JSON `result` bytes. False if it was already answered.
-    fn complete(&self, py: Python<'_>, key: CallKey, result: &[u8]) -> bool {
+    /// Answer call `key` with JSON `result` bytes. False if it was already answered. With
+    /// `blobs` the reply is a binary frame whose `result` may hold `{"$bin": i}` placeholders
+    /// (only for a call whose `take()` tuple had a list of blobs; the bytes are not copied).
+    #[pyo3(signature = (key, result, blobs=None))]
+    fn complete(&self, py: Python<'_>, key: CallKey, result: &[u8], blobs: Option<Vec<Bound<'_, PyBytes>>>) -> bool {
+        if let Some(blobs) = blobs {
+            let blobs = lend(&blobs);
+            return py.detach(|| self.router.complete_binary(key, result, blobs));
+        }
         if result.len() >= DETACH_BYTES {
             py.detach(|| self.router.complete(key, Ok(result)))
         } else {
@@ -401,6 +476,7 @@ pub fn limits_dict<'py>(py: Python<'py>, l: &Limits) -> PyResult<Bound<'py, PyDi
     d.set_item("max_name_bytes", l.max_name_bytes)?;
     d.set_item("max_id_bytes", l.max_id_bytes)?;
     d.set_item("max_backlog_events", l.max_backlog_events)?;
+    d.set_item("max_binary_bytes", l.max_binary_bytes)?;
     Ok(d)
 }
 
@@ -437,6 +513,14 @@ impl Connection {
         } else {
             self.router.receive(self.conn, data)
         };
+        receipt_to_py(py, &receipt)
+    }
+
+    /// Route one binary frame (docs/binary.md), as a WebSocket binary message would be; its
+    /// reply is a frame in `take()` (a binary frame starts with b"\x00").
+    fn send_frame<'py>(&self, py: Python<'py>, frame: &[u8]) -> PyResult<Bound<'py, PyTuple>> {
+        let frame = Bytes::copy_from_slice(frame);
+        let receipt = py.detach(|| self.router.receive_frame(self.conn, frame, None));
         receipt_to_py(py, &receipt)
     }
 

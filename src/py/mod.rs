@@ -28,6 +28,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(window::webkit_version, m)?)?;
     m.add_function(wrap_pyfunction!(generate_typescript, m)?)?;
     m.add_function(wrap_pyfunction!(check_js_safe, m)?)?;
+    m.add_function(wrap_pyfunction!(core::encode_frame, m)?)?;
+    m.add_function(wrap_pyfunction!(core::decode_frame, m)?)?;
     // False in the build without the window part (on a machine without WebKitGTK).
     m.add("WINDOW_SUPPORT", cfg!(feature = "window"))?;
     m.add("PROTOCOL_VERSION", PROTOCOL_VERSION)?;

@@ -1,8 +1,10 @@
 //! The only code that touches wry and tao: the GUI thread (`gui`), windows (`window`), each
-//! window's page lifecycle (`page`), the custom protocol (`scheme`, serving `crate::assets`), the injected
+//! window's page lifecycle (`page`), the custom protocol (`endpoint` on WebKit, its rules in `scheme`,
+//! serving `crate::assets` and the call endpoint), the injected
 //! bridge (`bridge`) and the security report (`security`).
 
 mod bridge;
+mod endpoint;
 mod error;
 mod gui;
 mod page;

@@ -27,7 +27,7 @@ use parking_lot::Mutex;
 
 use super::bridge;
 use crate::handoff::{must_wake, spin_until};
-use crate::ipc::{ConnId, ConnInfo, Receipt, Router, Sink};
+use crate::ipc::{ConnId, ConnInfo, Receipt, Responder, Router, Sink};
 
 /// Frames held for a page that has not said `ready` yet; past this the oldest are dropped
 /// (and counted), so a page that never loads its bridge cannot grow memory without bound.
@@ -162,6 +162,13 @@ impl Page {
             (self.wake)();
         }
         receipt
+    }
+
+    /// A call in a binary frame from the page's call endpoint (already checked for origin
+    /// and key, docs/binary.md); its reply goes to `reply`, not through the page's frames.
+    pub fn receive_frame(&self, router: &Router, frame: Bytes, reply: Responder) -> Receipt {
+        self.used.store(true, Ordering::Release);
+        router.receive_frame(self.connection(), frame, Some(reply))
     }
 
     /// The window closed: nothing more reaches the page, its calls are cancelled.

@@ -20,12 +20,13 @@ use wry::{
     NewWindowResponse, PageLoadEvent, WebContext, WebView, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix,
 };
 
+use super::bridge;
+use super::endpoint::{self, Route, Routes};
 use super::error::WebviewError;
 use super::gui::UserEvent;
 use super::page::Page;
 use super::security::SecurityReport;
-use super::{bridge, scheme};
-use crate::assets::{AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};
+use crate::assets::{AssetSource, DEFAULT_CSP, ORIGIN};
 use crate::ipc::{ConnId, ConnInfo, Origin, Receipt, Router};
 
 /// What a window shows.
@@ -191,31 +192,27 @@ impl WindowHandle {
 
 /// What every window of the process shares, on the GUI thread: one WebKit context, so one
 /// network process serves every window (a context per window left one ~60 MB process behind
-/// per closed window), and the custom protocol, registered once on that context and routed to
-/// each window's assets by webview id.
+/// per closed window), and the custom protocol, registered once on that context (by us, not
+/// wry: `endpoint.rs`) and routed to each window by the id tagged on its webview.
 pub struct Shared {
     context: WebContext,
-    routes: Arc<Mutex<HashMap<String, Route>>>,
+    routes: Routes,
+    registered: bool,
 }
 
 /// Evaluations waiting for the first document (`None` once it committed).
 type EarlyEvals = Rc<RefCell<Option<Vec<(u64, String)>>>>;
 
-struct Route {
-    source: AssetSource,
-    csp: String,
-}
-
 impl Default for Shared {
     /// Made on the GUI thread, with the first window.
     fn default() -> Shared {
-        Shared { context: WebContext::new(None), routes: Arc::new(Mutex::new(HashMap::new())) }
+        Shared { context: WebContext::new(None), routes: Arc::new(Mutex::new(HashMap::new())), registered: false }
     }
 }
 
 /// Removes a window's route from the shared custom protocol when the window goes.
 struct RouteGuard {
-    routes: Arc<Mutex<HashMap<String, Route>>>,
+    routes: Routes,
     id: String,
 }
 
@@ -229,7 +226,7 @@ impl Drop for RouteGuard {
 pub struct Win {
     pub webview: Rc<WebView>,
     pub window: Window,
-    _route: Option<RouteGuard>,
+    _route: RouteGuard,
     /// The renderer ended and no new document has committed since (shared with the handle).
     crashed: Arc<AtomicBool>,
     /// Evaluations asked for before the first document committed (`None` after): they would
@@ -367,13 +364,13 @@ pub fn build(
     };
 
     let view_id = format!("window-{key}");
-    let register_scheme = !shared.context.is_custom_protocol_registered(SCHEME);
     let routes = shared.routes.clone();
+    // No URL yet: it is loaded once the scheme is registered (below), which needs the
+    // context's WebKit object, reachable only through a webview.
     let mut builder = WebViewBuilder::new_with_web_context(&mut shared.context)
         .with_id(&view_id)
         .with_initialization_script(bridge::SCRIPT)
-        .with_devtools(spec.debug)
-        .with_url(&url);
+        .with_devtools(spec.debug);
 
     let this_view: Rc<OnceCell<Weak<WebView>>> = Rc::new(OnceCell::new());
     let early_evals: EarlyEvals = Rc::new(RefCell::new(Some(Vec::new())));
@@ -428,27 +425,30 @@ pub fn build(
         Content::Url(_) => ("url", None),
         Content::Assets(_) => ("custom-protocol", Some(spec.csp.clone().unwrap_or_else(|| DEFAULT_CSP.to_string()))),
     };
-    if register_scheme {
-        // Once per process, for every window: each request is served from its own window's
-        // route (a window showing a URL has none: 404).
-        let routes = routes.clone();
-        builder = builder.with_custom_protocol(SCHEME.into(), move |id, request| match routes.lock().get(id) {
-            Some(route) => scheme::respond(&route.source, &route.csp, &request),
-            None => scheme::not_found(),
-        });
-    }
-    let route = match spec.content {
-        Content::Assets(source) => {
-            let csp = served_csp.clone().unwrap_or_default();
-            routes.lock().insert(view_id.clone(), Route { source, csp });
-            Some(RouteGuard { routes: routes.clone(), id: view_id.clone() })
-        }
+    let source = match spec.content {
+        Content::Assets(source) => Some(source),
         Content::Url(_) => None,
     };
+    let route = Route {
+        source,
+        csp: served_csp.clone().unwrap_or_default(),
+        page: page.clone(),
+        router: spec.router.clone(),
+        origin: allowed.clone(),
+    };
+    routes.lock().insert(view_id.clone(), route);
+    let route = RouteGuard { routes: routes.clone(), id: view_id.clone() };
     let vbox = window.default_vbox().ok_or_else(|| WebviewError::Window("the window has no GTK container".into()))?;
     // On failure `route` drops here, taking the window's route with it.
     let webview = Rc::new(builder.build_gtk(vbox).map_err(|e| WebviewError::Window(format!("the webview: {e}")))?);
     let _ = this_view.set(Rc::downgrade(&webview));
+    endpoint::tag(&webview.webview(), &view_id);
+    if !shared.registered {
+        let context =
+            webview.webview().context().ok_or_else(|| WebviewError::Window("the webview has no context".into()))?;
+        endpoint::register(&context, routes.clone());
+        shared.registered = true;
+    }
     if let Some(settings) = webview.webview().settings() {
         // Going back must load the page anew: a document restored from the back-forward
         // cache keeps a bridge (and key) the host has let go of, and never says `ready`.
@@ -514,6 +514,7 @@ pub fn build(
         });
     }
     page.connect(&spec.router);
+    webview.load_url(&url).map_err(|e| WebviewError::Window(format!("loading {url}: {e}")))?;
     let handle = WindowHandle { key, page: page.clone(), crashed: crashed.clone(), proxy };
     let win = Win {
         webview,

@@ -201,7 +201,7 @@ def test_own_and_allowed_origins_are_accepted(counted: Counted) -> None:
         app.close()
 
 
-def test_binary_frames_close_1003(server: Server, counted: Counted) -> None:
+def test_binary_messages_that_are_not_frames_close_1003(server: Server, counted: Counted) -> None:
     with hello(server) as ws:
         ws.send(b'{"type":"call","id":1,"method":"api.add","params":{"a":1,"b":2}}')
         assert closed_with(ws) == 1003
