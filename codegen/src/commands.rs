@@ -184,7 +184,8 @@ pub fn emit(out: &mut String, commands: &[Command], defs: &Defs<'_>) {
         let key = camel_case(wire);
         let entry = match kind {
             Kind::Call => {
-                let _ = writeln!(wrappers, "  {key}: command{variant}<{type_args}>({wire_lit}),");
+                let prefix = if cmd.binary { "binaryCommand" } else { "command" };
+                let _ = writeln!(wrappers, "  {key}: {prefix}{variant}<{type_args}>({wire_lit}),");
                 format!("params: {params_ty}; result: {pascal}Result")
             }
             Kind::Stream(_) => {
@@ -248,6 +249,9 @@ pub fn helpers(commands: &[Command]) -> Vec<&'static str> {
             (Kind::Stream(_), Params::None) => "streamWithoutParams",
             (Kind::Stream(_), Params::Named { optional: true }) => "streamWithOptionalParams",
             (Kind::Stream(_), _) => "streamWithParams",
+            (Kind::Call, Params::None) if cmd.binary => "binaryCommandWithoutParams",
+            (Kind::Call, Params::Named { optional: true }) if cmd.binary => "binaryCommandWithOptionalParams",
+            (Kind::Call, _) if cmd.binary => "binaryCommandWithParams",
             (Kind::Call, Params::None) => "commandWithoutParams",
             (Kind::Call, Params::Named { optional: true }) => "commandWithOptionalParams",
             (Kind::Call, _) => "commandWithParams",

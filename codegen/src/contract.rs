@@ -10,7 +10,7 @@ use crate::CodegenError;
 
 /// The layout version this generator reads. Python's `auroraview.contract.CONTRACT_VERSION`
 /// must equal it (`tests/python/test_codegen_names.py` checks the two agree).
-pub const CONTRACT_VERSION: u64 = 3;
+pub const CONTRACT_VERSION: u64 = 4;
 
 /// The whole document.
 #[derive(Debug)]
@@ -47,6 +47,10 @@ pub struct Command {
     /// A channel parameter (`Channel[T]`), which is not in `params`.
     #[serde(default)]
     pub channel: Option<ChannelDecl>,
+    /// Its params or result hold `bytes` (`Uint8Array`): its calls take the raw path
+    /// (docs/binary.md).
+    #[serde(default)]
+    pub binary: bool,
 }
 
 /// The channel parameter of a command: its name in the params object and its items' schema.
@@ -67,8 +71,15 @@ impl Command {
 
     /// What a well-formed document cannot say with its shape alone.
     fn check(&self) -> Result<(), CodegenError> {
-        let Some(channel) = &self.channel else { return Ok(()) };
         let fail = |why: String| Err(CodegenError(format!("contract: {}: {why}", self.label())));
+        if self.binary && (self.stream.is_some() || self.channel.is_some()) {
+            return fail(
+                "it is binary (bytes in its params or result) and a stream or a channel command: bytes travel \
+                 raw only as the params and result of a plain command (docs/binary.md)"
+                    .into(),
+            );
+        }
+        let Some(channel) = &self.channel else { return Ok(()) };
         if self.stream.is_some() {
             return fail(format!(
                 "it is a stream and has a channel parameter `{}`: a command is one or the other \
@@ -192,20 +203,20 @@ mod tests {
     #[test]
     fn version_first_then_shape() {
         let old = Contract::parse(&json!({"contract_version": 1, "commands": []})).unwrap_err();
-        assert!(old.0.contains("expected 3"), "{}", old.0);
-        let bad = Contract::parse(&json!({"contract_version": 3, "commands": [{"name": 3}]})).unwrap_err();
+        assert!(old.0.contains("expected 4"), "{}", old.0);
+        let bad = Contract::parse(&json!({"contract_version": 4, "commands": [{"name": 3}]})).unwrap_err();
         assert!(bad.0.starts_with("contract: command #0: invalid type: integer `3`"), "{}", bad.0);
-        let missing = Contract::parse(&json!({"contract_version": 3, "commands": [{"name": "rename"}]})).unwrap_err();
+        let missing = Contract::parse(&json!({"contract_version": 4, "commands": [{"name": "rename"}]})).unwrap_err();
         assert_eq!(missing.0, "contract: command #0 (\"rename\"): missing field `params`");
-        let no_list = Contract::parse(&json!({"contract_version": 3})).unwrap_err();
+        let no_list = Contract::parse(&json!({"contract_version": 4})).unwrap_err();
         assert_eq!(no_list.0, "contract: the document: missing field `commands`");
-        let dir = Contract::parse(&json!({"contract_version": 3, "commands": [],
+        let dir = Contract::parse(&json!({"contract_version": 4, "commands": [],
             "events": [{"name": "e", "direction": "sideways", "payload": {}}]}))
         .unwrap_err();
         assert!(dir.0.contains("sideways"), "{}", dir.0);
         assert!(Contract::parse(&json!([])).is_err());
         let v2 = Contract::parse(&json!({"contract_version": 2, "commands": []})).unwrap_err();
-        assert!(v2.0.contains("contract version 2 is not supported (expected 3)"), "{}", v2.0);
+        assert!(v2.0.contains("contract version 2 is not supported (expected 4)"), "{}", v2.0);
     }
 
     fn command(extra: Value) -> Value {
@@ -214,7 +225,7 @@ mod tests {
         for (k, v) in extra.as_object().unwrap() {
             cmd[k] = v.clone();
         }
-        json!({"contract_version": 3, "commands": [cmd]})
+        json!({"contract_version": 4, "commands": [cmd]})
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub const OWN_NAMES: &[&str] = &[
     "streamWithParams",
     "streamWithOptionalParams",
     "streamWithoutParams",
+    "binaryCommandWithParams",
+    "binaryCommandWithOptionalParams",
+    "binaryCommandWithoutParams",
     "pageEvent",
     "hostEvent",
 ];
@@ -244,6 +247,33 @@ mod tests {
         has("  \"watch\"?: (params: WatchParams) => Iterable<WatchItem> | AsyncIterable<WatchItem>;\n");
         has("  \"export\"?: (params: Omit<ExportParams, \"progress\">, channel: (item: ExportItem) => void) => ExportResult | Promise<ExportResult>;\n");
         assert_eq!(ts, generate(&c, "t").unwrap());
+    }
+
+    #[test]
+    fn binary_commands_use_the_binary_helpers_and_uint8array() {
+        let bin = json!({"type": "string", "format": "binary"});
+        let cmds = json!([
+            {"name": "checksum", "params": {"type": "object", "properties": {"data": bin}, "required": ["data"]},
+             "result": {"type": "string"}, "binary": true},
+            {"name": "thumbnail", "params": {"type": "object", "properties": {}}, "result": bin, "binary": true},
+            {"name": "plain", "params": {"type": "object", "properties": {}}, "result": {"type": "string"}},
+        ]);
+        let ts = generate(&contract(json!({}), cmds), "t").unwrap();
+        let has = |s: &str| assert!(ts.contains(s), "missing {s:?} in:\n{ts}");
+        has("import { binaryCommandWithParams, binaryCommandWithoutParams, commandWithoutParams");
+        has("  checksum: binaryCommandWithParams<ChecksumParams, ChecksumResult>(\"checksum\"),\n");
+        has("  thumbnail: binaryCommandWithoutParams<ThumbnailResult>(\"thumbnail\"),\n");
+        has("  plain: commandWithoutParams<PlainResult>(\"plain\"),\n");
+        has("  data: Uint8Array;\n");
+        has("export type ThumbnailResult = Uint8Array;\n");
+    }
+
+    #[test]
+    fn a_binary_stream_or_channel_command_is_an_error_naming_it() {
+        let cmds = json!([{"name": "watch", "params": {"type": "object", "properties": {}}, "result": {"type": "null"},
+            "stream": {"type": "string", "format": "binary"}, "binary": true, "python": "app.watch"}]);
+        let err = generate(&contract(json!({}), cmds), "t").unwrap_err();
+        assert!(err.0.contains("`app.watch`") && err.0.contains("docs/binary.md"), "{}", err.0);
     }
 
     #[test]

@@ -168,6 +168,8 @@ pub fn ts_type(schema: &Value, defs: &Defs<'_>) -> String {
                 .collect(),
         ),
         Some(Value::String(t)) => match t.as_str() {
+            // `bytes`: raw attachments, never a string (docs/binary.md).
+            "string" if obj.get("format").and_then(Value::as_str) == Some("binary") => "Uint8Array".into(),
             "string" => "string".into(),
             "integer" | "number" => "number".into(),
             "boolean" => "boolean".into(),
@@ -222,6 +224,13 @@ mod tests {
             "{ [key: string]: Json }"
         );
         assert_eq!(ts(json!({"type": ["string", "null"]})), "string | null");
+        assert_eq!(ts(json!({"type": "string", "format": "binary"})), "Uint8Array");
+        assert_eq!(
+            ts(json!({"anyOf": [{"type": "string", "format": "binary"}, {"type": "null"}]})),
+            "Uint8Array | null"
+        );
+        assert_eq!(ts(json!({"type": "array", "items": {"type": "string", "format": "binary"}})), "Uint8Array[]");
+        assert_eq!(ts(json!({"type": "string", "format": "date-time"})), "string");
     }
 
     #[test]
