@@ -6,6 +6,10 @@
 //!
 //!     cargo run --release --example wry_floor -- ROUNDS IN_FLIGHT EVENTS
 //!
+//! The binary echo floor is a custom-protocol `POST` echoed by a handler registered on
+//! WebKit's context, read and answered the way auroraview's call endpoint does
+//! (src/webview/endpoint.rs), minus everything else.
+//!
 //! Prints one JSON object. Timing is taken on the host side (`Instant`), since WebKit's
 //! `performance.now()` has 1 ms resolution.
 
@@ -18,7 +22,43 @@ use tao::event_loop::{ControlFlow, EventLoopBuilder};
 use tao::platform::run_return::EventLoopExtRunReturn;
 use tao::platform::unix::WindowExtUnix;
 use tao::window::WindowBuilder;
-use wry::{WebViewBuilder, WebViewBuilderExtUnix};
+use webkit2gtk::gio::prelude::{InputStreamExtManual, MemoryInputStreamExt};
+use webkit2gtk::{
+    gio, glib, SecurityManagerExt, URISchemeRequest, URISchemeRequestExt, URISchemeResponse, URISchemeResponseExt,
+    WebContextExt, WebViewExt,
+};
+use wry::{WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
+
+/// Echo a `POST` body: read it whole (its announced size at once), answer it as the body.
+fn echo(request: &URISchemeRequest) {
+    let headers = request.http_headers();
+    let announced =
+        headers.as_ref().and_then(|h| h.one("Content-Length")).and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+    let mut body = vec![0u8; announced];
+    let mut filled = 0;
+    if let Some(stream) = request.http_body() {
+        loop {
+            if filled == body.len() {
+                body.resize(body.len() + (1 << 20), 0);
+            }
+            match stream.read_all(&mut body[filled..], gio::Cancellable::NONE) {
+                Ok((0, None)) => break,
+                Ok((n, None)) => filled += n,
+                _ => break,
+            }
+        }
+    }
+    body.truncate(filled);
+    let stream = gio::MemoryInputStream::new();
+    stream.add_bytes(&glib::Bytes::from_owned(body));
+    let response = URISchemeResponse::new(&stream, filled as i64);
+    response.set_status(200, None);
+    response.set_content_type("application/octet-stream");
+    let out = soup::MessageHeaders::new(soup::MessageHeadersType::Response);
+    out.append("Access-Control-Allow-Origin", "*");
+    response.set_http_headers(out);
+    request.finish_with_response(&response);
+}
 
 const PAGE: &str = r#"<!doctype html><html><body><script>
 let n = 0, target = 0, payload = "";
@@ -31,6 +71,17 @@ window.__floor = {
   echo(count, size) { n = 0; target = count; payload = "x".repeat(size); post("e" + payload); },
   replyEcho(text) { if (text.length !== payload.length) throw new Error("bad echo"); if (++n < target) post("e" + payload); else post("done"); },
   events(count) { n = 0; target = count; },
+  async binary(mib, rounds) {
+    const data = new Uint8Array(mib * 1048576);
+    for (let i = 0; i < data.length; i += 4096) data[i] = i & 255;
+    post("bs");
+    for (let r = 0; r < rounds; r++) {
+      const res = await fetch("floor://localhost/echo", { method: "POST", body: data });
+      const got = new Uint8Array(await res.arrayBuffer());
+      if (got.length !== data.length || got[4096] !== data[4096]) throw new Error("bad binary echo");
+    }
+    post("done");
+  },
   receive(batch) { for (const f of JSON.parse(batch)) { if (f.payload.seq !== n) throw new Error("order"); n++; } if (n === target) post("done"); },
 };
 window.addEventListener("load", () => post("ready"));
@@ -44,6 +95,10 @@ fn cpu_ns() -> u64 {
         .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
         .sum()
 }
+
+/// Round trips of the binary echoes (10 MiB and 100 MiB).
+const BIN_SMALL_ROUNDS: usize = 5;
+const BIN_LARGE_ROUNDS: usize = 2;
 
 #[derive(Default)]
 struct State {
@@ -74,6 +129,13 @@ fn main() {
         })
         .build_gtk(window.default_vbox().expect("vbox"))
         .expect("webview");
+    let context = webview.webview().context().expect("context");
+    if let Some(security) = context.security_manager() {
+        security.register_uri_scheme_as_secure("floor");
+        security.register_uri_scheme_as_cors_enabled("floor");
+    }
+    context.register_uri_scheme("floor", echo);
+    let (bin_small, bin_large) = (10usize, 100usize);
 
     let st = state.clone();
     event_loop.run_return(move |event, _, flow| {
@@ -87,7 +149,7 @@ fn main() {
         let mut s = st.borrow_mut();
         let now = Instant::now();
         let eval = |js: &str| webview.evaluate_script(js).expect("evaluate_script");
-        // Phases: 0 ready → 1 latency → 2 burst → 3 echo → 4 events → done.
+        // Phases: 0 ready → 1 latency → 2 burst → 3 echo → 4 events → 5, 6 binary echoes → done.
         match (s.phase, msg.as_str()) {
             (0, "ready") => {
                 s.phase = 1;
@@ -147,6 +209,19 @@ fn main() {
             (4, "done") => {
                 let secs = (now - s.started.unwrap_or(now)).as_secs_f64();
                 s.results.push(("events_per_s".into(), events as f64 / secs));
+                s.phase = 5;
+                eval(&format!("__floor.binary({bin_small}, {BIN_SMALL_ROUNDS})"));
+            }
+            (5 | 6, "bs") => s.started = Some(now),
+            (5, "done") => {
+                let secs = (now - s.started.unwrap_or(now)).as_secs_f64();
+                s.results.push(("binary_10_mib_per_s".into(), (bin_small * BIN_SMALL_ROUNDS) as f64 / secs));
+                s.phase = 6;
+                eval(&format!("__floor.binary({bin_large}, {BIN_LARGE_ROUNDS})"));
+            }
+            (6, "done") => {
+                let secs = (now - s.started.unwrap_or(now)).as_secs_f64();
+                s.results.push(("binary_100_mib_per_s".into(), (bin_large * BIN_LARGE_ROUNDS) as f64 / secs));
                 let body: Vec<String> = s.results.iter().map(|(k, v)| format!("\"{k}\":{v:.3}")).collect();
                 println!("{{{}}}", body.join(","));
                 *flow = ControlFlow::Exit;
