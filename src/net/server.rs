@@ -158,7 +158,7 @@ impl Server {
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         rt.spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            let _ = axum::serve(listener, service)
+            let _ = axum::serve(accepting(listener), service)
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|s| *s).await;
                 })
@@ -410,8 +410,35 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// The listener every connection is accepted through.
+fn accepting(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    axum::serve::ListenerExt::tap_io(listener, tune)
+}
+
+/// No Nagle delay: replies and events are small writes the client waits for, and a write
+/// behind an unacknowledged one otherwise waits for the client's delayed ACK (~40 ms).
+fn tune(tcp: &mut tokio::net::TcpStream) {
+    let _ = tcp.set_nodelay(true);
+}
+
 #[cfg(test)]
 mod tests {
+    use axum::serve::Listener;
+
+    /// A reply written right after another small write must leave at once, not wait for the
+    /// client's delayed ACK (Nagle's algorithm: a ~40 ms stall after a burst of replies).
+    #[tokio::test]
+    async fn accepted_connections_have_no_nagle_delay() {
+        let bound = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = bound.local_addr().unwrap();
+        let mut listener = super::accepting(bound);
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        let (io, _) = Listener::accept(&mut listener).await;
+        assert!(io.nodelay().unwrap(), "TCP_NODELAY is set on every accepted connection");
+    }
+
     use super::inject_client;
 
     #[test]
