@@ -1,6 +1,7 @@
 """The Rust core of auroraview (private; use the ``auroraview`` package)."""
 
 import os
+from collections.abc import Sequence
 from typing import Any, Literal, final
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "WindowError",
     "__version__",
     "check_js_safe",
+    "decode_frame",
+    "encode_frame",
     "generate_token",
     "generate_typescript",
     "gui_running",
@@ -45,9 +48,11 @@ DEFAULT_LIMITS: dict[str, int]
 
 # Type aliases for the checkers only (no such objects at runtime, hence private).
 
-#: A work item of ``Core.take()``: a call, an event or a cancellation.
+#: A work item of ``Core.take()``: a call, an event, a cancellation or a stream acknowledgement.
+#: A call's last member is its attachments (docs/binary.md): None when it came on a route
+#: that cannot carry a binary reply (a window page's message path), else a list (maybe empty).
 _Op = (
-    tuple[Literal[0], int, int, bytes, int]
+    tuple[Literal[0], int, int, bytes, int, list[bytes] | None]
     | tuple[Literal[1], int, str, bytes, str | None]
     | tuple[Literal[2], int]
     | tuple[Literal[3], int, int]
@@ -107,6 +112,7 @@ class Core:
         max_name_bytes: int | None = None,
         max_id_bytes: int | None = None,
         max_backlog_events: int | None = None,
+        max_binary_bytes: int | None = None,
     ) -> Core: ...
     def fileno(self) -> int:
         """Descriptor that becomes readable when ``take()`` has work."""
@@ -121,11 +127,14 @@ class Core:
         """Register a command name under ``method_id``, the id ``take()`` reports for its calls;
         ``transports`` and ``origins`` are its access rules."""
     def take(self, max: int = ..., wait_us: int = 0) -> list[_Op]:
-        """Up to ``max`` queued work items: ``(0, key, method_id, params, conn)`` calls, ``(1, conn, name, detail, child)``
+        """Up to ``max`` queued work items: ``(0, key, method_id, params, conn, blobs)`` calls (``blobs``: the call's
+        attachments, or None when its reply cannot carry any), ``(1, conn, name, detail, child)``
         events, ``(2, key)`` cancellations, ``(3, key, seq)`` stream acknowledgements. With ``wait_us``, an empty queue is watched that long (spinning,
         without the GIL) before returning an empty list."""
-    def complete(self, key: int, result: bytes) -> bool:
-        """Answer call ``key`` with JSON bytes; False if it was already answered."""
+    def complete(self, key: int, result: bytes, blobs: list[bytes] | None = None) -> bool:
+        """Answer call ``key`` with JSON bytes; False if it was already answered. With ``blobs`` (only for a call
+        whose ``take()`` tuple had a list), a binary frame whose ``result`` may hold ``{"$bin": i}`` placeholders
+        (the bytes are not copied)."""
     def fail(self, key: int, name: str, code: str, message: str, data: bytes | None = None) -> bool:
         """Answer call ``key`` with an error; False if it was already answered."""
     def item(self, key: int, seq: int, item: bytes) -> bool:
@@ -170,8 +179,11 @@ class Connection:
     def fileno(self) -> int: ...
     def send(self, data: bytes) -> _Receipt:
         """Route one raw message exactly as a transport would."""
+    def send_frame(self, frame: bytes) -> _Receipt:
+        """Route one binary frame (docs/binary.md), as a binary WebSocket message would be."""
     def take(self, max: int = ...) -> list[bytes]:
-        """Up to ``max`` frames sent to this connection since the last call, oldest first."""
+        """Up to ``max`` frames sent to this connection since the last call, oldest first: JSON texts, and
+        binary frames (they start with ``b"\\x00"``, which no JSON text does)."""
     def close(self) -> None: ...
 
 @final
@@ -227,6 +239,12 @@ class Window:
 
 def check_js_safe(data: bytes, root: str) -> None:
     """Raise ``ValueError`` when JSON ``data`` holds an integer beyond ±(2^53-1)."""
+
+def encode_frame(message: bytes, blobs: Sequence[bytes]) -> bytes:
+    """A binary frame (docs/binary.md) of JSON ``message`` and attachments ``blobs``."""
+
+def decode_frame(frame: bytes) -> tuple[bytes, list[bytes]]:
+    """A binary frame's JSON message and attachments; ``ValueError`` when it is malformed."""
 
 def shutdown_gui(timeout: float = 2.0) -> bool:
     """Close every window and stop the GUI thread."""

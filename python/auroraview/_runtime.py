@@ -41,6 +41,7 @@ from pydantic import ValidationError
 from pydantic_core import to_json
 
 from . import _core
+from ._binary import AttachmentError
 from .channel import Channel, _Credit  # pyright: ignore[reportPrivateUsage]
 from .commands import Command, EventHandler
 from .context import CallContext
@@ -373,8 +374,8 @@ class Runtime:
             loop.call_soon(self.drain)
         for op in ops:
             if op[0] == _CALL:
-                _, key, method, params, conn, _blobs = op
-                self._start_call(loop, key, self._methods[method], params, conn)
+                _, key, method, params, conn, blobs = op
+                self._start_call(loop, key, self._methods[method], params, conn, blobs)
             elif op[0] == _EVENT:
                 _, conn, name, detail, child = op
                 for tap in self._event_taps:
@@ -405,9 +406,23 @@ class Runtime:
             self._spin_scheduled = True
             loop.call_soon(self._spin)
 
-    def _start_call(self, loop: asyncio.AbstractEventLoop, key: int, cmd: Command, params: bytes, conn: int) -> None:
+    def _start_call(
+        self, loop: asyncio.AbstractEventLoop, key: int, cmd: Command, params: bytes, conn: int, blobs: list[bytes] | None
+    ) -> None:
         try:
-            args, kwargs = cmd.validator.validate_json(params)
+            if cmd.binary or blobs:
+                if blobs is None:
+                    self._no_binary_route(key, cmd)
+                    return
+                args, kwargs = cmd.validate_binary(params, blobs)
+            else:
+                args, kwargs = cmd.validator.validate_json(params)
+        except AttachmentError as exc:
+            where = ".".join(str(p) for p in exc.loc) or "params"
+            data = to_json({"errors": [{"type": "invalid_attachment", "loc": list(exc.loc), "msg": exc.message}]})
+            message = f"invalid params for {cmd.name!r}: {where}: {exc.message}"
+            self.core.fail(key, ERROR_NAMES["invalid_params"], "invalid_params", message, data)
+            return
         except ValidationError as exc:
             n = exc.error_count()
             first = exc.errors(include_url=False, include_input=False)[0]
@@ -461,12 +476,35 @@ class Runtime:
                 self._sync_running += 1
             self._pool.submit(self._run_sync, key, cmd, args, kwargs)
 
+    def _no_binary_route(self, key: int, cmd: Command) -> None:
+        """Answer a call of a binary command that came as a JSON message on a route that
+        cannot carry raw bytes (a window page's message path): its handler never runs."""
+        self.core.fail(
+            key,
+            ERROR_NAMES["internal"],
+            "internal",
+            f"command {cmd.name!r} takes or returns bytes (a binary command), and this call came as a JSON "
+            "message on a route that cannot carry raw bytes: call it through the typed client (the SDK's "
+            "generated bindings send it to the window's custom-protocol call endpoint, or as a binary "
+            "WebSocket message) (docs/binary.md)",
+        )
+
+    def _complete_binary(self, key: int, cmd: Command, value: Any) -> None:
+        payload, blobs = cmd.dump_binary(value)
+        self.core.complete(key, payload, blobs)
+
     async def _run_async(self, key: int, cmd: Command, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         answered = False
         try:
-            payload = cmd.dump(await cmd.fn(*args, **kwargs))
-            answered = True
-            self.core.complete(key, payload)
+            result = await cmd.fn(*args, **kwargs)
+            if cmd.binary:
+                payload, blobs = cmd.dump_binary(result)
+                answered = True
+                self.core.complete(key, payload, blobs)
+            else:
+                payload = cmd.dump(result)
+                answered = True
+                self.core.complete(key, payload)
         except asyncio.CancelledError:
             # Cancelled by the router (timeout, cancel, shutdown): it has answered already.
             # Cancelled by anything else: the caller still gets its one reply.
@@ -550,6 +588,8 @@ class Runtime:
         try:
             if cmd.stream is not None:
                 self._drive_stream_sync(key, cmd, cmd.fn(*args, **kwargs))
+            elif cmd.binary:
+                self._complete_binary(key, cmd, cmd.fn(*args, **kwargs))
             else:
                 payload = cmd.dump(cmd.fn(*args, **kwargs))
                 self.core.complete(key, payload)

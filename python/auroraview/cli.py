@@ -207,8 +207,17 @@ def _call(args: argparse.Namespace) -> int:
             error = {"name": exc.name, "code": exc.code, "message": exc.message, "data": exc.data}
             print(json.dumps({"error": error}, ensure_ascii=False), file=sys.stderr)
             return 1
-    print(json.dumps(result, ensure_ascii=False, indent=None if args.compact else 2))
+    print(json.dumps(result, ensure_ascii=False, indent=None if args.compact else 2, default=_printable))
     return 0
+
+
+def _printable(value: object) -> object:
+    """A binary command's `bytes` (docs/binary.md), printed as base64 text."""
+    if isinstance(value, bytes):
+        import base64
+
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _redact(text: str) -> str:

@@ -9,8 +9,9 @@ child process calling an app's commands and receiving its events over WebSocket.
         await client.call("api.add", {"a": 1, "b": 2})
 
 This module owns the client side of the wire: the token at the upgrade, the welcome, the
-heartbeat both ways, calls and their replies, timeouts and cancels, events both ways, and
-the items of streams and channels with their acknowledgements (docs/streams.md):
+heartbeat both ways, calls and their replies (raw `bytes` as binary messages, docs/binary.md),
+timeouts and cancels, events both ways, and the items of streams and channels with their
+acknowledgements (docs/streams.md):
 
     for n in client.stream("count", {"n": 10}):          # a generator command
         if n == 5:
@@ -51,8 +52,9 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from ._core import PROTOCOL_VERSION, AuroraViewError
-from .errors import InvokeError
+from . import _binary
+from ._core import PROTOCOL_VERSION, AuroraViewError, decode_frame, encode_frame
+from .errors import ERROR_NAMES, InvokeError
 
 __all__ = [
     "WS_PATH",
@@ -190,6 +192,13 @@ def _proxy_option(ws_url: str) -> dict[str, Any]:
 
 def _disconnected(message: str) -> InvokeError:
     return InvokeError.framework("disconnected", message)
+
+
+def _call_frame(msg: dict[str, Any]) -> bytes:
+    """A call whose params hold `bytes`, as a binary frame (docs/binary.md): each one an
+    attachment. An unserializable param raises here, before anything is sent."""
+    rest, blobs = _binary.cut(_binary.to_plain(msg))
+    return encode_frame(to_json(rest), blobs)
 
 
 def _out_of_sequence(call_id: int, method: str, seq: object, last: int) -> InvokeError:
@@ -332,7 +341,11 @@ class AsyncClient:
         """Call ``method`` and return its result (JSON-decoded), or raise `InvokeError`.
 
         ``params``: an object of named arguments, a list of positional ones, or None; any
-        value pydantic can serialize. With ``timeout`` (seconds), or when the awaiting task
+        value pydantic can serialize. Params holding `bytes` (anywhere: a value, a field of a
+        model, an item of a list) are sent as one binary message, each `bytes` raw
+        (docs/binary.md); the `bytes` of a binary reply come back as `bytes`.
+
+        With ``timeout`` (seconds), or when the awaiting task
         is cancelled, a ``cancel`` is sent and the handler sees ``CancelledError``; a
         timeout raises ``InvokeError`` with code ``timeout``. A connection that ends first
         fails the call with ``disconnected``.
@@ -350,7 +363,9 @@ class AsyncClient:
         msg: dict[str, Any] = {"type": "call", "id": call_id, "method": method}
         if params is not None:
             msg["params"] = params
-        data = to_json(msg).decode()  # an unserializable param raises here, before anything is sent
+        # An unserializable param raises here, before anything is sent. Params holding bytes
+        # go as one binary message (docs/binary.md).
+        data = _call_frame(msg) if params is not None and _binary.has_bytes(params) else to_json(msg).decode()
         fut: asyncio.Future[Any] = self._loop.create_future()
         self._pending[call_id] = fut
         self._methods[call_id] = method
@@ -517,7 +532,7 @@ class AsyncClient:
 
     # -- internals ---------------------------------------------------------------------
 
-    async def _send(self, data: str) -> None:
+    async def _send(self, data: str | bytes) -> None:
         try:
             await self._ws.send(data)
         except ConnectionClosed as exc:
@@ -558,7 +573,7 @@ class AsyncClient:
                 frame = await self._ws.recv()
                 self._last_recv = self._loop.time()
                 if isinstance(frame, bytes):
-                    log.warning("ignored a binary frame from the server")
+                    self._on_frame(frame)
                     continue
                 await self._on_message(frame)
         except ConnectionClosed as exc:
@@ -598,6 +613,28 @@ class AsyncClient:
         elif kind not in ("pong", "welcome"):
             # Newer servers may send more kinds; ignoring them is how the protocol grows.
             log.debug("ignored a message of type %r", kind)
+
+    def _on_frame(self, frame: bytes) -> None:
+        """A binary message: a binary command's reply (docs/binary.md), its attachments put
+        back in its result."""
+        try:
+            text, blobs = decode_frame(frame)
+            msg = from_json(text)
+        except ValueError as exc:
+            log.warning("ignored a binary message that is not a frame: %s", exc)
+            return
+        del frame
+        if not isinstance(msg, dict) or cast("dict[str, Any]", msg).get("type") != "call_result":
+            log.warning("ignored a binary frame that is not a call_result: %.80r", text)
+            return
+        message = cast("dict[str, Any]", msg)
+        if message.get("ok") and "result" in message:
+            try:
+                message["result"] = _binary.put_back(message["result"], blobs)
+            except _binary.AttachmentError as exc:
+                error = {"name": ERROR_NAMES["internal"], "code": "internal", "message": f"the reply's attachments do not match it: {exc}"}
+                message = {"type": "call_result", "id": message.get("id"), "ok": False, "error": error}
+        self._on_result(message)
 
     def _on_item(self, msg: dict[str, Any]) -> None:
         call_id = msg.get("id")

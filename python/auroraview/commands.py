@@ -4,7 +4,9 @@ Everything about a handler is worked out when it is registered: its signature be
 pydantic arguments validator (params arrive as JSON bytes: an object of named arguments,
 an array of positional ones, or nothing) and one serializer for its return type. A
 handler that cannot be described that way is refused at decoration time, naming the
-function and the parameter.
+function and the parameter. So is `bytes` where only JSON travels (a stream's or channel's
+items, an event's payload): a command whose params or result hold `bytes` is a *binary*
+command, whose calls and replies carry them raw (docs/binary.md).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 import typing_extensions
 from pydantic import BaseModel, TypeAdapter
 from pydantic.experimental.arguments_schema import generate_arguments_schema
-from pydantic_core import CoreSchema, PydanticSerializationError, SchemaValidator, to_json
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
+from pydantic_core import CoreSchema, PydanticSerializationError, SchemaValidator, from_json, to_json
 
-from . import _core
+from . import _binary, _core
 from .channel import Channel
 from .context import CallContext
 from .errors import InvokeException
@@ -73,6 +76,10 @@ class Command:
     #: type of its items.
     channel: str | None = None
     channel_item: TypeAdapter[Any] | None = None
+    #: A binary command (docs/binary.md): its params or its result hold `bytes` somewhere.
+    #: Its params may carry attachments (`validate_binary`), its result is cut into JSON and
+    #: attachments (`dump_binary`).
+    binary: bool = False
 
     def dump(self, value: Any) -> bytes:
         """Serialize a handler's return value; a value not matching the annotation raises.
@@ -82,6 +89,29 @@ class Command:
         except (PydanticSerializationError, UnicodeEncodeError) as exc:
             return _retry_well_formed(exc, value, lambda v: self.result.dump_json(v, warnings="error", by_alias=True))
 
+    def validate_binary(self, params: bytes, blobs: list[bytes]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Validate params that may hold attachment placeholders: parse the JSON, put each
+        attachment in its placeholder's place, then validate in pydantic's python mode (a
+        `bytes` parameter or field gets the attachment itself, no copy). Raises
+        `pydantic.ValidationError`, or `_binary.AttachmentError` for a placeholder that
+        names no attachment."""
+        try:
+            value = from_json(params, allow_inf_nan=False)
+        except ValueError:  # not JSON (the router has parsed it: not expected): pydantic's own error
+            return self.validator.validate_json(params)
+        return self.validator.validate_python(_binary.put_back(value, blobs))
+
+    def dump_binary(self, value: Any) -> tuple[bytes, list[bytes]]:
+        """Serialize a binary command's return value into JSON with placeholders and its
+        attachments: pydantic's python mode (checked against the annotation as `dump` does),
+        each `bytes` cut out, the rest JSON-encoded as `dump_json` would (NaN and infinities
+        as null; lone surrogates as U+FFFD)."""
+        plain = self.result.dump_python(value, mode="python", warnings="error", by_alias=True)
+        rest, blobs = _binary.cut(plain)
+        try:
+            return _to_json(rest), blobs
+        except (PydanticSerializationError, UnicodeEncodeError) as exc:
+            return _retry_well_formed(exc, rest, _to_json), blobs
 
     def dump_item(self, value: Any) -> bytes:
         """Serialize one item of this stream or channel command (checked as a result is)."""
@@ -194,6 +224,79 @@ def _retry_well_formed(exc: Exception, value: Any, dump: Callable[[Any], bytes])
     except Exception:  # noqa: BLE001 - a value the walk cannot copy: the serializer's own error
         raise exc from None
     return dump(cleaned)
+
+
+def _to_json(value: Any) -> bytes:
+    """Plain data (a python-mode dump) as `dump_json` would write it: NaN and infinities as
+    null (`to_json` writes them as `Infinity` and `NaN` unless told), timedeltas as ISO 8601."""
+    return to_json(value, by_alias=True, inf_nan_mode="null")
+
+
+# -- binary data (docs/binary.md) -----------------------------------------------------
+#
+# A type holds binary data when its JSON Schema (the contract's: validation mode for params,
+# serialization mode for results and page-bound payloads) has `{"type": "string", "format":
+# "binary"}` somewhere: what pydantic writes for `bytes`, and what the generator makes a
+# `Uint8Array`. A `bytes` whose serializer makes it a string (`PlainSerializer(..., return_type=
+# str)`, `ser_json_bytes="base64"`) is a string there, and JSON on the wire. The core schema is
+# looked at first: without a `bytes` node no JSON Schema is generated (registration stays cheap).
+
+
+class _BinaryProbe(GenerateJsonSchema):
+    """pydantic's JSON Schema, without its warnings (a default it cannot write, ...): only
+    the `format` of strings matters here."""
+
+    def emit_warning(self, kind: Any, detail: str) -> None:
+        return None
+
+
+def _has_bytes_node(schema: Any) -> bool:
+    """Whether a core schema has a ``bytes`` schema anywhere (models, definitions, unions,
+    serializers' return schemas...). Registration walks every command's schemas: kept tight
+    (200 schemas over 1,200 models, tests/codegen/scale.py: 0.16 s)."""
+    stack: list[Any] = [schema]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item = pop()
+        if item.__class__ is dict:
+            d = cast("dict[str, Any]", item)
+            if d.get("type") == "bytes":
+                return True
+            for k, v in d.items():
+                t = v.__class__
+                if (t is dict or t is list or t is tuple) and k != "metadata":
+                    push(v)
+        else:
+            for v in cast("list[Any]", item):
+                t = v.__class__
+                if t is dict or t is list or t is tuple:
+                    push(v)
+    return False
+
+
+def _has_binary_format(json_schema: Any) -> bool:
+    stack: list[Any] = [json_schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            d = cast("dict[str, Any]", item)
+            if d.get("format") == "binary" and d.get("type") == "string":
+                return True
+            stack.extend(d.values())
+        elif isinstance(item, list):
+            stack.extend(cast("list[Any]", item))
+    return False
+
+
+def _holds_binary(schema: CoreSchema, mode: JsonSchemaMode) -> bool:
+    """Whether values of core schema ``schema`` hold binary data in ``mode`` (see above)."""
+    if not _has_bytes_node(schema):
+        return False
+    try:
+        json_schema = _BinaryProbe().generate(schema, mode=mode)
+    except Exception:  # noqa: BLE001 - no JSON Schema for some part: the bytes node decides
+        return True
+    return _has_binary_format(json_schema)
 
 
 def _describe(fn: Callable[..., Any]) -> str:
@@ -386,6 +489,7 @@ def _make_command(
         channel_item = None if channel is None else TypeAdapter(channel_type)
     except Exception as exc:
         raise TypeError(_untypable_message(fn, sig, hints) or f"{_describe(fn)}: its signature cannot be turned into a pydantic schema: {exc}") from exc
+    binary = _binary_parts(fn, schema, result, stream, channel, channel_item)
     return Command(
         name=name,
         fn=fn,
@@ -402,7 +506,47 @@ def _make_command(
         stream=stream,
         channel=channel,
         channel_item=channel_item,
+        binary=binary,
     )
+
+
+_BYTES_ONLY_IN_COMMANDS = (
+    "raw bytes travel only in the params and result of a plain command (docs/binary.md): "
+    "send them from a command of their own, or encode them into a str (e.g. base64) yourself"
+)
+
+
+def _binary_parts(
+    fn: Callable[..., Any],
+    params: CoreSchema,
+    result: TypeAdapter[Any],
+    stream: TypeAdapter[Any] | None,
+    channel: str | None,
+    channel_item: TypeAdapter[Any] | None,
+) -> bool:
+    """Whether a command is binary (its params or result hold `bytes`); refuses a stream or
+    a command with a channel that would be (their items travel as JSON)."""
+    params_binary = _holds_binary(params, "validation")
+    if stream is not None or channel is not None:
+        kind = "a stream command" if stream is not None else f"a command with a Channel parameter ({channel!r})"
+        item = stream or channel_item
+        assert item is not None
+        holders = [
+            what
+            for what, found in (
+                ("its params", params_binary),
+                ("its result", stream is None and _holds_binary(result.core_schema, "serialization")),
+                ("its items", _holds_binary(item.core_schema, "serialization")),
+            )
+            if found
+        ]
+        if holders:
+            raise TypeError(
+                f"{_describe(fn)}: {' and '.join(holders)} hold `bytes`, and {kind} cannot be a binary command: "
+                f"{_BYTES_ONLY_IN_COMMANDS}"
+            )
+        return False
+    return params_binary or _holds_binary(result.core_schema, "serialization")
 
 
 _ASYNC_STREAMS = (collections.abc.AsyncIterator, collections.abc.AsyncIterable, collections.abc.AsyncGenerator)
@@ -469,6 +613,11 @@ def _make_event_handler(fn: Callable[..., Any], event: str) -> EventHandler:
     if params:
         annotation = _type_hints(fn).get(params[0].name, Any)
         detail = TypeAdapter(annotation)
+        if _holds_binary(detail.core_schema, "validation"):
+            raise TypeError(
+                f"{_describe(fn)}: the detail of event {event!r} holds `bytes`, and events travel as JSON: "
+                f"{_BYTES_ONLY_IN_COMMANDS}"
+            )
     return EventHandler(event=event, fn=fn, is_async=inspect.iscoroutinefunction(fn), detail=detail)
 
 
@@ -656,6 +805,11 @@ class Commands:
             adapter = TypeAdapter(payload)
         except Exception as exc:
             raise TypeError(f"event {event!r}: payload type {payload!r} cannot be turned into a pydantic schema: {exc}") from exc
+        if _holds_binary(adapter.core_schema, "serialization" if direction == "to_page" else "validation"):
+            raise TypeError(
+                f"event {event!r}: payload type {payload!r} holds `bytes`, and events travel as JSON: "
+                f"{_BYTES_ONLY_IN_COMMANDS}"
+            )
         decl = EventDecl(event, direction, adapter, doc)
         with self._lock:
             if event in self._reg.events and self._reg.events[event].direction != direction:

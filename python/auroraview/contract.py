@@ -398,6 +398,7 @@ def build_contract(commands: Commands) -> dict[str, Any]:
                 "errors": sorted(err.__name__ for err in cmd.errors),
                 "timeout": cmd.timeout,
                 "sync": not cmd.is_async,
+                "binary": cmd.binary,
                 "python": f"{getattr(cmd.fn, '__module__', '?')}.{getattr(cmd.fn, '__qualname__', '?')}",
                 **_stream_entry(cmd, schema, names),
             }

@@ -5,6 +5,9 @@ the same router the app's windows use — and every reply is a frame decoded fro
 
     async with TestClient(commands) as client:
         assert await client.call("greet", {"name": "Ada"}) == "hello Ada"
+
+A binary command's calls (docs/binary.md) travel as the typed client sends them: as binary
+frames, each `bytes` in the params an attachment; `bytes` in a reply come back as `bytes`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from pydantic_core import from_json, to_json
 
-from . import _core
+from . import _binary, _core
 from ._runtime import Runtime
 from .app import App
 from .commands import Commands
@@ -31,6 +34,8 @@ __all__ = ["ReceivedEvent", "TestClient"]
 _BATCH = 256
 # A stream's consumer acknowledges at least this often (and whenever it waits, empty-handed).
 _ACK_EVERY = 32
+# The first byte of a binary frame (docs/binary.md); no JSON text starts with it.
+_FRAME_TAG = b"\x00"
 
 log = logging.getLogger("auroraview")
 
@@ -183,6 +188,11 @@ class TestClient:
     ) -> Any:
         """Call `method` and return its decoded result, or raise `InvokeError`.
 
+        A binary command (its params or result hold `bytes`, docs/binary.md) is called with a
+        binary frame, the `bytes` in ``params`` (anywhere: a field of a model, an item of a
+        list) sent raw; the `bytes` of its result come back as `bytes`, where the JSON of other
+        results has strings (models come back as dicts, as for any command).
+
         With `timeout`, or when the awaiting task is cancelled, a `cancel` message is sent
         (as the JS client does for an AbortSignal) and the handler sees `CancelledError`.
         ``on_item`` gets the items a channel command sends, in order, before its result
@@ -196,7 +206,16 @@ class TestClient:
         self._pending[call_id] = fut
         if on_item is not None:
             self._items[call_id] = self._channel_reader(call_id, on_item)
-        kind, _ = conn.send(to_json(msg))
+        cmd = self.app.commands.get(method)
+        try:
+            if cmd is not None and cmd.binary:
+                kind, _ = self._send_binary(conn, msg)
+            else:
+                kind, _ = conn.send(to_json(msg))
+        except BaseException:
+            self._pending.pop(call_id, None)
+            self._items.pop(call_id, None)
+            raise
         if kind == "dropped":
             self._pending.pop(call_id, None)
             self._items.pop(call_id, None)
@@ -213,6 +232,19 @@ class TestClient:
         except asyncio.CancelledError:
             self._send_cancel(call_id)
             raise
+
+    def _send_binary(self, conn: _core.Connection, msg: dict[str, Any]) -> _core._Receipt:
+        """Send a call as a binary frame: each `bytes` in its params an attachment."""
+        rest, blobs = _binary.cut(_binary.to_plain(msg))
+        total = sum(len(b) for b in blobs)
+        limit = self.app.core.limits()["max_binary_bytes"]
+        if total > limit:
+            raise InvokeError.framework(
+                "payload_too_large", f"the call's attachments are {total} bytes; the app's max_binary_bytes is {limit}"
+            )
+        frame = _core.encode_frame(to_json(rest), blobs)
+        del rest, blobs
+        return conn.send_frame(frame)
 
     def _channel_reader(self, call_id: int, on_item: Callable[[Any], None]) -> Callable[[int | None, Any], None]:
         def read(seq: int | None, item: Any) -> None:
@@ -298,11 +330,12 @@ class TestClient:
     async def send_raw(self, data: str | bytes, *, timeout: float = 5.0) -> str | None:
         """Inject one raw message. Returns the raw reply frame, or None when the message
         got no reply (an event, a cancel, a ready or hello, or a message the router dropped
-        or refused and counted)."""
+        or refused and counted). Bytes starting with ``b"\\x00"`` are sent as a binary frame
+        (docs/binary.md); a binary reply is returned as its JSON message (placeholders kept)."""
         loop, conn = self._require_open()
         raw = data.encode() if isinstance(data, str) else data
         before = await self._on_home(self._events_mark())
-        match conn.send(raw):
+        match conn.send_frame(raw) if raw[:1] == _FRAME_TAG else conn.send(raw):
             case ("event" | "cancel" | "ready", _):
                 await self._on_home(self.runtime.events_handled(before))
                 return None
@@ -363,6 +396,9 @@ class TestClient:
         if reschedule and len(frames) == _BATCH and self._loop is not None:
             self._loop.call_soon(self._on_frames)
         for frame in frames:
+            blobs = None
+            if frame[:1] == _FRAME_TAG:
+                frame, blobs = _core.decode_frame(frame)
             msg = from_json(frame)
             if msg["type"] == "item":
                 reader = self._items.get(msg["id"])
@@ -382,10 +418,15 @@ class TestClient:
                 fut = self._pending.pop(call_id, None)
                 if fut is None or fut.done():
                     continue
-                if msg["ok"]:
+                if not msg["ok"]:
+                    fut.set_exception(InvokeError.from_wire(msg["error"]))
+                elif blobs is None:
                     fut.set_result(msg.get("result"))
                 else:
-                    fut.set_exception(InvokeError.from_wire(msg["error"]))
+                    try:
+                        fut.set_result(_binary.put_back(msg.get("result"), blobs))
+                    except _binary.AttachmentError as exc:
+                        fut.set_exception(InvokeError.framework("internal", f"the reply's attachments do not match it: {exc}"))
             elif msg["type"] == "event":
                 event = ReceivedEvent(msg["event"], msg["payload"])
                 self._events.append(event)

@@ -26,7 +26,7 @@ def test_contract_describes_commands_events_and_errors() -> None:
     from contract_app.api import commands
 
     c = build_contract(commands)
-    assert c["protocol_version"] == 1 and c["contract_version"] == CONTRACT_VERSION == 3
+    assert c["protocol_version"] == 1 and c["contract_version"] == CONTRACT_VERSION == 4
     [rename] = c["commands"]
     assert rename["name"] == "rename" and rename["doc"] == "Rename a node." and rename["errors"] == ["NameTaken"]
     params = rename["params"]
