@@ -32,8 +32,10 @@ pub fn doc_lines(schema: &Value) -> Vec<String> {
     if let Some(d) = schema.get("description").and_then(Value::as_str) {
         lines.push(d.to_string());
     }
-    if let Some(f) = schema.get("format").and_then(Value::as_str) {
-        lines.push(format!("Format: `{f}` (sent as a string)."));
+    match schema.get("format").and_then(Value::as_str) {
+        // `bytes`: its type says it all (`Uint8Array`, sent raw: docs/binary.md).
+        Some("binary") | None => {}
+        Some(f) => lines.push(format!("Format: `{f}` (sent as a string).")),
     }
     if schema.get("type").and_then(Value::as_str) == Some("integer") {
         lines.push("An integer; exact only within ±(2^53-1).".into());

@@ -96,8 +96,11 @@ pub fn encode_frame<'py>(py: Python<'py>, message: &[u8], blobs: Vec<Bound<'py, 
 
 /// Split a binary frame into its JSON message and attachments; `ValueError` when malformed.
 #[pyfunction]
-pub fn decode_frame<'py>(py: Python<'py>, frame: &[u8]) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
-    let frame = Bytes::copy_from_slice(frame);
+pub fn decode_frame<'py>(
+    py: Python<'py>,
+    frame: Bound<'py, PyBytes>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>)> {
+    let frame = lend(std::slice::from_ref(&frame)).remove(0);
     let decoded =
         crate::protocol::decode_frame(&frame, usize::MAX).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok((PyBytes::new(py, &decoded.json), blobs_to_py(py, &decoded.blobs)?))
@@ -518,8 +521,9 @@ impl Connection {
 
     /// Route one binary frame (docs/binary.md), as a WebSocket binary message would be; its
     /// reply is a frame in `take()` (a binary frame starts with b"\x00").
-    fn send_frame<'py>(&self, py: Python<'py>, frame: &[u8]) -> PyResult<Bound<'py, PyTuple>> {
-        let frame = Bytes::copy_from_slice(frame);
+    fn send_frame<'py>(&self, py: Python<'py>, frame: Bound<'py, PyBytes>) -> PyResult<Bound<'py, PyTuple>> {
+        // Lent, not copied: the attachments the host gets are views of this very object.
+        let frame = lend(std::slice::from_ref(&frame)).remove(0);
         let receipt = py.detach(|| self.router.receive_frame(self.conn, frame, None));
         receipt_to_py(py, &receipt)
     }

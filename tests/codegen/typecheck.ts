@@ -48,6 +48,15 @@ async function check(): Promise<void> {
   // @ts-expect-error unknown param
   await commands.primitives({ s: "a", i: 1, f: 1.5, b: true, extra: 1 });
 
+  // `bytes` is a Uint8Array both ways (docs/binary.md), never a string.
+  const raw: Uint8Array = await commands.rawBytes({ data: new Uint8Array([0x89, 0x50]) });
+  void raw;
+  // @ts-expect-error bytes are not sent as a string
+  await commands.rawBytes({ data: "iVBO" });
+  // @ts-expect-error nor received as one
+  const rawText: string = await commands.rawBytes({ data: new Uint8Array(0) });
+  void rawText;
+
   await commands.noParams();
   await commands.allOptional();
   await commands.allOptional({ page: 2 });

@@ -76,7 +76,9 @@ def test_the_full_build_cannot_load_there() -> None:
         importlib.util.module_from_spec(spec)
         """
     )
-    assert proc.returncode != 0 and "libwebkit2gtk-4.1.so.0" in proc.stderr, proc.stderr
+    # The loader names the first hidden library in the extension's link order (which the
+    # linker chooses: adding a dependency reordered it once).
+    assert proc.returncode != 0 and any(f"{lib}.so" in proc.stderr for lib in HIDDEN), proc.stderr
 
 
 def test_commands_codegen_test_client_and_the_server_work_without_the_display_stack() -> None:
@@ -89,7 +91,8 @@ def test_commands_codegen_test_client_and_the_server_work_without_the_display_st
         from auroraview.testing import TestClient
 
         assert not _core.WINDOW_SUPPORT
-        assert "libwebkit2gtk-4.1.so.0" in _load.WINDOW_UNAVAILABLE, _load.WINDOW_UNAVAILABLE
+        hidden = ("libwebkit2gtk-4.1", "libjavascriptcoregtk-4.1", "libgtk-3", "libgdk-3", "libsoup-3.0")  # HIDDEN
+        assert any(f"{lib}.so" in _load.WINDOW_UNAVAILABLE for lib in hidden), _load.WINDOW_UNAVAILABLE
         maps = open("/proc/self/maps").read()
         assert "libwebkit2gtk" not in maps and "libgtk-3" not in maps
 
@@ -125,7 +128,7 @@ def test_commands_codegen_test_client_and_the_server_work_without_the_display_st
         try:
             WebView("no display stack", html="<p>x</p>").show()
         except GuiUnavailable as exc:
-            assert "libwebkit2gtk-4.1-0" in str(exc) and "libwebkit2gtk-4.1.so.0" in str(exc), exc
+            assert "libwebkit2gtk-4.1-0" in str(exc) and any(f"{lib}.so" in str(exc) for lib in hidden), exc
         else:
             raise AssertionError("a window opened without WebKitGTK")
         print("headless ok")
