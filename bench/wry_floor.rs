@@ -71,6 +71,21 @@ window.__floor = {
   echo(count, size) { n = 0; target = count; payload = "x".repeat(size); post("e" + payload); },
   replyEcho(text) { if (text.length !== payload.length) throw new Error("bad echo"); if (++n < target) post("e" + payload); else post("done"); },
   events(count) { n = 0; target = count; },
+  records(count) {
+    n = 0; target = count;
+    const items = [];
+    for (let i = 0, size = 0; size < 1048576; i++) {
+      const item = {id: i, name: `object_${i}`, visible: i % 2 === 0, pos: [i * 0.5, 1.25, -3.0]};
+      items.push(item); size += JSON.stringify(item).length + 1;
+    }
+    payload = items;
+    post("r" + JSON.stringify({items}));
+  },
+  replyRecords(text) {
+    const got = JSON.parse(text);
+    if (got.items.length !== payload.length) throw new Error("bad records echo");
+    if (++n < target) post("r" + JSON.stringify({items: payload})); else post("done");
+  },
   async binary(mib, rounds) {
     const data = new Uint8Array(mib * 1048576);
     for (let i = 0; i < data.length; i += 4096) data[i] = i & 255;
@@ -108,6 +123,7 @@ struct State {
     last: Option<Instant>,
     intervals: Vec<Duration>,
     results: Vec<(String, f64)>,
+    record_bytes: usize,
 }
 
 fn main() {
@@ -149,7 +165,8 @@ fn main() {
         let mut s = st.borrow_mut();
         let now = Instant::now();
         let eval = |js: &str| webview.evaluate_script(js).expect("evaluate_script");
-        // Phases: 0 ready → 1 latency → 2 burst → 3 echo → 4 events → 5, 6 binary echoes → done.
+        // Phases: 0 ready → 1 latency → 2 burst → 3 echo → 4 events → 5, 6 binary echoes →
+        // 7 1 MiB record echo → done.
         match (s.phase, msg.as_str()) {
             (0, "ready") => {
                 s.phase = 1;
@@ -222,6 +239,22 @@ fn main() {
             (6, "done") => {
                 let secs = (now - s.started.unwrap_or(now)).as_secs_f64();
                 s.results.push(("binary_100_mib_per_s".into(), (bin_large * BIN_LARGE_ROUNDS) as f64 / secs));
+                s.phase = 7;
+                s.started = Some(now);
+                s.record_bytes = 0;
+                eval(&format!("__floor.records({echo_rounds})"));
+            }
+            (7, m) if m.starts_with('r') => {
+                // The plain-JSON path: the page's JSON text, posted, evaluated back as a
+                // string literal and parsed (what a JSON echo costs without the custom protocol).
+                s.record_bytes += m.len() - 1;
+                let literal = serde_json::to_string(&m[1..]).expect("json");
+                eval(&format!("__floor.replyRecords({literal})"));
+            }
+            (7, "done") => {
+                let secs = (now - s.started.unwrap_or(now)).as_secs_f64();
+                let rate = s.record_bytes as f64 / mib as f64 / secs;
+                s.results.push(("records_mib_per_s".into(), rate));
                 let body: Vec<String> = s.results.iter().map(|(k, v)| format!("\"{k}\":{v:.3}")).collect();
                 println!("{{{}}}", body.join(","));
                 *flow = ControlFlow::Exit;
