@@ -42,7 +42,8 @@ pub enum Op {
     /// `blobs`: `None` when the call's reply cannot carry attachments (a page's message
     /// path); otherwise the call's attachments (docs/binary.md), possibly none, and the reply
     /// may have some (`Router::complete_binary`).
-    Call { key: CallKey, conn: ConnId, method: MethodId, params: Vec<u8>, blobs: Option<Vec<Bytes>> },
+    /// Each attachment is the views of the chunks its bytes were read in, in order.
+    Call { key: CallKey, conn: ConnId, method: MethodId, params: Vec<u8>, blobs: Option<Vec<Vec<Bytes>>> },
     /// Deliver an event from a client to the host's listeners. `child`: the child id when
     /// the connection is a child process's, read when the event arrived (the connection may
     /// be gone by the time the host looks: a child that emits and exits).

@@ -243,8 +243,18 @@ impl Router {
     /// call in a frame is refused as `invalid_message`. Never panics; `reply` is always used
     /// or dropped (and its owner answers a dropped one).
     pub fn receive_frame(&self, conn: ConnId, frame: Bytes, reply: Option<Responder>) -> Receipt {
+        self.receive_chunks(conn, vec![frame], reply)
+    }
+
+    /// `receive_frame` for a frame read in `chunks` (back to back): each attachment reaches
+    /// the host as views of the chunks it spans, so the host can free each chunk as soon as it
+    /// has copied it (a 100 MiB upload is then never held twice by us: docs/binary.md).
+    pub fn receive_chunks(&self, conn: ConnId, chunks: Vec<Bytes>, reply: Option<Responder>) -> Receipt {
         Stats::bump(&self.stats.received);
-        let decoded = match protocol::decode_frame(&frame, self.limits.max_binary_bytes) {
+        let decoded = protocol::decode_chunks(&chunks, self.limits.max_binary_bytes);
+        // Only the views hold the chunks from here: the host frees each as it copies it.
+        drop(chunks);
+        let decoded = match decoded {
             Ok(decoded) => decoded,
             Err(e) => {
                 let code = match e {
@@ -709,6 +719,6 @@ fn refuse_locked(
 
 /// What a binary frame brought besides its JSON message.
 struct Binary {
-    blobs: Vec<Bytes>,
+    blobs: Vec<Vec<Bytes>>,
     reply: Option<Responder>,
 }

@@ -54,8 +54,14 @@ fn u32_at(data: &[u8], at: usize) -> u32 {
 /// Read the header of a frame: the JSON length and each attachment's length. Enough to refuse
 /// an oversized frame before its body is read (the window reads the first bytes only).
 pub fn header(data: &[u8], max_blob_bytes: usize) -> Result<(usize, Vec<usize>), FrameError> {
-    if data.len() < HEADER {
-        return Err(FrameError::Malformed(format!("{} bytes, shorter than its 9-byte header", data.len())));
+    header_of(data, data.len(), max_blob_bytes)
+}
+
+/// `header`, reading `data` (at least the header and its length table, when the frame holds
+/// them) of a frame `size` bytes long.
+fn header_of(data: &[u8], size: usize, max_blob_bytes: usize) -> Result<(usize, Vec<usize>), FrameError> {
+    if size < HEADER || data.len() < HEADER {
+        return Err(FrameError::Malformed(format!("{size} bytes, shorter than its 9-byte header")));
     }
     if data[0] != FRAME_TAG {
         return Err(FrameError::Malformed(format!("its first byte is {:#04x}, not 0x00", data[0])));
@@ -63,8 +69,8 @@ pub fn header(data: &[u8], max_blob_bytes: usize) -> Result<(usize, Vec<usize>),
     let json = u32_at(data, 1) as usize;
     let n = u32_at(data, 5) as usize;
     let table = n.checked_mul(4).and_then(|t| t.checked_add(HEADER));
-    let Some(table_end) = table.filter(|end| *end <= data.len()) else {
-        return Err(FrameError::Malformed(format!("it announces {n} attachments but is {} bytes long", data.len())));
+    let Some(table_end) = table.filter(|end| *end <= size && *end <= data.len()) else {
+        return Err(FrameError::Malformed(format!("it announces {n} attachments but is {size} bytes long")));
     };
     let mut lens = Vec::with_capacity(n);
     let mut total: u64 = 0;
@@ -77,10 +83,9 @@ pub fn header(data: &[u8], max_blob_bytes: usize) -> Result<(usize, Vec<usize>),
         return Err(FrameError::TooLarge { total, max: max_blob_bytes });
     }
     let expected = table_end as u64 + json as u64 + total;
-    if expected != data.len() as u64 {
+    if expected != size as u64 {
         return Err(FrameError::Malformed(format!(
-            "its lengths add up to {expected} bytes but it is {} bytes long",
-            data.len()
+            "its lengths add up to {expected} bytes but it is {size} bytes long"
         )));
     }
     Ok((json, lens))
@@ -88,19 +93,68 @@ pub fn header(data: &[u8], max_blob_bytes: usize) -> Result<(usize, Vec<usize>),
 
 /// Split a frame into its JSON message and attachments (views, no copy).
 pub fn decode_frame(data: &Bytes, max_blob_bytes: usize) -> Result<Frame, FrameError> {
-    let (json_len, lens) = header(data, max_blob_bytes)?;
-    let mut at = HEADER + 4 * lens.len();
-    let json = data.slice(at..at + json_len);
-    at += json_len;
-    let blobs = lens
-        .into_iter()
-        .map(|len| {
-            let blob = data.slice(at..at + len);
-            at += len;
-            blob
-        })
-        .collect();
-    Ok(Frame { json, blobs })
+    let chunked = decode_chunks(std::slice::from_ref(data), max_blob_bytes)?;
+    // One chunk in: every attachment is one view of it.
+    let blobs = chunked.blobs.into_iter().map(|segments| concat(&segments)).collect();
+    Ok(Frame { json: chunked.json, blobs })
+}
+
+/// A frame read as several chunks (a large request body is read in pieces, so that each can
+/// be freed as soon as its bytes are copied on: docs/binary.md, "Memory"). Each attachment is
+/// the views of the chunks it spans, in order; the JSON is joined (a copy only when it spans
+/// chunks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkedFrame {
+    pub json: Bytes,
+    pub blobs: Vec<Vec<Bytes>>,
+}
+
+/// `decode_frame` for a frame in `chunks`, back to back.
+pub fn decode_chunks(chunks: &[Bytes], max_blob_bytes: usize) -> Result<ChunkedFrame, FrameError> {
+    let total: usize = chunks.iter().map(Bytes::len).sum();
+    let mut reader = Chunks { chunks, index: 0, offset: 0 };
+    // The header and the length table: small, joined to be read as one.
+    if total < HEADER {
+        return Err(FrameError::Malformed(format!("{total} bytes, shorter than its 9-byte header")));
+    }
+    let head = concat(&reader.take(HEADER));
+    let table_len = (u32_at(&head, 5) as usize).saturating_mul(4).min(total - HEADER);
+    let table = concat(&reader.take(table_len));
+    let mut whole = BytesMut::with_capacity(HEADER + table.len());
+    whole.extend_from_slice(&head);
+    whole.extend_from_slice(&table);
+    // `header` checks everything against the real size; the table is all it reads.
+    let (json_len, lens) = header_of(&whole, total, max_blob_bytes)?;
+    let json = concat(&reader.take(json_len));
+    let blobs = lens.into_iter().map(|len| reader.take(len)).collect();
+    Ok(ChunkedFrame { json, blobs })
+}
+
+/// Views of the next bytes of a sequence of chunks.
+struct Chunks<'a> {
+    chunks: &'a [Bytes],
+    index: usize,
+    offset: usize,
+}
+
+impl Chunks<'_> {
+    fn take(&mut self, mut n: usize) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        while n > 0 && self.index < self.chunks.len() {
+            let chunk = &self.chunks[self.index];
+            let here = (chunk.len() - self.offset).min(n);
+            if here > 0 {
+                out.push(chunk.slice(self.offset..self.offset + here));
+            }
+            n -= here;
+            self.offset += here;
+            if self.offset == chunk.len() {
+                self.index += 1;
+                self.offset = 0;
+            }
+        }
+        out
+    }
 }
 
 /// The frame for `json` and `blobs`, as segments to write back to back: the header, the
@@ -190,6 +244,28 @@ mod tests {
                 Err(FrameError::Malformed(_)) => {}
                 other => panic!("{what}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_frame_in_chunks_decodes_as_the_same_frame_cut_anywhere() {
+        let data = frame(b"{\"a\":[1,2,3]}", &[b"\x89PNG\r\n", b"", b"0123456789"]);
+        let whole = decode_frame(&data, 1 << 20).unwrap();
+        for cut in 1..data.len() {
+            for second in [cut, (cut + 3).min(data.len())] {
+                let chunks = [data.slice(..cut), data.slice(cut..second), data.slice(second..)];
+                let chunked = decode_chunks(&chunks, 1 << 20).unwrap();
+                assert_eq!(chunked.json, whole.json, "cut at {cut}, {second}");
+                let blobs: Vec<Bytes> = chunked.blobs.iter().map(|b| concat(b)).collect();
+                assert_eq!(blobs, whole.blobs, "cut at {cut}, {second}");
+            }
+        }
+        let mut short = data.to_vec();
+        short.pop();
+        let short = Bytes::from(short);
+        for cut in 1..short.len() {
+            let chunks = [short.slice(..cut), short.slice(cut..)];
+            assert!(matches!(decode_chunks(&chunks, 1 << 20), Err(FrameError::Malformed(_))), "cut at {cut}");
         }
     }
 

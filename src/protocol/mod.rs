@@ -18,7 +18,8 @@ pub use encode::{
 };
 pub use error_code::ErrorCode;
 pub use frame::{
-    concat, decode_frame, encode_frame, header as frame_header, is_frame, json_frame, Frame, FrameError, FRAME_TAG,
+    concat, decode_chunks, decode_frame, encode_frame, header as frame_header, is_frame, json_frame, ChunkedFrame,
+    Frame, FrameError, FRAME_TAG,
 };
 pub use limits::Limits;
 pub use message::{

@@ -78,6 +78,39 @@ fn blobs_to_py<'py>(py: Python<'py>, blobs: &[Bytes]) -> PyResult<Bound<'py, PyL
     PyList::new(py, blobs.iter().map(|b| PyBytes::new(py, b)))
 }
 
+/// A call's attachments as `bytes` objects, each chunk it was read in dropped as soon as it is
+/// copied: the host holds a 100 MiB upload once, plus at most one chunk (docs/binary.md).
+fn attachments_to_py(py: Python<'_>, blobs: Vec<Vec<Bytes>>) -> PyResult<Bound<'_, PyList>> {
+    let list = PyList::empty(py);
+    for segments in blobs {
+        let len: usize = segments.iter().map(Bytes::len).sum();
+        list.append(bytes_from_segments(py, len, segments)?)?;
+    }
+    Ok(list)
+}
+
+/// A `bytes` object of `len` bytes filled from `segments`, each dropped once copied. Not
+/// `PyBytes::new_with`: it zero-fills the whole object first, so all of it would be resident
+/// while every segment still is (the peak this avoids).
+fn bytes_from_segments(py: Python<'_>, len: usize, segments: Vec<Bytes>) -> PyResult<Bound<'_, PyAny>> {
+    let size = pyo3::ffi::Py_ssize_t::try_from(len)
+        .map_err(|_| PyValueError::new_err(format!("an attachment of {len} bytes is too large")))?;
+    // SAFETY: a new, uninitialised bytes object of `len` bytes (the C API's documented way to
+    // fill one), owned here; every byte is written below before Python sees it.
+    unsafe {
+        let object = Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size))?;
+        let buffer = pyo3::ffi::PyBytes_AsString(object.as_ptr()).cast::<u8>();
+        let mut at = 0;
+        for segment in segments {
+            std::ptr::copy_nonoverlapping(segment.as_ptr(), buffer.add(at), segment.len());
+            at += segment.len();
+            // `segment` dropped here: its chunk goes once no other view holds it.
+        }
+        debug_assert_eq!(at, len);
+        Ok(object)
+    }
+}
+
 /// A binary frame of JSON `message` and attachments `blobs` (docs/binary.md).
 #[pyfunction]
 pub fn encode_frame<'py>(py: Python<'py>, message: &[u8], blobs: Vec<Bound<'py, PyBytes>>) -> Bound<'py, PyBytes> {
@@ -259,7 +292,7 @@ impl Core {
         for op in ops {
             let item = match op {
                 Op::Call { key, conn, method, params, blobs } => {
-                    let blobs = blobs.map(|b| blobs_to_py(py, &b)).transpose()?;
+                    let blobs = blobs.map(|b| attachments_to_py(py, b)).transpose()?;
                     (0u8, key, method, PyBytes::new(py, &params), conn, blobs).into_pyobject(py)?.into_any()
                 }
                 Op::Event { conn, name, detail, child } => {

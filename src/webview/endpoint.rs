@@ -123,38 +123,47 @@ fn call(request: &URISchemeRequest, page: &Arc<Page>, router: &Arc<Router>, orig
         }
     };
     let responder = CallResponder { request: Some(MainThreadRequest(request.clone())), allow };
-    page.receive_frame(router, Bytes::from(body), Box::new(move |reply| responder.send(reply)));
+    page.receive_frame(router, body, Box::new(move |reply| responder.send(reply)));
 }
 
-/// The request body, read after the checks: `Err(status)` when over `max` or unreadable.
-fn read_body(request: &URISchemeRequest, announced: Option<usize>, max: usize) -> Result<Vec<u8>, u16> {
+/// Large bodies are read in chunks this size: each is its own mapping (over glibc's largest
+/// mmap threshold, 32 MiB), so its memory goes back as soon as the host has copied it on
+/// (`_core.Core.take`): a 100 MiB upload is held once by us, plus one chunk.
+const CHUNK: usize = 33 * 1024 * 1024;
+
+/// The request body, read after the checks, in chunks of at most `CHUNK`: `Err(status)` when
+/// over `max` or unreadable.
+fn read_body(request: &URISchemeRequest, announced: Option<usize>, max: usize) -> Result<Vec<Bytes>, u16> {
     let Some(stream) = request.http_body() else { return Ok(Vec::new()) };
-    // Exactly the announced size when there is one (no reallocation of a 100 MiB body),
-    // then one more read to be sure nothing follows.
-    let mut body = vec![0u8; announced.unwrap_or(0).min(max)];
-    let mut filled = 0;
+    let mut chunks = Vec::new();
+    let mut total = 0usize;
+    // Sized from the announced length when there is one (no reallocation), else grown.
+    let mut left = announced.unwrap_or(0);
     loop {
-        if filled == body.len() {
-            if body.len() >= max {
-                // Full at the limit: one byte more is a body over it.
-                let mut probe = [0u8; 1];
-                return match stream.read_all(&mut probe[..], gio::Cancellable::NONE) {
-                    Ok((0, None)) => Ok(body),
-                    Ok((_, None)) => Err(413),
-                    _ => Err(400),
-                };
+        let size = if left > 0 { left.min(CHUNK) } else { 64 * 1024 };
+        let mut chunk = vec![0u8; size];
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match stream.read_all(&mut chunk[filled..], gio::Cancellable::NONE) {
+                Ok((0, None)) => break,
+                Ok((n, None)) => filled += n,
+                _ => return Err(400),
             }
-            let grow = (body.len().max(64 * 1024)).min(max - body.len());
-            body.resize(body.len() + grow, 0);
         }
-        match stream.read_all(&mut body[filled..], gio::Cancellable::NONE) {
-            Ok((0, None)) => break,
-            Ok((n, None)) => filled += n,
-            _ => return Err(400),
+        chunk.truncate(filled);
+        total += filled;
+        if total > max {
+            return Err(413);
+        }
+        let ended = filled < size;
+        if filled > 0 {
+            chunks.push(Bytes::from(chunk));
+        }
+        left = left.saturating_sub(filled);
+        if ended {
+            return Ok(chunks);
         }
     }
-    body.truncate(filled);
-    Ok(body)
 }
 
 /// A `URISchemeRequest` is a GTK-thread object: it only ever moves to be finished there.

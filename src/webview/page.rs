@@ -166,9 +166,9 @@ impl Page {
 
     /// A call in a binary frame from the page's call endpoint (already checked for origin
     /// and key, docs/binary.md); its reply goes to `reply`, not through the page's frames.
-    pub fn receive_frame(&self, router: &Router, frame: Bytes, reply: Responder) -> Receipt {
+    pub fn receive_frame(&self, router: &Router, chunks: Vec<Bytes>, reply: Responder) -> Receipt {
         self.used.store(true, Ordering::Release);
-        router.receive_frame(self.connection(), frame, Some(reply))
+        router.receive_chunks(self.connection(), chunks, Some(reply))
     }
 
     /// The window closed: nothing more reaches the page, its calls are cancelled.

@@ -22,11 +22,15 @@ impl Dispatcher for Recorder {
 impl Recorder {
     /// The one call dispatched: its key, params and blobs.
     fn call(&self) -> (u64, String, Option<Vec<Bytes>>) {
+        // Each attachment as one buffer (the router hands over the views of its chunks).
         let ops = std::mem::take(&mut *self.0.lock());
         let calls: Vec<_> = ops
             .into_iter()
             .filter_map(|op| match op {
-                Op::Call { key, params, blobs, .. } => Some((key, String::from_utf8(params).unwrap(), blobs)),
+                Op::Call { key, params, blobs, .. } => {
+                    let blobs = blobs.map(|b| b.iter().map(|segments| protocol::concat(segments)).collect());
+                    Some((key, String::from_utf8(params).unwrap(), blobs))
+                }
                 _ => None,
             })
             .collect();
@@ -132,6 +136,21 @@ fn attachments_reach_the_host_and_a_binary_reply_reaches_the_responder() {
     assert_eq!(blobs, vec![png.to_vec()]);
     assert!(frames.sent.lock().is_empty(), "nothing went through the page's sink");
     assert!(!router.complete_binary(key, b"null", vec![]), "one reply only");
+}
+
+#[test]
+fn a_frame_read_in_chunks_gives_each_attachment_as_views_of_its_chunks() {
+    let (router, rec, _frames, conn) = setup(false, Limits::default());
+    let data = frame(CALL, &[b"0123456789"]);
+    let cut = data.len() - 4; // the attachment spans both chunks
+    let replies = Arc::new(Replies::default());
+    let chunks = vec![data.slice(..cut), data.slice(cut..)];
+    assert!(matches!(router.receive_chunks(conn, chunks, Some(responder(&replies))), Receipt::Accepted(_)));
+    let ops = std::mem::take(&mut *rec.0.lock());
+    let Some(Op::Call { blobs: Some(blobs), .. }) = ops.into_iter().next() else { panic!("a call with blobs") };
+    assert_eq!(blobs.len(), 1);
+    assert_eq!(blobs[0].iter().map(Bytes::len).collect::<Vec<_>>(), vec![6, 4], "two views, no copy");
+    assert_eq!(protocol::concat(&blobs[0]), Bytes::from_static(b"0123456789"));
 }
 
 #[test]
