@@ -21,6 +21,30 @@ export function commandWithoutParams<R>(method: string): (options?: CallOptions)
   return (options) => getAuroraView().call(method, undefined, options) as Promise<R>;
 }
 
+/** `options` with `binary: true`: a binary command's calls always take the raw way, however
+ * deep its bytes sit (the client looks only so deep on its own). */
+function binaryOptions(options: CallOptions | undefined): CallOptions {
+  return options === undefined ? BINARY : { ...options, binary: true };
+}
+
+const BINARY: CallOptions = Object.freeze({ binary: true });
+
+/** A binary command (docs/binary.md: `bytes` in its params or result, `Uint8Array` here)
+ * whose params are required. Its call and reply carry the bytes raw, never as base64. */
+export function binaryCommandWithParams<P, R>(method: string): (params: P, options?: CallOptions) => Promise<R> {
+  return (params, options) => getAuroraView().call(method, params, binaryOptions(options)) as Promise<R>;
+}
+
+/** A binary command whose params may all be left out. */
+export function binaryCommandWithOptionalParams<P, R>(method: string): (params?: P, options?: CallOptions) => Promise<R> {
+  return (params, options) => getAuroraView().call(method, params, binaryOptions(options)) as Promise<R>;
+}
+
+/** A binary command that takes no params (its result holds bytes). */
+export function binaryCommandWithoutParams<R>(method: string): (options?: CallOptions) => Promise<R> {
+  return (options) => getAuroraView().call(method, undefined, binaryOptions(options)) as Promise<R>;
+}
+
 /** `stream` of the active backend (a bridge injected by an older auroraview has none). */
 function openStream<I>(method: string, params: unknown, options: StreamOptions | undefined): ItemStream<I> {
   const backend = getAuroraView();

@@ -17,8 +17,16 @@
 // the ids of such calls it cancelled until the host's one terminal reply for them arrives
 // (or the connection drops, or 1024 later cancels push them out), so that reply and items
 // still in flight are dropped quietly rather than counted as `unmatched`.
+//
+// Binary data (docs/binary.md): a call whose params hold a `Uint8Array` (or any typed array,
+// DataView or ArrayBuffer), or one made with `binary: true`, leaves through the transport's
+// `sendBinary` with its bytes cut out as raw attachments (frame.ts); its reply may come back
+// the same way (`receiveBinary`) and the attachments are put back into the result before
+// the caller sees it. Streams and calls with `onItem` never take that path: a binary command
+// cannot be a stream or take a channel.
 
 import { InvokeError } from "./errors.js";
+import { extractBlobs, hasBinary, insertBlobs } from "./frame.js";
 import {
   appended,
   asyncIteratorSymbol,
@@ -41,7 +49,7 @@ import {
   without,
 } from "./intrinsics.js";
 import type { CallId, ClientMessage, ErrorCode, HostMessage } from "./protocol.gen.js";
-import type { Transport, TransportState } from "./transport.js";
+import type { CallMessage, Transport, TransportState } from "./transport.js";
 
 /** Options of one call. */
 export interface CallOptions {
@@ -53,6 +61,13 @@ export interface CallOptions {
    * An item counts as consumed once this returns; one that throws is logged and the call
    * goes on. */
   onItem?: (item: unknown) => void;
+  /** Send the call the binary way (docs/binary.md): every `Uint8Array` (typed array,
+   * DataView, ArrayBuffer) anywhere in the params travels raw. Generated bindings of a
+   * binary command set it. Without it a call goes that way anyway when its params hold
+   * binary data within `BINARY_SCAN_DEPTH` levels; `false` does not prevent that (the bytes
+   * would otherwise be mangled into JSON). Ignored with `onItem`: a channel command is never
+   * binary. */
+  binary?: boolean;
 }
 
 /** Options of one stream (one iteration of an `ItemStream`). */
@@ -143,6 +158,10 @@ type ItemFrame = Extract<HostMessage, { type: "item" }>;
 const ACK_EVERY = 32;
 /** Cancelled stream and channel calls whose host reply is still awaited, at most. */
 const CANCELLED_KEPT = 1024;
+/** How deep in the params (levels of arrays and plain objects) a call without `binary: true`
+ * looks for binary data. Bounded, so a deep ordinary value costs little more than its top;
+ * generated bindings of binary commands pass `binary: true` and are not bounded. */
+export const BINARY_SCAN_DEPTH = 16;
 
 /** What a stream's `next()` is waiting for. */
 interface Waiter {
@@ -151,6 +170,16 @@ interface Waiter {
 }
 
 function nothing(): void {}
+
+/** Whether `params` hold binary data (`hasBinary`, bounded). A getter that throws is left to
+ * the text path, which reports it as it always did: `call` rejects, it never throws. */
+function looksBinary(params: unknown): boolean {
+  try {
+    return hasBinary(params, BINARY_SCAN_DEPTH);
+  } catch {
+    return false;
+  }
+}
 
 function failure(name: string, code: ErrorCode, message: string): InvokeError {
   return new InvokeError({ name, code, message, data: null });
@@ -229,6 +258,29 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     }
   }
 
+  /** Send call `id` the binary way: its params' bytes cut out as attachments. */
+  function transmitBinary(id: CallId, method: string, params: unknown): void {
+    if (transport.sendBinary === undefined) {
+      drop(id, failure("Error", "internal", `cannot call "${method}" with binary data: this transport carries no binary data (it has no sendBinary)`));
+      return;
+    }
+    let message: CallMessage;
+    let blobs: Uint8Array[];
+    try {
+      const extracted = extractBlobs(params);
+      message = { type: "call", id, method, params: extracted.value };
+      blobs = extracted.blobs;
+    } catch (err) {
+      drop(id, failure("Error", "internal", `cannot call "${method}": its params could not be framed: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
+    try {
+      transport.sendBinary(message, blobs);
+    } catch (err) {
+      drop(id, disconnected(err));
+    }
+  }
+
   function cancel(id: CallId): void {
     try {
       transport.send({ type: "cancel", id });
@@ -278,6 +330,30 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     } else {
       entry.reject(new InvokeError(frame.error ?? { name: "Error", code: "internal", message: "malformed reply", data: null }));
     }
+  }
+
+  /** A message that came as a binary frame: a reply's attachments go back into its result
+   * (only for a call still waiting: a late reply is not worth the walk), then it is settled
+   * as any reply. Anything else in a frame is delivered as if it came as text. */
+  function receiveBinary(message: HostMessage, blobs: Uint8Array[]): void {
+    if (message === null || typeof message !== "object") return;
+    if (message.type !== "call_result") {
+      receive([message]);
+      return;
+    }
+    if (!message.ok || pending.get(message.id) === undefined) {
+      settle(message);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = insertBlobs(message.result, blobs);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      drop(message.id, failure("Error", "internal", "malformed binary reply: " + why));
+      return;
+    }
+    settle({ type: "call_result", id: message.id, ok: true, result });
   }
 
   function deliver(event: string, payload: unknown): void {
@@ -352,7 +428,9 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
 
   function call(method: string, params?: unknown, options?: CallOptions): Promise<unknown> {
     const id = nextId++;
-    if (options === undefined || (options.timeout === undefined && !options.signal && options.onItem === undefined)) {
+    if (options === undefined || (options.timeout === undefined && !options.signal && options.onItem === undefined && options.binary !== true)) {
+      // Binary params: the raw way. For ordinary params this one check allocates nothing.
+      if (looksBinary(params)) return guardedCall(id, method, params, undefined, undefined, undefined, true);
       // The common case: no timer, no listener, no per-call closures beyond the promise's.
       return new PromiseIntrinsic((resolve, reject) => {
         if (state === "closed") return reject(disconnected(undefined));
@@ -360,23 +438,28 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
         transmit(id, { type: "call", id, method, params });
       });
     }
-    return guardedCall(id, method, params, options.timeout, options.signal, options.onItem);
+    const onItem = options.onItem;
+    const binary = onItem === undefined && (options.binary === true || looksBinary(params));
+    return guardedCall(id, method, params, options.timeout, options.signal, onItem, binary);
   }
 
   function guardedCall(
     id: number,
     method: string,
     params: unknown,
-    timeout?: number,
-    signal?: AbortSignal,
-    onItem?: (item: unknown) => void,
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+    onItem: ((item: unknown) => void) | undefined,
+    binary: boolean,
   ): Promise<unknown> {
     return new PromiseIntrinsic((resolve, reject) => {
       if (signal !== undefined && isAborted(signal)) return reject(abortError());
       if (state === "closed") return reject(disconnected(undefined));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stop = (error: InvokeError): void => {
-        if (onItem !== undefined) abandon(id, error);
+        // A channel call's reply (and items) are still owed after a cancel: remembered, so
+        // they are dropped quietly. So is a binary call's: its request is answered anyway.
+        if (onItem !== undefined || binary) abandon(id, error);
         else if (drop(id, error)) cancel(id);
       };
       const aborted = (): void => stop(abortError());
@@ -387,7 +470,8 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
       pending.set(id, { resolve, reject, cleanup, item: onItem === undefined ? undefined : channel(id, method, onItem) });
       if (timeout !== undefined) timer = setTimer(() => stop(timeoutError(timeout)), timeout);
       if (signal !== undefined) onAbort(signal, aborted);
-      transmit(id, { type: "call", id, method, params });
+      if (binary) transmitBinary(id, method, params);
+      else transmit(id, { type: "call", id, method, params });
     });
   }
 
@@ -651,7 +735,7 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
   });
   freeze(client);
 
-  transport.attach({ receive, setState });
+  transport.attach({ receive, setState, receiveBinary });
   if (state === "open") opened();
   else if (state === "closed") neverOpened(disconnected(undefined));
   return client;

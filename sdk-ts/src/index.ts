@@ -8,9 +8,23 @@ import { connectAuroraView, type NetworkAuroraView, type NetworkOptions } from "
 export { PROTOCOL_VERSION } from "./protocol.gen.js";
 export type { CallError, CallId, ClientMessage, ErrorCode, HostMessage } from "./protocol.gen.js";
 export { InvokeError, isInvokeError, type InvokeErrorOf, type InvokeErrorShape } from "./errors.js";
-export type { Transport, TransportSink, TransportState } from "./transport.js";
+export type { CallMessage, Transport, TransportSink, TransportState } from "./transport.js";
+export {
+  decodeFrame,
+  encodeFrame,
+  extractBlobs,
+  FRAME_HEADER_BYTES,
+  FRAME_TAG,
+  hasBinary,
+  insertBlobs,
+  isBytes,
+  type BlobPlaceholder,
+  type DecodedFrame,
+  type ExtractedBlobs,
+} from "./frame.js";
 export type { AuroraViewBridge } from "./global.js";
 export {
+  BINARY_SCAN_DEPTH,
   createClient,
   type AuroraView,
   type AuroraViewClient,
@@ -45,6 +59,9 @@ export {
 } from "./transports/websocket.js";
 export { mockAuroraView, type AnyMockHandlers, type MockAuroraView } from "./mock.js";
 export {
+  binaryCommandWithOptionalParams,
+  binaryCommandWithoutParams,
+  binaryCommandWithParams,
   commandWithChannel,
   commandWithOptionalParams,
   commandWithoutParams,

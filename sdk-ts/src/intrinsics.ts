@@ -16,6 +16,8 @@
 export const jsonParse: (text: string) => unknown = JSON.parse;
 export const jsonStringify = JSON.stringify;
 export const isArray: (value: unknown) => value is unknown[] = Array.isArray;
+/** Own enumerable string keys (`Object.keys`), never inherited ones a page put on a prototype. */
+export const objectKeys: (value: object) => string[] = Object.keys;
 export const reflectApply = Reflect.apply;
 export const reflectGet = Reflect.get;
 export const freeze = Object.freeze;
@@ -25,6 +27,7 @@ export const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 export const getOwnPropertyDescriptors = Object.getOwnPropertyDescriptors;
 export const getPrototypeOf = Object.getPrototypeOf;
 export const PromiseIntrinsic = Promise;
+const promiseThen = Promise.prototype.then;
 export const ProxyIntrinsic = Proxy;
 export const ObjectPrototype: object = Object.prototype;
 const ArrayPrototype: object = Array.prototype;
@@ -103,6 +106,16 @@ export class Queue<T> {
     if (this.tail !== 0) this.slots = create(null) as Record<number, T>;
     this.head = this.tail = 0;
   }
+}
+
+/**
+ * `promise.then(onFulfilled, onRejected)` through the `then` of load time, for a promise a
+ * native API returned (`fetch`, `Response.arrayBuffer`). `await` and a looked-up `.then` would
+ * go through `Promise.prototype.then` as it is now, which a page could replace to hand over a
+ * value of its own making; the reactions registered here always get the native promise's own.
+ */
+export function whenSettled<T>(promise: Promise<T>, onFulfilled: (value: T) => void, onRejected: (reason: unknown) => void): void {
+  reflectApply(promiseThen, promise, [onFulfilled, onRejected]);
 }
 
 /**

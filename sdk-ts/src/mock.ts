@@ -9,11 +9,17 @@
 // it with `stream()`) serves a stream, its values sent as numbered items within a window of
 // MOCK_WINDOW un-acknowledged ones, then a `null` result; every handler's second argument
 // sends an item of its call (a channel).
+//
+// Binary calls (docs/binary.md) as well: the client sends them through `sendBinary`, the mock
+// puts the attachments back before the handler sees its params (the same `Uint8Array`s the
+// page passed), and answers with a frame's worth of reply (`receiveBinary`), so `Uint8Array`s
+// go both ways unchanged, as raw bytes do through a real host.
 
 import { createClient, extendClient, type AuroraViewClient, type ItemStream, type StreamOptions } from "./client.js";
 import { isInvokeError, type InvokeErrorShape } from "./errors.js";
+import { extractBlobs, insertBlobs } from "./frame.js";
 import type { CallId, ClientMessage, HostMessage } from "./protocol.gen.js";
-import type { Transport, TransportSink } from "./transport.js";
+import type { CallMessage, Transport, TransportSink } from "./transport.js";
 
 /** Handlers of a mock backend: return a value, or throw an `InvokeError` to reject. A
  * handler that returns a generator (sync or async) or an async iterable serves a stream, and
@@ -123,7 +129,8 @@ export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H):
     }
   }
 
-  async function answer(id: CallId, method: string, params: unknown, streamCall: boolean): Promise<void> {
+  /** Answer call `id`; `blobs` for a binary call, whose params hold placeholders for them. */
+  async function answer(id: CallId, method: string, params: unknown, streamCall: boolean, blobs?: readonly Uint8Array[]): Promise<void> {
     const handler = table[method];
     const call: MockCall = { seq: 0, acked: 0, over: false, cancelled: false, wake: undefined, stop: undefined };
     calls.set(id, call);
@@ -133,6 +140,7 @@ export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H):
       frame = { type: "call_result", id, ok: false, error };
     } else {
       try {
+        if (blobs !== undefined) params = insertBlobs(params, blobs);
         let result = await handler(params, (item) => sendItem(id, call, item));
         const iterator = iteratorOf(result, streamCall);
         if (iterator !== undefined) {
@@ -147,7 +155,14 @@ export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H):
     call.over = true;
     calls.delete(id);
     // A host that cancelled a call sends no reply for it.
-    if (!call.cancelled) deliver(frame);
+    if (call.cancelled) return;
+    if (blobs !== undefined && frame.type === "call_result" && frame.ok) {
+      // A binary call's reply travels as a frame: the result's bytes as attachments.
+      const reply = extractBlobs(frame.result);
+      sink?.receiveBinary({ ...frame, result: reply.value }, reply.blobs);
+    } else {
+      deliver(frame);
+    }
   }
 
   const transport: Transport = {
@@ -171,6 +186,9 @@ export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H):
         call.acked = message.seq;
         call.wake?.();
       }
+    },
+    sendBinary(message: CallMessage, blobs: readonly Uint8Array[]) {
+      void answer(message.id, message.method, message.params, false, blobs);
     },
   };
   const client = createClient(transport);

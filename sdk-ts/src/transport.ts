@@ -13,6 +13,9 @@ import type { ClientMessage, HostMessage } from "./protocol.gen.js";
  */
 export type TransportState = "connecting" | "open" | "closed";
 
+/** The message that starts a call: what `Transport.sendBinary` carries with attachments. */
+export type CallMessage = Extract<ClientMessage, { type: "call" }>;
+
 /** What a transport reports to the client it is attached to. */
 export interface TransportSink {
   /** Frames from the host, in the order they arrived. */
@@ -24,6 +27,12 @@ export interface TransportSink {
    * those errors' messages.
    */
   setState(state: TransportState, reason?: string): void;
+  /**
+   * A message from the host that came as a binary frame (docs/binary.md): a `call_result`
+   * whose `result` may hold `{"$bin": i}` placeholders standing for `blobs[i]`. The client
+   * puts the attachments back, then settles the call as `receive` would.
+   */
+  receiveBinary(message: HostMessage, blobs: Uint8Array[]): void;
 }
 
 /** Carries messages between one client and the host. */
@@ -39,6 +48,16 @@ export interface Transport {
    * should queue rather than throw.
    */
   send(message: ClientMessage): void;
+  /**
+   * Hand a call with raw attachments to the host: `message.params` holds `{"$bin": i}` where
+   * `blobs[i]` goes (docs/binary.md). The transport builds the frame itself (`encodeFrame`)
+   * so that it can add to the JSON what its `send` adds (the page key), and copies the blobs
+   * before it returns. Throwing means the call was not sent, as for `send`; a call that was
+   * sent gets exactly one reply (`receiveBinary` or `receive`), even when the host refuses
+   * the request itself. Optional: a client over a transport without it rejects calls with
+   * binary params (code `internal`) rather than mangling the bytes into JSON.
+   */
+  sendBinary?(message: CallMessage, blobs: readonly Uint8Array[]): void;
   /** Deliveries refused as not coming from the host (a forged receiver call, an untrusted
    * socket event), for `stats().refused`. Optional. */
   refused?(): number;

@@ -5,14 +5,14 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { randomFillSync } from "node:crypto";
 import vm from "node:vm";
-import { InvokeError } from "../src/index.js";
+import { decodeFrame, encodeFrame, extractBlobs, InvokeError } from "../src/index.js";
 
 // This file runs from build/test/test/.
 const SCRIPT = readFileSync(new URL("../../../../src/webview/bridge.gen.js", import.meta.url), "utf8");
 
 interface Bridge {
   __bridge: number;
-  call(method: string, params?: unknown, options?: { timeout?: number; onItem?: (item: unknown) => void }): Promise<unknown>;
+  call(method: string, params?: unknown, options?: { timeout?: number; signal?: AbortSignal; onItem?: (item: unknown) => void; binary?: boolean }): Promise<unknown>;
   stream(method: string, params?: unknown): AsyncIterable<unknown>;
   send_event(event: string, detail?: unknown): void;
   on(event: string, handler: (payload: unknown) => void): () => void;
@@ -34,7 +34,10 @@ class FakeCustomEvent {
   }
 }
 
-function load({ webkit = true, readyState = "loading" } = {}) {
+/** A window's `fetch`, as the bridge calls it. */
+type FetchLike = (url: unknown, init?: unknown) => unknown;
+
+function load({ webkit = true, readyState = "loading", fetch = undefined as FetchLike | undefined } = {}) {
   const posted: string[] = [];
   const warnings: unknown[][] = [];
   const dispatched: FakeCustomEvent[] = [];
@@ -51,8 +54,11 @@ function load({ webkit = true, readyState = "loading" } = {}) {
     dispatchEvent: (event: FakeCustomEvent) => dispatched.push(event) > 0,
     addEventListener: (): void => {},
     document: { readyState, addEventListener: (type: string, fn: () => void) => onDocument.set(type, fn) },
+    TextDecoder,
+    Response,
   };
   if (webkit) sandbox.webkit = { messageHandlers: { ipc: { postMessage } } };
+  if (fetch !== undefined) sandbox.fetch = fetch; // there before the bridge, as a window's is
   const context = vm.createContext(sandbox);
   vm.runInContext("var window = globalThis;", context);
   const run = (code: string): unknown => vm.runInContext(code, context);
@@ -349,4 +355,219 @@ test("builtins a page replaces or pollutes after the bridge loaded cannot feed o
   assert.equal(run("JSON.stringify(window.listened)"), JSON.stringify(["real"]));
   assert.equal(av.stats().pending, 1, "the call with a timeout is still pending");
   assert.equal(run("grabbed.filter((g) => g !== undefined).length"), 0, "the bridge used a replaced builtin");
+});
+
+// ── Binary calls (docs/binary.md): a POST of a frame through the fetch of load time.
+
+const CALL_URL = "auroraview://localhost/__auroraview/call";
+
+interface Posted {
+  url: unknown;
+  init: Record<string, unknown>;
+  request: Request;
+  /** The frame's JSON message, parsed, and its attachments. */
+  message: Record<string, unknown>;
+  blobs: Uint8Array[];
+}
+
+/** A fake `fetch` that records each request and answers with `answer(request)`. */
+function fakeFetch(answer: (posted: Posted) => Response | Promise<Response>) {
+  const posted: Posted[] = [];
+  const fetch = (url: unknown, init?: unknown): Promise<Response> => {
+    const i = init as Record<string, unknown>;
+    // The body goes through the fetch standard's own checks here: a Request is built of it.
+    const request = new Request(String(url), i as RequestInit);
+    const { json, blobs } = decodeFrame(i.body as Uint8Array);
+    const entry = { url, init: i, request, message: JSON.parse(json) as Record<string, unknown>, blobs };
+    posted.push(entry);
+    return Promise.resolve(answer(entry)); // an answer that throws makes fetch throw at once
+  };
+  return { fetch, posted };
+}
+
+/** A binary reply frame, as the host writes it. */
+function replyFrame(id: unknown, result: unknown, ok = true): Uint8Array {
+  const cut = extractBlobs(result);
+  const message = ok ? { type: "call_result", id, ok, result: cut.value } : { type: "call_result", id, ok, error: result };
+  return encodeFrame(JSON.stringify(message), cut.blobs);
+}
+
+const frameResponse = (frame: Uint8Array, status = 200) => new Response(frame as Uint8Array<ArrayBuffer>, { status, headers: { "content-type": "application/octet-stream" } });
+
+test("a binary call is one POST of a frame: key header and key field, one Uint8Array body, bytes back", async () => {
+  const { fetch, posted } = fakeFetch(({ message, blobs }) =>
+    frameResponse(replyFrame(message.id, { size: blobs[0]?.length, png: new Uint8Array([...(blobs[0] ?? [])].reverse()), list: [new Uint8Array(0)] })),
+  );
+  const { av, run, key, messages, domReady } = load({ fetch });
+  domReady();
+  await av.ready;
+  // A page script replaces fetch after the bridge: it must neither see nor redirect the call.
+  run("window.stolen = []; window.fetch = (...args) => { stolen.push(args); return new Promise(() => {}); };");
+  const data = new Uint8Array([0, 1, 2, 253, 254, 255]);
+  const result = (await av.call("api.thumbnail", { data, name: "n" })) as { size: number; png: Uint8Array; list: Uint8Array[] };
+  assert.equal(posted.length, 1);
+  assert.equal(run("stolen.length"), 0, "the page's fetch was used");
+  const [{ url, init, request, message, blobs }] = posted;
+  assert.equal(url, CALL_URL);
+  assert.equal(request.method, "POST");
+  assert.equal(request.headers.get("X-AuroraView-Key"), key());
+  assert.equal(request.redirect, "error");
+  assert.equal(request.credentials, "omit");
+  assert.equal(Object.prototype.toString.call(init.body), "[object Uint8Array]", "the body is one Uint8Array");
+  assert.ok(!(init.body instanceof Blob), "never a Blob");
+  assert.deepEqual(message, { type: "call", key: key(), id: 1, method: "api.thumbnail", params: { data: { $bin: 0 }, name: "n" } });
+  assert.deepEqual([...blobs[0]], [...data]);
+  // Nothing of the call went through the message handler.
+  assert.deepEqual(messages().map((m) => m.type), ["hello", "ready"]);
+  assert.equal(result.size, 6);
+  assert.deepEqual([...result.png], [255, 254, 253, 2, 1, 0]);
+  assert.equal(result.list[0].length, 0);
+  // binary: true without bytes, and a call made by a page script with its own Uint8Array.
+  assert.equal(((await av.call("api.info", { path: "a" }, { binary: true })) as { size: number }).size, undefined);
+  const fromPage = (await run("auroraview.call('api.page', { data: new Uint8Array(3) })")) as { size: number };
+  assert.equal(fromPage.size, 3);
+  assert.equal(posted.length, 3);
+  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 0 });
+});
+
+test("a refused or failed binary request settles its call once, with a structured error", async () => {
+  const errorFrame = (id: unknown) => replyFrame(id, { name: "ValidationError", code: "invalid_params", message: "data: too short", data: { errors: [] } }, false);
+  const answers: Record<string, (p: Posted) => Response | Promise<Response>> = {
+    forbidden: () => new Response("forbidden", { status: 403 }),
+    tooLarge: () => new Response(null, { status: 413 }),
+    network: () => Promise.reject(new TypeError("Failed to fetch")),
+    serverError: () => new Response("oops", { status: 500 }),
+    errorWithReply: (p) => frameResponse(errorFrame(p.message.id), 400),
+    tooLargeWithReply: (p) => frameResponse(replyFrame(p.message.id, { name: "PayloadTooLarge", code: "payload_too_large", message: "the host's words", data: null }, false), 413),
+    notAFrame: () => new Response('{"type":"call_result"}', { status: 200 }),
+    otherCall: () => frameResponse(replyFrame(999, "not yours")),
+    throws: () => {
+      throw new TypeError("at once");
+    },
+  };
+  const { fetch, posted } = fakeFetch((p) => answers[p.message.method as string](p));
+  const { av, domReady } = load({ fetch });
+  domReady();
+  await av.ready;
+  const expect: Array<[string, string, string, RegExp]> = [
+    ["forbidden", "forbidden", "Forbidden", /HTTP 403/],
+    ["tooLarge", "payload_too_large", "PayloadTooLarge", /HTTP 413/],
+    ["network", "disconnected", "Disconnected", /could not reach the host: Failed to fetch/],
+    ["serverError", "disconnected", "Disconnected", /HTTP 500/],
+    ["errorWithReply", "invalid_params", "ValidationError", /data: too short/],
+    ["tooLargeWithReply", "payload_too_large", "PayloadTooLarge", /the host's words/],
+    ["notAFrame", "internal", "InternalError", /not a binary frame/],
+    ["otherCall", "internal", "InternalError", /not a binary frame holding its reply/],
+    ["throws", "disconnected", "Disconnected", /at once/],
+  ];
+  const outcomes = await Promise.allSettled(expect.map(([method]) => av.call(method, { data: new Uint8Array(1) })));
+  outcomes.forEach((outcome, i) => {
+    const [method, errorCode, name, message] = expect[i];
+    assert.equal(outcome.status, "rejected", method);
+    const e = (outcome as PromiseRejectedResult).reason as InvokeError;
+    assert.ok(e instanceof InvokeError, method);
+    assert.equal(e.code, errorCode, method);
+    assert.equal(e.name, name, method);
+    assert.match(e.message, message, method);
+  });
+  assert.equal(posted.length, expect.length);
+  await new Promise((r) => setTimeout(r, 10));
+  // Exactly one reply each: a second one would count as unmatched.
+  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 0 });
+});
+
+test("binary calls made before the page is ready wait for hello and ready; one cancelled meanwhile never leaves", async () => {
+  const { fetch, posted } = fakeFetch(({ message }) => frameResponse(replyFrame(message.id, "ok")));
+  const { av, messages, domReady } = load({ fetch });
+  const controller = new AbortController();
+  const first = av.call("a", { data: new Uint8Array(1) });
+  const cancelled = av.call("b", { data: new Uint8Array(2) }, { signal: controller.signal });
+  const third = av.call("c", undefined, { binary: true });
+  controller.abort();
+  await assert.rejects(cancelled, (e: unknown) => e instanceof InvokeError && e.code === "cancelled");
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(posted.length, 0, "nothing posted before the page is ready");
+  domReady();
+  await av.ready;
+  assert.deepEqual(await Promise.all([first, third]), ["ok", "ok"]);
+  assert.deepEqual(posted.map((p) => p.message.method), ["a", "c"]);
+  assert.deepEqual(messages().map((m) => m.type), ["hello", "ready"], "no cancel for a call that never left");
+  assert.deepEqual({ ...av.stats(), unmatched: 0 }, { pending: 0, unmatched: 0, refused: 0 });
+});
+
+test("a window without fetch refuses binary calls (internal) and still serves the others", async () => {
+  const { av, receive, domReady } = load();
+  domReady();
+  await av.ready;
+  await assert.rejects(av.call("checksum", { data: new Uint8Array(1) }), (e: unknown) => e instanceof InvokeError && e.code === "internal" && /carries no binary data/.test(e.message));
+  const plain = av.call("add", { a: 1 });
+  receive([{ type: "call_result", id: 2, ok: true, result: 1 }]);
+  assert.equal(await plain, 1);
+});
+
+test("page hooks installed after the bridge never see the key of a binary call, nor forge its reply", async () => {
+  let SandboxPromise: PromiseConstructor | undefined;
+  const { fetch, posted } = fakeFetch(({ message }) => frameResponse(replyFrame(message.id, { real: new Uint8Array([1]) })));
+  // The fetch answers with promises of the page's realm, whose `then` the page replaces below.
+  const { av, run, key, domReady } = load({ fetch: (url, init) => new SandboxPromise!((resolve, reject) => (fetch(url, init) as Promise<Response>).then(resolve, reject)) });
+  SandboxPromise = run("Promise") as PromiseConstructor;
+  domReady();
+  await av.ready;
+  const savedArrayBuffer = Response.prototype.arrayBuffer;
+  try {
+    run(`
+      const store = new Map();
+      const grab = (v) => { store.set(store.size, v); return v; };
+      window.seen = () => [...store.values()];
+      const o = JSON.stringify;
+      JSON.stringify = function (...a) { return grab(o.apply(this, a)); };
+      const cc = String.prototype.charCodeAt;
+      String.prototype.charCodeAt = function (i) { grab(String(this)); return cc.call(this, i); };
+      const set = Uint8Array.prototype.set;
+      Uint8Array.prototype.set = function (...a) { grab(this); grab(a[0]); return set.apply(this, a); };
+      Object.getPrototypeOf(Uint8Array.prototype).set = Uint8Array.prototype.set;
+      for (const name of ["signal", "window", "mode", "cache", "integrity", "keepalive", "referrer", "referrerPolicy", "priority", "duplex", "headers", "body"]) {
+        Object.defineProperty(Object.prototype, name, { get() { grab(this); return undefined; }, configurable: true });
+      }
+      // Fetch asks a headers object for an iterator (a list of pairs?) before reading it as a record.
+      Object.defineProperty(Object.prototype, Symbol.iterator, { get() { grab(this); return undefined; }, configurable: true });
+      for (const i of ["0", "1"]) {
+        Object.defineProperty(Array.prototype, i, { set(v) { grab(v); Object.defineProperty(this, i, { value: v, writable: true, enumerable: true, configurable: true }); }, configurable: true });
+      }
+      // A forged reply for call 1: what a looked-up then would hand over instead of the host's.
+      const forged = '{"type":"call_result","id":1,"ok":true,"result":"FORGED"}';
+      const forgedFrame = [0, forged.length, 0, 0, 0, 0, 0, 0, 0, ...Array.from(forged, (c) => cc.call(c, 0))];
+      const then = Promise.prototype.then;
+      Promise.prototype.then = function (ok, err) {
+        return then.call(this, (v) => { grab(v); return ok && ok(v instanceof Response ? new Response(new Uint8Array(forgedFrame)) : v); }, err);
+      };
+      // A forged reply: what a looked-up arrayBuffer would hand the bridge.
+      Response.prototype.arrayBuffer = function () { return Promise.resolve(new Uint8Array([0, 2, 0, 0, 0, 0, 0, 0, 0, 123, 125]).buffer); };
+      window.results = [];
+      auroraview.call("api.bytes", { data: new Uint8Array([7, 8]) }).then((v) => results.push(v), (e) => results.push(e.code));
+    `);
+    await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    Response.prototype.arrayBuffer = savedArrayBuffer;
+    run(`
+      for (const name of ["signal", "window", "mode", "cache", "integrity", "keepalive", "referrer", "referrerPolicy", "priority", "duplex", "headers", "body"]) delete Object.prototype[name];
+      delete Array.prototype[0]; delete Array.prototype[1]; delete Object.prototype[Symbol.iterator];
+    `);
+  }
+  assert.equal(posted.length, 1);
+  assert.equal(posted[0].request.headers.get("X-AuroraView-Key"), key(), "the call still went, with the key");
+  const results = run("results") as Array<{ real: Uint8Array }>;
+  assert.equal(results.length, 1);
+  assert.deepEqual([...results[0].real], [1], "the host's reply, not the forged one");
+  const seen = run("seen()") as unknown[];
+  const k = key();
+  const mentions = (v: unknown): boolean => {
+    if (typeof v === "string") return v.includes(k);
+    if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("latin1").includes(k);
+    if (v instanceof ArrayBuffer || Object.prototype.toString.call(v) === "[object ArrayBuffer]") return Buffer.from(v as ArrayBuffer).toString("latin1").includes(k);
+    if (typeof v === "object" && v !== null) return Object.values(v).some((x) => typeof x === "string" && x.includes(k)) || JSON.stringify(Object.keys(v)).includes("headers");
+    return false;
+  };
+  assert.ok(seen.length > 0, "the hooks ran");
+  assert.equal(seen.filter(mentions).length, 0, "a page hook saw the key");
 });

@@ -2,9 +2,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  BINARY_SCAN_DEPTH,
   createClient,
+  decodeFrame,
+  encodeFrame,
+  extractBlobs,
   InvokeError,
   isInvokeError,
+  type CallMessage,
   type ClientMessage,
   type HostMessage,
   type Namespace,
@@ -354,4 +359,214 @@ test("instanceof InvokeError holds across two separately loaded copies, subclass
   assert.equal(mine instanceof NameTaken, false);
   assert.equal(theirs instanceof NameTaken, false);
   assert.equal(taken instanceof Other, false);
+});
+
+// ── Binary calls (docs/binary.md) over a fake transport that frames as a real one does.
+
+/** A FakeTransport with `sendBinary`: each binary call is framed, then decoded again and kept,
+ * so what the test sees is what a host would read. Replies go through a real frame too. */
+class BinaryTransport extends FakeTransport {
+  /** Binary calls as the host would read them: the message and its attachments. */
+  readonly binary: Array<{ message: CallMessage; blobs: Uint8Array[] }> = [];
+  private binarySink: TransportSink | undefined;
+  override attach(sink: TransportSink): void {
+    super.attach(sink);
+    this.binarySink = sink;
+  }
+  sendBinary(message: CallMessage, blobs: readonly Uint8Array[]): void {
+    if (this.failure) throw this.failure;
+    const { json, blobs: read } = decodeFrame(encodeFrame(JSON.stringify(message), blobs));
+    this.binary.push({ message: JSON.parse(json) as CallMessage, blobs: read });
+  }
+  /** A reply as a binary frame: the result's bytes as attachments. */
+  replyBinary(id: number, result: unknown): void {
+    const cut = extractBlobs(result);
+    const frame = decodeFrame(encodeFrame(JSON.stringify({ type: "call_result", id, ok: true, result: cut.value }), cut.blobs));
+    this.binarySink!.receiveBinary(JSON.parse(frame.json) as HostMessage, frame.blobs);
+  }
+  /** Any message as a binary frame, with `blobs` as they are. */
+  deliverBinary(message: HostMessage, blobs: Uint8Array[]): void {
+    this.binarySink!.receiveBinary(message, blobs);
+  }
+}
+
+function binarySetup() {
+  const transport = new BinaryTransport();
+  return { transport, client: createClient(transport) };
+}
+
+const bytes = (...values: number[]) => new Uint8Array(values);
+
+test("params holding bytes take the binary way on their own; ordinary params stay text", async () => {
+  const { transport, client } = binarySetup();
+  const data = bytes(0, 1, 2, 255);
+  const p = client.call("checksum", { data, name: "a" });
+  void client.call("plain", { data: [0, 1], name: "b" });
+  const q = client.call("deep", { model: { rows: [{ raw: new ArrayBuffer(2) }] } }, { timeout: 1000 });
+  assert.deepEqual(transport.sent, [{ type: "call", id: 2, method: "plain", params: { data: [0, 1], name: "b" } }]);
+  assert.equal(transport.binary.length, 2);
+  assert.deepEqual(transport.binary[0].message, { type: "call", id: 1, method: "checksum", params: { data: { $bin: 0 }, name: "a" } });
+  assert.deepEqual([...transport.binary[0].blobs[0]], [0, 1, 2, 255]);
+  assert.deepEqual(transport.binary[1].message.params, { model: { rows: [{ raw: { $bin: 0 } }] } });
+  assert.deepEqual([...transport.binary[1].blobs[0]], [0, 0]);
+  transport.replyBinary(1, "digest");
+  transport.replyBinary(3, { out: bytes(9) });
+  assert.equal(await p, "digest");
+  const out = (await q) as { out: Uint8Array };
+  assert.ok(out.out instanceof Uint8Array);
+  assert.deepEqual([...out.out], [9]);
+  assert.deepEqual(client.stats(), { pending: 1, unmatched: 0, refused: 0 });
+});
+
+test("binary: true sends the binary way without bytes in the params; bytes come back in the result", async () => {
+  const { transport, client } = binarySetup();
+  const p = client.call("thumbnail", { path: "a.png" }, { binary: true });
+  const none = client.call("latest", undefined, { binary: true });
+  assert.deepEqual(transport.sent, []);
+  assert.deepEqual(transport.binary.map((b) => [b.message, b.blobs.length]), [
+    [{ type: "call", id: 1, method: "thumbnail", params: { path: "a.png" } }, 0],
+    [{ type: "call", id: 2, method: "latest" }, 0],
+  ]);
+  const png = new Uint8Array(1 << 20).map((_, i) => i & 0xff);
+  transport.replyBinary(1, { name: "a.png", png, sizes: [bytes(), bytes(1)] });
+  transport.replyBinary(2, bytes(7, 7));
+  const thumb = (await p) as { name: string; png: Uint8Array; sizes: Uint8Array[] };
+  assert.equal(thumb.name, "a.png");
+  assert.ok(Buffer.from(thumb.png).equals(Buffer.from(png)));
+  assert.deepEqual(thumb.sizes.map((s) => [...s]), [[], [1]]);
+  assert.deepEqual([...((await none) as Uint8Array)], [7, 7]);
+  // binary: false does not turn detection off (the bytes would be mangled into JSON).
+  void client.call("x", { data: bytes(1) }, { binary: false });
+  assert.equal(transport.binary.length, 3);
+});
+
+test("a binary call settles once: a duplicate or late binary reply is ignored, a text reply settles it too", async () => {
+  const { transport, client } = binarySetup();
+  const p = client.call("m", { d: bytes(1) });
+  transport.replyBinary(1, "first");
+  transport.replyBinary(1, "second");
+  transport.reply(1, "third");
+  assert.equal(await p, "first");
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 2, refused: 0 });
+  const q = client.call("m", { d: bytes(1) });
+  transport.reply(2, "as text"); // a host may answer without attachments
+  assert.equal(await q, "as text");
+  const r = client.call("m", { d: bytes(1) });
+  transport.deliverBinary({ type: "call_result", id: 3, ok: false, error: { name: "Bad", code: "bad", message: "no", data: { $bin: 0 } } }, [bytes(1)]);
+  await assert.rejects(r, (e: unknown) => code("bad", "Bad")(e) && JSON.stringify((e as InvokeError).data) === '{"$bin":0}');
+  assert.equal(client.stats().pending, 0);
+});
+
+test("a binary reply naming a missing attachment rejects its call (internal), once", async () => {
+  const { transport, client } = binarySetup();
+  const p = client.call("m", undefined, { binary: true });
+  transport.deliverBinary({ type: "call_result", id: 1, ok: true, result: { a: { $bin: 1 } } }, [bytes(1)]);
+  await assert.rejects(p, (e: unknown) => code("internal")(e) && /malformed binary reply/.test((e as Error).message) && /names no attachment/.test((e as Error).message));
+  transport.replyBinary(1, "late");
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1, refused: 0 });
+});
+
+test("binary calls honour timeout and abort: cancelled once, a late reply dropped quietly", async () => {
+  const { transport, client } = binarySetup();
+  const slow = client.call("slow", { d: bytes(1) }, { timeout: 10 });
+  await assert.rejects(slow, code("timeout", "TimeoutError"));
+  assert.deepEqual(transport.sent, [{ type: "cancel", id: 1 }]);
+  transport.replyBinary(1, "late"); // the host answers the request anyway
+  const ac = new AbortController();
+  const aborted = client.call("slow", { d: bytes(1) }, { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(aborted, code("cancelled", "AbortError"));
+  assert.deepEqual(transport.sent, [{ type: "cancel", id: 1 }, { type: "cancel", id: 2 }]);
+  transport.replyBinary(2, "late");
+  const before = new AbortController();
+  before.abort();
+  await assert.rejects(client.call("slow", { d: bytes(1) }, { signal: before.signal }), code("cancelled"));
+  assert.equal(transport.binary.length, 2, "an aborted call is never sent");
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  // A reply in time clears the timer: no cancel afterwards.
+  const fast = client.call("fast", { d: bytes(1) }, { timeout: 20 });
+  transport.replyBinary(4, "ok");
+  assert.equal(await fast, "ok");
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(transport.sent.length, 2);
+});
+
+test("a sendBinary that throws rejects with disconnected; a lost connection rejects binary calls in flight", async () => {
+  const { transport, client } = binarySetup();
+  const inFlight = client.call("m", { d: bytes(1) });
+  transport.failure = new Error("socket closed");
+  await assert.rejects(client.call("m", { d: bytes(1) }), (e: unknown) => code("disconnected")(e) && /socket closed/.test((e as Error).message));
+  transport.failure = undefined;
+  transport.change("closed", "gone");
+  await assert.rejects(inFlight, code("disconnected"));
+  await assert.rejects(client.call("m", { d: bytes(1) }), code("disconnected"));
+  assert.equal(client.stats().pending, 0);
+});
+
+test("a transport without sendBinary rejects binary calls cleanly (internal) and sends nothing", async () => {
+  const { transport, client } = setup();
+  for (const p of [client.call("checksum", { data: bytes(1) }), client.call("thumbnail", { path: "a" }, { binary: true, timeout: 1000 })]) {
+    await assert.rejects(p, (e: unknown) => {
+      assert.ok(e instanceof InvokeError && isInvokeError(e));
+      assert.equal(e.code, "internal");
+      assert.match(e.message, /carries no binary data/);
+      return true;
+    });
+  }
+  assert.deepEqual(transport.sent, []);
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  // Ordinary calls still go.
+  void client.call("m", { a: 1 });
+  assert.equal(transport.sent.length, 1);
+});
+
+test("streams and calls with onItem never take the binary way", async () => {
+  const { transport, client } = binarySetup();
+  const items: unknown[] = [];
+  void client.call("export", { data: bytes(1) }, { onItem: (i) => items.push(i), binary: true });
+  const it = client.stream("watch", { data: bytes(2) })[Symbol.asyncIterator]();
+  void it.next();
+  assert.equal(transport.binary.length, 0);
+  assert.deepEqual(transport.sent.map((m) => [m.type, (m as { method?: string }).method]), [
+    ["call", "export"],
+    ["call", "watch"],
+  ]);
+  await it.return?.();
+});
+
+test("binary data deeper than BINARY_SCAN_DEPTH is found only with binary: true", () => {
+  const { transport, client } = binarySetup();
+  let deep: unknown = bytes(1);
+  for (let i = 0; i < BINARY_SCAN_DEPTH + 1; i++) deep = [deep];
+  void client.call("m", deep);
+  assert.equal(transport.binary.length, 0);
+  void client.call("m", deep, { binary: true });
+  assert.equal(transport.binary.length, 1);
+  assert.equal(transport.binary[0].blobs.length, 1);
+  let shallow: unknown = bytes(1);
+  for (let i = 0; i < BINARY_SCAN_DEPTH; i++) shallow = [shallow];
+  void client.call("m", shallow);
+  assert.equal(transport.binary.length, 2);
+});
+
+test("other messages in a binary frame are delivered as text ones", () => {
+  const { transport, client } = binarySetup();
+  const got: unknown[] = [];
+  client.on("tick", (p) => got.push(p));
+  transport.deliverBinary({ type: "event", event: "tick", payload: 1 }, []);
+  assert.deepEqual(got, [1]);
+});
+
+test("params whose getter throws still reject (the detection of bytes never throws out of call)", async () => {
+  const params = {
+    get boom(): unknown {
+      throw new Error("getter");
+    },
+  };
+  const transport = new FakeTransport();
+  transport.send = (message: ClientMessage) => void JSON.stringify(message); // as a real transport serialises
+  const plain = createClient(transport);
+  let result: Promise<unknown> | undefined;
+  assert.doesNotThrow(() => (result = plain.call("m", params)));
+  await assert.rejects(result!, (e: unknown) => code("disconnected")(e) && /getter/.test((e as Error).message));
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import WebSocket from "ws";
 import {
   backoffDelay,
+  decodeFrame,
   commandWithParams,
   connectAuroraView,
   createAuroraView,
@@ -348,16 +349,46 @@ test("connection.close(): closed for good, calls in flight rejected, the server 
   assert.equal(events.count("disconnected"), 1);
 });
 
-test("binary frames are ignored and counted; undecodable text is reported", async (t) => {
+test("binary messages that are not frames, and undecodable text, are reported and counted", async (t) => {
   const { srv, av, events } = await setup(t);
   await av.ready;
-  srv.broadcastRaw(Buffer.from([1, 2, 3]));
+  srv.broadcastRaw(Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 0])); // not the tag
+  srv.broadcastRaw(Buffer.from([0, 9, 0, 0, 0, 0, 0, 0, 0, 0x7b])); // lengths that do not add up
+  srv.broadcastRaw(Buffer.from([0, 2, 0, 0, 0, 0, 0, 0, 0, 0x5b, 0x5d])); // a frame holding [] (not an object)
   srv.broadcastRaw("not json");
   assert.deepEqual(await av.call("api.echo", { value: "after" }), "after");
-  assert.equal(av.connection.stats().binaryIgnored, 1);
-  assert.equal(av.connection.stats().invalidFrames, 1);
-  assert.ok(events.log.some(([k, m]) => k === "error" && /not a JSON object/.test(String(m))));
+  assert.equal(av.connection.stats().binaryIgnored, 0);
+  assert.equal(av.connection.stats().invalidFrames, 4);
+  const errors = events.log.filter(([k]) => k === "error").map(([, m]) => String(m));
+  assert.ok(errors.some((m) => /not a binary frame: malformed binary frame: its first byte is 0x01/.test(m)), errors.join("\n"));
+  assert.ok(errors.some((m) => /not a binary frame: .*lengths add up/.test(m)), errors.join("\n"));
+  assert.ok(errors.some((m) => /does not hold a JSON object/.test(m)), errors.join("\n"));
+  assert.ok(errors.some((m) => /not a JSON object/.test(m)));
   assert.equal(av.state, "open");
+});
+
+test("binary calls over a real socket: params' bytes as one binary message, the reply's bytes back", async (t) => {
+  const { srv, av } = await setup(t, { welcomeDelayMs: 30 });
+  const data = new Uint8Array(256).map((_, i) => i);
+  const early = av.call("api.bytes", { data }); // before the welcome: queued as a frame
+  assert.equal(av.connection.stats().queued, 1);
+  const result = (await early) as { data: Uint8Array; reversed: Uint8Array; size: number };
+  assert.equal(result.size, 256);
+  assert.ok(result.data instanceof Uint8Array && Buffer.from(result.data).equals(Buffer.from(data)));
+  assert.deepEqual([...result.reversed], [...data].reverse());
+  assert.deepEqual(srv.peers[0].frames[0], { type: "call", id: 1, method: "api.bytes", params: { data: { $bin: 0 } } });
+  assert.ok(srv.peers[0].binary[0][0].equals(Buffer.from(data)));
+  // 8 MiB, every byte value, both ways; an empty attachment too.
+  const big = new Uint8Array(8 << 20).map((_, i) => (i * 7) & 0xff);
+  const back = (await av.call("api.bytes", { data: big })) as { data: Uint8Array; size: number };
+  assert.equal(back.size, big.length);
+  assert.ok(Buffer.from(back.data).equals(Buffer.from(big)));
+  const empty = (await av.call("api.bytes", { data: new Uint8Array(0) })) as { data: Uint8Array; size: number };
+  assert.equal(empty.size, 0);
+  assert.equal(empty.data.length, 0);
+  await assert.rejects(av.call("api.bytes", { data: "text" }), code("invalid_params"));
+  assert.deepEqual(av.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.equal(av.connection.stats().invalidFrames, 0);
 });
 
 test("no token and no cookie: only auroraview offered, accepted then closed 4001 for good", async (t) => {
@@ -524,4 +555,122 @@ test("a stream over the network: items in order through a small window moved by 
   const echo = await av.call("api.echo", { value: "after" });
   assert.equal(echo, "after");
   assert.deepEqual({ ...av.stats(), refused: 0 }, { pending: 0, unmatched: 0, refused: 0 });
+});
+
+// ── Binary messages with a fake WebSocket (no server): what goes on the wire, what comes back.
+
+/** A WebSocket that records what is sent; the test plays the server. */
+class FakeSocket {
+  static made: FakeSocket[] = [];
+  readyState = 0;
+  binaryType = "blob";
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  readonly sent: Array<string | Uint8Array> = [];
+  readonly options: unknown;
+  constructor(
+    readonly url: string,
+    readonly protocols?: string | string[],
+    options?: unknown,
+  ) {
+    this.options = options;
+    FakeSocket.made.push(this);
+  }
+  send(data: string | Uint8Array): void {
+    this.sent.push(data);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  /** Open and welcome, as the server does. */
+  welcome(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+    this.onmessage?.({ data: JSON.stringify({ type: "welcome", conn: 1, heartbeat_ms: 60_000, protocol: 1 }) });
+  }
+  /** A binary message from the server, as an ArrayBuffer (binaryType "arraybuffer"). */
+  receive(data: ArrayBuffer | string | Blob): void {
+    this.onmessage?.({ data });
+  }
+}
+
+/** A binary frame built here, independently of the SDK's encoder. */
+function frameOf(message: unknown, blobs: Uint8Array[]): ArrayBuffer {
+  const json = Buffer.from(JSON.stringify(message));
+  const head = Buffer.alloc(9 + 4 * blobs.length);
+  head.writeUInt32LE(json.length, 1);
+  head.writeUInt32LE(blobs.length, 5);
+  blobs.forEach((b, i) => head.writeUInt32LE(b.length, 9 + 4 * i));
+  const all = Buffer.concat([head, json, ...blobs]);
+  return all.buffer.slice(all.byteOffset, all.byteOffset + all.length) as ArrayBuffer;
+}
+
+function fakeSetup(t: TestContext) {
+  FakeSocket.made = [];
+  const av = connectAuroraView({ url: "ws://127.0.0.1:9/__auroraview/ws", WebSocket: FakeSocket as unknown as WebSocketConstructor, heartbeatMs: 60_000 });
+  t.after(() => av.connection.close());
+  return { av, socket: FakeSocket.made[0] };
+}
+
+test("fake socket: binaryType arraybuffer, ws's payload limit lifted, a binary call sent as one binary message", async (t) => {
+  const { av, socket } = fakeSetup(t);
+  assert.equal(socket.binaryType, "arraybuffer");
+  assert.deepEqual(socket.options, { maxPayload: 0 });
+  const data = new Uint8Array([0, 1, 254, 255]);
+  const early = av.call("api.checksum", { data, tag: "x" }); // queued before the welcome
+  assert.equal(socket.sent.length, 0);
+  socket.welcome();
+  await av.ready;
+  const thumb = av.call("api.thumbnail", { path: "a.png" }, { binary: true });
+  const echo = av.call("api.echo", { value: 1 });
+  assert.equal(socket.sent.length, 3);
+  const [first, second, third] = socket.sent;
+  assert.ok(first instanceof Uint8Array && second instanceof Uint8Array, "binary calls go as bytes");
+  assert.equal(typeof third, "string", "an ordinary call stays a text message");
+  const one = decodeFrame(first as Uint8Array);
+  assert.deepEqual(JSON.parse(one.json), { type: "call", id: 1, method: "api.checksum", params: { data: { $bin: 0 }, tag: "x" } });
+  assert.deepEqual([...one.blobs[0]], [0, 1, 254, 255]);
+  const two = decodeFrame(second as Uint8Array);
+  assert.deepEqual(JSON.parse(two.json), { type: "call", id: 2, method: "api.thumbnail", params: { path: "a.png" } });
+  assert.equal(two.blobs.length, 0);
+
+  socket.receive(frameOf({ type: "call_result", id: 1, ok: true, result: "digest" }, []));
+  const png = new Uint8Array(1000).map((_, i) => i % 251);
+  socket.receive(frameOf({ type: "call_result", id: 2, ok: true, result: { name: "a.png", png: { $bin: 1 }, small: [{ $bin: 0 }] } }, [new Uint8Array([5]), png]));
+  assert.equal(await early, "digest");
+  const got = (await thumb) as { name: string; png: Uint8Array; small: Uint8Array[] };
+  assert.ok(Buffer.from(got.png).equals(Buffer.from(png)));
+  assert.deepEqual([...got.small[0]], [5]);
+  socket.receive(JSON.stringify({ type: "call_result", id: 3, ok: true, result: 1 }));
+  assert.equal(await echo, 1);
+  // A reply for nobody, and a duplicate: ignored and counted, as text ones.
+  socket.receive(frameOf({ type: "call_result", id: 2, ok: true, result: null }, []));
+  assert.equal(av.stats().unmatched, 1);
+  assert.equal(av.connection.stats().invalidFrames, 0);
+  // A Blob (a binaryType not ours) is ignored and counted.
+  socket.receive(new Blob([new Uint8Array([0])]));
+  assert.equal(av.connection.stats().binaryIgnored, 1);
+});
+
+test("fake socket: a binary call cancelled before the welcome never leaves; while reconnecting it is refused", async (t) => {
+  const { av, socket } = fakeSetup(t);
+  const controller = new AbortController();
+  const gone = av.call("api.checksum", { data: new Uint8Array(3) }, { signal: controller.signal });
+  const kept = av.call("api.checksum", { data: new Uint8Array([7]) });
+  controller.abort();
+  await assert.rejects(gone, code("cancelled"));
+  assert.equal(av.connection.stats().queued, 1);
+  socket.welcome();
+  await av.ready;
+  assert.equal(socket.sent.length, 1);
+  assert.deepEqual(JSON.parse(decodeFrame(socket.sent[0] as Uint8Array).json).id, 2);
+  socket.receive(frameOf({ type: "call_result", id: 2, ok: true, result: { $bin: 0 } }, [new Uint8Array([8])]));
+  assert.deepEqual([...((await kept) as Uint8Array)], [8]);
+  // The connection drops: binary calls are rejected at once, as text ones.
+  socket.readyState = 3;
+  socket.onclose?.({ code: 1006, reason: "" });
+  assert.equal(av.state, "connecting");
+  await assert.rejects(av.call("api.checksum", { data: new Uint8Array(1) }), code("disconnected"));
 });

@@ -41,6 +41,7 @@ function load(t: TestContext, port: number, { readyState = "loading", preinstall
     clearTimeout,
     URL,
     WebSocket,
+    TextDecoder,
     location: { href: `http://127.0.0.1:${port}/index.html` },
     CustomEvent: FakeCustomEvent,
     dispatchEvent: (event: FakeCustomEvent) => dispatched.push(event) > 0,
@@ -124,4 +125,18 @@ test("inside an auroraview window (a bridge is there already) the script does no
   assert.equal(av, bridge);
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(srv.peers.length, 0);
+});
+
+test("a page's binary call goes as one binary message and its bytes come back as Uint8Arrays", async (t) => {
+  const srv = await FakeServer.start({ authAtUpgrade: true });
+  t.after(() => srv.stop());
+  const { run, av } = load(t, srv.port);
+  await av.ready;
+  const result = (await run("auroraview.call('api.bytes', { data: new Uint8Array([1, 2, 250]) })")) as { data: Uint8Array; reversed: Uint8Array; size: number };
+  assert.equal(result.size, 3);
+  assert.equal(Object.prototype.toString.call(result.reversed), "[object Uint8Array]");
+  assert.deepEqual([...result.data], [1, 2, 250]);
+  assert.deepEqual([...result.reversed], [250, 2, 1]);
+  assert.deepEqual(srv.peers[0].frames[0], { type: "call", id: 1, method: "api.bytes", params: { data: { $bin: 0 } } });
+  assert.deepEqual([...srv.peers[0].binary[0][0]], [1, 2, 250]);
 });

@@ -26,6 +26,7 @@
   var jsonParse = JSON.parse;
   var jsonStringify = JSON.stringify;
   var isArray = Array.isArray;
+  var objectKeys = Object.keys;
   var reflectApply = Reflect.apply;
   var reflectGet = Reflect.get;
   var freeze = Object.freeze;
@@ -35,6 +36,7 @@
   var getOwnPropertyDescriptors = Object.getOwnPropertyDescriptors;
   var getPrototypeOf = Object.getPrototypeOf;
   var PromiseIntrinsic = Promise;
+  var promiseThen = Promise.prototype.then;
   var ProxyIntrinsic = Proxy;
   var ObjectPrototype = Object.prototype;
   var ArrayPrototype = Array.prototype;
@@ -148,10 +150,313 @@
     signal.removeEventListener("abort", listener);
   }
 
+  // src/frame.ts
+  var FRAME_TAG = 0;
+  var FRAME_HEADER_BYTES = 9;
+  var U8 = Uint8Array;
+  var isView = ArrayBuffer.isView;
+  var ArrayBufferPrototype = ArrayBuffer.prototype;
+  var TypedArrayPrototype = getPrototypeOf(Uint8Array.prototype);
+  var getter = (proto, name) => getOwnPropertyDescriptor(proto, name)?.get;
+  var typedArrayLength = getter(TypedArrayPrototype, "byteLength");
+  var typedArrayOffset = getter(TypedArrayPrototype, "byteOffset");
+  var typedArrayBuffer = getter(TypedArrayPrototype, "buffer");
+  var typedArrayName = getter(TypedArrayPrototype, Symbol.toStringTag);
+  var typedArraySet = TypedArrayPrototype.set;
+  var arrayBufferLength = getter(ArrayBufferPrototype, "byteLength");
+  var dataViewLength = getter(DataView.prototype, "byteLength");
+  var dataViewOffset = getter(DataView.prototype, "byteOffset");
+  var dataViewBuffer = getter(DataView.prototype, "buffer");
+  var charCodeAt = String.prototype.charCodeAt;
+  var TextDecoderIntrinsic = globalThis.TextDecoder;
+  var utf8Decoder = TextDecoderIntrinsic === void 0 ? void 0 : new TextDecoderIntrinsic("utf-8", { fatal: true });
+  var utf8Decode = TextDecoderIntrinsic === void 0 ? void 0 : TextDecoderIntrinsic.prototype.decode;
+  var MAX_U32 = 4294967295;
+  function put(list, index, value) {
+    defineProperty(list, index, { value, enumerable: true, writable: true, configurable: true });
+  }
+  function lengthOf(bytes) {
+    return reflectApply(typedArrayLength, bytes, []);
+  }
+  function bytesOf(view) {
+    const name = reflectApply(typedArrayName, view, []);
+    if (name === "Uint8Array") return view;
+    if (name !== void 0) {
+      return new U8(
+        reflectApply(typedArrayBuffer, view, []),
+        reflectApply(typedArrayOffset, view, []),
+        reflectApply(typedArrayLength, view, [])
+      );
+    }
+    return new U8(
+      reflectApply(dataViewBuffer, view, []),
+      reflectApply(dataViewOffset, view, []),
+      reflectApply(dataViewLength, view, [])
+    );
+  }
+  function isPlain(value) {
+    const proto = getPrototypeOf(value);
+    return proto === ObjectPrototype || proto === null || getPrototypeOf(proto) === null;
+  }
+  function codeUnit(text, index) {
+    return reflectApply(charCodeAt, text, [index]);
+  }
+  function utf8Length(text) {
+    const n = text.length;
+    let bytes = n;
+    for (let i = 0; i < n; i++) {
+      const c = codeUnit(text, i);
+      if (c < 128) continue;
+      if (c < 2048) {
+        bytes += 1;
+      } else if (c >= 55296 && c <= 56319 && i + 1 < n && (codeUnit(text, i + 1) & 64512) === 56320) {
+        bytes += 2;
+        i++;
+      } else {
+        bytes += 2;
+      }
+    }
+    return bytes;
+  }
+  function writeUtf8(text, out, at) {
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      let c = codeUnit(text, i);
+      if (c < 128) {
+        out[at++] = c;
+      } else if (c < 2048) {
+        out[at++] = 192 | c >> 6;
+        out[at++] = 128 | c & 63;
+      } else if (c >= 55296 && c <= 57343) {
+        const next = c <= 56319 && i + 1 < n ? codeUnit(text, i + 1) : 0;
+        if ((next & 64512) === 56320) {
+          c = 65536 + (c - 55296 << 10) + (next - 56320);
+          i++;
+          out[at++] = 240 | c >> 18;
+          out[at++] = 128 | c >> 12 & 63;
+          out[at++] = 128 | c >> 6 & 63;
+          out[at++] = 128 | c & 63;
+        } else {
+          out[at++] = 239;
+          out[at++] = 191;
+          out[at++] = 189;
+        }
+      } else {
+        out[at++] = 224 | c >> 12;
+        out[at++] = 128 | c >> 6 & 63;
+        out[at++] = 128 | c & 63;
+      }
+    }
+    return at;
+  }
+  function readUtf8(bytes) {
+    if (utf8Decoder === void 0 || utf8Decode === void 0) {
+      throw new Error("auroraview: this runtime has no TextDecoder to read a binary frame's JSON");
+    }
+    try {
+      return reflectApply(utf8Decode, utf8Decoder, [bytes]);
+    } catch {
+      throw new Error("auroraview: malformed binary frame: its JSON is not valid UTF-8");
+    }
+  }
+  function writeU32(out, at, value) {
+    out[at] = value & 255;
+    out[at + 1] = value >>> 8 & 255;
+    out[at + 2] = value >>> 16 & 255;
+    out[at + 3] = value >>> 24;
+  }
+  function readU32(bytes, at) {
+    return (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16) + bytes[at + 3] * 16777216;
+  }
+  function hex(byte) {
+    return "0x" + (byte < 16 ? "0" : "") + byte.toString(16);
+  }
+  function isBytes(value) {
+    if (typeof value !== "object" || value === null) return false;
+    if (isView(value)) return true;
+    try {
+      reflectApply(arrayBufferLength, value, []);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  function encodeFrame(json, blobs) {
+    const count = blobs.length;
+    const jsonBytes = utf8Length(json);
+    if (count > MAX_U32 || jsonBytes > MAX_U32) throw new RangeError("auroraview: a binary frame's JSON or attachment count exceeds 4 GiB");
+    const headerEnd = FRAME_HEADER_BYTES + 4 * count;
+    let total = headerEnd + jsonBytes;
+    for (let i = 0; i < count; i++) {
+      const length = lengthOf(blobs[i]);
+      if (length > MAX_U32) throw new RangeError(`auroraview: attachment ${i} is ${length} bytes; a binary frame holds at most 4 GiB per attachment`);
+      total += length;
+    }
+    const out = new U8(total);
+    out[0] = FRAME_TAG;
+    writeU32(out, 1, jsonBytes);
+    writeU32(out, 5, count);
+    let at = headerEnd;
+    for (let i = 0; i < count; i++) writeU32(out, FRAME_HEADER_BYTES + 4 * i, lengthOf(blobs[i]));
+    at = writeUtf8(json, out, at);
+    for (let i = 0; i < count; i++) {
+      const blob = blobs[i];
+      reflectApply(typedArraySet, out, [blob, at]);
+      at += lengthOf(blob);
+    }
+    return out;
+  }
+  function decodeFrame(frame) {
+    let buffer;
+    let base;
+    let size;
+    let bytes;
+    if (isView(frame)) {
+      bytes = bytesOf(frame);
+      buffer = reflectApply(typedArrayBuffer, bytes, []);
+      base = reflectApply(typedArrayOffset, bytes, []);
+      size = lengthOf(bytes);
+    } else {
+      if (!isBytes(frame)) throw new TypeError("auroraview: a binary frame is an ArrayBuffer or a Uint8Array, not " + typeof frame);
+      bytes = new U8(frame);
+      buffer = frame;
+      base = 0;
+      size = lengthOf(bytes);
+    }
+    if (size < FRAME_HEADER_BYTES) throw new Error(`auroraview: malformed binary frame: ${size} bytes, shorter than its ${FRAME_HEADER_BYTES}-byte header`);
+    if (bytes[0] !== FRAME_TAG) throw new Error(`auroraview: malformed binary frame: its first byte is ${hex(bytes[0])}, not 0x00`);
+    const jsonBytes = readU32(bytes, 1);
+    const count = readU32(bytes, 5);
+    const headerEnd = FRAME_HEADER_BYTES + 4 * count;
+    if (headerEnd > size) throw new Error(`auroraview: malformed binary frame: it announces ${count} attachments but is ${size} bytes long`);
+    let expected = headerEnd + jsonBytes;
+    for (let i = 0; i < count; i++) expected += readU32(bytes, FRAME_HEADER_BYTES + 4 * i);
+    if (expected !== size) throw new Error(`auroraview: malformed binary frame: its lengths add up to ${expected} bytes but it is ${size} bytes long`);
+    const json = readUtf8(new U8(buffer, base + headerEnd, jsonBytes));
+    const blobs = [];
+    let at = headerEnd + jsonBytes;
+    for (let i = 0; i < count; i++) {
+      const length = readU32(bytes, FRAME_HEADER_BYTES + 4 * i);
+      put(blobs, i, new U8(buffer, base + at, length));
+      at += length;
+    }
+    return { json, blobs };
+  }
+  function hasBinary(value, maxDepth) {
+    if (typeof value !== "object" || value === null) return false;
+    if (isArray(value)) {
+      if (maxDepth <= 0) return false;
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        if (typeof item === "object" && item !== null && hasBinary(item, maxDepth - 1)) return true;
+      }
+      return false;
+    }
+    if (isView(value)) return true;
+    if (!isPlain(value)) return getPrototypeOf(value) === ArrayBufferPrototype;
+    if (maxDepth <= 0) return false;
+    for (const key in value) {
+      const item = value[key];
+      if (typeof item === "object" && item !== null && hasBinary(item, maxDepth - 1)) return true;
+    }
+    return false;
+  }
+  function placeholder(bytes, blobs) {
+    const index = blobs.length;
+    put(blobs, index, bytes);
+    return { $bin: index };
+  }
+  function cut(value, blobs) {
+    if (isView(value)) return placeholder(bytesOf(value), blobs);
+    if (isArray(value)) {
+      let copy2;
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        const next = typeof item === "object" && item !== null ? cut(item, blobs) : item;
+        if (copy2 === void 0 && next !== item) {
+          copy2 = [];
+          for (let j = 0; j < i; j++) put(copy2, j, value[j]);
+        }
+        if (copy2 !== void 0) put(copy2, i, next);
+      }
+      return copy2 ?? value;
+    }
+    if (!isPlain(value)) {
+      return getPrototypeOf(value) === ArrayBufferPrototype ? placeholder(new U8(value), blobs) : value;
+    }
+    const keys = objectKeys(value);
+    let copy;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const item = value[key];
+      const next = typeof item === "object" && item !== null ? cut(item, blobs) : item;
+      if (copy === void 0 && next !== item) {
+        copy = {};
+        for (let j = 0; j < i; j++) defineProperty(copy, keys[j], { value: value[keys[j]], enumerable: true, writable: true, configurable: true });
+      }
+      if (copy !== void 0) defineProperty(copy, key, { value: next, enumerable: true, writable: true, configurable: true });
+    }
+    return copy ?? value;
+  }
+  function extractBlobs(value) {
+    const blobs = [];
+    const out = typeof value === "object" && value !== null ? cut(value, blobs) : value;
+    return { value: out, blobs };
+  }
+  function placeholderIndex(value) {
+    if (getOwnPropertyDescriptor(value, "$bin") === void 0 || isArray(value) || !isPlain(value)) return void 0;
+    const keys = objectKeys(value);
+    if (keys.length !== 1 || keys[0] !== "$bin") return void 0;
+    const index = value.$bin;
+    return typeof index === "number" && index % 1 === 0 ? index : void 0;
+  }
+  function blobAt(blobs, index) {
+    if (index < 0 || index >= blobs.length) {
+      throw new RangeError(`auroraview: placeholder {"$bin": ${index}} names no attachment (the frame has ${blobs.length})`);
+    }
+    return blobs[index];
+  }
+  function fill(container, blobs) {
+    if (isArray(container)) {
+      for (let i = 0; i < container.length; i++) {
+        const item = container[i];
+        if (typeof item !== "object" || item === null) continue;
+        const index = placeholderIndex(item);
+        if (index !== void 0) container[i] = blobAt(blobs, index);
+        else fill(item, blobs);
+      }
+      return;
+    }
+    if (isView(container) || !isPlain(container)) return;
+    const keys = objectKeys(container);
+    for (let i = 0; i < keys.length; i++) {
+      const item = container[keys[i]];
+      if (typeof item !== "object" || item === null) continue;
+      const index = placeholderIndex(item);
+      if (index !== void 0) container[keys[i]] = blobAt(blobs, index);
+      else fill(item, blobs);
+    }
+  }
+  function insertBlobs(value, blobs) {
+    if (typeof value !== "object" || value === null) return value;
+    const index = placeholderIndex(value);
+    if (index !== void 0) return blobAt(blobs, index);
+    fill(value, blobs);
+    return value;
+  }
+
   // src/client.ts
   var ACK_EVERY = 32;
   var CANCELLED_KEPT = 1024;
+  var BINARY_SCAN_DEPTH = 16;
   function nothing() {
+  }
+  function looksBinary(params) {
+    try {
+      return hasBinary(params, BINARY_SCAN_DEPTH);
+    } catch {
+      return false;
+    }
   }
   function failure(name, code, message) {
     return new InvokeError({ name, code, message, data: null });
@@ -209,6 +514,27 @@
         drop(id, disconnected(err));
       }
     }
+    function transmitBinary(id, method, params) {
+      if (transport.sendBinary === void 0) {
+        drop(id, failure("Error", "internal", `cannot call "${method}" with binary data: this transport carries no binary data (it has no sendBinary)`));
+        return;
+      }
+      let message;
+      let blobs;
+      try {
+        const extracted = extractBlobs(params);
+        message = { type: "call", id, method, params: extracted.value };
+        blobs = extracted.blobs;
+      } catch (err) {
+        drop(id, failure("Error", "internal", `cannot call "${method}": its params could not be framed: ${err instanceof Error ? err.message : String(err)}`));
+        return;
+      }
+      try {
+        transport.sendBinary(message, blobs);
+      } catch (err) {
+        drop(id, disconnected(err));
+      }
+    }
     function cancel(id) {
       try {
         transport.send({ type: "cancel", id });
@@ -247,6 +573,26 @@
       } else {
         entry.reject(new InvokeError(frame.error ?? { name: "Error", code: "internal", message: "malformed reply", data: null }));
       }
+    }
+    function receiveBinary(message, blobs) {
+      if (message === null || typeof message !== "object") return;
+      if (message.type !== "call_result") {
+        receive([message]);
+        return;
+      }
+      if (!message.ok || pending.get(message.id) === void 0) {
+        settle(message);
+        return;
+      }
+      let result;
+      try {
+        result = insertBlobs(message.result, blobs);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        drop(message.id, failure("Error", "internal", "malformed binary reply: " + why));
+        return;
+      }
+      settle({ type: "call_result", id: message.id, ok: true, result });
     }
     function deliver(event, payload) {
       const list = listeners.get(event);
@@ -308,22 +654,25 @@
     }
     function call(method, params, options) {
       const id = nextId++;
-      if (options === void 0 || options.timeout === void 0 && !options.signal && options.onItem === void 0) {
+      if (options === void 0 || options.timeout === void 0 && !options.signal && options.onItem === void 0 && options.binary !== true) {
+        if (looksBinary(params)) return guardedCall(id, method, params, void 0, void 0, void 0, true);
         return new PromiseIntrinsic((resolve, reject) => {
           if (state === "closed") return reject(disconnected(void 0));
           pending.set(id, { resolve, reject, cleanup: void 0, item: void 0 });
           transmit(id, { type: "call", id, method, params });
         });
       }
-      return guardedCall(id, method, params, options.timeout, options.signal, options.onItem);
+      const onItem = options.onItem;
+      const binary = onItem === void 0 && (options.binary === true || looksBinary(params));
+      return guardedCall(id, method, params, options.timeout, options.signal, onItem, binary);
     }
-    function guardedCall(id, method, params, timeout, signal, onItem) {
+    function guardedCall(id, method, params, timeout, signal, onItem, binary) {
       return new PromiseIntrinsic((resolve, reject) => {
         if (signal !== void 0 && isAborted(signal)) return reject(abortError());
         if (state === "closed") return reject(disconnected(void 0));
         let timer;
         const stop = (error) => {
-          if (onItem !== void 0) abandon(id, error);
+          if (onItem !== void 0 || binary) abandon(id, error);
           else if (drop(id, error)) cancel(id);
         };
         const aborted = () => stop(abortError());
@@ -334,7 +683,8 @@
         pending.set(id, { resolve, reject, cleanup, item: onItem === void 0 ? void 0 : channel(id, method, onItem) });
         if (timeout !== void 0) timer = setTimer(() => stop(timeoutError(timeout)), timeout);
         if (signal !== void 0) onAbort(signal, aborted);
-        transmit(id, { type: "call", id, method, params });
+        if (binary) transmitBinary(id, method, params);
+        else transmit(id, { type: "call", id, method, params });
       });
     }
     function channel(id, method, onItem) {
@@ -555,7 +905,7 @@
       api: { value: namespace("api"), enumerable: true }
     });
     freeze(client);
-    transport.attach({ receive, setState });
+    transport.attach({ receive, setState, receiveBinary });
     if (state === "open") opened();
     else if (state === "closed") neverOpened(disconnected(void 0));
     return client;
@@ -597,6 +947,7 @@
   var socketMember = (name) => socketProto === void 0 ? void 0 : getOwnPropertyDescriptor(socketProto, name);
   var nativeSocket = {
     send: socketMember("send")?.value,
+    binaryType: socketMember("binaryType")?.set,
     close: socketMember("close")?.value,
     readyState: socketMember("readyState")?.get,
     onopen: socketMember("onopen")?.set,
@@ -604,7 +955,7 @@
     onerror: socketMember("onerror")?.set,
     onclose: socketMember("onclose")?.set
   };
-  var nativeSocketComplete = typeof nativeSocket.send === "function" && typeof nativeSocket.close === "function" && nativeSocket.readyState !== void 0 && nativeSocket.onopen !== void 0 && nativeSocket.onmessage !== void 0 && nativeSocket.onerror !== void 0 && nativeSocket.onclose !== void 0 && closeCodeGetter !== void 0 && closeReasonGetter !== void 0;
+  var nativeSocketComplete = typeof nativeSocket.send === "function" && typeof nativeSocket.close === "function" && nativeSocket.readyState !== void 0 && nativeSocket.binaryType !== void 0 && nativeSocket.onopen !== void 0 && nativeSocket.onmessage !== void 0 && nativeSocket.onerror !== void 0 && nativeSocket.onclose !== void 0 && closeCodeGetter !== void 0 && closeReasonGetter !== void 0;
   var inBrowser = typeof document === "object" && document !== null;
   function backoffDelay(attempt, baseDelayMs = 250, maxDelayMs = 1e4, random = Math.random) {
     const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(Math.max(attempt, 0), 52));
@@ -755,9 +1106,13 @@
     function readyStateOf(ws) {
       return checkEvents ? reflectApply(nativeSocket.readyState, ws, []) : ws.readyState;
     }
-    function sendOn(ws, text) {
-      if (checkEvents) reflectApply(nativeSocket.send, ws, [text]);
-      else ws.send(text);
+    function sendOn(ws, data) {
+      if (checkEvents) reflectApply(nativeSocket.send, ws, [data]);
+      else ws.send(data);
+    }
+    function receiveBytes(ws) {
+      if (checkEvents) reflectApply(nativeSocket.binaryType, ws, ["arraybuffer"]);
+      else ws.binaryType = "arraybuffer";
     }
     function closeSocket(ws, code, reason) {
       if (checkEvents) reflectApply(nativeSocket.close, ws, [code, reason]);
@@ -777,10 +1132,10 @@
     function fail(message) {
       if (listeners.error !== void 0) emit("error", new Error("auroraview: " + message));
     }
-    function raw(text) {
+    function raw(data) {
       const ws = socket;
       if (ws === void 0 || readyStateOf(ws) !== OPEN) throw new Error("the connection is not open");
-      sendOn(ws, text);
+      sendOn(ws, data);
       sentAt = Date.now();
       stats.sent++;
     }
@@ -854,7 +1209,7 @@
       stats.attempts++;
       let ws;
       try {
-        ws = new Socket(endpoint.url, protocols);
+        ws = new Socket(endpoint.url, protocols, { maxPayload: 0 });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         fail("could not create a WebSocket: " + message);
@@ -862,6 +1217,7 @@
         return;
       }
       socket = ws;
+      receiveBytes(ws);
       let refused2;
       setHandler(ws, "onopen", () => {
       });
@@ -903,7 +1259,7 @@
       heardAt = Date.now();
       stats.received++;
       if (typeof data !== "string") {
-        stats.binaryIgnored++;
+        receiveFrame(data);
         return;
       }
       let frame;
@@ -933,6 +1289,30 @@
           sink?.receive([frame]);
       }
     }
+    function receiveFrame(data) {
+      if (!isBytes(data)) {
+        stats.binaryIgnored++;
+        return;
+      }
+      let message;
+      let blobs;
+      try {
+        const frame = decodeFrame(data);
+        message = jsonParse(frame.json);
+        blobs = frame.blobs;
+      } catch (err) {
+        stats.invalidFrames++;
+        const why = err instanceof Error ? err.message.replace(/^auroraview: /, "") : String(err);
+        fail("a binary message from the server is not a binary frame: " + why);
+        return;
+      }
+      if (message === null || typeof message !== "object" || isArray(message)) {
+        stats.invalidFrames++;
+        fail("a binary frame from the server does not hold a JSON object");
+        return;
+      }
+      sink?.receiveBinary(message, blobs);
+    }
     function welcome(frame) {
       if (state === "open") return;
       if (connectTimer !== void 0) clearTimer(connectTimer);
@@ -953,7 +1333,7 @@
       queue = void 0;
       if (waiting !== void 0) {
         try {
-          for (let i = 0; i < waiting.length; i++) raw(waiting[i].text);
+          for (let i = 0; i < waiting.length; i++) raw(waiting[i].data);
         } catch {
         }
       }
@@ -1004,6 +1384,14 @@
         raw(jsonStringify(message));
         return;
       }
+      enqueue(message, jsonStringify);
+    }
+    function sendBinary(message, blobs) {
+      const frame = (m) => encodeFrame(jsonStringify(m), blobs);
+      if (state === "open") raw(frame(message));
+      else enqueue(message, frame);
+    }
+    function enqueue(message, serialise) {
       if (state === "closed") throw new Error("the connection is closed");
       if (queue === void 0) {
         throw new Error("reconnecting to the server");
@@ -1017,7 +1405,7 @@
         }
       }
       if (queue.length >= maxQueued) throw new Error(`${maxQueued} messages are waiting for the first connection already`);
-      queue.push({ call: message.type === "call" ? message.id : void 0, text: jsonStringify(message) });
+      queue.push({ call: message.type === "call" ? message.id : void 0, data: serialise(message) });
     }
     function close(code = CloseCode.normal, reason = "closed by the client") {
       if (state === "closed") return;
@@ -1067,6 +1455,7 @@
         connect();
       },
       send,
+      sendBinary,
       connection,
       refused: () => refused
     };

@@ -26,6 +26,7 @@
   var jsonParse = JSON.parse;
   var jsonStringify = JSON.stringify;
   var isArray = Array.isArray;
+  var objectKeys = Object.keys;
   var reflectApply = Reflect.apply;
   var reflectGet = Reflect.get;
   var freeze = Object.freeze;
@@ -35,6 +36,7 @@
   var getOwnPropertyDescriptors = Object.getOwnPropertyDescriptors;
   var getPrototypeOf = Object.getPrototypeOf;
   var PromiseIntrinsic = Promise;
+  var promiseThen = Promise.prototype.then;
   var ProxyIntrinsic = Proxy;
   var ObjectPrototype = Object.prototype;
   var ArrayPrototype = Array.prototype;
@@ -94,6 +96,9 @@
       this.head = this.tail = 0;
     }
   };
+  function whenSettled(promise, onFulfilled, onRejected) {
+    reflectApply(promiseThen, promise, [onFulfilled, onRejected]);
+  }
   function resolveAsData(resolve, value) {
     if (typeof value !== "object" || value === null || !inheritsThen(value)) {
       resolve(value);
@@ -148,10 +153,313 @@
     signal.removeEventListener("abort", listener);
   }
 
+  // src/frame.ts
+  var FRAME_TAG = 0;
+  var FRAME_HEADER_BYTES = 9;
+  var U8 = Uint8Array;
+  var isView = ArrayBuffer.isView;
+  var ArrayBufferPrototype = ArrayBuffer.prototype;
+  var TypedArrayPrototype = getPrototypeOf(Uint8Array.prototype);
+  var getter = (proto, name) => getOwnPropertyDescriptor(proto, name)?.get;
+  var typedArrayLength = getter(TypedArrayPrototype, "byteLength");
+  var typedArrayOffset = getter(TypedArrayPrototype, "byteOffset");
+  var typedArrayBuffer = getter(TypedArrayPrototype, "buffer");
+  var typedArrayName = getter(TypedArrayPrototype, Symbol.toStringTag);
+  var typedArraySet = TypedArrayPrototype.set;
+  var arrayBufferLength = getter(ArrayBufferPrototype, "byteLength");
+  var dataViewLength = getter(DataView.prototype, "byteLength");
+  var dataViewOffset = getter(DataView.prototype, "byteOffset");
+  var dataViewBuffer = getter(DataView.prototype, "buffer");
+  var charCodeAt = String.prototype.charCodeAt;
+  var TextDecoderIntrinsic = globalThis.TextDecoder;
+  var utf8Decoder = TextDecoderIntrinsic === void 0 ? void 0 : new TextDecoderIntrinsic("utf-8", { fatal: true });
+  var utf8Decode = TextDecoderIntrinsic === void 0 ? void 0 : TextDecoderIntrinsic.prototype.decode;
+  var MAX_U32 = 4294967295;
+  function put(list, index, value) {
+    defineProperty(list, index, { value, enumerable: true, writable: true, configurable: true });
+  }
+  function lengthOf(bytes) {
+    return reflectApply(typedArrayLength, bytes, []);
+  }
+  function bytesOf(view) {
+    const name = reflectApply(typedArrayName, view, []);
+    if (name === "Uint8Array") return view;
+    if (name !== void 0) {
+      return new U8(
+        reflectApply(typedArrayBuffer, view, []),
+        reflectApply(typedArrayOffset, view, []),
+        reflectApply(typedArrayLength, view, [])
+      );
+    }
+    return new U8(
+      reflectApply(dataViewBuffer, view, []),
+      reflectApply(dataViewOffset, view, []),
+      reflectApply(dataViewLength, view, [])
+    );
+  }
+  function isPlain(value) {
+    const proto = getPrototypeOf(value);
+    return proto === ObjectPrototype || proto === null || getPrototypeOf(proto) === null;
+  }
+  function codeUnit(text, index) {
+    return reflectApply(charCodeAt, text, [index]);
+  }
+  function utf8Length(text) {
+    const n = text.length;
+    let bytes = n;
+    for (let i = 0; i < n; i++) {
+      const c = codeUnit(text, i);
+      if (c < 128) continue;
+      if (c < 2048) {
+        bytes += 1;
+      } else if (c >= 55296 && c <= 56319 && i + 1 < n && (codeUnit(text, i + 1) & 64512) === 56320) {
+        bytes += 2;
+        i++;
+      } else {
+        bytes += 2;
+      }
+    }
+    return bytes;
+  }
+  function writeUtf8(text, out, at) {
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      let c = codeUnit(text, i);
+      if (c < 128) {
+        out[at++] = c;
+      } else if (c < 2048) {
+        out[at++] = 192 | c >> 6;
+        out[at++] = 128 | c & 63;
+      } else if (c >= 55296 && c <= 57343) {
+        const next = c <= 56319 && i + 1 < n ? codeUnit(text, i + 1) : 0;
+        if ((next & 64512) === 56320) {
+          c = 65536 + (c - 55296 << 10) + (next - 56320);
+          i++;
+          out[at++] = 240 | c >> 18;
+          out[at++] = 128 | c >> 12 & 63;
+          out[at++] = 128 | c >> 6 & 63;
+          out[at++] = 128 | c & 63;
+        } else {
+          out[at++] = 239;
+          out[at++] = 191;
+          out[at++] = 189;
+        }
+      } else {
+        out[at++] = 224 | c >> 12;
+        out[at++] = 128 | c >> 6 & 63;
+        out[at++] = 128 | c & 63;
+      }
+    }
+    return at;
+  }
+  function readUtf8(bytes) {
+    if (utf8Decoder === void 0 || utf8Decode === void 0) {
+      throw new Error("auroraview: this runtime has no TextDecoder to read a binary frame's JSON");
+    }
+    try {
+      return reflectApply(utf8Decode, utf8Decoder, [bytes]);
+    } catch {
+      throw new Error("auroraview: malformed binary frame: its JSON is not valid UTF-8");
+    }
+  }
+  function writeU32(out, at, value) {
+    out[at] = value & 255;
+    out[at + 1] = value >>> 8 & 255;
+    out[at + 2] = value >>> 16 & 255;
+    out[at + 3] = value >>> 24;
+  }
+  function readU32(bytes, at) {
+    return (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16) + bytes[at + 3] * 16777216;
+  }
+  function hex(byte) {
+    return "0x" + (byte < 16 ? "0" : "") + byte.toString(16);
+  }
+  function isBytes(value) {
+    if (typeof value !== "object" || value === null) return false;
+    if (isView(value)) return true;
+    try {
+      reflectApply(arrayBufferLength, value, []);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  function encodeFrame(json, blobs) {
+    const count = blobs.length;
+    const jsonBytes = utf8Length(json);
+    if (count > MAX_U32 || jsonBytes > MAX_U32) throw new RangeError("auroraview: a binary frame's JSON or attachment count exceeds 4 GiB");
+    const headerEnd = FRAME_HEADER_BYTES + 4 * count;
+    let total = headerEnd + jsonBytes;
+    for (let i = 0; i < count; i++) {
+      const length = lengthOf(blobs[i]);
+      if (length > MAX_U32) throw new RangeError(`auroraview: attachment ${i} is ${length} bytes; a binary frame holds at most 4 GiB per attachment`);
+      total += length;
+    }
+    const out = new U8(total);
+    out[0] = FRAME_TAG;
+    writeU32(out, 1, jsonBytes);
+    writeU32(out, 5, count);
+    let at = headerEnd;
+    for (let i = 0; i < count; i++) writeU32(out, FRAME_HEADER_BYTES + 4 * i, lengthOf(blobs[i]));
+    at = writeUtf8(json, out, at);
+    for (let i = 0; i < count; i++) {
+      const blob = blobs[i];
+      reflectApply(typedArraySet, out, [blob, at]);
+      at += lengthOf(blob);
+    }
+    return out;
+  }
+  function decodeFrame(frame) {
+    let buffer;
+    let base;
+    let size;
+    let bytes;
+    if (isView(frame)) {
+      bytes = bytesOf(frame);
+      buffer = reflectApply(typedArrayBuffer, bytes, []);
+      base = reflectApply(typedArrayOffset, bytes, []);
+      size = lengthOf(bytes);
+    } else {
+      if (!isBytes(frame)) throw new TypeError("auroraview: a binary frame is an ArrayBuffer or a Uint8Array, not " + typeof frame);
+      bytes = new U8(frame);
+      buffer = frame;
+      base = 0;
+      size = lengthOf(bytes);
+    }
+    if (size < FRAME_HEADER_BYTES) throw new Error(`auroraview: malformed binary frame: ${size} bytes, shorter than its ${FRAME_HEADER_BYTES}-byte header`);
+    if (bytes[0] !== FRAME_TAG) throw new Error(`auroraview: malformed binary frame: its first byte is ${hex(bytes[0])}, not 0x00`);
+    const jsonBytes = readU32(bytes, 1);
+    const count = readU32(bytes, 5);
+    const headerEnd = FRAME_HEADER_BYTES + 4 * count;
+    if (headerEnd > size) throw new Error(`auroraview: malformed binary frame: it announces ${count} attachments but is ${size} bytes long`);
+    let expected = headerEnd + jsonBytes;
+    for (let i = 0; i < count; i++) expected += readU32(bytes, FRAME_HEADER_BYTES + 4 * i);
+    if (expected !== size) throw new Error(`auroraview: malformed binary frame: its lengths add up to ${expected} bytes but it is ${size} bytes long`);
+    const json = readUtf8(new U8(buffer, base + headerEnd, jsonBytes));
+    const blobs = [];
+    let at = headerEnd + jsonBytes;
+    for (let i = 0; i < count; i++) {
+      const length = readU32(bytes, FRAME_HEADER_BYTES + 4 * i);
+      put(blobs, i, new U8(buffer, base + at, length));
+      at += length;
+    }
+    return { json, blobs };
+  }
+  function hasBinary(value, maxDepth) {
+    if (typeof value !== "object" || value === null) return false;
+    if (isArray(value)) {
+      if (maxDepth <= 0) return false;
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        if (typeof item === "object" && item !== null && hasBinary(item, maxDepth - 1)) return true;
+      }
+      return false;
+    }
+    if (isView(value)) return true;
+    if (!isPlain(value)) return getPrototypeOf(value) === ArrayBufferPrototype;
+    if (maxDepth <= 0) return false;
+    for (const key in value) {
+      const item = value[key];
+      if (typeof item === "object" && item !== null && hasBinary(item, maxDepth - 1)) return true;
+    }
+    return false;
+  }
+  function placeholder(bytes, blobs) {
+    const index = blobs.length;
+    put(blobs, index, bytes);
+    return { $bin: index };
+  }
+  function cut(value, blobs) {
+    if (isView(value)) return placeholder(bytesOf(value), blobs);
+    if (isArray(value)) {
+      let copy2;
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        const next = typeof item === "object" && item !== null ? cut(item, blobs) : item;
+        if (copy2 === void 0 && next !== item) {
+          copy2 = [];
+          for (let j = 0; j < i; j++) put(copy2, j, value[j]);
+        }
+        if (copy2 !== void 0) put(copy2, i, next);
+      }
+      return copy2 ?? value;
+    }
+    if (!isPlain(value)) {
+      return getPrototypeOf(value) === ArrayBufferPrototype ? placeholder(new U8(value), blobs) : value;
+    }
+    const keys = objectKeys(value);
+    let copy;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const item = value[key];
+      const next = typeof item === "object" && item !== null ? cut(item, blobs) : item;
+      if (copy === void 0 && next !== item) {
+        copy = {};
+        for (let j = 0; j < i; j++) defineProperty(copy, keys[j], { value: value[keys[j]], enumerable: true, writable: true, configurable: true });
+      }
+      if (copy !== void 0) defineProperty(copy, key, { value: next, enumerable: true, writable: true, configurable: true });
+    }
+    return copy ?? value;
+  }
+  function extractBlobs(value) {
+    const blobs = [];
+    const out = typeof value === "object" && value !== null ? cut(value, blobs) : value;
+    return { value: out, blobs };
+  }
+  function placeholderIndex(value) {
+    if (getOwnPropertyDescriptor(value, "$bin") === void 0 || isArray(value) || !isPlain(value)) return void 0;
+    const keys = objectKeys(value);
+    if (keys.length !== 1 || keys[0] !== "$bin") return void 0;
+    const index = value.$bin;
+    return typeof index === "number" && index % 1 === 0 ? index : void 0;
+  }
+  function blobAt(blobs, index) {
+    if (index < 0 || index >= blobs.length) {
+      throw new RangeError(`auroraview: placeholder {"$bin": ${index}} names no attachment (the frame has ${blobs.length})`);
+    }
+    return blobs[index];
+  }
+  function fill(container, blobs) {
+    if (isArray(container)) {
+      for (let i = 0; i < container.length; i++) {
+        const item = container[i];
+        if (typeof item !== "object" || item === null) continue;
+        const index = placeholderIndex(item);
+        if (index !== void 0) container[i] = blobAt(blobs, index);
+        else fill(item, blobs);
+      }
+      return;
+    }
+    if (isView(container) || !isPlain(container)) return;
+    const keys = objectKeys(container);
+    for (let i = 0; i < keys.length; i++) {
+      const item = container[keys[i]];
+      if (typeof item !== "object" || item === null) continue;
+      const index = placeholderIndex(item);
+      if (index !== void 0) container[keys[i]] = blobAt(blobs, index);
+      else fill(item, blobs);
+    }
+  }
+  function insertBlobs(value, blobs) {
+    if (typeof value !== "object" || value === null) return value;
+    const index = placeholderIndex(value);
+    if (index !== void 0) return blobAt(blobs, index);
+    fill(value, blobs);
+    return value;
+  }
+
   // src/client.ts
   var ACK_EVERY = 32;
   var CANCELLED_KEPT = 1024;
+  var BINARY_SCAN_DEPTH = 16;
   function nothing() {
+  }
+  function looksBinary(params) {
+    try {
+      return hasBinary(params, BINARY_SCAN_DEPTH);
+    } catch {
+      return false;
+    }
   }
   function failure(name, code, message) {
     return new InvokeError({ name, code, message, data: null });
@@ -209,6 +517,27 @@
         drop(id, disconnected(err));
       }
     }
+    function transmitBinary(id, method, params) {
+      if (transport.sendBinary === void 0) {
+        drop(id, failure("Error", "internal", `cannot call "${method}" with binary data: this transport carries no binary data (it has no sendBinary)`));
+        return;
+      }
+      let message;
+      let blobs;
+      try {
+        const extracted = extractBlobs(params);
+        message = { type: "call", id, method, params: extracted.value };
+        blobs = extracted.blobs;
+      } catch (err) {
+        drop(id, failure("Error", "internal", `cannot call "${method}": its params could not be framed: ${err instanceof Error ? err.message : String(err)}`));
+        return;
+      }
+      try {
+        transport.sendBinary(message, blobs);
+      } catch (err) {
+        drop(id, disconnected(err));
+      }
+    }
     function cancel(id) {
       try {
         transport.send({ type: "cancel", id });
@@ -247,6 +576,26 @@
       } else {
         entry.reject(new InvokeError(frame.error ?? { name: "Error", code: "internal", message: "malformed reply", data: null }));
       }
+    }
+    function receiveBinary(message, blobs) {
+      if (message === null || typeof message !== "object") return;
+      if (message.type !== "call_result") {
+        receive([message]);
+        return;
+      }
+      if (!message.ok || pending.get(message.id) === void 0) {
+        settle(message);
+        return;
+      }
+      let result;
+      try {
+        result = insertBlobs(message.result, blobs);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        drop(message.id, failure("Error", "internal", "malformed binary reply: " + why));
+        return;
+      }
+      settle({ type: "call_result", id: message.id, ok: true, result });
     }
     function deliver(event, payload) {
       const list = listeners.get(event);
@@ -308,22 +657,25 @@
     }
     function call(method, params, options) {
       const id = nextId++;
-      if (options === void 0 || options.timeout === void 0 && !options.signal && options.onItem === void 0) {
+      if (options === void 0 || options.timeout === void 0 && !options.signal && options.onItem === void 0 && options.binary !== true) {
+        if (looksBinary(params)) return guardedCall(id, method, params, void 0, void 0, void 0, true);
         return new PromiseIntrinsic((resolve, reject) => {
           if (state === "closed") return reject(disconnected(void 0));
           pending.set(id, { resolve, reject, cleanup: void 0, item: void 0 });
           transmit(id, { type: "call", id, method, params });
         });
       }
-      return guardedCall(id, method, params, options.timeout, options.signal, options.onItem);
+      const onItem = options.onItem;
+      const binary = onItem === void 0 && (options.binary === true || looksBinary(params));
+      return guardedCall(id, method, params, options.timeout, options.signal, onItem, binary);
     }
-    function guardedCall(id, method, params, timeout, signal, onItem) {
+    function guardedCall(id, method, params, timeout, signal, onItem, binary) {
       return new PromiseIntrinsic((resolve, reject) => {
         if (signal !== void 0 && isAborted(signal)) return reject(abortError());
         if (state === "closed") return reject(disconnected(void 0));
         let timer;
         const stop = (error) => {
-          if (onItem !== void 0) abandon(id, error);
+          if (onItem !== void 0 || binary) abandon(id, error);
           else if (drop(id, error)) cancel(id);
         };
         const aborted = () => stop(abortError());
@@ -334,7 +686,8 @@
         pending.set(id, { resolve, reject, cleanup, item: onItem === void 0 ? void 0 : channel(id, method, onItem) });
         if (timeout !== void 0) timer = setTimer(() => stop(timeoutError(timeout)), timeout);
         if (signal !== void 0) onAbort(signal, aborted);
-        transmit(id, { type: "call", id, method, params });
+        if (binary) transmitBinary(id, method, params);
+        else transmit(id, { type: "call", id, method, params });
       });
     }
     function channel(id, method, onItem) {
@@ -555,7 +908,7 @@
       api: { value: namespace("api"), enumerable: true }
     });
     freeze(client);
-    transport.attach({ receive, setState });
+    transport.attach({ receive, setState, receiveBinary });
     if (state === "open") opened();
     else if (state === "closed") neverOpened(disconnected(void 0));
     return client;
@@ -567,26 +920,64 @@
   }
 
   // src/transports/webkit.ts
+  var BINARY_CALL_URL = "auroraview://localhost/__auroraview/call";
+  var KEY_HEADER = "X-AuroraView-Key";
+  var ResponseIntrinsic = globalThis.Response;
+  var responseStatus = ResponseIntrinsic === void 0 ? void 0 : getOwnPropertyDescriptor(ResponseIntrinsic.prototype, "status")?.get;
+  var responseArrayBuffer = ResponseIntrinsic === void 0 ? void 0 : ResponseIntrinsic.prototype.arrayBuffer;
+  function statusOf(response) {
+    return responseStatus === void 0 ? response.status : reflectApply(responseStatus, response, []);
+  }
+  function bodyOf(response) {
+    return responseArrayBuffer === void 0 ? response.arrayBuffer() : reflectApply(responseArrayBuffer, response, []);
+  }
+  function reasonOf(err) {
+    const message = typeof err === "object" && err !== null ? err.message : void 0;
+    return typeof message === "string" ? message : String(err);
+  }
+  function refusal(status) {
+    if (status === 403) {
+      return {
+        code: "forbidden",
+        name: "Forbidden",
+        message: "the host refused the binary call (HTTP 403): the request did not carry this document's key or came from the wrong origin"
+      };
+    }
+    if (status === 413) {
+      return {
+        code: "payload_too_large",
+        name: "PayloadTooLarge",
+        message: "the binary call is larger than the host accepts (HTTP 413: max_binary_bytes or max_message_bytes)"
+      };
+    }
+    return { code: "disconnected", name: "Disconnected", message: `the host answered the binary call with HTTP ${status} and no reply` };
+  }
   function webkitTransport() {
     const stringify = jsonStringify;
     const parse = jsonParse;
     const webkit = window.webkit;
     const handler = webkit?.messageHandlers?.ipc;
     let channel = handler && typeof handler.postMessage === "function" ? handler.postMessage.bind(handler) : void 0;
+    const fetcher = window.fetch;
     const outbox = create(null);
     let head = 0;
     let tail = 0;
+    const binaryOutbox = create(null);
+    let binaryHead = 0;
+    let binaryTail = 0;
     let state = "connecting";
     let sink;
     let refused = 0;
     const key = (() => {
       const bytes = new Uint8Array(16);
       crypto.getRandomValues(bytes);
-      let hex = "";
-      for (let i = 0; i < bytes.length; i++) hex += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
-      return hex;
+      let hex2 = "";
+      for (let i = 0; i < bytes.length; i++) hex2 += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+      return hex2;
     })();
     const keyField = ',"key":"' + key + '"';
+    const headers = create(null);
+    headers[KEY_HEADER] = key;
     function field(name, value) {
       if (value === void 0) return "";
       const json = stringify(value);
@@ -635,6 +1026,69 @@
       outbox[tail++] = text;
       flush();
     }
+    function replyIn(id2, body) {
+      try {
+        const frame = decodeFrame(body);
+        const message = parse(frame.json);
+        if (message === null || typeof message !== "object" || message.type !== "call_result" || message.id !== id2) return void 0;
+        return { message, blobs: frame.blobs };
+      } catch {
+        return void 0;
+      }
+    }
+    function postBinary(id2, frame) {
+      let answered = false;
+      const fail = (code, name, message) => {
+        if (answered) return;
+        answered = true;
+        sink?.receive([{ type: "call_result", id: id2, ok: false, error: { name, code, message, data: null } }]);
+      };
+      const unreachable = (err) => fail("disconnected", "Disconnected", "the binary call could not reach the host: " + reasonOf(err));
+      const refused2 = (status) => {
+        const why = refusal(status);
+        fail(why.code, why.name, why.message);
+      };
+      const responded = (response) => {
+        const status = statusOf(response);
+        whenSettled(
+          bodyOf(response),
+          (body) => {
+            const reply = replyIn(id2, body);
+            if (reply !== void 0 && !answered) {
+              answered = true;
+              sink?.receiveBinary(reply.message, reply.blobs);
+            } else if (status === 200) {
+              fail("internal", "InternalError", "the host's answer to a binary call is not a binary frame holding its reply");
+            } else {
+              refused2(status);
+            }
+          },
+          (err) => status === 200 ? unreachable(err) : refused2(status)
+        );
+      };
+      const init = create(null);
+      init.method = "POST";
+      init.headers = headers;
+      init.body = frame;
+      init.credentials = "omit";
+      init.redirect = "error";
+      try {
+        const request = reflectApply(fetcher, window, [BINARY_CALL_URL, init]);
+        whenSettled(
+          request,
+          (response) => {
+            try {
+              responded(response);
+            } catch (err) {
+              unreachable(err);
+            }
+          },
+          unreachable
+        );
+      } catch (err) {
+        unreachable(err);
+      }
+    }
     function receive(from, batch) {
       if (from !== key || typeof batch !== "string") {
         if (refused++ === 0) {
@@ -655,9 +1109,30 @@
       }
       sink?.receive(frames);
     }
+    function sendBinary(message, blobs) {
+      const frame = encodeFrame(encode(message), blobs);
+      const id2 = message.id;
+      if (state === "open") postBinary(id2, frame);
+      else binaryOutbox[binaryTail++] = { id: id2, frame };
+    }
+    function withdrawBinary(id2) {
+      for (let i = binaryHead; i < binaryTail; i++) {
+        const waiting = binaryOutbox[i];
+        if (waiting !== void 0 && waiting.id === id2) {
+          binaryOutbox[i] = void 0;
+          return true;
+        }
+      }
+      return false;
+    }
     function open() {
       post('{"type":"ready"' + keyField + "}");
       flush();
+      while (binaryHead < binaryTail) {
+        const waiting = binaryOutbox[binaryHead];
+        delete binaryOutbox[binaryHead++];
+        if (waiting !== void 0) postBinary(waiting.id, waiting.frame);
+      }
       state = "open";
       sink?.setState("open");
     }
@@ -689,8 +1164,11 @@
         }
       },
       send(message) {
+        if (message.type === "cancel" && binaryHead < binaryTail && withdrawBinary(message.id)) return;
         post(encode(message));
       },
+      // Without `fetch` (no window has none) the client refuses binary calls itself.
+      sendBinary: typeof fetcher === "function" ? sendBinary : void 0,
       refused: () => refused
     };
   }

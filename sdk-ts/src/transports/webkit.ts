@@ -11,10 +11,66 @@
 // the receiver too, but without the key it is ignored (RELIABILITY.md case 28): only the host
 // delivers replies and events. The host knows the key from `hello`; a delivery meant for an
 // older document carries that document's key, and the new one ignores it as well.
+//
+// Binary calls (docs/binary.md) do not fit the message handler (strings only): each is one
+// `POST` of a binary frame to BINARY_CALL_URL, with the key in the `X-AuroraView-Key` header
+// (the host refuses the request with 403 before reading the body without it) and in the
+// frame's JSON as in every message. Its reply is the response body, a frame too. Everything
+// that request goes through is taken before page scripts run: `fetch` when the transport is
+// made, `Response`'s `status` and `arrayBuffer` and `Promise.prototype.then` when the module
+// loads; the request's options are prototype-less objects (a getter a page put on
+// `Object.prototype` for an option the request does not set would see them, key included);
+// and the body is one `Uint8Array`, never a `Blob` (Blob bodies crashed the host's scheme
+// handler). A page that replaces `window.fetch` later neither sees nor redirects the request.
 
-import { create, isArray, jsonParse, jsonStringify } from "../intrinsics.js";
-import type { ClientMessage, HostMessage } from "../protocol.gen.js";
-import type { Transport, TransportSink, TransportState } from "../transport.js";
+import { decodeFrame, encodeFrame } from "../frame.js";
+import { create, getOwnPropertyDescriptor, isArray, jsonParse, jsonStringify, reflectApply, whenSettled } from "../intrinsics.js";
+import type { CallId, ClientMessage, ErrorCode, HostMessage } from "../protocol.gen.js";
+import type { CallMessage, Transport, TransportSink, TransportState } from "../transport.js";
+
+/** Where a window's page sends binary calls: one `POST` of a frame each (docs/binary.md). */
+export const BINARY_CALL_URL = "auroraview://localhost/__auroraview/call";
+/** The request header that carries the document key on a binary call. */
+export const KEY_HEADER = "X-AuroraView-Key";
+
+// `Response`'s members as they were when the bridge loaded (absent in a bare VM: the
+// response's own are used then).
+const ResponseIntrinsic = (globalThis as { Response?: typeof Response }).Response;
+const responseStatus = ResponseIntrinsic === undefined ? undefined : getOwnPropertyDescriptor(ResponseIntrinsic.prototype, "status")?.get;
+const responseArrayBuffer = ResponseIntrinsic === undefined ? undefined : ResponseIntrinsic.prototype.arrayBuffer;
+
+function statusOf(response: Response): number {
+  return responseStatus === undefined ? response.status : (reflectApply(responseStatus, response, []) as number);
+}
+
+function bodyOf(response: Response): Promise<ArrayBuffer> {
+  return responseArrayBuffer === undefined ? response.arrayBuffer() : (reflectApply(responseArrayBuffer, response, []) as Promise<ArrayBuffer>);
+}
+
+function reasonOf(err: unknown): string {
+  const message = typeof err === "object" && err !== null ? (err as { message?: unknown }).message : undefined;
+  return typeof message === "string" ? message : String(err);
+}
+
+/** The error a binary call gets when the host refused the request with `status` (and sent no
+ * reply of its own in the body). */
+function refusal(status: number): { code: ErrorCode; name: string; message: string } {
+  if (status === 403) {
+    return {
+      code: "forbidden",
+      name: "Forbidden",
+      message: "the host refused the binary call (HTTP 403): the request did not carry this document's key or came from the wrong origin",
+    };
+  }
+  if (status === 413) {
+    return {
+      code: "payload_too_large",
+      name: "PayloadTooLarge",
+      message: "the binary call is larger than the host accepts (HTTP 413: max_binary_bytes or max_message_bytes)",
+    };
+  }
+  return { code: "disconnected", name: "Disconnected", message: `the host answered the binary call with HTTP ${status} and no reply` };
+}
 
 interface IpcLike {
   postMessage(message: string): void;
@@ -31,11 +87,18 @@ export function webkitTransport(): Transport {
   /** Where messages go, once known (wry's `window.ipc` may appear later). */
   let channel: ((text: string) => void) | undefined =
     handler && typeof handler.postMessage === "function" ? handler.postMessage.bind(handler) : undefined;
+  const fetcher = (window as unknown as { fetch?: unknown }).fetch;
   // Messages waiting for the channel (they hold the key): slots of a prototype-less object
   // rather than an array, whose push/shift a page script could replace to read them.
   const outbox = create(null) as Record<number, string>;
   let head = 0;
   let tail = 0;
+  // Binary calls made before `open` (their frames hold the key): the host learns the key
+  // from `hello`, which may still wait in the outbox, so they leave once it has gone. A slot
+  // is emptied when its call is cancelled before that: it never leaves.
+  const binaryOutbox = create(null) as Record<number, { id: CallId; frame: Uint8Array } | undefined>;
+  let binaryHead = 0;
+  let binaryTail = 0;
   let state: TransportState = "connecting";
   let sink: TransportSink | undefined;
   /** Receiver calls without this document's key (page scripts), ignored. */
@@ -49,6 +112,9 @@ export function webkitTransport(): Transport {
     return hex;
   })();
   const keyField = ',"key":"' + key + '"';
+  // The binary request's header, as a prototype-less record (see the header comment).
+  const headers = create(null) as Record<string, string>;
+  headers[KEY_HEADER] = key;
 
   /** `,"name":json` for a value given, nothing for one that is absent or not JSON. */
   function field(name: string, value: unknown): string {
@@ -105,6 +171,77 @@ export function webkitTransport(): Transport {
     flush();
   }
 
+  /** The reply to binary call `id` in a response body: a frame holding its `call_result`,
+   * or undefined when the body is anything else (empty, text, another call's reply). */
+  function replyIn(id: CallId, body: ArrayBuffer): { message: HostMessage; blobs: Uint8Array[] } | undefined {
+    try {
+      const frame = decodeFrame(body);
+      const message = parse(frame.json) as { type?: unknown; id?: unknown } | null;
+      if (message === null || typeof message !== "object" || message.type !== "call_result" || message.id !== id) return undefined;
+      return { message: message as HostMessage, blobs: frame.blobs };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** POST binary call `id`'s frame. Whatever happens (a reply, a refused request, no
+   * response at all), the call gets exactly one reply: a failure is given the `call_result`
+   * the host would have sent. */
+  function postBinary(id: CallId, frame: Uint8Array): void {
+    let answered = false;
+    const fail = (code: ErrorCode, name: string, message: string): void => {
+      if (answered) return;
+      answered = true;
+      sink?.receive([{ type: "call_result", id, ok: false, error: { name, code, message, data: null } }]);
+    };
+    const unreachable = (err: unknown): void => fail("disconnected", "Disconnected", "the binary call could not reach the host: " + reasonOf(err));
+    const refused = (status: number): void => {
+      const why = refusal(status);
+      fail(why.code, why.name, why.message);
+    };
+    const responded = (response: Response): void => {
+      const status = statusOf(response);
+      whenSettled(
+        bodyOf(response),
+        (body) => {
+          // An error status may still carry the host's own reply (a frame): it says more.
+          const reply = replyIn(id, body);
+          if (reply !== undefined && !answered) {
+            answered = true;
+            sink?.receiveBinary(reply.message, reply.blobs);
+          } else if (status === 200) {
+            fail("internal", "InternalError", "the host's answer to a binary call is not a binary frame holding its reply");
+          } else {
+            refused(status);
+          }
+        },
+        (err) => (status === 200 ? unreachable(err) : refused(status)),
+      );
+    };
+    const init = create(null) as RequestInit;
+    init.method = "POST";
+    init.headers = headers;
+    init.body = frame as unknown as BodyInit; // one Uint8Array over a buffer of its own (never a Blob)
+    init.credentials = "omit"; // the key is the credential: no cookie needs to go along
+    init.redirect = "error"; // a redirect would take the key header elsewhere
+    try {
+      const request = reflectApply(fetcher as typeof fetch, window, [BINARY_CALL_URL, init]) as Promise<Response>;
+      whenSettled(
+        request,
+        (response) => {
+          try {
+            responded(response);
+          } catch (err) {
+            unreachable(err); // not a Response (a test's fake), or its body is gone
+          }
+        },
+        unreachable,
+      );
+    } catch (err) {
+      unreachable(err); // a fetch that throws at once (a bad URL scheme, no fetch at all)
+    }
+  }
+
   /** The receiver the host calls with this document's key and a JSON array of frames (a
    * string: data, not code). A call without the key is not the host's: ignored, counted. */
   function receive(from: unknown, batch: unknown): void {
@@ -129,9 +266,35 @@ export function webkitTransport(): Transport {
     sink?.receive(frames as HostMessage[]);
   }
 
+  /** Send binary call `message` (see the header): at once when open, else once open. */
+  function sendBinary(message: CallMessage, blobs: readonly Uint8Array[]): void {
+    // Framed now: the caller may reuse its buffers once the call is made.
+    const frame = encodeFrame(encode(message), blobs);
+    const id = message.id;
+    if (state === "open") postBinary(id, frame);
+    else binaryOutbox[binaryTail++] = { id, frame };
+  }
+
+  /** Take binary call `id` out of the outbox; whether it was there. */
+  function withdrawBinary(id: CallId): boolean {
+    for (let i = binaryHead; i < binaryTail; i++) {
+      const waiting = binaryOutbox[i];
+      if (waiting !== undefined && waiting.id === id) {
+        binaryOutbox[i] = undefined;
+        return true;
+      }
+    }
+    return false;
+  }
+
   function open(): void {
     post('{"type":"ready"' + keyField + "}"); // the host holds replies and events until it sees this
     flush();
+    while (binaryHead < binaryTail) {
+      const waiting = binaryOutbox[binaryHead];
+      delete binaryOutbox[binaryHead++];
+      if (waiting !== undefined) postBinary(waiting.id, waiting.frame);
+    }
     state = "open";
     sink?.setState("open");
   }
@@ -168,8 +331,12 @@ export function webkitTransport(): Transport {
       }
     },
     send(message: ClientMessage): void {
+      // Cancelling a binary call that never left: it never will, and there is nothing to cancel.
+      if (message.type === "cancel" && binaryHead < binaryTail && withdrawBinary(message.id)) return;
       post(encode(message));
     },
+    // Without `fetch` (no window has none) the client refuses binary calls itself.
+    sendBinary: typeof fetcher === "function" ? sendBinary : undefined,
     refused: () => refused,
   };
 }

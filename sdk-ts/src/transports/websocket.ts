@@ -22,6 +22,10 @@
 // - `closed` (user `close()`, close code 4001 or 4003, HTTP 401/403 at the upgrade,
 //   `maxAttempts` used up): sends throw; no reconnection.
 //
+// A binary call (docs/binary.md) is one binary message, a frame, queued and refused as a text
+// message is; its reply is a binary message too. Sockets receive binary messages as
+// ArrayBuffers (`binaryType`), which are read at once, in order with the text ones.
+//
 // The transport keeps no call bookkeeping (client.ts does); it only tracks the socket.
 // Every socket it gives up on is detached first (its handlers become no-ops), so a late
 // event from an old socket never touches the current one.
@@ -50,8 +54,9 @@ import {
   setTimer,
   without,
 } from "../intrinsics.js";
+import { decodeFrame, encodeFrame, isBytes } from "../frame.js";
 import { PROTOCOL_VERSION, type CallId, type ClientMessage, type HostMessage } from "../protocol.gen.js";
-import type { Transport, TransportSink, TransportState } from "../transport.js";
+import type { CallMessage, Transport, TransportSink, TransportState } from "../transport.js";
 
 // ── The network's own messages (docs/network.md). Local until the Rust generator adds them
 // ── to protocol.gen.ts.
@@ -105,15 +110,20 @@ export interface WebSocketLike {
   onmessage: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
   onclose: ((event: any) => void) | null;
-  send(data: string): void;
+  /** `"arraybuffer"`: binary messages arrive as ArrayBuffers (set on every socket). */
+  binaryType?: string;
+  /** A string is a text message; bytes are one binary message (a frame, docs/binary.md). */
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   /** `ws` only: drop the TCP connection without a closing handshake (a dead peer never answers it). */
   terminate?(): void;
 }
 
 /** `globalThis.WebSocket`, or `import WebSocket from "ws"`: both take the subprotocols
- * offered at the upgrade as the second argument. */
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+ * offered at the upgrade as the second argument. The third is `ws`'s options (others ignore
+ * it): `maxPayload: 0` lifts its 100 MiB limit on a received message, so a binary reply up
+ * to the server's `max_binary_bytes` (512 MiB by default) gets through, as in a browser. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[], options?: { maxPayload?: number }) => WebSocketLike;
 
 const OPEN = 1; // WebSocket.OPEN, the same in every implementation
 
@@ -132,7 +142,8 @@ const socketProto = GlobalWebSocket === undefined ? undefined : (GlobalWebSocket
 const socketMember = (name: string): PropertyDescriptor | undefined =>
   socketProto === undefined ? undefined : getOwnPropertyDescriptor(socketProto, name);
 const nativeSocket = {
-  send: socketMember("send")?.value as ((data: string) => void) | undefined,
+  send: socketMember("send")?.value as ((data: string | Uint8Array) => void) | undefined,
+  binaryType: socketMember("binaryType")?.set,
   close: socketMember("close")?.value as ((code?: number, reason?: string) => void) | undefined,
   readyState: socketMember("readyState")?.get,
   onopen: socketMember("onopen")?.set,
@@ -142,6 +153,7 @@ const nativeSocket = {
 };
 const nativeSocketComplete =
   typeof nativeSocket.send === "function" && typeof nativeSocket.close === "function" && nativeSocket.readyState !== undefined &&
+  nativeSocket.binaryType !== undefined &&
   nativeSocket.onopen !== undefined && nativeSocket.onmessage !== undefined && nativeSocket.onerror !== undefined &&
   nativeSocket.onclose !== undefined && closeCodeGetter !== undefined && closeReasonGetter !== undefined;
 /** A page in a browser: where page scripts share the realm, and the browser marks its own events. */
@@ -191,9 +203,11 @@ export interface ConnectionStats {
   received: number;
   /** Messages waiting for the first welcome. */
   queued: number;
-  /** Binary frames from the server, ignored (the server sends none yet). */
+  /** Binary messages from the server that were not bytes (a `Blob`: a socket whose
+   * `binaryType` could not be set), ignored. */
   binaryIgnored: number;
-  /** Text frames that were not a JSON object, ignored. */
+  /** Text messages that were not a JSON object, and binary ones that were not a binary frame
+   * holding one (docs/binary.md), ignored. */
   invalidFrames: number;
   /** Times the server was silent for `heartbeatMs + heartbeatTimeoutMs`. */
   heartbeatTimeouts: number;
@@ -320,7 +334,8 @@ const PONG = '{"type":"pong"}';
 interface Queued {
   /** The call's id, so that cancelling a call still queued removes it instead. */
   call: CallId | undefined;
-  text: string;
+  /** A text message, or a binary frame (a binary call). */
+  data: string | Uint8Array;
 }
 
 /** A transport over a WebSocket to an auroraview server. Connects when the client attaches. */
@@ -445,9 +460,14 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
   function readyStateOf(ws: WebSocketLike): number {
     return checkEvents ? (reflectApply(nativeSocket.readyState as () => number, ws, []) as number) : ws.readyState;
   }
-  function sendOn(ws: WebSocketLike, text: string): void {
-    if (checkEvents) reflectApply(nativeSocket.send as (data: string) => void, ws, [text]);
-    else ws.send(text);
+  function sendOn(ws: WebSocketLike, data: string | Uint8Array): void {
+    if (checkEvents) reflectApply(nativeSocket.send as (data: string | Uint8Array) => void, ws, [data]);
+    else ws.send(data);
+  }
+  /** Binary messages arrive as ArrayBuffers (not Blobs, which can only be read later, out of order). */
+  function receiveBytes(ws: WebSocketLike): void {
+    if (checkEvents) reflectApply(nativeSocket.binaryType as (type: string) => void, ws, ["arraybuffer"]);
+    else ws.binaryType = "arraybuffer";
   }
   function closeSocket(ws: WebSocketLike, code: number, reason: string): void {
     if (checkEvents) reflectApply(nativeSocket.close as (code?: number, reason?: string) => void, ws, [code, reason]);
@@ -471,12 +491,13 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     if (listeners.error !== undefined) emit("error", new Error("auroraview: " + message));
   }
 
-  /** Put `text` on the wire now; throws when the socket cannot take it. */
-  function raw(text: string): void {
+  /** Put `data` on the wire now (a string as a text message, bytes as a binary one); throws
+   * when the socket cannot take it. */
+  function raw(data: string | Uint8Array): void {
     const ws = socket;
     // A closing socket would drop the frame silently (both implementations): refuse instead.
     if (ws === undefined || readyStateOf(ws) !== OPEN) throw new Error("the connection is not open");
-    sendOn(ws, text);
+    sendOn(ws, data);
     sentAt = Date.now();
     stats.sent++;
   }
@@ -564,7 +585,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     stats.attempts++;
     let ws: WebSocketLike;
     try {
-      ws = new Socket(endpoint.url, protocols);
+      ws = new Socket(endpoint.url, protocols, { maxPayload: 0 });
     } catch (err) {
       // Thrown at once (a bad URL, mixed content): trying again would throw again.
       const message = err instanceof Error ? err.message : String(err);
@@ -573,6 +594,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
       return;
     }
     socket = ws;
+    receiveBytes(ws);
     /** An HTTP status that refused the upgrade (only `ws` reports it, in its error message). */
     let refused: number | undefined;
     // Open is not authenticated yet: the welcome (or a 4001 close) tells.
@@ -622,7 +644,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     heardAt = Date.now(); // any frame is a sign of life
     stats.received++;
     if (typeof data !== "string") {
-      stats.binaryIgnored++; // Buffer, ArrayBuffer or Blob: nothing is sent as binary yet
+      receiveFrame(data);
       return;
     }
     let frame: unknown;
@@ -654,6 +676,32 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     }
   }
 
+  /** A binary message: a frame holding a reply with attachments (docs/binary.md). */
+  function receiveFrame(data: unknown): void {
+    if (!isBytes(data)) {
+      stats.binaryIgnored++; // a Blob: the socket's binaryType is not ours
+      return;
+    }
+    let message: unknown;
+    let blobs: Uint8Array[];
+    try {
+      const frame = decodeFrame(data as ArrayBuffer | Uint8Array);
+      message = jsonParse(frame.json);
+      blobs = frame.blobs;
+    } catch (err) {
+      stats.invalidFrames++;
+      const why = err instanceof Error ? err.message.replace(/^auroraview: /, "") : String(err);
+      fail("a binary message from the server is not a binary frame: " + why);
+      return;
+    }
+    if (message === null || typeof message !== "object" || isArray(message)) {
+      stats.invalidFrames++;
+      fail("a binary frame from the server does not hold a JSON object");
+      return;
+    }
+    sink?.receiveBinary(message as HostMessage, blobs);
+  }
+
   function welcome(frame: WelcomeMessage): void {
     if (state === "open") return; // one per connection; a second one changes nothing
     if (connectTimer !== undefined) clearTimer(connectTimer);
@@ -675,7 +723,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     queue = undefined;
     if (waiting !== undefined) {
       try {
-        for (let i = 0; i < waiting.length; i++) raw(waiting[i].text);
+        for (let i = 0; i < waiting.length; i++) raw(waiting[i].data);
       } catch {
         // the socket closed under us: its close event follows and rejects the calls
       }
@@ -734,6 +782,19 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
       raw(jsonStringify(message));
       return;
     }
+    enqueue(message, jsonStringify);
+  }
+
+  /** Send binary call `message` as one binary message: a frame of its JSON and `blobs`. */
+  function sendBinary(message: CallMessage, blobs: readonly Uint8Array[]): void {
+    // Framed now, even when it waits: the caller may reuse its buffers once the call is made.
+    const frame = (m: ClientMessage): Uint8Array => encodeFrame(jsonStringify(m), blobs);
+    if (state === "open") raw(frame(message));
+    else enqueue(message, frame);
+  }
+
+  /** `message` while not open: queued before the first welcome, else refused (see the header). */
+  function enqueue(message: ClientMessage, serialise: (message: ClientMessage) => string | Uint8Array): void {
     if (state === "closed") throw new Error("the connection is closed");
     if (queue === undefined) {
       // Reconnecting: the call is rejected now rather than sent on a later connection.
@@ -749,7 +810,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
       }
     }
     if (queue.length >= maxQueued) throw new Error(`${maxQueued} messages are waiting for the first connection already`);
-    queue.push({ call: message.type === "call" ? message.id : undefined, text: jsonStringify(message) });
+    queue.push({ call: message.type === "call" ? message.id : undefined, data: serialise(message) });
   }
 
   function close(code: number = CloseCode.normal, reason = "closed by the client"): void {
@@ -805,6 +866,7 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
       connect();
     },
     send,
+    sendBinary,
     connection,
     refused: () => refused,
   };

@@ -1,6 +1,7 @@
 // Owns the fake auroraview server the WebSocket tests run against: docs/network.md's wire
 // (authentication at the upgrade by subprotocol or cookie, welcome, ping/pong both ways, call/cancel → call_result, events, close codes,
-// a stream's items within a window moved by acks, docs/streams.md) over
+// a stream's items within a window moved by acks, docs/streams.md; binary calls and replies
+// as binary frames, docs/binary.md) over
 // `ws`'s WebSocketServer, with tests/net/app.py's commands, and switches to misbehave.
 import { WebSocketServer, type WebSocket } from "ws";
 import { createServer, type IncomingMessage, type Server } from "node:http";
@@ -33,8 +34,10 @@ export interface FakeServerOptions {
 export interface Peer {
   conn: number;
   socket: WebSocket;
-  /** Every message received on it, parsed. */
+  /** Every message received on it, parsed (a binary frame's JSON too). */
   frames: Json[];
+  /** The attachments of each binary frame received on it, in order. */
+  binary: Buffer[][];
   /** The upgrade's request target (path and query). */
   path: string;
   /** The subprotocols the client offered (`Sec-WebSocket-Protocol`), in order. */
@@ -153,6 +156,7 @@ export class FakeServer {
       conn: this.nextConn++,
       socket,
       frames: [],
+      binary: [],
       path: request.url ?? "",
       offered,
       protocol: socket.protocol,
@@ -171,7 +175,15 @@ export class FakeServer {
     socket.on("message", (data, isBinary) => {
       if (this.silent) return;
       if (isBinary) {
-        socket.close(1003, "binary frames are not accepted");
+        // A binary call (docs/binary.md), read here without the SDK's decoder.
+        const frame = parseFrame(data as Buffer);
+        if (frame === undefined) {
+          socket.close(1007, "invalid binary frame");
+          return;
+        }
+        peer.frames.push(frame.message);
+        peer.binary.push(frame.blobs);
+        this.handle(peer, frame.message, frame.blobs);
         return;
       }
       let frame: Json;
@@ -209,12 +221,19 @@ export class FakeServer {
     peer.lastSent = Date.now();
   }
 
+  /** Send `message` as a binary frame with `blobs` as its attachments. */
+  sendFrame(peer: Peer, message: Json, blobs: Buffer[]): void {
+    if (this.silent || peer.closed !== undefined || peer.socket.readyState !== 1) return;
+    peer.socket.send(buildFrame(message, blobs), { binary: true });
+    peer.lastSent = Date.now();
+  }
+
   private tick(heartbeatMs: number): void {
     if (this.silent) return;
     for (const p of this.welcomed) if (p.closed === undefined && Date.now() - p.lastSent >= heartbeatMs) this.send(p, { type: "ping" });
   }
 
-  private handle(peer: Peer, frame: Json): void {
+  private handle(peer: Peer, frame: Json, blobs?: Buffer[]): void {
     // Nothing is routed before the welcome (a delayed one): a frame then closes 4001.
     if (!peer.authenticated) {
       peer.socket.close(4001, "unauthorized");
@@ -226,7 +245,7 @@ export class FakeServer {
         return;
       case "call":
         this.calls.set(String(frame.method), (this.calls.get(String(frame.method)) ?? 0) + 1);
-        this.call(peer, frame.id as number, String(frame.method), (frame.params ?? {}) as Json);
+        this.call(peer, frame.id as number, String(frame.method), (frame.params ?? {}) as Json, blobs);
         return;
       case "cancel": {
         const timer = peer.timers.get(frame.id);
@@ -268,7 +287,7 @@ export class FakeServer {
     }
   }
 
-  private call(peer: Peer, id: number, method: string, params: Json): void {
+  private call(peer: Peer, id: number, method: string, params: Json, blobs: Buffer[] = []): void {
     const ok = (result: unknown): void => this.send(peer, { type: "call_result", id, ok: true, result });
     const error = (name: string, code: string, message: string, data: unknown = null): void =>
       this.send(peer, { type: "call_result", id, ok: false, error: { name, code, message, data } });
@@ -308,6 +327,17 @@ export class FakeServer {
         this.pump(peer, id);
         return;
       }
+      case "api.bytes": {
+        // A binary command: `{data: bytes}` → `{data: bytes, reversed: bytes, size}`, the
+        // reply a binary frame (its attachments: the data as received, then reversed).
+        const index = (params.data as { $bin?: unknown } | undefined)?.$bin;
+        if (typeof index !== "number" || blobs[index] === undefined) {
+          return error("ValidationError", "invalid_params", "data: expected bytes");
+        }
+        const data = blobs[index];
+        const result = { data: { $bin: 0 }, reversed: { $bin: 1 }, size: data.length };
+        return this.sendFrame(peer, { type: "call_result", id, ok: true, result }, [data, Buffer.from(data).reverse()]);
+      }
       case "api.emit": {
         const count = (params.count as number | undefined) ?? 1;
         for (let i = 0; i < count; i++) this.send(peer, { type: "event", event: params.event as string, payload: { ...(params.payload as Json), i } });
@@ -317,6 +347,36 @@ export class FakeServer {
         return error("MethodNotFound", "method_not_found", `no command named "${method}"`);
     }
   }
+}
+
+/** A binary frame (docs/binary.md) of `message` and `blobs`, built here byte by byte. */
+export function buildFrame(message: unknown, blobs: Buffer[]): Buffer {
+  const json = Buffer.from(JSON.stringify(message), "utf8");
+  const head = Buffer.alloc(9 + 4 * blobs.length);
+  head.writeUInt8(0, 0);
+  head.writeUInt32LE(json.length, 1);
+  head.writeUInt32LE(blobs.length, 5);
+  blobs.forEach((b, i) => head.writeUInt32LE(b.length, 9 + 4 * i));
+  return Buffer.concat([head, json, ...blobs]);
+}
+
+/** A binary frame's message and attachments, or undefined when it is not one. */
+export function parseFrame(data: Buffer): { message: Json; blobs: Buffer[] } | undefined {
+  if (data.length < 9 || data[0] !== 0) return undefined;
+  const jsonLength = data.readUInt32LE(1);
+  const count = data.readUInt32LE(5);
+  if (9 + 4 * count > data.length) return undefined;
+  const lengths = Array.from({ length: count }, (_, i) => data.readUInt32LE(9 + 4 * i));
+  let at = 9 + 4 * count;
+  if (at + jsonLength + lengths.reduce((a, b) => a + b, 0) !== data.length) return undefined;
+  const message = JSON.parse(data.subarray(at, at + jsonLength).toString("utf8")) as Json;
+  at += jsonLength;
+  const blobs = lengths.map((length) => {
+    const blob = data.subarray(at, at + length);
+    at += length;
+    return blob;
+  });
+  return { message, blobs };
 }
 
 /** Resolve when `predicate` holds (polled), reject after `ms`. */
