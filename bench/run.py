@@ -229,6 +229,22 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
             view.emit("tick", {"seq": i})
 
     @bench.command()
+    async def echo_bytes(data: bytes) -> bytes:
+        return data
+
+    @bench.command()
+    async def echo_json(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return items
+
+    bench_marks: list[float] = []
+    payload_sizes: list[int] = []
+
+    @bench.command()
+    async def bench_mark(size: int = 0) -> None:
+        bench_marks.append(time.perf_counter())
+        payload_sizes.append(size)
+
+    @bench.command()
     def stream_items(n: int) -> Iterator[int]:
         yield from range(n)
 
@@ -277,6 +293,12 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
             raise RuntimeError(f"bench phase {name} failed in the page: {result['error']}")
         return time.perf_counter() - started
 
+    async def marked_phase(name: str, **phase_args: object) -> float:
+        """A phase timed from the page's `bench_mark` call (after its set-up) to its end."""
+        bench_marks.clear()
+        await phase(name, **phase_args)
+        return time.perf_counter() - bench_marks[-1]
+
     spin = {} if args.spin_us is None else {"spin_us": args.spin_us}
     view = WebView(title="bench", assets=ROOT / "bench" / "page", commands=bench, width=400, height=300, **spin)
     t0 = time.perf_counter_ns()
@@ -311,6 +333,11 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
             await phase("cancel", n=200)
             cancel_meds.append(statistics.median(cancel_gaps))
         cancel_us = statistics.median(cancel_meds)
+        bin10_s = statistics.median([await marked_phase("binary", mib=10, n=5) for _ in range(runs)])
+        bin100_s = statistics.median([await marked_phase("binary", mib=100, n=2) for _ in range(runs)])
+        records_s = statistics.median([await marked_phase("records", n=10, raw=False) for _ in range(runs)])
+        records_raw_s = statistics.median([await marked_phase("records", n=10, raw=True) for _ in range(runs)])
+        records_mib = payload_sizes[-1] / (1024 * 1024)  # the JSON the page sends, as the floor counts it
     finally:
         view.close()
         await run
@@ -327,6 +354,10 @@ async def window_rows(args: argparse.Namespace) -> list[tuple[str, str, str, str
         (f"Python→JS events/s ({args.window_events:,}, order checked)", f"{args.window_events / events_s:,.0f}/s, {lost} lost", f"{f['events_per_s']:,.0f}/s", ratio(args.window_events / events_s, f["events_per_s"]) + "  (target ≥ 50,000/s)"),
         (f"stream items/s ({n_items:,} ints, for await, order checked)", f"{n_items / stream_s:,.0f}/s", f"{f['events_per_s']:,.0f}/s", ratio(n_items / stream_s, f["events_per_s"]) + "  (floor: pushed frames; target ≥ 100,000/s)"),
         (f"channel items/s ({n_items:,} ints, onItem, order checked)", f"{n_items / channel_s:,.0f}/s", f"{f['events_per_s']:,.0f}/s", ratio(n_items / channel_s, f["events_per_s"]) + "  (floor: pushed frames)"),
+        ("binary echo, 10 MiB ×5 (bytes, raw)", f"{50 / bin10_s:,.1f} MiB/s", f"{f['binary_10_mib_per_s']:,.1f} MiB/s", ratio(50 / bin10_s, f["binary_10_mib_per_s"]) + "  (floor: custom-protocol echo; target ≥ 0.60×)"),
+        ("binary echo, 100 MiB ×2 (bytes, raw)", f"{200 / bin100_s:,.1f} MiB/s", f"{f['binary_100_mib_per_s']:,.1f} MiB/s", ratio(200 / bin100_s, f["binary_100_mib_per_s"]) + "  (floor: custom-protocol echo; target ≥ 0.60×)"),
+        ("1 MiB record echo (postMessage path, validated)", f"{records_mib * 10 / records_s:,.1f} MiB/s", f"{f['records_mib_per_s']:,.1f} MiB/s", ratio(records_mib * 10 / records_s, f["records_mib_per_s"]) + "  (floor: plain-JSON postMessage echo; target ≥ 3×)"),
+        ("1 MiB record echo (custom-protocol path, validated)", f"{records_mib * 10 / records_raw_s:,.1f} MiB/s", f"{f['records_mib_per_s']:,.1f} MiB/s", ratio(records_mib * 10 / records_raw_s, f["records_mib_per_s"]) + "  (floor: plain-JSON postMessage echo; target ≥ 3×)"),
         ("abort → CancelledError in the handler, median", f"{cancel_us / 1000:,.2f} ms", "", "upper bound: page abort after a host mark call  (target ≤ 5 ms)"),
         ("cold start to first call", f"{cold_ms:,.0f} ms", "", ""),
     ]
