@@ -6,12 +6,15 @@ Handlers count their invocations (``api.invocations``) so that every bad-input t
 check that nothing reached a handler. Streams (``api.count``, ``api.forever``,
 ``api.fails_after``) and a channel (``api.export``) are there for docs/streams.md over the
 network; ``api.forever``'s ``finally`` is counted (``api.finally_count``) so a test can see
-that a cancelled stream's generator was closed on the server.
+that a cancelled stream's generator was closed on the server. ``api.sha256``,
+``api.bytes_echo`` and ``api.make_bytes`` take and return raw bytes (docs/binary.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,6 +38,13 @@ class Progress(BaseModel):
 
     done: int
     total: int
+
+
+class MadeBytes(BaseModel):
+    """What `api.make_bytes` returns: random bytes and their SHA-256."""
+
+    data: bytes
+    sha256: str
 
 
 class NotFound(InvokeException):
@@ -137,6 +147,25 @@ async def export(path: str, progress: Channel[Progress], total: int = Field(defa
     for done in range(1, total + 1):
         await progress.send(Progress(done=done, total=total))
     return path
+
+
+@commands.command("api.sha256")
+def sha256(data: bytes) -> str:
+    _count()
+    return hashlib.sha256(data).hexdigest()
+
+
+@commands.command("api.bytes_echo")
+async def bytes_echo(data: bytes) -> bytes:
+    _count()
+    return data
+
+
+@commands.command("api.make_bytes")
+def make_bytes(n: int = Field(ge=0, le=200 * 1024 * 1024)) -> MadeBytes:
+    _count()
+    data = os.urandom(n)
+    return MadeBytes(data=data, sha256=hashlib.sha256(data).hexdigest())
 
 
 @commands.command("api.invocations")

@@ -10,6 +10,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -188,6 +189,21 @@ describe("against the real server", { skip: SKIP }, () => {
     clients.push(printed);
     assert.equal(printed.connection.url, server.ws_url);
     assert.deepEqual(await printed.call("api.add", { a: 5, b: 5 }), { total: 10 });
+  });
+
+  test("raw bytes both ways as binary WebSocket messages: SHA-256 intact for 0 B, 1 B, 1 MiB and 100 MiB", async () => {
+    const sha = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+    for (const n of [0, 1, 1 << 20, 100 << 20]) {
+      const data = new Uint8Array(randomBytes(n));
+      if (n > 0) data[0] = 0x89; // not UTF-8
+      const digest = sha(data);
+      assert.equal(await av.call("api.sha256", { data }), digest, `upload of ${n} B`); // detected: a Uint8Array
+      const echoed = await av.call("api.bytes_echo", { data });
+      assert.ok(echoed instanceof Uint8Array && echoed.length === n && sha(echoed) === digest, `echo of ${n} B`);
+      const made = (await av.call("api.make_bytes", { n }, { binary: true })) as { data: Uint8Array; sha256: string };
+      assert.ok(made.data instanceof Uint8Array && made.data.length === n, `download of ${n} B`);
+      assert.equal(sha(made.data), made.sha256, `download of ${n} B`);
+    }
   });
 
   test("a validation error: invalid_params with data.errors, and no handler ran", async () => {
