@@ -233,7 +233,7 @@ async def test_a_100_mib_echo_peaks_within_a_bounded_multiple_of_its_size_in_the
     assert await h.run("big_echo", 100 * MIB, timeout=300) is True
     grown = _peak_rss() - base
     print(f"100 MiB echo: host peak RSS grew {grown / MIB:.0f} MiB ({grown / (100 * MIB):.2f}×)")
-    # Measured 3.96–4.10× here: WebKit itself holds the request body twice (~200 MiB) when the
+    # Measured 3.96 to 4.10× here: WebKit itself holds the request body twice (~200 MiB) when the
     # endpoint runs; ours is the attachment once plus one 33 MiB read chunk (docs/binary.md,
     # "Memory"). The 4× is not met reliably: this bounds what we measured, so a copy
     # more (+1×) fails it.
