@@ -80,7 +80,17 @@ async function run(): Promise<void> {
     "2026-03-02T13:30:00Z",
   );
   await expect("idsAndMoney", commands.idsAndMoney({ id: uuid, amount: "1.25" }), { id: uuid, double: "2.50", version: 4 });
-  await expect("rawBytes", commands.rawBytes({ data: "hello" }), "hello");
+  {
+    // Raw both ways (docs/binary.md): the same bytes come back as a Uint8Array, not a string.
+    const sent = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0xff, 0x00]);
+    try {
+      const got = await commands.rawBytes({ data: sent });
+      const same = got instanceof Uint8Array && got.length === sent.length && got.every((b, i) => b === sent[i]);
+      results["rawBytes"] = same ? { ok: true } : { ok: false, got: String(got), want: String(sent) };
+    } catch (e) {
+      results["rawBytes"] = { ok: false, error: String((e as Error).message) };
+    }
+  }
   await expect("anything", commands.anything({ value: { a: [1, "x", null] } }), { a: [1, "x", null] });
   await expect("constrained", commands.constrained({ name: "abc", count: 4 }), 7);
   await expect("aliased", commands.aliased({ a: { userName: "ada" } }), { userName: "ada" });
