@@ -105,7 +105,10 @@ else
 import subprocess, sys
 import auroraview
 from auroraview import _core, _load
-assert not _core.WINDOW_SUPPORT and "libwebkit2gtk" in (_load.WINDOW_UNAVAILABLE or ""), _load.WINDOW_UNAVAILABLE
+# The loader names the first hidden library in the extension's link order (the linker's choice).
+hidden = ("libwebkit2gtk-4.1", "libjavascriptcoregtk-4.1", "libgtk-3", "libgdk-3", "libsoup-3.0")
+why = _load.WINDOW_UNAVAILABLE or ""
+assert not _core.WINDOW_SUPPORT and any(f"{lib}.so" in why for lib in hidden), why
 for args in (["schema", "shop:commands"], ["codegen", "shop:commands", "--out", "ui/shop.gen.ts", "--check"]):
     out = subprocess.run([sys.executable, "-m", "auroraview", *args], capture_output=True, text=True)
     assert out.returncode == 0, (args, out.stderr)
