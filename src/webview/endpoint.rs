@@ -213,7 +213,7 @@ fn finish_reply(request: &URISchemeRequest, reply: Reply, allow: Option<&str>) {
             let response = URISchemeResponse::new(&stream, len as i64);
             response.set_status(200, None);
             response.set_content_type("application/octet-stream");
-            response.set_http_headers(headers(allow, &[]));
+            response.set_http_headers(headers(allow));
             request.finish_with_response(&response);
         }
         Reply::Refused(code) => {
@@ -229,16 +229,13 @@ fn finish_reply(request: &URISchemeRequest, reply: Reply, allow: Option<&str>) {
     }
 }
 
-fn headers(allow: Option<&str>, extra: &[(&str, &str)]) -> soup::MessageHeaders {
+fn headers(allow: Option<&str>) -> soup::MessageHeaders {
     let headers = soup::MessageHeaders::new(soup::MessageHeadersType::Response);
     headers.append("Cache-Control", "no-store");
     headers.append("X-Content-Type-Options", "nosniff");
     if let Some(origin) = allow {
         headers.append("Access-Control-Allow-Origin", origin);
         headers.append("Vary", "Origin");
-    }
-    for (name, value) in extra {
-        headers.append(name, value);
     }
     headers
 }

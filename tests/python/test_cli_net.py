@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_server import serve
 
 ROOT = Path(__file__).parents[2]
 APP = "tests/net/app.py:commands"
@@ -27,37 +27,6 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> s
         cwd=ROOT,
         env={**os.environ, **(env or {})},
     )
-
-
-@contextlib.contextmanager
-def serve(target: str, *args: str) -> Iterator[dict[str, Any]]:
-    """`auroraview serve TARGET --json ARGS`: its ready line, with the process as "proc";
-    stopped (SIGTERM, then SIGKILL) and its pipes closed afterwards."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "auroraview", "serve", target, "--json", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read() if proc.stderr else "no output"
-        ready = json.loads(line)
-        ready["proc"] = proc
-        yield ready
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
 
 
 @pytest.fixture

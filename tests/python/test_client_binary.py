@@ -9,7 +9,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 from binary_app import NOT_UTF8, Bundle, MiB, Page, payload, sha256
+from cli_server import serve as auroraview_serve
 from pydantic_core import from_json, to_json
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -30,35 +30,6 @@ pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).parents[2]
 APP = "tests/python/binary_app.py:commands"
-
-
-@contextlib.contextmanager
-def auroraview_serve(target: str) -> Iterator[dict[str, Any]]:
-    """`auroraview serve TARGET --json`: its ready line (url, ws_url, port, token); stopped
-    (SIGTERM, then SIGKILL) afterwards."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "auroraview", "serve", target, "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read() if proc.stderr else "no output"
-        yield json.loads(line)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
 
 
 @pytest.fixture(scope="module")
