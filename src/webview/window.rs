@@ -288,7 +288,7 @@ const CRASH_SETTLE: Duration = Duration::from_millis(250);
 /// reports a script that threw, or a renderer that died, as an empty result.
 fn eval(view: &webkit2gtk::WebView, observer: &Arc<dyn WindowObserver>, crashed: &Arc<AtomicBool>, id: u64, js: &str) {
     let (observer, crashed) = (observer.clone(), crashed.clone());
-    #[allow(deprecated)] // evaluate_javascript needs WebKitGTK 2.40; this runs on 2.36+
+    #[allow(deprecated)] // evaluate_javascript is the 2.40 name; run_javascript still works
     view.run_javascript(js, None::<&gio::Cancellable>, move |result| {
         let error = match result {
             Ok(value) => {
