@@ -38,12 +38,12 @@ from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import Any, Final
 
 from pydantic import ValidationError
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_json
 
 from . import _core
 from ._binary import AttachmentError
 from .channel import Channel, _Credit  # pyright: ignore[reportPrivateUsage]
-from .commands import Command, EventHandler
+from .commands import Command, EventHandler, _retry_well_formed  # pyright: ignore[reportPrivateUsage]
 from .context import CallContext
 from .errors import ERROR_NAMES, InvokeException
 
@@ -151,6 +151,15 @@ class _Workers:
 
 def _scrub(message: str) -> str:
     return _ABS_PATH.sub("<path>", message)
+
+
+def _error_json(data: Any) -> bytes:
+    """An error's ``data`` as JSON, lone surrogates becoming U+FFFD as in results
+    (docs/ARCHITECTURE.md, "Strings JavaScript can hold")."""
+    try:
+        return to_json(data)
+    except (PydanticSerializationError, UnicodeEncodeError) as exc:
+        return _retry_well_formed(exc, data, to_json)
 
 
 def _validation_data(exc: ValidationError) -> bytes:
@@ -622,7 +631,7 @@ class Runtime:
     def _fail(self, key: int, cmd: Command, exc: BaseException) -> None:
         if isinstance(exc, InvokeException):
             try:
-                data = None if exc.data is None else to_json(exc.data)
+                data = None if exc.data is None else _error_json(exc.data)
             except Exception as ser:  # noqa: BLE001 - whatever the data's serializer raises
                 log.error("command %r: InvokeException data is not serializable: %s", cmd.name, ser)
                 self.core.fail(
@@ -638,7 +647,7 @@ class Runtime:
         message = f"the handler raised {exc!r}" if base else str(exc)
         data = None
         if self.debug:
-            data = to_json({"traceback": "".join(traceback.format_exception(exc))})
+            data = _error_json({"traceback": "".join(traceback.format_exception(exc))})
         else:
             message = _scrub(message)
         self.core.fail(key, type(exc).__name__, "internal", message, data)

@@ -184,10 +184,31 @@ async def test_error_messages_from_handlers(seen: list[tuple[str, Any]]) -> None
             reply = json.loads(await client.send_raw(raw_call(method, "{}"), timeout=2) or "null")
             assert reply["error"]["code"] == "bad_thing"
             assert reply["error"]["message"] == f"bad{R} thing"
-        # Error data is serialized by the runtime, which does not replace yet: a structured
-        # `internal` reply, never a hang.
+        # Error data follows the rule of results (it was answered `internal`, "error data
+        # could not be serialized", without naming the path).
         reply = json.loads(await client.send_raw(raw_call("refuse_data", "{}"), timeout=2) or "null")
-        assert reply["error"]["code"] in ("bad_thing", "internal")
+        assert reply["error"] == {
+            "name": "InvokeException",
+            "code": "bad_thing",
+            "message": "bad",
+            "data": {"why": f"w{R}"},
+        }
+
+
+async def test_error_data_of_a_debug_traceback() -> None:
+    # With debug on, the reply carries the traceback, which quotes the message: it held the
+    # lone surrogate and the call was never answered.
+    commands = Commands()
+
+    @commands.command()
+    def boom() -> None:
+        raise ValueError("x\ud800y")
+
+    App(commands, debug=True)
+    async with TestClient(commands) as client:
+        reply = json.loads(await client.send_raw(raw_call("boom", "{}"), timeout=2) or "null")
+        assert reply["error"]["message"] == f"x{R}y"
+        assert reply["error"]["data"]["traceback"].endswith(f"ValueError: x{R}y\n")
 
 
 async def test_emitted_event_names_and_payloads(seen: list[tuple[str, Any]]) -> None:
