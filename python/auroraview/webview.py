@@ -178,6 +178,8 @@ class WebView:
         self._fatal: BaseException | None = None
         self._fault_tasks: set[asyncio.Task[Any]] = set()
         self._loaded_once = False  # the window's first document has started loading
+        self._shown = False  # `show()` / `run_async()` got as far as opening the window
+        self._warned_emit = False  # emit() on the closed window was logged (once)
 
     @property
     def label(self) -> str:
@@ -257,13 +259,32 @@ class WebView:
 
     # -- Python → page --------------------------------------------------------------
 
-    def emit(self, event: str, payload: Any = None) -> None:
+    def emit(self, event: str, payload: Any = None) -> bool:
         """Push an event to this window's page only, across reloads (``commands.emit``
         reaches every connection of the app). Events emitted before the page is connected
-        are held for it (see `App.emit`)."""
+        are held for it (see `App.emit`). Returns True when the event was sent or held.
+
+        Once the window was closed (or `close()` was called) no page will ever get it: the
+        event is dropped, ``emit`` returns False and logs a warning (once per window). It
+        does not raise, because a background thread emitting while the user closes the
+        window is a race the app cannot avoid, and a producer must not die of it; it can
+        stop on the False instead."""
+        if self._close_requested:
+            self._dropped_on_closed(event)
+            return False
         app = self._app if self._app is not None and not self._app_settings else self.app
         if not app.core.emit(event, app.commands._event_json(event, payload), self._target):
             app._unrouted()
+        return True
+
+    def _dropped_on_closed(self, event: str) -> None:
+        if not self._warned_emit:
+            self._warned_emit = True
+            logging.getLogger("auroraview").warning(
+                "window %r: emit(%r) after the window was closed: dropped (emit returns False; logged once per window)",
+                self.label,
+                event,
+            )
 
     async def eval_js(self, code: str, *, timeout: float | None = 10.0) -> Any:
         """Evaluate ``code`` in the page and return its value (decoded from JSON).
@@ -347,6 +368,7 @@ class WebView:
         self._fatal = None
         self._closed_future = loop.create_future()
         self._open_error = None
+        self._shown = True
         self._finished.clear()
         try:
             self._loaded_once = False
@@ -474,8 +496,12 @@ class WebView:
             window.close()
 
     def wait_closed(self, timeout: float | None = None) -> bool:
-        """Block until a window shown with ``block=False`` has closed. Then raises the
-        `KeyboardInterrupt` or `SystemExit` a handler raised (which closed it), if any."""
+        """Block until a window shown with ``block=False`` has closed; False after
+        ``timeout`` seconds. Then raises the `KeyboardInterrupt` or `SystemExit` a handler
+        raised (which closed it), if any. `RuntimeError` when the window was never shown
+        (there is nothing to wait for: it did not close, it never opened)."""
+        if not self._shown:
+            raise RuntimeError("this WebView was never shown: wait_closed() waits for a window opened with show(block=False)")
         closed = self._wait_closed(timeout)
         if closed:
             self._raise_fatal()
@@ -485,12 +511,16 @@ class WebView:
         return self._finished.wait(timeout)
 
     async def wait_open(self, timeout: float | None = 30.0) -> None:
-        """Wait until `run_async` (or `show`) has opened the window."""
+        """Wait until `run_async` (or `show`) has opened the window. Raises what opening
+        raised, `WindowClosed` at once when the window was closed (or `close()` was called)
+        before or while waiting, and `TimeoutError` after ``timeout`` seconds."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while self._window is None:
             if self._open_error is not None:
                 raise self._open_error
+            if self._close_requested:
+                raise WindowClosed("the window was closed: it will not open (a WebView is shown once)")
             if deadline is not None and loop.time() > deadline:
                 raise TimeoutError("the window did not open")
             await asyncio.sleep(0.005)

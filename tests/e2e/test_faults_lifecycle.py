@@ -6,16 +6,18 @@ handler that never returns does not hold up the exit after its window closed, Ct
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
 
-from auroraview import WebView
+from auroraview import WebView, WindowClosed
 
 READY_PAGE = '<!doctype html><p>faults</p><script>window.addEventListener("auroraviewready", () => { %s });</script>'
 
@@ -249,3 +251,72 @@ def test_system_exit_in_a_handler_is_raised_by_wait_closed_after_show_without_bl
     assert info.value.code == 7
     assert not view.is_open
     assert view.wait_closed(1)  # raised once
+
+
+def test_wait_closed_on_a_window_never_shown_is_an_error(display: str) -> None:
+    # It returned True at once, as if a window had been shown and closed.
+    view = WebView(title="unshown", html="<p>unshown</p>")
+    with pytest.raises(RuntimeError, match=r"never shown.*show\(block=False\)"):
+        view.wait_closed(5)
+    view.close()  # closed before it was ever shown: still nothing to wait for
+    with pytest.raises(RuntimeError, match=r"never shown"):
+        view.wait_closed(5)
+
+
+def test_wait_open_after_close_raises_window_closed_at_once(display: str) -> None:
+    # It waited its whole timeout, then raised TimeoutError("the window did not open").
+    shown = WebView(title="shown", html="<p>shown</p>")
+    shown.show(block=False)
+    shown.close()
+    assert shown.wait_closed(10)
+    never = WebView(title="never", html="<p>never</p>")
+    never.close()
+
+    async def main() -> None:
+        for view in (shown, never):
+            started = time.monotonic()
+            with pytest.raises(WindowClosed, match="was closed"):
+                await view.wait_open(timeout=5)
+            assert time.monotonic() - started < 1
+
+    asyncio.run(main())
+
+
+def test_emit_on_a_closed_window_returns_false_and_warns_once(
+    display: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # It was accepted silently: held for a page that would never connect.
+    view = WebView(title="emit", html="<p>emit</p>")
+    view.show(block=False)
+    assert view.emit("tick", 0) is True
+    # A background producer racing the close: never raises, and learns from the return value.
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def produce() -> None:
+        deadline = time.monotonic() + 10
+        try:
+            while time.monotonic() < deadline:
+                ok = view.emit("tick", len(results))
+                results.append(ok)
+                if not ok:
+                    return
+                time.sleep(0.001)
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    with caplog.at_level(logging.WARNING, logger="auroraview"):
+        producer = threading.Thread(target=produce)
+        producer.start()
+        time.sleep(0.05)
+        view.close()
+        producer.join(10)
+        assert view.wait_closed(10)
+        held = view.app.core.held
+        assert view.emit("tick", -1) is False
+        assert view.emit("tick", -2) is False
+    assert not errors and results and results[-1] is False
+    assert view.app.core.held == held, "nothing held for a closed window"
+    warned = [r for r in caplog.records if "closed" in r.getMessage() and "emit" in r.getMessage()]
+    assert len(warned) == 1, [r.getMessage() for r in caplog.records]
+    assert "'tick'" in warned[0].getMessage()
