@@ -1,10 +1,14 @@
 """The e2e page harness: a window showing tests/e2e/page with the commands its scenarios
-call; it runs a scenario and returns what the page reported."""
+call; it runs a scenario and returns what the page reported. Also the helpers several e2e
+files share: a plain HTTP server, this process's WebKit children, and polling a condition."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -186,3 +190,36 @@ def http_server(folder: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def children(name: str) -> list[int]:
+    """This process's child processes whose name starts with `name`."""
+    me, found = os.getpid(), list[int]()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        if int(rest.split()[1]) == me and comm.startswith(name):
+            found.append(int(entry))
+    return found
+
+
+def kill_renderers() -> int:
+    """SIGKILL every WebKit web process of this process (only the test's window is open)."""
+    pids = children("WebKitWebProces")
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return len(pids)
+
+
+async def until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.01)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from harness import Harness
+from harness import Harness, children, kill_renderers, until
 
 from auroraview import Commands, JavaScriptError, PageCrashed, PageFault, PageNavigated, WebView, WindowClosed
 
@@ -28,39 +27,6 @@ addEventListener("auroraviewready", async () => {
   for (let i = 0; i < 100; i++) auroraview.call("hang", {i}).catch(() => {});
 });
 </script>"""
-
-
-def children(name: str) -> list[int]:
-    """This process's child processes whose name starts with `name`."""
-    me, found = os.getpid(), []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm, rest = stat.split("(", 1)[1].rsplit(")", 1)
-        if int(rest.split()[1]) == me and comm.startswith(name):
-            found.append(int(entry))
-    return found
-
-
-def kill_renderers() -> int:
-    """SIGKILL every WebKit web process of this process (only the test's window is open)."""
-    pids = children("WebKitWebProces")
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
-    return len(pids)
-
-
-async def until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 class CrashApp:

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from harness import kill_renderers, until
 
-from auroraview import STREAM_WINDOW, Channel, Commands, WebView
+from auroraview import STREAM_WINDOW, Channel, Commands, PageFault, WebView
 
 PAGE = """<!doctype html><meta charset="utf-8"><script>
 const report = (name, data) => auroraview.call("report", {name, data});
@@ -67,6 +68,12 @@ const scenarios = {
     for (const c of ctls) c.abort();
     const codes = await Promise.all(calls);
     return {cancelled: codes.filter((c) => c === "cancelled").length, stats: auroraview.stats()};
+  },
+  async killed_mid_stream() {
+    const it = auroraview.stream("forever")[Symbol.asyncIterator]();
+    await it.next();
+    await auroraview.call("mark");              // reading no further: the stream stays in flight
+    await new Promise(() => {});
   },
   async reload_mid_stream() {
     const it = auroraview.stream("forever")[Symbol.asyncIterator]();
@@ -236,3 +243,23 @@ async def test_reloading_the_page_ends_its_streams(h: Harness) -> None:
     await asyncio.wait_for(h.ready.get(), 30)  # the reloaded page is back
     await h.wait_finally(1, timeout=5)
     assert h.view.app.core.in_flight == 0
+
+
+async def test_a_killed_renderer_ends_its_streams_and_the_page_reloads(h: Harness) -> None:
+    # RELIABILITY.md case 24: the dead page's connection is disconnected, which closes the
+    # generators of its streams as it cancels its calls.
+    faults: list[PageFault] = []
+    h.view.on_fault(faults.append)
+    h.view.emit("run", {"name": "killed_mid_stream", "arg": None})
+    await until(lambda: h.marks, 10, "the page to read the stream's first item")
+    assert h.view.app.core.in_flight == 1 and not h.finally_at
+    killed = time.monotonic()
+    assert kill_renderers() >= 1
+    await h.wait_finally(1, timeout=2)
+    assert h.finally_at[0][1] - killed < 2
+    assert h.view.app.core.in_flight == 0
+    await until(lambda: faults, 5, "the crash to be reported")
+    assert (faults[0].kind, faults[0].reloading) == ("crashed", True)
+    # Reloaded by default: the new page is back and streams again.
+    await asyncio.wait_for(h.ready.get(), 30)
+    assert await h.run("order", 10) == {"count": 10, "bad": None}
