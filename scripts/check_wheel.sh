@@ -13,11 +13,8 @@ echo "== build: wheel and sdist"
 bash scripts/build_wheel.sh "$work/dist" >/dev/null
 wheel=$(ls "$work"/dist/auroraview-*.whl)
 sdist=$(ls "$work"/dist/auroraview-*.tar.gz)
-listing=$(python3 -m zipfile -l "$wheel")
-if grep -q "\.libs/" <<<"$listing"; then
-  echo "check_wheel: libraries were grafted into the wheel" >&2
-  exit 1
-fi
+# No grafted libraries, both extensions stripped (and, below, the sdist's file list).
+bash scripts/check_dist.sh "$wheel" "$sdist"
 so_bytes=$(python3 - "$wheel" <<'PY'
 import sys, zipfile
 sizes = {i.filename: i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist() if i.filename.endswith(".so")}
