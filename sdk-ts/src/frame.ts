@@ -236,6 +236,20 @@ export function encodeFrame(json: string, blobs: readonly Uint8Array[]): Uint8Ar
 }
 
 /**
+ * `frame` as views of consecutive parts of at most `size` bytes (no copy): how the window
+ * posts a large frame (UPLOAD_PART_BYTES in transports/webkit.ts). One part when it fits.
+ */
+export function partsOf(frame: Uint8Array, size: number): Uint8Array[] {
+  const total = lengthOf(frame);
+  if (total <= size) return [frame];
+  const buffer = reflectApply(typedArrayBuffer, frame, []) as ArrayBuffer;
+  const base = reflectApply(typedArrayOffset, frame, []) as number;
+  const parts: Uint8Array[] = [];
+  for (let at = 0; at < total; at += size) put(parts, parts.length, new U8(buffer, base + at, total - at < size ? total - at : size));
+  return parts;
+}
+
+/**
  * Split a binary frame into its JSON text and its attachments. The attachments are views of
  * `frame`'s memory (no copy). Throws an `Error` saying why when `frame` is shorter than its
  * header, does not start with `0x00`, or its lengths do not add up to its size (as the host

@@ -437,6 +437,7 @@ test("a refused or failed binary request settles its call once, with a structure
     tooLarge: () => new Response(null, { status: 413 }),
     network: () => Promise.reject(new TypeError("Failed to fetch")),
     serverError: () => new Response("oops", { status: 500 }),
+    tooMany: () => new Response(null, { status: 429 }),
     errorWithReply: (p) => frameResponse(errorFrame(p.message.id), 400),
     tooLargeWithReply: (p) => frameResponse(replyFrame(p.message.id, { name: "PayloadTooLarge", code: "payload_too_large", message: "the host's words", data: null }, false), 413),
     notAFrame: () => new Response('{"type":"call_result"}', { status: 200 }),
@@ -454,6 +455,7 @@ test("a refused or failed binary request settles its call once, with a structure
     ["tooLarge", "payload_too_large", "PayloadTooLarge", /HTTP 413/],
     ["network", "disconnected", "Disconnected", /could not reach the host: Failed to fetch/],
     ["serverError", "disconnected", "Disconnected", /HTTP 500/],
+    ["tooMany", "overloaded", "Overloaded", /HTTP 429/],
     ["errorWithReply", "invalid_params", "ValidationError", /data: too short/],
     ["tooLargeWithReply", "payload_too_large", "PayloadTooLarge", /the host's words/],
     ["notAFrame", "internal", "InternalError", /not a binary frame/],
@@ -473,6 +475,59 @@ test("a refused or failed binary request settles its call once, with a structure
   assert.equal(posted.length, expect.length);
   await new Promise((r) => setTimeout(r, 10));
   // Exactly one reply each: a second one would count as unmatched.
+  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 0 });
+});
+
+test("a frame over 33 MiB is posted in parts, in order, each naming its upload; the last one is answered", async () => {
+  const PART = 33 * 1024 * 1024;
+  const seen: Array<{ upload: string | null; key: string | null; size: number }> = [];
+  const bodies: Uint8Array[] = [];
+  let refuseAt = -1;
+  const fetch = (url: unknown, init?: unknown): Promise<Response> => {
+    const request = new Request(String(url), init as RequestInit);
+    const body = (init as { body: Uint8Array }).body;
+    const upload = request.headers.get("X-AuroraView-Upload");
+    seen.push({ upload, key: request.headers.get("X-AuroraView-Key"), size: body.length });
+    if (seen.length - 1 === refuseAt) return Promise.resolve(new Response(null, { status: 413 }));
+    bodies.push(new Uint8Array(body)); // a copy, as the host reads it
+    if (upload !== null && upload.endsWith(";more")) return Promise.resolve(new Response(null, { status: 204 }));
+    const whole = new Uint8Array(bodies.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const b of bodies) {
+      whole.set(b, at);
+      at += b.length;
+    }
+    bodies.length = 0;
+    const { json, blobs } = decodeFrame(whole);
+    const message = JSON.parse(json) as { id: unknown };
+    let sum = 0;
+    for (let i = 0; i < blobs[0].length; i += 4099) sum = (sum + blobs[0][i]) % 65521;
+    return Promise.resolve(frameResponse(replyFrame(message.id, { size: blobs[0].length, sum })));
+  };
+  const { av, key, domReady } = load({ fetch });
+  domReady();
+  await av.ready;
+  const data = new Uint8Array(2 * PART + 5);
+  for (let i = 0; i < data.length; i += 4099) data[i] = i % 251;
+  let sum = 0;
+  for (let i = 0; i < data.length; i += 4099) sum = (sum + data[i]) % 65521;
+  const result = (await av.call("api.big", { data })) as { size: number; sum: number };
+  assert.deepEqual({ size: result.size, sum: result.sum }, { size: data.length, sum });
+  // The frame is the data plus a header and its JSON: three parts, the last one short.
+  assert.deepEqual(seen.map((s) => s.upload), ["0;more", "0;more", "0;last"]);
+  assert.deepEqual(seen.slice(0, 2).map((s) => s.size), [PART, PART]);
+  assert.ok(seen[2].size > 5 && seen[2].size < 1024, `last part ${seen[2].size} bytes`);
+  assert.ok(seen.every((s) => s.key === key()), "every part carries the key");
+  // A small call after it is one POST without the header; the next upload has the next number.
+  await av.call("api.small", { data: new Uint8Array(3) });
+  assert.equal(seen[3].upload, null);
+  // A part refused: the call fails with the host's reason, and no later part is posted.
+  seen.length = 0;
+  refuseAt = 1;
+  await assert.rejects(av.call("api.big", { data }), (e: unknown) => e instanceof InvokeError && e.code === "payload_too_large");
+  assert.deepEqual(seen.map((s) => s.upload), ["1;more", "1;more"]);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(seen.length, 2, "no part after the refused one");
   assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 0 });
 });
 

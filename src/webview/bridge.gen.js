@@ -309,6 +309,15 @@
     }
     return out;
   }
+  function partsOf(frame, size) {
+    const total = lengthOf(frame);
+    if (total <= size) return [frame];
+    const buffer = reflectApply(typedArrayBuffer, frame, []);
+    const base = reflectApply(typedArrayOffset, frame, []);
+    const parts = [];
+    for (let at = 0; at < total; at += size) put(parts, parts.length, new U8(buffer, base + at, total - at < size ? total - at : size));
+    return parts;
+  }
   function decodeFrame(frame) {
     let buffer;
     let base;
@@ -921,6 +930,8 @@
 
   // src/transports/webkit.ts
   var BINARY_CALL_URL = "auroraview://localhost/__auroraview/call";
+  var UPLOAD_PART_BYTES = 33 * 1024 * 1024;
+  var UPLOAD_HEADER = "X-AuroraView-Upload";
   var KEY_HEADER = "X-AuroraView-Key";
   var ResponseIntrinsic = globalThis.Response;
   var responseStatus = ResponseIntrinsic === void 0 ? void 0 : getOwnPropertyDescriptor(ResponseIntrinsic.prototype, "status")?.get;
@@ -948,6 +959,13 @@
         code: "payload_too_large",
         name: "PayloadTooLarge",
         message: "the binary call is larger than the host accepts (HTTP 413: max_binary_bytes or max_message_bytes)"
+      };
+    }
+    if (status === 429) {
+      return {
+        code: "overloaded",
+        name: "Overloaded",
+        message: "too many large binary calls are being posted at once (HTTP 429): the host holds 16 uploads in progress per page"
       };
     }
     return { code: "disconnected", name: "Disconnected", message: `the host answered the binary call with HTTP ${status} and no reply` };
@@ -978,6 +996,7 @@
     const keyField = ',"key":"' + key + '"';
     const headers = create(null);
     headers[KEY_HEADER] = key;
+    let uploads = 0;
     function field(name, value) {
       if (value === void 0) return "";
       const json = stringify(value);
@@ -1066,28 +1085,58 @@
           (err) => status === 200 ? unreachable(err) : refused2(status)
         );
       };
-      const init = create(null);
-      init.method = "POST";
-      init.headers = headers;
-      init.body = frame;
-      init.credentials = "omit";
-      init.redirect = "error";
-      try {
-        const request = reflectApply(fetcher, window, [BINARY_CALL_URL, init]);
-        whenSettled(
-          request,
-          (response) => {
-            try {
-              responded(response);
-            } catch (err) {
-              unreachable(err);
-            }
-          },
-          unreachable
-        );
-      } catch (err) {
-        unreachable(err);
+      const send = (body, part, then) => {
+        const init = create(null);
+        init.method = "POST";
+        if (part === void 0) {
+          init.headers = headers;
+        } else {
+          const partHeaders = create(null);
+          partHeaders[KEY_HEADER] = key;
+          partHeaders[UPLOAD_HEADER] = part;
+          init.headers = partHeaders;
+        }
+        init.body = body;
+        init.credentials = "omit";
+        init.redirect = "error";
+        try {
+          const request = reflectApply(fetcher, window, [BINARY_CALL_URL, init]);
+          whenSettled(
+            request,
+            (response) => {
+              try {
+                then(response);
+              } catch (err) {
+                unreachable(err);
+              }
+            },
+            unreachable
+          );
+        } catch (err) {
+          unreachable(err);
+        }
+      };
+      const parts = partsOf(frame, UPLOAD_PART_BYTES);
+      if (parts.length === 1) {
+        send(frame, void 0, responded);
+        return;
       }
+      const upload = "" + uploads;
+      uploads = (uploads + 1) % 4294967296;
+      let next = 0;
+      const sendPart = () => {
+        const index = next++;
+        if (index === parts.length - 1) {
+          send(parts[index], upload + ";last", responded);
+          return;
+        }
+        send(parts[index], upload + ";more", (response) => {
+          const status = statusOf(response);
+          if (status === 204) sendPart();
+          else refused2(status);
+        });
+      };
+      sendPart();
     }
     function receive(from, batch) {
       if (from !== key || typeof batch !== "string") {

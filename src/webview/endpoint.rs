@@ -21,6 +21,7 @@ use wry::http::{Request, Response};
 
 use super::page::Page;
 use super::scheme::{self, CALL_PATH, KEY_HEADER};
+use super::upload::{self, Part, PartRefusal, UPLOAD_HEADER};
 use crate::assets::{AssetSource, SCHEME};
 use crate::ipc::{Origin, Reply, Router};
 use crate::protocol::ErrorCode;
@@ -115,20 +116,55 @@ fn call(request: &URISchemeRequest, page: &Arc<Page>, router: &Arc<Router>, orig
         finish(request, status_only(413, allow.as_deref()));
         return;
     }
+    // A part of a large frame (upload.rs): checked against what its upload holds already.
+    let part = match header(UPLOAD_HEADER).map(|v| upload::parse_part(&v)) {
+        None => None,
+        Some(Some(part)) => Some(part),
+        Some(None) => {
+            finish(request, status_only(400, allow.as_deref()));
+            return;
+        }
+    };
+    let conn = page.connection();
+    if let Some(part) = part {
+        if let Err(why) = page.uploads().admit(conn, part, announced.unwrap_or(0), max) {
+            finish(request, status_only(why.status(), allow.as_deref()));
+            return;
+        }
+    }
     let body = match read_body(request, announced, max) {
         Ok(body) => body,
         Err(status) => {
+            if let Some(part) = part {
+                page.uploads().forget(part.upload);
+            }
             finish(request, status_only(status, allow.as_deref()));
             return;
         }
     };
+    let frame = match part {
+        None => body,
+        Some(Part { upload, last: false }) => {
+            let kept = page.uploads().keep(conn, upload, body, max);
+            finish(request, status_only(kept.map_or_else(PartRefusal::status, |()| 204), allow.as_deref()));
+            return;
+        }
+        Some(Part { upload, last: true }) => match page.uploads().complete(conn, upload, body, max) {
+            Ok(frame) => frame,
+            Err(why) => {
+                finish(request, status_only(why.status(), allow.as_deref()));
+                return;
+            }
+        },
+    };
     let responder = CallResponder { request: Some(MainThreadRequest(request.clone())), allow };
-    page.receive_frame(router, body, Box::new(move |reply| responder.send(reply)));
+    page.receive_frame(router, frame, Box::new(move |reply| responder.send(reply)));
 }
 
 /// Large bodies are read in chunks this size: each is its own mapping (over glibc's largest
 /// mmap threshold, 32 MiB), so its memory goes back as soon as the host has copied it on
-/// (`_core.Core.take`): a 100 MiB upload is held once by us, plus one chunk.
+/// (`_core.Core.take`): a 100 MiB upload is held once by us, plus one chunk. The page posts
+/// large frames in parts of this size too (`upload.rs`, the SDK's `UPLOAD_PART_BYTES`).
 const CHUNK: usize = 33 * 1024 * 1024;
 
 /// The request body, read after the checks, in chunks of at most `CHUNK`: `Err(status)` when
@@ -258,7 +294,7 @@ fn preflight(allow: Option<&str>) -> Response<Cow<'static, [u8]>> {
         response = response
             .header("Access-Control-Allow-Origin", origin)
             .header("Access-Control-Allow-Methods", "POST")
-            .header("Access-Control-Allow-Headers", KEY_HEADER)
+            .header("Access-Control-Allow-Headers", format!("{KEY_HEADER}, {UPLOAD_HEADER}"))
             .header("Access-Control-Max-Age", "600")
             .header("Vary", "Origin");
     }

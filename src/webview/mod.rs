@@ -1,6 +1,6 @@
 //! The only code that touches wry and tao: the GUI thread (`gui`), windows (`window`), each
 //! window's page lifecycle (`page`), the custom protocol (`endpoint` on WebKit, its rules in `scheme`,
-//! serving `crate::assets` and the call endpoint), the injected
+//! serving `crate::assets` and the call endpoint, large frames in parts in `upload`), the injected
 //! bridge (`bridge`) and the security report (`security`).
 
 mod bridge;
@@ -10,6 +10,7 @@ mod gui;
 mod page;
 mod scheme;
 mod security;
+mod upload;
 mod window;
 
 pub use crate::assets::{safe_relative, AssetResponse, AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};

@@ -26,6 +26,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::bridge;
+use super::upload::Uploads;
 use crate::handoff::{must_wake, spin_until};
 use crate::ipc::{ConnId, ConnInfo, Receipt, Responder, Router, Sink};
 
@@ -68,6 +69,8 @@ pub struct Page {
     wait_backoff: AtomicU32,
     /// IPC messages refused because they came from an origin that may not use IPC.
     refused: AtomicU64,
+    /// Large frames the call endpoint is receiving in parts (`upload.rs`).
+    uploads: Mutex<Uploads>,
 }
 
 /// The router's sink for one document of one page.
@@ -116,6 +119,7 @@ impl Page {
             awaiting: AtomicBool::new(false),
             wait_backoff: AtomicU32::new(0),
             refused: AtomicU64::new(0),
+            uploads: Mutex::new(Uploads::default()),
         })
     }
 
@@ -176,6 +180,12 @@ impl Page {
         self.closed.store(true, Ordering::Release);
         router.disconnect(self.connection());
         self.frames.lock().clear();
+        self.uploads.lock().clear();
+    }
+
+    /// The parts of large frames received so far (`upload.rs`), for the current connection.
+    pub fn uploads(&self) -> parking_lot::MutexGuard<'_, Uploads> {
+        self.uploads.lock()
     }
 
     /// The script delivering every frame ready for the current document, if any: frames of

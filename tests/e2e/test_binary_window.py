@@ -70,7 +70,12 @@ const scenarios = {
     const body = frame('{"type":"call","id":"forged","method":"counted","params":{"data":{"$bin":0}}}', [new Uint8Array([1, 2, 3])]);
     const url = "auroraview://localhost/__auroraview/call";
     const statuses = [];
-    for (const headers of [{}, {"X-AuroraView-Key": "0123456789abcdef0123456789abcdef"}, {"X-AuroraView-Key": ""}]) {
+    const wrong = "0123456789abcdef0123456789abcdef";
+    for (const headers of [
+      {}, {"X-AuroraView-Key": wrong}, {"X-AuroraView-Key": ""},
+      // Parts of a large frame (upload.rs) need the key as much as a whole frame does.
+      {"X-AuroraView-Upload": "1;more"}, {"X-AuroraView-Key": wrong, "X-AuroraView-Upload": "1;last"},
+    ]) {
       try { statuses.push((await fetch(url, {method: "POST", headers, body})).status); }
       catch (e) { statuses.push("blocked: " + e); }
     }
@@ -207,8 +212,9 @@ async def test_bytes_nested_in_models_travel_raw(h: Harness) -> None:
 
 async def test_a_forged_or_missing_key_is_refused_before_any_handler(h: Harness) -> None:
     got = await h.run("forged")
-    # No key, a wrong key, an empty key: 403; a GET: 405. The page's own call then works.
-    assert got == {"statuses": [403, 403, 403, 405], "ok": 1}
+    # No key, a wrong key, an empty key, parts without the key: 403; a GET: 405. The page's
+    # own call then works.
+    assert got == {"statuses": [403, 403, 403, 403, 403, 405], "ok": 1}
     assert h.counted == [1], "no forged request reached the handler"
 
 
@@ -233,11 +239,10 @@ async def test_a_100_mib_echo_peaks_within_a_bounded_multiple_of_its_size_in_the
     assert await h.run("big_echo", 100 * MIB, timeout=300) is True
     grown = _peak_rss() - base
     print(f"100 MiB echo: host peak RSS grew {grown / MIB:.0f} MiB ({grown / (100 * MIB):.2f}×)")
-    # Measured 3.96 to 4.10× here: WebKit itself holds the request body twice (~200 MiB) when the
-    # endpoint runs; ours is the attachment once plus one 33 MiB read chunk (docs/binary.md,
-    # "Memory"). The issue's 4× is not met reliably: this bounds what we measured, so a copy
-    # more (+1×) fails it.
-    assert grown <= 4.5 * 100 * MIB, f"peak RSS grew {grown / MIB:.0f} MiB for a 100 MiB echo"
+    # WebKit holds a request body twice in this process before the endpoint reads it, so the
+    # page posts a frame over 33 MiB in parts (upload.rs): measured 2.62 to 2.68× here, against
+    # 3.96 to 4.10× posted whole (docs/binary.md, "Memory"). A copy more (+1×) fails this.
+    assert grown <= 3 * 100 * MIB, f"peak RSS grew {grown / MIB:.0f} MiB for a 100 MiB echo"
 
 
 async def test_a_url_window_uses_the_custom_protocol_path(dev_server: str) -> None:

@@ -23,13 +23,20 @@
 // and the body is one `Uint8Array`, never a `Blob` (Blob bodies crashed the host's scheme
 // handler). A page that replaces `window.fetch` later neither sees nor redirects the request.
 
-import { decodeFrame, encodeFrame } from "../frame.js";
+import { decodeFrame, encodeFrame, partsOf } from "../frame.js";
 import { create, getOwnPropertyDescriptor, isArray, jsonParse, jsonStringify, reflectApply, whenSettled } from "../intrinsics.js";
 import type { CallId, ClientMessage, ErrorCode, HostMessage } from "../protocol.gen.js";
 import type { CallMessage, Transport, TransportSink, TransportState } from "../transport.js";
 
 /** Where a window's page sends binary calls: one `POST` of a frame each (docs/binary.md). */
 export const BINARY_CALL_URL = "auroraview://localhost/__auroraview/call";
+/** A frame larger than this is posted in parts of this size, each naming its upload in the
+ * `X-AuroraView-Upload` header (`<upload>;more`, then `<upload>;last`): WebKit holds a
+ * request body twice in the host's process before the host reads it, so a 100 MiB frame
+ * posted whole would cost it 200 MiB more (docs/binary.md, "Memory"). The host reads bodies
+ * in chunks of this size too. */
+export const UPLOAD_PART_BYTES = 33 * 1024 * 1024;
+const UPLOAD_HEADER = "X-AuroraView-Upload";
 /** The request header that carries the document key on a binary call. */
 export const KEY_HEADER = "X-AuroraView-Key";
 
@@ -67,6 +74,13 @@ function refusal(status: number): { code: ErrorCode; name: string; message: stri
       code: "payload_too_large",
       name: "PayloadTooLarge",
       message: "the binary call is larger than the host accepts (HTTP 413: max_binary_bytes or max_message_bytes)",
+    };
+  }
+  if (status === 429) {
+    return {
+      code: "overloaded",
+      name: "Overloaded",
+      message: "too many large binary calls are being posted at once (HTTP 429): the host holds 16 uploads in progress per page",
     };
   }
   return { code: "disconnected", name: "Disconnected", message: `the host answered the binary call with HTTP ${status} and no reply` };
@@ -115,6 +129,8 @@ export function webkitTransport(): Transport {
   // The binary request's header, as a prototype-less record (see the header comment).
   const headers = create(null) as Record<string, string>;
   headers[KEY_HEADER] = key;
+  /** The number naming the next frame posted in parts. */
+  let uploads = 0;
 
   /** `,"name":json` for a value given, nothing for one that is absent or not JSON. */
   function field(name: string, value: unknown): string {
@@ -218,28 +234,60 @@ export function webkitTransport(): Transport {
         (err) => (status === 200 ? unreachable(err) : refused(status)),
       );
     };
-    const init = create(null) as RequestInit;
-    init.method = "POST";
-    init.headers = headers;
-    init.body = frame as unknown as BodyInit; // one Uint8Array over a buffer of its own (never a Blob)
-    init.credentials = "omit"; // the key is the credential: no cookie needs to go along
-    init.redirect = "error"; // a redirect would take the key header elsewhere
-    try {
-      const request = reflectApply(fetcher as typeof fetch, window, [BINARY_CALL_URL, init]) as Promise<Response>;
-      whenSettled(
-        request,
-        (response) => {
-          try {
-            responded(response);
-          } catch (err) {
-            unreachable(err); // not a Response (a test's fake), or its body is gone
-          }
-        },
-        unreachable,
-      );
-    } catch (err) {
-      unreachable(err); // a fetch that throws at once (a bad URL scheme, no fetch at all)
+    /** POST one body: `part` names it as a part of an upload, `then` takes the response. */
+    const send = (body: Uint8Array, part: string | undefined, then: (response: Response) => void): void => {
+      const init = create(null) as RequestInit;
+      init.method = "POST";
+      if (part === undefined) {
+        init.headers = headers;
+      } else {
+        const partHeaders = create(null) as Record<string, string>;
+        partHeaders[KEY_HEADER] = key;
+        partHeaders[UPLOAD_HEADER] = part;
+        init.headers = partHeaders;
+      }
+      init.body = body as unknown as BodyInit; // a Uint8Array over our own buffer (never a Blob)
+      init.credentials = "omit"; // the key is the credential: no cookie needs to go along
+      init.redirect = "error"; // a redirect would take the key header elsewhere
+      try {
+        const request = reflectApply(fetcher as typeof fetch, window, [BINARY_CALL_URL, init]) as Promise<Response>;
+        whenSettled(
+          request,
+          (response) => {
+            try {
+              then(response);
+            } catch (err) {
+              unreachable(err); // not a Response (a test's fake), or its body is gone
+            }
+          },
+          unreachable,
+        );
+      } catch (err) {
+        unreachable(err); // a fetch that throws at once (a bad URL scheme, no fetch at all)
+      }
+    };
+    const parts = partsOf(frame, UPLOAD_PART_BYTES);
+    if (parts.length === 1) {
+      send(frame, undefined, responded);
+      return;
     }
+    // In parts, one at a time and in order: each waits for the host to have kept the last.
+    const upload = "" + uploads;
+    uploads = (uploads + 1) % 0x100000000;
+    let next = 0;
+    const sendPart = (): void => {
+      const index = next++;
+      if (index === parts.length - 1) {
+        send(parts[index], upload + ";last", responded);
+        return;
+      }
+      send(parts[index], upload + ";more", (response) => {
+        const status = statusOf(response);
+        if (status === 204) sendPart();
+        else refused(status);
+      });
+    };
+    sendPart();
   }
 
   /** The receiver the host calls with this document's key and a JSON array of frames (a
