@@ -23,4 +23,19 @@ for so in "${sos[@]}"; do
   unstripped=$(grep -oE '\.(symtab|strtab|z?debug_[a-z_.]+)' <<<"$sections" | sort -u | tr '\n' ' ' || true)
   [ -z "$unstripped" ] || fail "$so is not stripped: it has ${unstripped% }"
 done
+# The sdist: every tracked file a build from it needs (the two crates' manifests, lock file
+# and sources, with the bundles src/ embeds by include_str!: src/webview/bridge.gen.js and
+# src/net/client.gen.js; the Python package; what pyproject.toml names), and no build output.
+# Checked against `git ls-files`, not built: a build from it takes minutes on two cores
+# (docs/packaging.md says how long, and how to try it by hand).
+git rev-parse --git-dir >/dev/null 2>&1 || fail "the sdist's file list is checked against git ls-files: run it in a git checkout"
+tar -tzf "$sdist" | sed 's|^[^/]*/||' | grep -v '/$' | sort -u >"$work/sdist.txt"
+{
+  git ls-files -- Cargo.toml Cargo.lock pyproject.toml LICENSE README.md src codegen python
+  printf '%s\n' src/webview/bridge.gen.js src/net/client.gen.js
+} | while read -r f; do [ -e "$f" ] && echo "$f"; done | sort -u >"$work/needed.txt"
+missing=$(comm -23 "$work/needed.txt" "$work/sdist.txt")
+[ -z "$missing" ] || fail "the sdist is missing: $(paste -sd' ' <<<"$missing")"
+output=$(grep -E '(^|/)(target|dist|node_modules|__pycache__)/|\.(so|pyd|whl)$' "$work/sdist.txt" || true)
+[ -z "$output" ] || fail "the sdist carries build output: $(paste -sd' ' <<<"$output")"
 echo "check_dist: ok"

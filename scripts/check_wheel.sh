@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The Python package as a user gets it: build the wheel and the sdist from this tree, install
-# the wheel into a brand-new venv outside the tree, and use it there: the README example
-# through the test client, `auroraview --version`, `schema` and `codegen --check`, the
-# pytest plugin, and a window under Xvfb. Prints the sizes. Needs scripts/setup.sh first.
+# The Python package as a user gets it: build the wheel and the sdist from this tree, check
+# what they hold (scripts/check_dist.sh: stripped extensions, nothing grafted, every file a
+# build from the sdist needs), install the wheel into a brand-new venv outside the tree, and
+# use it there: the README example through the test client, `auroraview --version`, `schema`
+# and `codegen --check`, the pytest plugin, and a window under Xvfb. Prints the sizes. Needs
+# scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -13,7 +15,7 @@ echo "== build: wheel and sdist"
 bash scripts/build_wheel.sh "$work/dist" >/dev/null
 wheel=$(ls "$work"/dist/auroraview-*.whl)
 sdist=$(ls "$work"/dist/auroraview-*.tar.gz)
-# No grafted libraries, both extensions stripped (and, below, the sdist's file list).
+# No grafted libraries, both extensions stripped; the sdist holds what a build from it needs.
 bash scripts/check_dist.sh "$wheel" "$sdist"
 so_bytes=$(python3 - "$wheel" <<'PY'
 import sys, zipfile

@@ -1,7 +1,7 @@
 """scripts/check_dist.sh, which scripts/check_wheel.sh runs on the wheel and the sdist it
 builds, catches what it is there for: a library grafted into the wheel, an extension shipped
-with its symbol table or debug sections. Here it is given small hand-made archives, so
-nothing is built."""
+with its symbol table or debug sections, an sdist missing a file a build from it needs or
+carrying build output. Here it is given small hand-made archives, so nothing is built."""
 
 from __future__ import annotations
 
@@ -108,3 +108,31 @@ def test_a_grafted_library_fails(tmp_path: Path, stripped: Path) -> None:
     }
     proc = check(make_wheel(tmp_path, members), make_sdist(tmp_path))
     assert proc.returncode != 0 and "grafted" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "Cargo.lock",
+        "codegen/Cargo.toml",
+        "codegen/src/lib.rs",
+        "src/lib.rs",
+        "src/webview/bridge.gen.js",  # the bridge bundle the extension embeds (include_str!)
+        "src/net/client.gen.js",  # the network client the server serves (include_str!)
+        "python/auroraview/__init__.py",
+        "python/auroraview/py.typed",
+        "LICENSE",
+        "README.md",
+    ],
+)
+def test_an_sdist_missing_a_file_a_build_needs_fails(tmp_path: Path, good_wheel: Path, missing: str) -> None:
+    assert missing in tracked()
+    proc = check(good_wheel, make_sdist(tmp_path, leave_out=missing))
+    assert proc.returncode != 0
+    assert "the sdist is missing:" in proc.stderr and missing in proc.stderr, proc.stderr
+
+
+def test_build_output_in_the_sdist_fails(tmp_path: Path, good_wheel: Path, stripped: Path) -> None:
+    proc = check(good_wheel, make_sdist(tmp_path, extra={"python/auroraview/_core.abi3.so": stripped}))
+    assert proc.returncode != 0
+    assert "build output" in proc.stderr and "python/auroraview/_core.abi3.so" in proc.stderr, proc.stderr
