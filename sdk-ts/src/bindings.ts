@@ -3,8 +3,9 @@
 // declarations. Every wrapper looks the backend up when it runs (`getAuroraView()`), so a
 // test may install a mock after importing the bindings.
 
-import type { CallOptions, ItemStream, StreamOptions, Unsubscribe } from "./client.js";
+import type { AuroraView, CallOptions, ItemStream, PublishOptions, StreamOptions, Unsubscribe } from "./client.js";
 import { getAuroraView } from "./index.js";
+import type { PublishResult, SubscribeOptions, Subscription, TopicHandler } from "./topics.js";
 
 /** A command whose params are required: `(params, options?) => Promise<Result>`. */
 export function commandWithParams<P, R>(method: string): (params: P, options?: CallOptions) => Promise<R> {
@@ -120,4 +121,52 @@ export function pageEvent<T>(event: string): PageEvent<T> {
 /** The typed `send` of a page → Python event. */
 export function hostEvent<T>(event: string): HostEvent<T> {
   return Object.freeze({ send: (payload: T): void => getAuroraView().send_event(event, payload) });
+}
+
+/** A topic clients may subscribe to (docs/topics.md), with its payload type. */
+export interface SubscribableTopic<T> {
+  /** The topic's wire name (`scene/updates`). */
+  readonly name: string;
+  /** `client.subscribe(name, handler, options)`, typed: see `Subscription`. */
+  subscribe(handler: TopicHandler<T>, options?: SubscribeOptions): Subscription;
+}
+
+/** A topic clients may publish to, with the type a publish must have (its input shape). */
+export interface PublishableTopic<I> {
+  readonly name: string;
+  /** `client.publish(name, data, options)`, typed: resolves with the offset it got. */
+  publish(data: I, options?: PublishOptions): Promise<PublishResult>;
+}
+
+/** The active backend, which must know topics (a bridge injected by an older auroraview does not). */
+function topicBackend(what: "subscribe" | "publish"): Required<Pick<AuroraView, "subscribe" | "publish">> {
+  const backend = getAuroraView();
+  if (typeof backend[what] !== "function") {
+    throw new TypeError(`this auroraview backend has no ${what}(): the page's SDK is newer than the window's bridge (update auroraview)`);
+  }
+  return backend as Required<Pick<AuroraView, "subscribe" | "publish">>;
+}
+
+function subscriber<T>(topic: string): SubscribableTopic<T>["subscribe"] {
+  return (handler, options) => topicBackend("subscribe").subscribe(topic, handler as TopicHandler, options);
+}
+
+function publisher<I>(topic: string): PublishableTopic<I>["publish"] {
+  return (data, options) => topicBackend("publish").publish(topic, data, options);
+}
+
+/** A topic clients may subscribe to but not publish to (only the app publishes). */
+export function subscribeTopic<T>(topic: string): SubscribableTopic<T> {
+  return Object.freeze({ name: topic, subscribe: subscriber<T>(topic) });
+}
+
+/** A topic clients may publish to but not subscribe to. */
+export function publishTopic<I>(topic: string): PublishableTopic<I> {
+  return Object.freeze({ name: topic, publish: publisher<I>(topic) });
+}
+
+/** A topic clients may both subscribe and publish to: `T` what subscribers receive, `I`
+ * what a publish must be (they differ when the payload type has fields with defaults). */
+export function pubSubTopic<T, I>(topic: string): SubscribableTopic<T> & PublishableTopic<I> {
+  return Object.freeze({ name: topic, subscribe: subscriber<T>(topic), publish: publisher<I>(topic) });
 }

@@ -24,6 +24,11 @@
 // the same way (`receiveBinary`) and the attachments are put back into the result before
 // the caller sees it. Streams and calls with `onItem` never take that path: a binary command
 // cannot be a stream or take a channel.
+//
+// Topics (docs/topics.md, topics.ts): `subscribe` and `publish` are calls to the reserved
+// methods `auroraview.subscribe`/`unsubscribe`/`publish`; `publication` frames go to the
+// topics' subscribers, and the connection's state changes to the topics (resubscription
+// after a reconnection).
 
 import { InvokeError } from "./errors.js";
 import { extractBlobs, hasBinary, insertBlobs } from "./frame.js";
@@ -49,6 +54,14 @@ import {
   without,
 } from "./intrinsics.js";
 import type { CallId, ClientMessage, ErrorCode, HostMessage } from "./protocol.gen.js";
+import {
+  createTopics,
+  PUBLISH_METHOD,
+  type PublishResult,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicHandler,
+} from "./topics.js";
 import type { CallMessage, Transport, TransportState } from "./transport.js";
 
 /** Options of one call. */
@@ -107,6 +120,18 @@ export interface ClientStats {
   /** Deliveries the transport refused as not coming from the host: a call of the window's
    * receiver without this document's key, a socket event the browser did not make. */
   refused: number;
+  /** Publications of a topic dropped because their offset was delivered already (docs/topics.md:
+   * never twice to the application). Publications of a topic not subscribed count as `unmatched`. */
+  duplicates: number;
+}
+
+/** Options of one publish. */
+export interface PublishOptions {
+  /** Milliseconds before the call is cancelled and rejected with code `timeout` (the message
+   * may still have been published). */
+  timeout?: number;
+  /** Aborting rejects with code `cancelled` (the message may still have been published). */
+  signal?: AbortSignal;
 }
 
 /** The page-side API every backend offers (the bridge, a client, a mock). */
@@ -116,6 +141,15 @@ export interface AuroraView {
    * iteration starts. */
   stream(method: string, params?: unknown, options?: StreamOptions): ItemStream<unknown>;
   send_event(event: string, detail?: unknown): void;
+  /** Subscribe `handler` to topic `topic` (docs/topics.md): it gets each message once, in
+   * publish order, from the subscription's `ready` on; a reconnection resubscribes and
+   * reports to `options.onRecovery`. Local subscribers of one topic share one subscription.
+   * Optional here (a backend of your own, a bridge from an auroraview without topics); every
+   * client of this SDK has it. */
+  subscribe?(topic: string, handler: TopicHandler, options?: SubscribeOptions): Subscription;
+  /** Publish `data` on topic `topic` (validated by the host against the topic's type):
+   * resolves with the offset it got, once every subscriber connected has it queued. */
+  publish?(topic: string, data: unknown, options?: PublishOptions): Promise<PublishResult>;
   on(event: string, handler: Listener): Unsubscribe;
   once(event: string, handler: Listener): Unsubscribe;
   off(event: string, handler?: Listener): void;
@@ -124,6 +158,8 @@ export interface AuroraView {
 /** A client over a transport. Any property it does not define is a namespace too:
  * `client.tools.x(p)` is `client.call("tools.x", p)`. */
 export interface AuroraViewClient extends AuroraView {
+  subscribe(topic: string, handler: TopicHandler, options?: SubscribeOptions): Subscription;
+  publish(topic: string, data: unknown, options?: PublishOptions): Promise<PublishResult>;
   /** The seeds' name for how the host delivers events and replies to the page. Only the
    * host may deliver them (RELIABILITY.md case 28), so on a real client it throws; use
    * `send_event` to reach Python. The mock (`mockAuroraView`) keeps a working one, playing
@@ -402,6 +438,8 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
         item(frame);
       } else if (frame.type === "event" && typeof frame.event === "string") {
         deliver(frame.event, frame.payload);
+      } else if (frame.type === "publication") {
+        topics.publication(frame);
       }
     }
     // One acknowledgement per call with `onItem` that consumed items in this batch.
@@ -413,6 +451,7 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     state = next;
     if (next === "open") {
       opened();
+      topics.opened(); // after a reconnection: every subscription again, with its position
       return;
     }
     if (was === "open" || next === "closed") {
@@ -423,6 +462,7 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
       cancelledRing = create(null) as Record<number, CallId>;
       cancelledSlot = 0;
     }
+    if (was === "open" || next === "closed") topics.lost(next === "closed", disconnected(reason));
     if (next === "closed") neverOpened(disconnected(reason)); // no effect once opened
   }
 
@@ -646,6 +686,23 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     return iterator;
   }
 
+  /** A call whose reply goes to `onResult`/`onError` synchronously, as it is received (the
+   * topics': a subscription's answer is taken in before the publications after it). */
+  function request(method: string, params: unknown, onResult: (value: unknown) => void, onError: (error: Error) => void): void {
+    if (state === "closed") return onError(disconnected(undefined));
+    const id = nextId++;
+    pending.set(id, { resolve: onResult, reject: onError, cleanup: undefined, item: undefined });
+    transmit(id, { type: "call", id, method, params });
+  }
+
+  const topics = createTopics({ request, state: () => state });
+
+  function publish(topic: string, data: unknown, options?: PublishOptions): Promise<PublishResult> {
+    const callOptions: CallOptions | undefined =
+      options === undefined ? undefined : { timeout: options.timeout, signal: options.signal };
+    return call(PUBLISH_METHOD, { topic, data }, callOptions) as Promise<PublishResult>;
+  }
+
   function send_event(event: string, detail?: unknown): void {
     // No promise to reject: a message that cannot leave throws to the sender.
     if (state === "closed") throw disconnected(undefined);
@@ -689,7 +746,12 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
   }
 
   function stats(): ClientStats {
-    return { pending: pending.size, unmatched, refused: transport.refused === undefined ? 0 : transport.refused() };
+    return {
+      pending: pending.size,
+      unmatched: unmatched + topics.strays(),
+      refused: transport.refused === undefined ? 0 : transport.refused(),
+      duplicates: topics.duplicates(),
+    };
   }
 
   const namespaces = privateMap<string, Namespace>();
@@ -724,6 +786,8 @@ export function createClient(transport: Transport, { onEvent }: ClientOptions = 
     call: { value: call, enumerable: true },
     stream: { value: stream, enumerable: true },
     send_event: { value: send_event, enumerable: true },
+    subscribe: { value: topics.subscribe, enumerable: true },
+    publish: { value: publish, enumerable: true },
     on: { value: on, enumerable: true },
     once: { value: once, enumerable: true },
     off: { value: off, enumerable: true },

@@ -34,9 +34,19 @@ export {
   type ItemStream,
   type Listener,
   type Namespace,
+  type PublishOptions,
   type StreamOptions,
   type Unsubscribe,
 } from "./client.js";
+export type {
+  Publication,
+  PublishResult,
+  RecoveryInfo,
+  SubscribeOptions,
+  SubscribeResult,
+  Subscription,
+  TopicHandler,
+} from "./topics.js";
 export { connectAuroraView, type NetworkAuroraView, type NetworkOptions } from "./network.js";
 export {
   backoffDelay,
@@ -57,7 +67,7 @@ export {
   type WebSocketTransportOptions,
   type WelcomeMessage,
 } from "./transports/websocket.js";
-export { mockAuroraView, type AnyMockHandlers, type MockAuroraView } from "./mock.js";
+export { mockAuroraView, type AnyMockHandlers, type AnyTopics, type MockAuroraView } from "./mock.js";
 export {
   binaryCommandWithOptionalParams,
   binaryCommandWithoutParams,
@@ -68,11 +78,16 @@ export {
   commandWithParams,
   hostEvent,
   pageEvent,
+  publishTopic,
+  pubSubTopic,
   streamWithOptionalParams,
   streamWithoutParams,
   streamWithParams,
+  subscribeTopic,
   type HostEvent,
   type PageEvent,
+  type PublishableTopic,
+  type SubscribableTopic,
 } from "./bindings.js";
 
 let current: AuroraView | undefined;

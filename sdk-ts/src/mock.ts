@@ -14,11 +14,19 @@
 // puts the attachments back before the handler sees its params (the same `Uint8Array`s the
 // page passed), and answers with a frame's worth of reply (`receiveBinary`), so `Uint8Array`s
 // go both ways unchanged, as raw bytes do through a real host.
+//
+// Topics (docs/topics.md) as an open host serves them: any topic name may be subscribed and
+// published to, with epoch "mock" and offsets from 1. The page's publishes are recorded
+// (`published`) and reach its own subscribers; `publishAsHost` publishes as Python's
+// `app.publish` would. A handler named after a reserved method (`"auroraview.subscribe"`,
+// `"auroraview.publish"`, `"auroraview.unsubscribe"`) runs first with the request's params: one
+// that throws (say an `InvokeError` with code `forbidden`) refuses the request with that error.
 
 import { createClient, extendClient, type AuroraViewClient, type ItemStream, type StreamOptions } from "./client.js";
-import { isInvokeError, type InvokeErrorShape } from "./errors.js";
+import { InvokeError, isInvokeError, type InvokeErrorShape } from "./errors.js";
 import { extractBlobs, insertBlobs } from "./frame.js";
 import type { CallId, ClientMessage, HostMessage } from "./protocol.gen.js";
+import type { PublishResult } from "./topics.js";
 import type { CallMessage, Transport, TransportSink } from "./transport.js";
 
 /** Handlers of a mock backend: return a value, or throw an `InvokeError` to reject. A
@@ -31,10 +39,21 @@ import type { CallMessage, Transport, TransportSink } from "./transport.js";
  * command. */
 export type AnyMockHandlers = Record<string, ((params: never, send: (item: unknown) => void) => unknown) | undefined>;
 
+/** Topic names and their payload types, for a typed `publishAsHost` (generated bindings
+ * export `TopicMap`). */
+export type AnyTopics = Record<string, unknown>;
+
 /** A backend for frontend tests: commands answered by `handlers`, events recorded. */
-export interface MockAuroraView extends AuroraViewClient {
+export interface MockAuroraView<T extends object = AnyTopics> extends AuroraViewClient {
   /** Events the page sent with `send_event`, in order. */
   readonly sent: Array<{ event: string; detail: unknown }>;
+  /** Messages the page published (`publish`, generated `topics.x.publish`), in order. */
+  readonly published: Array<{ topic: string; data: unknown }>;
+  /** Publish `data` on `topic` as the app does (Python's `app.publish`): the page's
+   * subscribers get it at once. Returns its offset. */
+  publishAsHost<K extends keyof T & string>(topic: K, data: T[K]): PublishResult;
+  /** Whether the page is subscribed to `topic` on the wire (its last subscriber not gone). */
+  subscribed(topic: string): boolean;
   /** Push an event to the page's listeners, as Python's `emit` would. */
   emit(event: string, payload: unknown): void;
   /** The mock plays the host, so unlike a real client's its `trigger` works: an event goes
@@ -82,9 +101,23 @@ interface MockCall {
   stop: (() => void) | undefined;
 }
 
-export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H): MockAuroraView {
+/** A topic as the mock host keeps it: every message, for a resubscription's recovery. */
+interface MockTopic {
+  history: unknown[];
+  subscribed: boolean;
+}
+
+const MOCK_EPOCH = "mock";
+
+function invalidParams(message: string): InvokeError {
+  return new InvokeError({ name: "ValidationError", code: "invalid_params", message, data: null });
+}
+
+export function mockAuroraView<H extends object = AnyMockHandlers, T extends object = AnyTopics>(handlers: H): MockAuroraView<T> {
   const table = handlers as unknown as Record<string, ((params: unknown, send: (item: unknown) => void) => unknown) | undefined>;
   const sent: Array<{ event: string; detail: unknown }> = [];
+  const published: Array<{ topic: string; data: unknown }> = [];
+  const topics = new Map<string, MockTopic>();
   const calls = new Map<CallId, MockCall>();
   /** True while the client sends the call of a stream the page iterates (see `stream` below). */
   let sendingStream = false;
@@ -129,6 +162,79 @@ export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H):
     }
   }
 
+  function topicOf(name: string): MockTopic {
+    let topic = topics.get(name);
+    if (topic === undefined) {
+      topic = { history: [], subscribed: false };
+      topics.set(name, topic);
+    }
+    return topic;
+  }
+
+  /** Publish `data` on `name`: its subscriber (the page) gets it before the publish returns. */
+  function publishOn(name: string, data: unknown): PublishResult {
+    const topic = topicOf(name);
+    topic.history.push(data);
+    const offset = topic.history.length;
+    if (topic.subscribed) deliver({ type: "publication", topic: name, epoch: MOCK_EPOCH, offset, data });
+    return { epoch: MOCK_EPOCH, offset };
+  }
+
+  /** A reserved topic method: its result, publications to send after it. */
+  function topicRequest(method: string, params: unknown): { result: unknown; replay: HostMessage[] } {
+    const p = (params ?? {}) as { topic?: unknown; since?: { epoch?: unknown; offset?: unknown }; data?: unknown };
+    if (typeof p.topic !== "string" || p.topic === "") throw invalidParams(`${method} takes {"topic": str, ...}`);
+    const name = p.topic;
+    if (method === "auroraview.unsubscribe") {
+      const topic = topics.get(name);
+      if (topic !== undefined) topic.subscribed = false;
+      return { result: null, replay: [] };
+    }
+    if (method === "auroraview.publish") {
+      published.push({ topic: name, data: p.data });
+      return { result: publishOn(name, p.data), replay: [] };
+    }
+    if (method !== "auroraview.subscribe") {
+      throw new InvokeError({ name: "MethodNotFound", code: "method_not_found", message: `no command named "${method}"`, data: null });
+    }
+    const topic = topicOf(name);
+    const offset = topic.history.length;
+    const was = topic.subscribed;
+    topic.subscribed = true;
+    if (p.since === undefined) return { result: { epoch: MOCK_EPOCH, offset }, replay: [] };
+    const since = p.since;
+    if (was || typeof since.offset !== "number") return { result: { epoch: MOCK_EPOCH, offset }, replay: [] };
+    if (since.epoch !== MOCK_EPOCH) {
+      return { result: { epoch: MOCK_EPOCH, offset, recovered: false, reason: "the epoch changed" }, replay: [] };
+    }
+    if (since.offset > offset) {
+      return { result: { epoch: MOCK_EPOCH, offset, recovered: false, reason: "since.offset is ahead of the topic" }, replay: [] };
+    }
+    const replay: HostMessage[] = [];
+    for (let o = since.offset + 1; o <= offset; o++) {
+      replay.push({ type: "publication", topic: name, epoch: MOCK_EPOCH, offset: o, data: topic.history[o - 1] });
+    }
+    return { result: { epoch: MOCK_EPOCH, offset: since.offset, recovered: true }, replay };
+  }
+
+  /** Answer a call of a reserved topic method, after its hook handler (if any) allowed it. */
+  async function answerTopic(id: CallId, method: string, params: unknown): Promise<void> {
+    const hook = table[method];
+    let frame: HostMessage;
+    let replay: HostMessage[] = [];
+    try {
+      // Later, as a host answers: never inside the page's own `send`.
+      await (hook === undefined ? undefined : hook(params, () => {}));
+      const answered = topicRequest(method, params);
+      replay = answered.replay;
+      frame = { type: "call_result", id, ok: true, result: answered.result };
+    } catch (err) {
+      frame = { type: "call_result", id, ok: false, error: shapeOf(err) };
+    }
+    deliver(frame);
+    for (const publication of replay) deliver(publication);
+  }
+
   /** Answer call `id`; `blobs` for a binary call, whose params hold placeholders for them. */
   async function answer(id: CallId, method: string, params: unknown, streamCall: boolean, blobs?: readonly Uint8Array[]): Promise<void> {
     const handler = table[method];
@@ -171,7 +277,8 @@ export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H):
       sink = target;
     },
     send(message: ClientMessage) {
-      if (message.type === "call") void answer(message.id, message.method, message.params, sendingStream);
+      if (message.type === "call" && message.method.startsWith("auroraview.")) void answerTopic(message.id, message.method, message.params);
+      else if (message.type === "call") void answer(message.id, message.method, message.params, sendingStream);
       else if (message.type === "event") sent.push({ event: message.event, detail: message.detail });
       else if (message.type === "cancel") {
         const call = calls.get(message.id);
@@ -194,6 +301,13 @@ export function mockAuroraView<H extends object = AnyMockHandlers>(handlers: H):
   const client = createClient(transport);
   return extendClient(client, {
     sent,
+    published,
+    publishAsHost<K extends keyof T & string>(topic: K, data: T[K]): PublishResult {
+      return publishOn(topic, data);
+    },
+    subscribed(topic: string): boolean {
+      return topics.get(topic)?.subscribed ?? false;
+    },
     /** The client's `stream`, marking its calls: a handler's array is then served as items. */
     stream(method: string, params?: unknown, options?: StreamOptions): ItemStream<unknown> {
       const items = client.stream(method, params, options);

@@ -16,7 +16,7 @@ interface Bridge {
   stream(method: string, params?: unknown): AsyncIterable<unknown>;
   send_event(event: string, detail?: unknown): void;
   on(event: string, handler: (payload: unknown) => void): () => void;
-  stats(): { pending: number; unmatched: number; refused: number };
+  stats(): { pending: number; unmatched: number; refused: number; duplicates: number };
   trigger(event: string, payload?: unknown): void;
   readonly state: string;
   readonly ready: Promise<void>;
@@ -113,7 +113,7 @@ test("__auroraview_receive settles calls with results and InvokeErrors", async (
     assert.equal(e.code, "name_taken");
     return true;
   });
-  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 1, refused: 0 });
+  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 1, refused: 0, duplicates: 0 });
 });
 
 test("an event reaches auroraview.on listeners and a DOM CustomEvent on window", async () => {
@@ -168,7 +168,7 @@ test("streams and channels through the bridge: items with the key, acks posted w
       { type: "ack", key: k, id: 2, seq: 2 },
     ],
   );
-  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 1 });
+  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 1, duplicates: 0 });
 });
 
 test("any namespace is a call: auroraview.tools.x() posts method tools.x", () => {
@@ -427,7 +427,7 @@ test("a binary call is one POST of a frame: key header and key field, one Uint8A
   const fromPage = (await run("auroraview.call('api.page', { data: new Uint8Array(3) })")) as { size: number };
   assert.equal(fromPage.size, 3);
   assert.equal(posted.length, 3);
-  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("a refused or failed binary request settles its call once, with a structured error", async () => {
@@ -475,7 +475,7 @@ test("a refused or failed binary request settles its call once, with a structure
   assert.equal(posted.length, expect.length);
   await new Promise((r) => setTimeout(r, 10));
   // Exactly one reply each: a second one would count as unmatched.
-  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("a frame over 33 MiB is posted in parts, in order, each naming its upload; the last one is answered", async () => {
@@ -528,7 +528,7 @@ test("a frame over 33 MiB is posted in parts, in order, each naming its upload; 
   assert.deepEqual(seen.map((s) => s.upload), ["1;more", "1;more"]);
   await new Promise((r) => setTimeout(r, 10));
   assert.equal(seen.length, 2, "no part after the refused one");
-  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual({ ...av.stats() }, { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("binary calls made before the page is ready wait for hello and ready; one cancelled meanwhile never leaves", async () => {
@@ -547,7 +547,7 @@ test("binary calls made before the page is ready wait for hello and ready; one c
   assert.deepEqual(await Promise.all([first, third]), ["ok", "ok"]);
   assert.deepEqual(posted.map((p) => p.message.method), ["a", "c"]);
   assert.deepEqual(messages().map((m) => m.type), ["hello", "ready"], "no cancel for a call that never left");
-  assert.deepEqual({ ...av.stats(), unmatched: 0 }, { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual({ ...av.stats(), unmatched: 0 }, { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("a window without fetch refuses binary calls (internal) and still serves the others", async () => {

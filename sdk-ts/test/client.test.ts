@@ -70,7 +70,7 @@ test("calls get increasing ids and each reply settles its own call", async () =>
   assert.equal(await a, "A");
   assert.equal(await c, "C");
   await assert.rejects(b, (e: unknown) => e instanceof InvokeError && e.name === "Bad" && e.message === "no" && (e.data as { f: number }).f === 1);
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("results are delivered in the order their frames arrive", async () => {
@@ -93,7 +93,7 @@ test("one settlement per call: a duplicate or unknown reply is counted, never th
   transport.reply(1, "second");
   transport.reply(99, "stranger");
   assert.equal(await p, "first");
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 2, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 2, refused: 0, duplicates: 0 });
 });
 
 test("a timeout rejects with code timeout, sends cancel, and a late reply is ignored", async () => {
@@ -104,7 +104,7 @@ test("a timeout rejects with code timeout, sends cancel, and a late reply is ign
   assert.deepEqual(transport.sent[1], { type: "cancel", id: 1 });
   assert.equal(client.stats().pending, 0);
   transport.reply(1, "late");
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1, refused: 0, duplicates: 0 });
 });
 
 test("a reply in time clears the timer", async () => {
@@ -133,7 +133,7 @@ test("aborting during a call sends cancel and rejects with code cancelled", asyn
   await assert.rejects(p, code("cancelled", "AbortError"));
   assert.deepEqual(transport.sent.map((m) => m.type), ["call", "cancel"]);
   transport.reply(1, "late");
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1, refused: 0, duplicates: 0 });
 });
 
 test("a send that throws rejects the call with disconnected and leaves nothing pending", async () => {
@@ -415,7 +415,7 @@ test("params holding bytes take the binary way on their own; ordinary params sta
   const out = (await q) as { out: Uint8Array };
   assert.ok(out.out instanceof Uint8Array);
   assert.deepEqual([...out.out], [9]);
-  assert.deepEqual(client.stats(), { pending: 1, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 1, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("binary: true sends the binary way without bytes in the params; bytes come back in the result", async () => {
@@ -447,7 +447,7 @@ test("a binary call settles once: a duplicate or late binary reply is ignored, a
   transport.replyBinary(1, "second");
   transport.reply(1, "third");
   assert.equal(await p, "first");
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 2, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 2, refused: 0, duplicates: 0 });
   const q = client.call("m", { d: bytes(1) });
   transport.reply(2, "as text"); // a host may answer without attachments
   assert.equal(await q, "as text");
@@ -463,7 +463,7 @@ test("a binary reply naming a missing attachment rejects its call (internal), on
   transport.deliverBinary({ type: "call_result", id: 1, ok: true, result: { a: { $bin: 1 } } }, [bytes(1)]);
   await assert.rejects(p, (e: unknown) => code("internal")(e) && /malformed binary reply/.test((e as Error).message) && /names no attachment/.test((e as Error).message));
   transport.replyBinary(1, "late");
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 1, refused: 0, duplicates: 0 });
 });
 
 test("binary calls honour timeout and abort: cancelled once, a late reply dropped quietly", async () => {
@@ -482,7 +482,7 @@ test("binary calls honour timeout and abort: cancelled once, a late reply droppe
   before.abort();
   await assert.rejects(client.call("slow", { d: bytes(1) }, { signal: before.signal }), code("cancelled"));
   assert.equal(transport.binary.length, 2, "an aborted call is never sent");
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
   // A reply in time clears the timer: no cancel afterwards.
   const fast = client.call("fast", { d: bytes(1) }, { timeout: 20 });
   transport.replyBinary(4, "ok");
@@ -514,7 +514,7 @@ test("a transport without sendBinary rejects binary calls cleanly (internal) and
     });
   }
   assert.deepEqual(transport.sent, []);
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
   // Ordinary calls still go.
   void client.call("m", { a: 1 });
   assert.equal(transport.sent.length, 1);

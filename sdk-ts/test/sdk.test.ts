@@ -70,7 +70,7 @@ test("the mock is the real client: thrown errors, timeouts and namespaces behave
   // A cancelled call gets no reply, as from a host that cancelled its handler.
   await assert.rejects(mock.call("later", undefined, { timeout: 1 }), (e: unknown) => isInvokeError(e) && e.code === "timeout");
   await new Promise((r) => setTimeout(r, 30));
-  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
   assert.equal(mock.state, "open");
   await mock.ready;
 });
@@ -331,7 +331,7 @@ test("the mock takes and returns Uint8Array values unchanged, nested in models a
   assert.equal(back.n, 1);
   assert.deepEqual(Object.keys(nested.items[0]), ["raw"], "the page's value is not changed");
   assert.ok(nested.items[0].raw instanceof Uint8Array);
-  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("binary binding helpers pass binary: true (and the caller's options) to the active backend", async () => {

@@ -125,7 +125,7 @@ test("a stream yields 100,000 items in order from a host that keeps its window, 
   for (let i = 1; i < acks.length; i++) assert.ok(acks[i].seq - acks[i - 1].seq <= 32, JSON.stringify(acks.slice(i - 1, i + 1)));
   assert.ok(acks.length <= (2 * total) / 32, String(acks.length));
   assert.deepEqual(transport.of("cancel"), []);
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("acks: every 32 items taken, one when waiting with nothing held, none for items only buffered or a consumer that stopped", async () => {
@@ -157,7 +157,7 @@ test("acks: every 32 items taken, one when waiting with nothing held, none for i
   // The call has ended: items read after its reply are not acknowledged (the host forgot it).
   assert.deepEqual(transport.acks(), [32, 64, 96, 100, 132]);
   assert.deepEqual(await it.next(), { done: true, value: undefined });
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("break cancels the call once, ends the loop, and what the host still sends for it is dropped quietly", async () => {
@@ -174,7 +174,7 @@ test("break cancels the call once, ends the loop, and what the host still sends 
   assert.equal(client.stats().pending, 0);
   // Items in flight, then the host's `cancelled` reply: expected, not unmatched.
   transport.deliver(...items(1, 6, 8), cancelledReply(1));
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
   // Once answered, the id is forgotten: a further reply is unmatched again.
   transport.deliver(done(1));
   assert.equal(client.stats().unmatched, 1);
@@ -210,7 +210,7 @@ test("aborting a stream sends one cancel and throws AbortError at once, dropping
   assert.deepEqual(got, [1]);
   assert.deepEqual(transport.of("cancel"), [{ type: "cancel", id: 1 }]);
   transport.deliver(cancelledReply(1));
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("aborting while the loop waits rejects that next(); after the host's end the signal still stops the loop", async () => {
@@ -231,7 +231,7 @@ test("aborting while the loop waits rejects that next(); after the host's end th
   second.abort();
   await assert.rejects(it2.next(), code("cancelled", "AbortError"));
   assert.equal(transport.of("cancel").length, 1);
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("a timeout cancels the stream once and throws TimeoutError; a finished loop clears its timer", async () => {
@@ -296,7 +296,7 @@ test("a gap in the sequence ends the stream with an internal error after the goo
   );
   assert.deepEqual(got, [1, 2]);
   assert.deepEqual(transport.of("cancel"), [{ type: "cancel", id: 1 }]);
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 
   // A first item that is not seq 1 is a gap as well; so is a seq that is not a number.
   const first = client.stream("t")[Symbol.asyncIterator]();
@@ -367,7 +367,7 @@ test("a channel call: items to onItem in order before the promise settles, one a
   assert.equal(seen.length, 104);
   // The last batch ended the call: no ack for a call the host no longer has.
   assert.deepEqual(transport.acks(), [100, 101]);
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("a channel call: a gap rejects it (internal) and cancels it; abort and timeout cancel as calls do, replies dropped quietly", async () => {
@@ -387,7 +387,7 @@ test("a channel call: a gap rejects it (internal) and cancels it; abort and time
     { type: "cancel", id: 3 },
   ]);
   transport.deliver(...items(3, 1, 2), cancelledReply(1), cancelledReply(2), cancelledReply(3));
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
   // Item 1 of the first was taken, but the gap in the same batch ended the call: no ack.
   assert.deepEqual(transport.acks(), []);
 });
@@ -399,7 +399,7 @@ test("a plain call of a stream command drops its items, acknowledging them, and 
   assert.deepEqual(transport.acks(), [10]);
   transport.deliver(done(1));
   assert.equal(await p, null);
-  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(client.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
   // Items of no call in flight are counted as unmatched.
   transport.deliver(...items(42, 1, 1));
   assert.equal(client.stats().unmatched, 1);
@@ -540,7 +540,7 @@ test("the stream and channel helpers call the backend active when they run", asy
   controller.abort();
   await assert.rejects(collect(watch({ total: 1 }, { signal: controller.signal })), code("cancelled"));
   await assert.rejects(exportFile({ path: "/y", progress: () => {} }, { signal: controller.signal }), code("cancelled"));
-  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("typing: streamWithParams<{ n: number }, string> iterates strings", async () => {
@@ -628,7 +628,7 @@ test("mock streams: sync and async generators, async iterables, arrays when iter
   await it.return!(); // cancels: the generator is closed, its finally runs
   await tick();
   assert.equal(closed, 1);
-  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 test("mock: break out of a stream closes its async generator; a channel's send after the call ended throws", async () => {
@@ -663,5 +663,5 @@ test("mock: break out of a stream closes its async generator; a channel's send a
   assert.equal(await mock.call("export", {}, { onItem: (i) => items.push(i) }), "done");
   assert.deepEqual(items, ["first"]);
   assert.throws(() => lateSend!("late"), /ChannelClosed/);
-  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(mock.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });

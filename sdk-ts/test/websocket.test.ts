@@ -129,7 +129,7 @@ test("the token at the upgrade (subprotocol), open at the welcome, calls and str
     return true;
   });
   await assert.rejects(av.call("api.nope"), code("method_not_found"));
-  assert.deepEqual(av.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(av.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
   assert.equal(srv.received("hello").length, 0, "no hello frame");
   assert.ok(!av.connection.url.includes(TOKEN), "the token is not in the URL");
 });
@@ -387,7 +387,7 @@ test("binary calls over a real socket: params' bytes as one binary message, the 
   assert.equal(empty.size, 0);
   assert.equal(empty.data.length, 0);
   await assert.rejects(av.call("api.bytes", { data: "text" }), code("invalid_params"));
-  assert.deepEqual(av.stats(), { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual(av.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
   assert.equal(av.connection.stats().invalidFrames, 0);
 });
 
@@ -554,7 +554,7 @@ test("a stream over the network: items in order through a small window moved by 
   // The server's `cancelled` reply and the items it had sent are dropped quietly.
   const echo = await av.call("api.echo", { value: "after" });
   assert.equal(echo, "after");
-  assert.deepEqual({ ...av.stats(), refused: 0 }, { pending: 0, unmatched: 0, refused: 0 });
+  assert.deepEqual({ ...av.stats(), refused: 0 }, { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
 });
 
 // ── Binary messages with a fake WebSocket (no server): what goes on the wire, what comes back.

@@ -457,6 +457,256 @@
     return value;
   }
 
+  // src/topics.ts
+  var SUBSCRIBE_METHOD = "auroraview.subscribe";
+  var UNSUBSCRIBE_METHOD = "auroraview.unsubscribe";
+  var PUBLISH_METHOD = "auroraview.publish";
+  function failure(name, code, message) {
+    return new InvokeError({ name, code, message, data: null });
+  }
+  function isOffset(value) {
+    return typeof value === "number" && value >= 0 && value % 1 === 0;
+  }
+  function record(fields) {
+    const out = create(null);
+    const keys = objectKeys(fields);
+    for (let i = 0; i < keys.length; i++) {
+      const value = fields[keys[i]];
+      if (value !== void 0) out[keys[i]] = value;
+    }
+    return freeze(out);
+  }
+  function createTopics(host) {
+    const topics = privateMap();
+    let duplicates = 0;
+    let strays = 0;
+    function subscribe(topic, handler, options) {
+      if (typeof topic !== "string") throw new TypeError('auroraview: subscribe(topic, handler): the topic is a string such as "scene/updates"');
+      if (typeof handler !== "function") throw new TypeError(`auroraview: subscribe("${topic}", handler): the handler is a function`);
+      const subscriber = create(null);
+      subscriber.active = true;
+      subscriber.handler = handler;
+      subscriber.onRecovery = options?.onRecovery;
+      subscriber.onError = options?.onError;
+      const ready = new PromiseIntrinsic((resolve, reject) => {
+        subscriber.resolve = resolve;
+        subscriber.reject = reject;
+      });
+      ready.catch(() => {
+      });
+      let state = topics.get(topic);
+      if (state === void 0) {
+        state = create(null);
+        state.name = topic;
+        state.subscribers = appended(void 0, subscriber);
+        state.wire = "idle";
+        state.epoch = void 0;
+        state.last = 0;
+        state.leaving = freeze([]);
+        topics.set(topic, state);
+        if (host.state() === "closed") fail(state, failure("Disconnected", "disconnected", "the connection to the host is gone"));
+        else send(state);
+      } else {
+        state.subscribers = appended(state.subscribers, subscriber);
+        if (state.wire === "live" && state.epoch !== void 0) settle(subscriber, record({ epoch: state.epoch, offset: state.last }));
+      }
+      const name = topic;
+      return freeze({ topic: name, ready, unsubscribe: () => unsubscribe(name, subscriber) });
+    }
+    function settle(subscriber, result) {
+      const resolve = subscriber.resolve;
+      subscriber.resolve = subscriber.reject = void 0;
+      if (resolve !== void 0) resolve(result);
+    }
+    function send(state) {
+      state.wire = "subscribing";
+      const since = state.epoch;
+      const params = since === void 0 ? { topic: state.name } : { topic: state.name, since: { epoch: since, offset: state.last } };
+      host.request(SUBSCRIBE_METHOD, params, (value) => answered(state, value, since !== void 0), (error) => refused(state, error));
+    }
+    function answered(state, value, resubscribed) {
+      if (topics.get(state.name) !== state || state.wire !== "subscribing") return;
+      const answer = value;
+      if (answer === null || typeof answer !== "object" || typeof answer.epoch !== "string" || !isOffset(answer.offset)) {
+        return refused(state, failure("Error", "internal", `malformed answer to the subscription of topic "${state.name}": no epoch and offset`));
+      }
+      const epoch = answer.epoch;
+      const offset = answer.offset;
+      if (state.subscribers.length === 0) {
+        leave(state);
+        return;
+      }
+      state.wire = "live";
+      if (!resubscribed || state.epoch === void 0) {
+        state.epoch = epoch;
+        state.last = offset;
+        const result2 = record({ epoch, offset });
+        const list2 = state.subscribers;
+        for (let i = 0; i < list2.length; i++) settle(list2[i], result2);
+        return;
+      }
+      const said = getOwnPropertyDescriptor(answer, "recovered");
+      const told = getOwnPropertyDescriptor(answer, "reason");
+      const recovered = said !== void 0 && said.value === true && epoch === state.epoch && offset >= state.last;
+      let reason;
+      if (!recovered) {
+        reason = told !== void 0 && typeof told.value === "string" ? told.value : epoch !== state.epoch ? `the topic's epoch changed (${state.epoch} → ${epoch}): the host restarted` : `the host did not recover the messages after offset ${state.last}`;
+        state.epoch = epoch;
+        state.last = offset;
+      }
+      const result = record({ epoch, offset, recovered, reason });
+      const info = record({ topic: state.name, recovered, reason, epoch: state.epoch, offset: state.last });
+      const list = state.subscribers;
+      for (let i = 0; i < list.length; i++) {
+        const subscriber = list[i];
+        if (subscriber.resolve !== void 0) settle(subscriber, result);
+        else tell(subscriber, info);
+      }
+    }
+    function refused(state, error) {
+      if (topics.get(state.name) !== state || state.wire !== "subscribing") return;
+      if (error.code === "disconnected" && host.state() !== "closed") {
+        state.wire = "idle";
+        if (state.subscribers.length === 0) {
+          topics.delete(state.name);
+          finishLeaving(state);
+        }
+        return;
+      }
+      fail(state, error);
+    }
+    function fail(state, error) {
+      if (topics.get(state.name) === state) topics.delete(state.name);
+      const list = state.subscribers;
+      state.subscribers = freeze([]);
+      for (let i = 0; i < list.length; i++) {
+        const subscriber = list[i];
+        subscriber.active = false;
+        const reject = subscriber.reject;
+        subscriber.resolve = subscriber.reject = void 0;
+        if (reject !== void 0) {
+          reject(error);
+        } else if (subscriber.onError !== void 0) {
+          try {
+            subscriber.onError(error);
+          } catch (err) {
+            console.error(`auroraview: onError of topic "${state.name}" threw`, err);
+          }
+        } else {
+          console.error(`auroraview: the subscription to topic "${state.name}" ended`, error);
+        }
+      }
+      finishLeaving(state);
+    }
+    function unsubscribe(name, subscriber) {
+      return new PromiseIntrinsic((resolve) => {
+        const state = topics.get(name);
+        if (!subscriber.active || state === void 0) return resolve();
+        subscriber.active = false;
+        const rest = without(state.subscribers, subscriber);
+        state.subscribers = rest === void 0 ? freeze([]) : rest;
+        const reject = subscriber.reject;
+        subscriber.resolve = subscriber.reject = void 0;
+        if (reject !== void 0) reject(failure("AbortError", "cancelled", `unsubscribed from topic "${name}" before the subscription took effect`));
+        if (rest !== void 0) return resolve();
+        switch (state.wire) {
+          case "idle":
+            topics.delete(name);
+            return resolve();
+          case "live":
+            state.leaving = appended(state.leaving, resolve);
+            return leave(state);
+          default:
+            state.leaving = appended(state.leaving, resolve);
+        }
+      });
+    }
+    function leave(state) {
+      state.wire = "leaving";
+      const done = () => left(state);
+      host.request(UNSUBSCRIBE_METHOD, { topic: state.name }, done, done);
+    }
+    function left(state) {
+      if (topics.get(state.name) !== state || state.wire !== "leaving") return;
+      finishLeaving(state);
+      if (state.subscribers.length === 0) {
+        topics.delete(state.name);
+        return;
+      }
+      state.epoch = void 0;
+      state.last = 0;
+      if (host.state() === "open" || host.state() === "connecting") send(state);
+    }
+    function finishLeaving(state) {
+      const waiting = state.leaving;
+      state.leaving = freeze([]);
+      for (let i = 0; i < waiting.length; i++) waiting[i]();
+    }
+    function tell(subscriber, info) {
+      if (!subscriber.active) return;
+      if (subscriber.onRecovery === void 0) {
+        if (!info.recovered) console.warn(`auroraview: topic "${info.topic}": messages were lost (${info.reason ?? "no reason given"}); pass onRecovery to handle it`);
+        return;
+      }
+      try {
+        subscriber.onRecovery(info);
+      } catch (err) {
+        console.error(`auroraview: onRecovery of topic "${info.topic}" threw`, err);
+      }
+    }
+    function publication(frame) {
+      const name = frame.topic;
+      const state = typeof name === "string" ? topics.get(name) : void 0;
+      if (state === void 0 || state.epoch === void 0 || typeof frame.epoch !== "string" || !isOffset(frame.offset)) {
+        strays += 1;
+        return;
+      }
+      if (state.wire === "leaving" || state.subscribers.length === 0) return;
+      const epoch = frame.epoch;
+      const offset = frame.offset;
+      let gap2;
+      if (epoch !== state.epoch) {
+        gap2 = `the topic's epoch changed (${state.epoch} → ${epoch}) without a resubscription`;
+      } else if (offset <= state.last) {
+        duplicates += 1;
+        return;
+      } else if (offset > state.last + 1) {
+        gap2 = offset === state.last + 2 ? `offset ${state.last + 1} never arrived` : `offsets ${state.last + 1} to ${offset - 1} never arrived`;
+      }
+      state.epoch = epoch;
+      state.last = offset;
+      const meta = record({ topic: name, epoch, offset });
+      const info = gap2 === void 0 ? void 0 : record({ topic: name, recovered: false, reason: gap2, epoch, offset: offset - 1 });
+      const list = state.subscribers;
+      for (let i = 0; i < list.length; i++) {
+        const subscriber = list[i];
+        if (!subscriber.active || subscriber.resolve !== void 0) continue;
+        if (info !== void 0) tell(subscriber, info);
+        if (!subscriber.active) continue;
+        try {
+          subscriber.handler(frame.data, meta);
+        } catch (err) {
+          console.error(`auroraview: handler of topic "${name}" threw`, err);
+        }
+      }
+    }
+    function lost(closed, error) {
+      topics.forEach((state) => {
+        if (closed) {
+          fail(state, error);
+        } else if (state.wire === "live") {
+          state.wire = "idle";
+        }
+      });
+    }
+    function opened() {
+      topics.forEach((state) => {
+        if (state.wire === "idle") send(state);
+      });
+    }
+    return { subscribe, publication, lost, opened, duplicates: () => duplicates, strays: () => strays };
+  }
+
   // src/client.ts
   var ACK_EVERY = 32;
   var CANCELLED_KEPT = 1024;
@@ -470,19 +720,19 @@
       return false;
     }
   }
-  function failure(name, code, message) {
+  function failure2(name, code, message) {
     return new InvokeError({ name, code, message, data: null });
   }
   function disconnected(reason) {
     const why = reason instanceof Error ? reason.message : reason === void 0 ? "" : String(reason);
-    return failure("Disconnected", "disconnected", "the connection to the host is gone" + (why ? ": " + why : ""));
+    return failure2("Disconnected", "disconnected", "the connection to the host is gone" + (why ? ": " + why : ""));
   }
-  var abortError = () => failure("AbortError", "cancelled", "the call was aborted");
-  var timeoutError = (timeout) => failure("TimeoutError", "timeout", `no reply within ${timeout} ms`);
+  var abortError = () => failure2("AbortError", "cancelled", "the call was aborted");
+  var timeoutError = (timeout) => failure2("TimeoutError", "timeout", `no reply within ${timeout} ms`);
   function gap(id, method, seq, last) {
     const call = `call ${String(id)}` + (method ? ` (${method})` : "");
     const expected = last === 0 ? "as its first item (seq 1)" : `after item ${last}`;
-    return failure("Error", "internal", `item ${String(seq)} of ${call} arrived ${expected}: the host's items are out of sequence, the call is cancelled`);
+    return failure2("Error", "internal", `item ${String(seq)} of ${call} arrived ${expected}: the host's items are out of sequence, the call is cancelled`);
   }
   function fulfil(waiter, result) {
     resolveAsData(waiter.resolve, result);
@@ -528,7 +778,7 @@
     }
     function transmitBinary(id, method, params) {
       if (transport.sendBinary === void 0) {
-        drop(id, failure("Error", "internal", `cannot call "${method}" with binary data: this transport carries no binary data (it has no sendBinary)`));
+        drop(id, failure2("Error", "internal", `cannot call "${method}" with binary data: this transport carries no binary data (it has no sendBinary)`));
         return;
       }
       let message;
@@ -538,7 +788,7 @@
         message = { type: "call", id, method, params: extracted.value };
         blobs = extracted.blobs;
       } catch (err) {
-        drop(id, failure("Error", "internal", `cannot call "${method}": its params could not be framed: ${err instanceof Error ? err.message : String(err)}`));
+        drop(id, failure2("Error", "internal", `cannot call "${method}": its params could not be framed: ${err instanceof Error ? err.message : String(err)}`));
         return;
       }
       try {
@@ -601,7 +851,7 @@
         result = insertBlobs(message.result, blobs);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
-        drop(message.id, failure("Error", "internal", "malformed binary reply: " + why));
+        drop(message.id, failure2("Error", "internal", "malformed binary reply: " + why));
         return;
       }
       settle({ type: "call_result", id: message.id, ok: true, result });
@@ -645,6 +895,8 @@
           item(frame);
         } else if (frame.type === "event" && typeof frame.event === "string") {
           deliver(frame.event, frame.payload);
+        } else if (frame.type === "publication") {
+          topics.publication(frame);
         }
       }
       if (afterBatch.size !== 0) for (let flush = afterBatch.shift(); flush !== void 0; flush = afterBatch.shift()) flush();
@@ -654,6 +906,7 @@
       state = next;
       if (next === "open") {
         opened();
+        topics.opened();
         return;
       }
       if (was === "open" || next === "closed") {
@@ -662,6 +915,7 @@
         cancelledRing = create(null);
         cancelledSlot = 0;
       }
+      if (was === "open" || next === "closed") topics.lost(next === "closed", disconnected(reason));
       if (next === "closed") neverOpened(disconnected(reason));
     }
     function call(method, params, options) {
@@ -834,7 +1088,7 @@
         if (timeout !== void 0) {
           timer = setTimer(() => {
             timer = void 0;
-            stop(failure("TimeoutError", "timeout", `the stream did not end within ${timeout} ms`));
+            stop(failure2("TimeoutError", "timeout", `the stream did not end within ${timeout} ms`));
           }, timeout);
         }
         if (signal !== void 0) onAbort(signal, aborted);
@@ -846,6 +1100,17 @@
         [asyncIteratorSymbol]: () => iterator
       });
       return iterator;
+    }
+    function request(method, params, onResult, onError) {
+      if (state === "closed") return onError(disconnected(void 0));
+      const id = nextId++;
+      pending.set(id, { resolve: onResult, reject: onError, cleanup: void 0, item: void 0 });
+      transmit(id, { type: "call", id, method, params });
+    }
+    const topics = createTopics({ request, state: () => state });
+    function publish(topic, data, options) {
+      const callOptions = options === void 0 ? void 0 : { timeout: options.timeout, signal: options.signal };
+      return call(PUBLISH_METHOD, { topic, data }, callOptions);
     }
     function send_event(event, detail) {
       if (state === "closed") throw disconnected(void 0);
@@ -882,7 +1147,12 @@
       );
     }
     function stats() {
-      return { pending: pending.size, unmatched, refused: transport.refused === void 0 ? 0 : transport.refused() };
+      return {
+        pending: pending.size,
+        unmatched: unmatched + topics.strays(),
+        refused: transport.refused === void 0 ? 0 : transport.refused(),
+        duplicates: topics.duplicates()
+      };
     }
     const namespaces = privateMap();
     function namespace(name) {
@@ -907,6 +1177,8 @@
       call: { value: call, enumerable: true },
       stream: { value: stream, enumerable: true },
       send_event: { value: send_event, enumerable: true },
+      subscribe: { value: topics.subscribe, enumerable: true },
+      publish: { value: publish, enumerable: true },
       on: { value: on, enumerable: true },
       once: { value: once, enumerable: true },
       off: { value: off, enumerable: true },

@@ -150,7 +150,7 @@ async def test_reload_mid_call_delivers_no_stale_reply() -> None:
         await asyncio.sleep(0.01)
     assert sum(1 for line in h.log if line.startswith("cancelled:many-")) == 5
     assert await h.run("calls")
-    assert await h.run("stats") == {"pending": 0, "unmatched": 0, "refused": 0}
+    assert await h.run("stats") == {"pending": 0, "unmatched": 0, "refused": 0, "duplicates": 0}
     await h.close()
 
 

@@ -58,7 +58,7 @@ describe("streams and channels from a browser tab (headless Chromium, `auroravie
     const t0 = Date.now();
     const r = await run("order", 10_000);
     const took = Date.now() - t0;
-    assert.deepEqual(r, { count: 10_000, bad: null, stats: { pending: 0, unmatched: 0, refused: 0 } });
+    assert.deepEqual(r, { count: 10_000, bad: null, stats: { pending: 0, unmatched: 0, refused: 0, duplicates: 0 } });
     const s = await served.stats();
     assert.equal(s.router.items_sent - before.router.items_sent, 10_000);
     assert.equal(s.router.in_flight, 0);
@@ -85,7 +85,7 @@ describe("streams and channels from a browser tab (headless Chromium, `auroravie
     const s = await served.stats();
     assert.equal(s.router.in_flight, 0);
     assert.equal(s.router.cancelled - before.router.cancelled, 1, "cancelled once");
-    assert.deepEqual(await page.evaluate(() => window.auroraview.stats()), { pending: 0, unmatched: 0, refused: 0 });
+    assert.deepEqual(await page.evaluate(() => window.auroraview.stats()), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
   });
 
   it("an AbortSignal: the loop throws InvokeError cancelled, the server's generator is closed", async () => {

@@ -269,7 +269,7 @@ describe("against the real server", { skip: SKIP }, () => {
     const after = await serverStats(server);
     assert.equal(after.router.items_sent - before.router.items_sent, 10_000);
     assert.equal(after.router.in_flight, 0);
-    assert.deepEqual(sc.stats(), { pending: 0, unmatched: 0, refused: 0 });
+    assert.deepEqual(sc.stats(), { pending: 0, unmatched: 0, refused: 0, duplicates: 0 });
     const acks = counting.sent.get("ack") ?? 0;
     const late = after.router.unknown_acks - before.router.unknown_acks;
     t.diagnostic(`10,000 items in ${took} ms; the client sent ${acks} acks (${late} after the stream had ended), received ${counting.received()} frames`);
