@@ -10,7 +10,7 @@ use crate::CodegenError;
 
 /// The layout version this generator reads. Python's `auroraview.contract.CONTRACT_VERSION`
 /// must equal it (`tests/python/test_codegen_names.py` checks the two agree).
-pub const CONTRACT_VERSION: u64 = 4;
+pub const CONTRACT_VERSION: u64 = 5;
 
 /// The whole document.
 #[derive(Debug)]
@@ -20,6 +20,7 @@ pub struct Contract {
     pub commands: Vec<Command>,
     pub events: Vec<Event>,
     pub errors: Vec<ErrorDecl>,
+    pub topics: Vec<Topic>,
     /// Shared schemas, keyed by their TypeScript name; each may carry `x-python`.
     pub defs: Map<String, Value>,
 }
@@ -133,6 +134,19 @@ pub struct ErrorDecl {
     pub data: Option<Value>,
 }
 
+/// A declared topic (docs/topics.md): what its subscribers receive (serialization mode), what
+/// a publish must be (validation mode), and whether clients may subscribe and publish.
+#[derive(Debug, Deserialize)]
+pub struct Topic {
+    pub name: String,
+    #[serde(default)]
+    pub doc: Option<String>,
+    pub payload: Value,
+    pub publish_payload: Value,
+    pub subscribe: bool,
+    pub publish: bool,
+}
+
 /// The document with its lists still raw, so each entry is read (and blamed) on its own.
 #[derive(Deserialize)]
 struct RawContract {
@@ -144,6 +158,8 @@ struct RawContract {
     events: Vec<Value>,
     #[serde(default)]
     errors: Vec<Value>,
+    #[serde(default)]
+    topics: Vec<Value>,
     #[serde(rename = "$defs", default)]
     defs: Map<String, Value>,
 }
@@ -190,6 +206,7 @@ impl Contract {
             commands,
             events: entries("event", raw.events)?,
             errors: entries("error", raw.errors)?,
+            topics: entries("topic", raw.topics)?,
             defs: raw.defs,
         })
     }
@@ -203,20 +220,37 @@ mod tests {
     #[test]
     fn version_first_then_shape() {
         let old = Contract::parse(&json!({"contract_version": 1, "commands": []})).unwrap_err();
-        assert!(old.0.contains("expected 4"), "{}", old.0);
-        let bad = Contract::parse(&json!({"contract_version": 4, "commands": [{"name": 3}]})).unwrap_err();
+        assert!(old.0.contains("expected 5"), "{}", old.0);
+        let bad = Contract::parse(&json!({"contract_version": 5, "commands": [{"name": 3}]})).unwrap_err();
         assert!(bad.0.starts_with("contract: command #0: invalid type: integer `3`"), "{}", bad.0);
-        let missing = Contract::parse(&json!({"contract_version": 4, "commands": [{"name": "rename"}]})).unwrap_err();
+        let missing = Contract::parse(&json!({"contract_version": 5, "commands": [{"name": "rename"}]})).unwrap_err();
         assert_eq!(missing.0, "contract: command #0 (\"rename\"): missing field `params`");
-        let no_list = Contract::parse(&json!({"contract_version": 4})).unwrap_err();
+        let no_list = Contract::parse(&json!({"contract_version": 5})).unwrap_err();
         assert_eq!(no_list.0, "contract: the document: missing field `commands`");
-        let dir = Contract::parse(&json!({"contract_version": 4, "commands": [],
+        let dir = Contract::parse(&json!({"contract_version": 5, "commands": [],
             "events": [{"name": "e", "direction": "sideways", "payload": {}}]}))
         .unwrap_err();
         assert!(dir.0.contains("sideways"), "{}", dir.0);
         assert!(Contract::parse(&json!([])).is_err());
         let v2 = Contract::parse(&json!({"contract_version": 2, "commands": []})).unwrap_err();
-        assert!(v2.0.contains("contract version 2 is not supported (expected 4)"), "{}", v2.0);
+        assert!(v2.0.contains("contract version 2 is not supported (expected 5)"), "{}", v2.0);
+    }
+
+    #[test]
+    fn topics_are_read_and_blamed_by_name() {
+        let doc = json!({"contract_version": 5, "commands": [], "topics": [
+            {"name": "scene/updates", "payload": {"type": "string"}, "publish_payload": {"type": "string"},
+             "subscribe": true, "publish": false}]});
+        let c = Contract::parse(&doc).unwrap();
+        assert_eq!(
+            (c.topics[0].name.as_str(), c.topics[0].subscribe, c.topics[0].publish),
+            ("scene/updates", true, false)
+        );
+        let bad = json!({"contract_version": 5, "commands": [], "topics": [{"name": "chat/lobby", "payload": {}}]});
+        let err = Contract::parse(&bad).unwrap_err();
+        assert_eq!(err.0, "contract: topic #0 (\"chat/lobby\"): missing field `publish_payload`");
+        // A document without topics (an app that declares none) has none.
+        assert!(Contract::parse(&json!({"contract_version": 5, "commands": []})).unwrap().topics.is_empty());
     }
 
     fn command(extra: Value) -> Value {
@@ -225,7 +259,7 @@ mod tests {
         for (k, v) in extra.as_object().unwrap() {
             cmd[k] = v.clone();
         }
-        json!({"contract_version": 4, "commands": [cmd]})
+        json!({"contract_version": 5, "commands": [cmd]})
     }
 
     #[test]

@@ -14,6 +14,10 @@ share one `$defs`, keyed by the type's TypeScript name (rules in docs/codegen.md
   never renames a type an earlier command produced;
 - an explicit ``__ts_name__`` taken by another class is an error naming both.
 
+Topics (docs/topics.md) come last: their payload in serialization mode (what subscribers
+receive) and in validation mode (what a publish must be), so declaring one never renames a
+type a command, event or error produced.
+
 Each definition carries ``x-python`` (the Python type) so the generator can say which types
 clash with the names it makes itself (``*Params``, built-ins, the SDK's imports).
 Field docs come from ``Field(description=...)`` and from attribute docstrings.
@@ -308,6 +312,11 @@ def build_contract(commands: Commands) -> dict[str, Any]:
     for name, err in errors.items():
         if err.data_type is not None:
             inputs.append(((name, "error"), "serialization", TypeAdapter(err.data_type).core_schema))
+    # Topics last: declaring one never renames a type a command, event or error produced.
+    topics = commands.topics()
+    for topic in topics:
+        inputs.append(((topic.name, "topic"), "serialization", topic.payload.core_schema))
+        inputs.append(((topic.name, "topic_input"), "validation", topic.payload.core_schema))
 
     # Every definition in both modes, so whether a type's input shape differs from its
     # output shape depends on the type alone, never on which commands use it.
@@ -324,7 +333,7 @@ def build_contract(commands: Commands) -> dict[str, Any]:
         generator = _ContractJsonSchema()
         mapping, all_defs = generator.generate_definitions(inputs) if inputs else ({}, {})
     defs: dict[str, Any] = {str(k): v for k, v in all_defs.items()}
-    schema = {key: value for (key, _m), value in mapping.items() if key[1] in ("params", "result", "item", "event", "error")}
+    schema = {key: value for (key, _m), value in mapping.items() if key[1] in ("params", "result", "item", "event", "error", "topic", "topic_input")}
     classes: dict[str, Any] = {ref: core.get("cls") for ref, core in found.items()}
 
     # Does each type's input shape differ from its output shape (its own fields, or any type
@@ -416,6 +425,20 @@ def build_contract(commands: Commands) -> dict[str, Any]:
         "errors": [
             {**_error_entry(err), "data": _rewrite(schema.get((name, "error")), names)}
             for name, err in sorted(errors.items())
+        ],
+        # docs/topics.md: what subscribers receive (serialization mode), what a publish must
+        # be (validation mode), and whether clients may subscribe and publish at all (a `Rule`
+        # counts as may: it is decided per connection).
+        "topics": [
+            {
+                "name": t.name,
+                "doc": t.doc,
+                "payload": _rewrite(schema[(t.name, "topic")], names),
+                "publish_payload": _rewrite(schema[(t.name, "topic_input")], names),
+                "subscribe": t.subscribe is not False,
+                "publish": t.publish is not False,
+            }
+            for t in sorted(topics, key=lambda t: t.name)
         ],
         "$defs": dict(sorted(out_defs.items())),
     }

@@ -508,3 +508,18 @@ def rebuild_with_log(log: Channel[str]) -> int:
     for line in ("a", "b"):
         log.send_blocking(line)
     return 2
+
+
+# ── Topics (docs/topics.md) ────────────────────────────────────────────────────────────
+
+
+class SceneUpdate(BaseModel):
+    """A change to one node of the scene."""
+
+    node: str
+    visible: bool = True
+
+
+scene_updates = commands.topic("scene/updates", SceneUpdate, publish=True, doc="Every change to the scene, in order.")
+status_topic = commands.topic("status", int, doc="Only the app publishes: clients subscribe.")
+commands.topic("jobs/submit", Vec3, subscribe=False, publish=True, doc="Clients publish, the app alone listens.")

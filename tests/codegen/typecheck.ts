@@ -1,9 +1,13 @@
 // Type-level tests of the generated bindings: every line here must compile, and every
 // line after `@ts-expect-error` must be a type error (or tsc fails on an unused directive).
-import { createAuroraView, mockAuroraView } from "@auroraview/sdk";
+import { createAuroraView, mockAuroraView, type RecoveryInfo, type SubscribeResult } from "@auroraview/sdk";
 import {
   commands,
   events,
+  topics,
+  type SceneUpdate,
+  type SceneUpdatesPayloadInput,
+  type TopicMap,
   type BillingMessage,
   type DeclaredError,
   type Frozen,
@@ -287,3 +291,47 @@ async function checkStreams(): Promise<void> {
   void asPromise, path, end, sent;
 }
 void checkStreams;
+
+// Topics (docs/topics.md): the handler gets the output shape, a publish takes the input shape,
+// and only what clients may do exists.
+async function checkTopics(): Promise<void> {
+  const sub = topics.sceneUpdates.subscribe(
+    (update, publication) => {
+      const visible: boolean = update.visible; // a default: always present in what subscribers receive
+      const whole: SceneUpdate = update;
+      const offset: number = publication.offset;
+      void visible, whole, offset;
+    },
+    { onRecovery: (info: RecoveryInfo) => void (info.recovered ? info.offset : info.reason) },
+  );
+  const position: SubscribeResult = await sub.ready;
+  await topics.sceneUpdates.publish({ node: "cube" }); // `visible` may be left out of a publish
+  const input: SceneUpdatesPayloadInput = { node: "sphere", visible: false };
+  const { offset } = await topics.sceneUpdates.publish(input, { timeout: 1000 });
+  // @ts-expect-error a publish of the wrong shape is refused
+  await topics.sceneUpdates.publish({ node: 1 });
+  // @ts-expect-error a publish must have the required fields
+  await topics.sceneUpdates.publish({ visible: true });
+  // @ts-expect-error the handler's parameter is the payload type
+  topics.sceneUpdates.subscribe((update: { node: number }) => void update);
+  topics.status.subscribe((n) => void (n + 1));
+  // @ts-expect-error status carries numbers
+  topics.status.subscribe((s: string) => void s);
+  // @ts-expect-error only the app publishes on status
+  void topics.status.publish(1);
+  await topics.jobsSubmit.publish({ x: 1, y: 2 });
+  // @ts-expect-error a publish-only topic cannot be subscribed to
+  topics.jobsSubmit.subscribe(() => undefined);
+  // @ts-expect-error jobs/submit takes a Vec3
+  await topics.jobsSubmit.publish({ x: "1", y: 2 });
+  const message: TopicMap["scene/updates"] = { node: "a", visible: true };
+  const mock = mockAuroraView<MockHandlers, TopicMap>({});
+  mock.publishAsHost("status", 3);
+  // @ts-expect-error the mock's host-side publish is typed by TopicMap
+  mock.publishAsHost("status", "3");
+  // @ts-expect-error no such topic
+  mock.publishAsHost("no/such/topic", 1);
+  await sub.unsubscribe();
+  void position, offset, message;
+}
+void checkTopics;

@@ -26,7 +26,7 @@ def test_contract_describes_commands_events_and_errors() -> None:
     from contract_app.api import commands
 
     c = build_contract(commands)
-    assert c["protocol_version"] == 1 and c["contract_version"] == CONTRACT_VERSION == 4
+    assert c["protocol_version"] == 1 and c["contract_version"] == CONTRACT_VERSION == 5
     [rename] = c["commands"]
     assert rename["name"] == "rename" and rename["doc"] == "Rename a node." and rename["errors"] == ["NameTaken"]
     params = rename["params"]
@@ -43,6 +43,42 @@ def test_contract_describes_commands_events_and_errors() -> None:
     [err] = c["errors"]
     assert err["name"] == "NameTaken" and err["code"] == "name_taken" and err["data"] == {"$ref": "#/$defs/FieldError"}
     assert json.dumps(build_contract(commands)) == json.dumps(c)  # deterministic
+
+
+class Update(BaseModel):
+    node: str
+    visible: bool = True
+
+
+def test_contract_lists_topics_sorted_with_both_shapes_and_what_clients_may_do() -> None:
+    from auroraview import Rule
+
+    commands = Commands()
+
+    @commands.command()
+    def get(u: Update) -> Update:
+        return u
+
+    before = build_contract(commands)["$defs"]
+    commands.topic("scene/updates", Update, publish=Rule(transports=("network",)), doc="Changes.")
+    commands.topic("audit", int, subscribe=False, publish=False)
+    c = build_contract(commands)
+    assert [t["name"] for t in c["topics"]] == ["audit", "scene/updates"]
+    audit, scene = c["topics"]
+    assert audit == {
+        "name": "audit",
+        "doc": None,
+        "payload": {"type": "integer"},
+        "publish_payload": {"type": "integer"},
+        "subscribe": False,
+        "publish": False,
+    }
+    assert scene["payload"] == {"$ref": "#/$defs/Update"} and scene["publish_payload"] == {"$ref": "#/$defs/UpdateInput"}
+    assert scene["subscribe"] is True and scene["publish"] is True and scene["doc"] == "Changes."
+    assert c["$defs"]["Update"]["required"] == ["node", "visible"]  # what subscribers receive: always present
+    assert c["$defs"]["UpdateInput"]["required"] == ["node"]  # what a publish must have
+    assert {k: v for k, v in c["$defs"].items() if k in before} == before  # no type renamed
+    assert build_contract(Commands())["topics"] == []
 
 
 def test_emit_checks_declared_payloads() -> None:
