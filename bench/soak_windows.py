@@ -3,15 +3,17 @@ process's child processes (by name), threads, open file descriptors and RSS.
 
     python bench/soak_windows.py [N]
 
+The figures of docs/RELIABILITY.md case 25 come from the "2 s later" line.
+
 Runs under a private Xvfb. Not a benchmark of speed: the figures to watch are what stays
 behind per closed window (docs/RELIABILITY.md case 25; the bounded CI version is
 tests/e2e/test_faults_window.py)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
-import sys
 import time
 
 from auroraview import Commands, WebView
@@ -19,7 +21,7 @@ from auroraview._xvfb import VirtualDisplay
 
 
 def census() -> dict[str, object]:
-    me, names = os.getpid(), {}
+    me, names = os.getpid(), dict[str, int]()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -60,5 +62,8 @@ async def main(n: int) -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("n", nargs="?", type=int, default=200, help="windows to open and close (default 200)")
+    args = parser.parse_args()
     with VirtualDisplay():
-        asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 200))
+        asyncio.run(main(args.n))
