@@ -8,6 +8,7 @@ check that nothing reached a handler. Streams (``api.count``, ``api.forever``,
 network; ``api.forever``'s ``finally`` is counted (``api.finally_count``) so a test can see
 that a cancelled stream's generator was closed on the server. ``api.sha256``,
 ``api.bytes_echo`` and ``api.make_bytes`` take and return raw bytes (docs/binary.md).
+Topic ``notes`` (docs/topics.md) is open to any client, to subscribe and to publish.
 """
 
 from __future__ import annotations
@@ -51,6 +52,16 @@ class NotFound(InvokeException):
     """A declared error with data."""
 
     code = "not_found"
+
+
+class Note(BaseModel):
+    """What topic `notes` carries."""
+
+    text: str
+    n: int = 0
+
+
+notes = commands.topic("notes", Note, publish=True, history=100, doc="Notes any client may publish and read.")
 
 
 def _count() -> None:

@@ -471,4 +471,41 @@ describe("against the real server", { skip: SKIP }, () => {
     await waitFor(() => got.length === 1, 5000, "an event on the new connection");
     assert.deepEqual(got, [{ i: 0 }]);
   });
+
+  test("topics: publish and subscribe between clients; after SIGKILL and a restart, recovered:false with a new epoch before newer messages", { timeout: 90_000 }, async () => {
+    const reader = client(server, { baseDelayMs: 50, maxDelayMs: 500 });
+    const writer = client(server, { baseDelayMs: 50, maxDelayMs: 500 });
+    const log: unknown[] = [];
+    const sub = reader.subscribe("notes", (note, p) => void log.push(["msg", (note as { text: string }).text, p.offset]), {
+      onRecovery: (info) => void log.push(["recovery", info.recovered, info.epoch]),
+    });
+    const { epoch, offset } = await sub.ready;
+    const a = await writer.publish("notes", { text: "a" });
+    const b = await writer.publish("notes", { text: "b" });
+    assert.equal(a.epoch, epoch);
+    assert.deepEqual([a.offset, b.offset], [offset + 1, offset + 2]);
+    await waitFor(() => log.length === 2, 5000, "two notes");
+    assert.deepEqual(log, [["msg", "a", offset + 1], ["msg", "b", offset + 2]]);
+    // The payload is validated against Note; a second local subscriber shares the wire subscription.
+    await assert.rejects(writer.publish("notes", { text: 3 }), code("invalid_params"));
+    await assert.rejects(writer.subscribe("no/such/topic", () => {}).ready, code("unknown_topic"));
+    const also = reader.subscribe("notes", () => {});
+    assert.equal((await also.ready).offset, offset + 2);
+    await also.unsubscribe();
+
+    signal(server, "SIGKILL");
+    await server.exited;
+    server = await start(again(CMD!, server.port, server.token));
+    await waitFor(() => reader.state === "open" && writer.state === "open", 30_000, "the reconnections to the restarted server");
+    await waitFor(() => log.length === 3, 10_000, "the resubscription's answer");
+    const [, recovered, newEpoch] = log[2] as [string, boolean, string];
+    assert.equal(recovered, false);
+    assert.notEqual(newEpoch, epoch, "a restarted process has a new epoch");
+    const c = await writer.publish("notes", { text: "c" });
+    assert.equal(c.epoch, newEpoch);
+    await waitFor(() => log.length === 4, 5000, "a note after the restart");
+    assert.deepEqual(log[3], ["msg", "c", c.offset]);
+    assert.equal(reader.stats().duplicates, 0);
+    await sub.unsubscribe();
+  });
 });
