@@ -23,6 +23,7 @@ from .errors import (
     WindowError,
 )
 from .server import Server
+from .topics import Rule, Topic
 from .webview import AuroraView, PageFault, WebView
 
 if TYPE_CHECKING:
@@ -82,7 +83,9 @@ __all__ = [
     "PageCrashed",
     "PageFault",
     "PageNavigated",
+    "Rule",
     "Server",
+    "Topic",
     "WebView",
     "WindowClosed",
     "WindowError",

@@ -48,7 +48,8 @@ DEFAULT_LIMITS: dict[str, int]
 
 # Type aliases for the checkers only (no such objects at runtime, hence private).
 
-#: A work item of ``Core.take()``: a call, an event, a cancellation or a stream acknowledgement.
+#: A work item of ``Core.take()``: a call, an event, a cancellation, a stream acknowledgement, or a
+#: publication of a topic the host subscribed to (topic, epoch, offset, data).
 #: A call's last member is its attachments (docs/binary.md): None when it came on a route
 #: that cannot carry a binary reply (a window page's message path), else a list (maybe empty).
 _Op = (
@@ -56,6 +57,7 @@ _Op = (
     | tuple[Literal[1], int, str, bytes, str | None]
     | tuple[Literal[2], int]
     | tuple[Literal[3], int, int]
+    | tuple[Literal[4], str, str, int, bytes]
 )
 #: What ``Connection.send()`` did with a message: a call accepted (its reply follows) or answered at
 #: once carries the call's id; the other kinds carry None.
@@ -140,6 +142,26 @@ class Core:
     def item(self, key: int, seq: int, item: bytes) -> bool:
         """Send item ``seq`` (JSON bytes) of stream or channel call ``key``; False when the call
         is no longer in flight (or the item ended it): stop producing."""
+    def topic_subscribe(
+        self,
+        key: int,
+        topic: str,
+        history: int,
+        history_ttl: float,
+        history_bytes: int,
+        since_epoch: str | None = None,
+        since_offset: int | None = None,
+    ) -> bool:
+        """Subscribe the caller of call ``key`` to ``topic``, answer the call with its position and
+        replay what ``since`` recovers (docs/topics.md); False when the call is no longer in flight."""
+    def topic_unsubscribe(self, conn: int, topic: str) -> bool:
+        """Unsubscribe connection ``conn`` from ``topic``; whether it was subscribed."""
+    def topic_publish(self, topic: str, data: bytes, history: int, history_ttl: float, history_bytes: int) -> tuple[str, int]:
+        """Publish JSON ``data`` on ``topic``: ``(epoch, offset)`` once queued to every subscriber."""
+    def topic_host(self, topic: str, on: bool, history: int, history_ttl: float, history_bytes: int) -> None:
+        """The host subscribes to ``topic`` (``on``) or stops."""
+    def topic_presence(self, topic: str) -> tuple[list[int], str, int] | None:
+        """``(connections subscribed, epoch, last offset)`` of ``topic``; None for a topic never used."""
     def emit(self, name: str, payload: bytes, target: _Target | Target = None) -> int:
         """Push an event to the connections ``target`` matches; how many got it (0: held
         for a connection to come, or for one that is gone)."""

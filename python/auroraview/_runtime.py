@@ -60,6 +60,10 @@ _CALL: Final = 0
 _EVENT: Final = 1
 _CANCEL: Final = 2
 _ACK: Final = 3
+_PUBLICATION: Final = 4
+#: The prefix under which the app's own topic subscribers are looked up as event handlers
+#: (`_topics.HANDLER_PREFIX`; no event name starts with a NUL).
+TOPIC_HANDLERS: Final = "\0topic:"
 # Work items started per loop wake-up. Each starts a task that runs in the next loop
 # iteration, so this bounds how long any iteration runs. Worst loop stall with 10,000 mixed
 # calls queued from another thread, 8 sync workers (tests/python/test_concurrency.py, 8
@@ -229,6 +233,7 @@ class Runtime:
         spin_us: int = 0,
         event_taps: Sequence[EventTap] = (),
         on_fatal: Callable[[BaseException], None] | None = None,
+        builtin: Callable[[int, Command, dict[str, Any], int], None] | None = None,
     ) -> None:
         if sync_workers < 1:
             raise ValueError(f"sync_workers must be >= 1, got {sync_workers}")
@@ -241,6 +246,8 @@ class Runtime:
         self._event_taps = event_taps
         self.sync_workers = sync_workers
         self._methods = methods
+        #: Answers the reserved methods (`Command.builtin`: the app's topics).
+        self._builtin = builtin
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._live: set[asyncio.Task[None]] = set()  # every handler task not done yet
         #: The `CallContext` of each call in flight whose command takes one (by call key).
@@ -397,6 +404,9 @@ class Runtime:
                 credit = self._credits.get(op[1])
                 if credit is not None:
                     credit.ack(op[2])
+            elif op[0] == _PUBLICATION:
+                _, topic, _epoch, _offset, data = op
+                self._deliver_event(loop, TOPIC_HANDLERS + topic, data)
             else:
                 credit = self._credits.pop(op[1], None)
                 if credit is not None:
@@ -440,6 +450,10 @@ class Runtime:
             if n > 1:
                 message += f" (and {n - 1} more error{'s' if n > 2 else ''})"
             self.core.fail(key, ERROR_NAMES["invalid_params"], "invalid_params", message, _validation_data(exc))
+            return
+        if cmd.builtin is not None:
+            assert self._builtin is not None
+            self._builtin(key, cmd, kwargs, conn)
             return
         if cmd.context is not None:
             info = self.core.conn_info(conn)

@@ -20,11 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Literal, Union
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 from . import _core
-from ._runtime import EventTap, Runtime
-from .commands import Command, Commands
+from ._runtime import TOPIC_HANDLERS, EventTap, Runtime
+from ._topics import Topics, builtin_commands
+from .commands import Command, Commands, EventHandler
+from .topics import Topic
 
 if TYPE_CHECKING:
     import os
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["App", "EventTarget"]
 
 log = logging.getLogger("auroraview")
+T = TypeVar("T")
 
 #: Where an event goes: ``None`` (every connection), a connection id, a `WebView` (its
 #: page, across reloads), ``("window", label)``, ``("transport", "window" | "in_process" |
@@ -99,6 +103,9 @@ class App:
         self._detaching: asyncio.Task[None] | None = None
         self._event_taps: list[EventTap] = []
         self._children: ChildManager | None = None
+        self._topics = Topics(self.commands, self.core)
+        for cmd in builtin_commands():
+            self._register(cmd)
         for cmd in self.commands._watch(self._register):
             self._register(cmd)
         self.commands._app = self
@@ -143,6 +150,36 @@ class App:
         if isinstance(target, _core.Target):
             return target  # a WebView: its page, across reloads
         raise TypeError(f"an event target is None, a connection id, a WebView or a (kind, value) tuple; got {to!r}")
+
+    # -- topics (docs/topics.md) ---------------------------------------------------------
+
+    def publish(self, topic: Topic[T] | str, payload: T) -> int:
+        """Publish ``payload`` on ``topic`` (a declared `Topic` or its name): validated against
+        its payload type, given the next offset, queued to every subscriber in order (clients
+        and the app's own). Returns the offset. Raises `pydantic.ValidationError` for the wrong
+        shape, `LookupError` for an undeclared topic (unless ``open_topics``), `ValueError` for
+        an invalid name or integers JavaScript cannot represent."""
+        return self._topics.publish(topic, payload)
+
+    def subscribe(self, topic: Topic[T] | str, handler: Callable[[T], Any]) -> None:
+        """Call ``handler(payload)`` for every message published on ``topic`` from now on, in
+        publish order: an async handler on the app's loop (started in order), a sync one on
+        the event thread (run in order)."""
+        self._topics.subscribe(topic, handler)
+
+    def unsubscribe(self, topic: Topic[Any] | str, handler: Callable[[Any], Any]) -> bool:
+        """Stop calling ``handler`` for ``topic``; whether it was subscribed."""
+        return self._topics.unsubscribe(topic, handler)
+
+    def presence(self, topic: Topic[Any] | str) -> list[dict[str, Any]]:
+        """The connections subscribed to ``topic`` now, with their identity (as
+        `connections`). The app's own subscription is not a connection."""
+        return self._topics.presence(topic)
+
+    def _handlers_for(self, name: str) -> list[EventHandler]:
+        if name.startswith(TOPIC_HANDLERS):
+            return self._topics.handlers(name)
+        return self.commands.handlers(name)
 
     # -- inspection -------------------------------------------------------------------
 
@@ -194,12 +231,13 @@ class App:
                 runtime = Runtime(
                     self.core,
                     self._methods,
-                    self.commands.handlers,
+                    self._handlers_for,
                     debug=self.debug if debug is None else debug,
                     sync_workers=self.sync_workers if sync_workers is None else sync_workers,
                     spin_us=self.spin_us,
                     event_taps=self._event_taps,
                     on_fatal=self._handler_stops_app,
+                    builtin=self._topics.handle,
                 )
                 runtime.start()
                 self._runtime = runtime

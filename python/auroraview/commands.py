@@ -32,6 +32,16 @@ from . import _binary, _core
 from .channel import Channel
 from .context import CallContext
 from .errors import InvokeException
+from .topics import (
+    DEFAULT_HISTORY,
+    DEFAULT_HISTORY_BYTES,
+    DEFAULT_HISTORY_TTL,
+    RESERVED_PREFIX,
+    Access,
+    Topic,
+    check_topic_name,
+    make_topic,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -41,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["TRANSPORTS", "Command", "Commands", "EventDecl", "EventHandler", "Transport"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 #: The transports a connection can come through (`auroraview._core` knows the same four).
 Transport = Literal["window", "in_process", "network", "child"]
@@ -80,6 +91,9 @@ class Command:
     #: Its params may carry attachments (`validate_binary`), its result is cut into JSON and
     #: attachments (`dump_binary`).
     binary: bool = False
+    #: A method every app serves itself (`auroraview.subscribe`, ...: docs/topics.md): the
+    #: runtime hands its validated params to the app's topics instead of calling ``fn``.
+    builtin: str | None = None
 
     def dump(self, value: Any) -> bytes:
         """Serialize a handler's return value; a value not matching the annotation raises.
@@ -157,6 +171,7 @@ class _Registry:
     commands: dict[str, Command] = field(default_factory=dict[str, Command])
     handlers: dict[str, list[EventHandler]] = field(default_factory=dict[str, list[EventHandler]])
     events: dict[str, EventDecl] = field(default_factory=dict[str, EventDecl])
+    topics: dict[str, Topic[Any]] = field(default_factory=dict[str, Topic[Any]])
 
 
 def _check_name(kind: str, name: object, *, registering: bool = True) -> str:
@@ -632,8 +647,12 @@ class Commands:
     ...     return f"hello {name}"
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, open_topics: bool = False) -> None:
+        """``open_topics``: any valid topic name is a topic of untyped JSON that any client
+        may subscribe and publish to (docs/topics.md); without it, only declared topics
+        exist and others are refused ``unknown_topic``."""
         self._reg = _Registry()
+        self.open_topics = bool(open_topics)
         self._lock = threading.Lock()
         self._watchers: list[Callable[[Command], None]] = []
         self._app: App | None = None
@@ -746,6 +765,9 @@ class Commands:
         return name
 
     def _add_all(self, cmds: list[Command]) -> None:
+        for cmd in cmds:
+            if cmd.name.startswith(RESERVED_PREFIX):
+                raise ValueError(f"command name {cmd.name!r}: the {RESERVED_PREFIX!r} prefix is reserved (topics use it: docs/topics.md)")
         with self._lock:
             for cmd in cmds:
                 if cmd.name in self._reg.commands:
@@ -820,6 +842,66 @@ class Commands:
     def events(self) -> list[EventDecl]:
         """The declared events (including those declared by their `on` handlers)."""
         return list(self._reg.events.values())
+
+    def topic(
+        self,
+        name: str,
+        payload: type[T] | Any = Any,
+        *,
+        history: int = DEFAULT_HISTORY,
+        history_ttl: float = DEFAULT_HISTORY_TTL,
+        history_bytes: int = DEFAULT_HISTORY_BYTES,
+        subscribe: Access = True,
+        publish: Access = False,
+        doc: str | None = None,
+    ) -> Topic[T]:
+        """Declare topic ``name`` carrying ``payload`` (docs/topics.md): publishes are validated
+        against it, from Python and from clients, and codegen types it. ``history`` messages
+        younger than ``history_ttl`` seconds (at most ``history_bytes``) are kept so that a
+        subscriber reconnecting can recover what it missed. ``subscribe=``/``publish=``: which
+        clients may (True: any; False: none; a `Rule`); the app itself always may publish.
+        Declaring a name twice is an error."""
+        decl = make_topic(
+            name,
+            payload,
+            history=history,
+            history_ttl=history_ttl,
+            history_bytes=history_bytes,
+            subscribe=subscribe,
+            publish=publish,
+            doc=doc,
+        )
+        with self._lock:
+            if name in self._reg.topics:
+                raise ValueError(f"topic {name!r} is declared already")
+            self._reg.topics[name] = decl
+        return cast("Topic[T]", decl)
+
+    def topics(self) -> list[Topic[Any]]:
+        """The declared topics, in declaration order."""
+        return list(self._reg.topics.values())
+
+    def find_topic(self, name: str) -> Topic[Any] | None:
+        """Topic ``name``: the declared one; with ``open_topics``, an untyped one for any valid
+        name; else None."""
+        decl = self._reg.topics.get(name)
+        if decl is None and self.open_topics:
+            try:
+                check_topic_name(name)
+            except ValueError:
+                return None
+            decl = make_topic(
+                name,
+                Any,
+                history=DEFAULT_HISTORY,
+                history_ttl=DEFAULT_HISTORY_TTL,
+                history_bytes=DEFAULT_HISTORY_BYTES,
+                subscribe=True,
+                publish=True,
+                doc=None,
+                declared=False,
+            )
+        return decl
 
     # -- lookup ---------------------------------------------------------------------
 

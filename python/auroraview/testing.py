@@ -28,7 +28,7 @@ from .commands import Commands
 from .errors import InvokeError
 from .webview import WebView
 
-__all__ = ["ReceivedEvent", "TestClient"]
+__all__ = ["ReceivedEvent", "ReceivedPublication", "TestClient"]
 
 # Frames handled per loop wake-up, so a flood of replies never stalls the loop.
 _BATCH = 256
@@ -46,6 +46,16 @@ class ReceivedEvent:
 
     name: str
     payload: Any
+
+
+@dataclass(frozen=True)
+class ReceivedPublication:
+    """A topic's message the host sent this client (docs/topics.md)."""
+
+    topic: str
+    epoch: str
+    offset: int
+    data: Any
 
 
 class TestClient:
@@ -103,6 +113,10 @@ class TestClient:
         self._acks: dict[int, int] = {}  # channel items consumed in the batch being handled
         self._events: list[ReceivedEvent] = []
         self._event_waiters: list[tuple[str | None, asyncio.Future[ReceivedEvent]]] = []
+        self._publications: list[ReceivedPublication] = []
+        #: The handler of each topic subscribed (None: recorded only).
+        self._topic_handlers: dict[str, Callable[[Any], Any] | None] = {}
+        self._publication_waiters: list[tuple[str, int, asyncio.Future[ReceivedPublication]]] = []
         self._conn: _core.Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -373,6 +387,77 @@ class TestClient:
             if waiter in self._event_waiters:
                 self._event_waiters.remove(waiter)
 
+    # -- topics (docs/topics.md) -------------------------------------------------------
+
+    async def subscribe(
+        self,
+        topic: str,
+        handler: Callable[[Any], Any] | None = None,
+        *,
+        since: tuple[str, int] | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Subscribe to ``topic`` (``auroraview.subscribe``); returns the host's answer
+        (``epoch``, ``offset``, and with ``since=(epoch, offset)`` ``recovered`` and maybe
+        ``reason``). Every publication then received is recorded (`publications`) and passed
+        to ``handler(data)``, in order, as the wire delivered it: this client is the raw view
+        of what the host sent, with no deduplication. Raises `InvokeError` when refused."""
+        params: dict[str, Any] = {"topic": topic}
+        if since is not None:
+            params["since"] = {"epoch": since[0], "offset": since[1]}
+        self._topic_handlers[topic] = handler
+        try:
+            return await self.call("auroraview.subscribe", params, timeout=timeout)
+        except BaseException:
+            self._topic_handlers.pop(topic, None)
+            raise
+
+    async def unsubscribe(self, topic: str, *, timeout: float | None = None) -> None:
+        """Unsubscribe from ``topic``: nothing of it arrives after this returns."""
+        await self.call("auroraview.unsubscribe", {"topic": topic}, timeout=timeout)
+        self._topic_handlers.pop(topic, None)
+
+    async def publish(self, topic: str, data: Any, *, timeout: float | None = None) -> dict[str, Any]:
+        """Publish ``data`` on ``topic`` as a client (``auroraview.publish``): ``{epoch,
+        offset}``, or `InvokeError` (``forbidden``, ``unknown_topic``, ``invalid_params``)."""
+        return await self.call("auroraview.publish", {"topic": topic, "data": data}, timeout=timeout)
+
+    def publications(self, topic: str | None = None) -> list[ReceivedPublication]:
+        """The publications received so far (of ``topic``, if given), in order."""
+        self._drain_frames()
+        return [p for p in self._publications if topic is None or p.topic == topic]
+
+    async def wait_for_publication(self, topic: str, offset: int, *, timeout: float = 5.0) -> ReceivedPublication:
+        """The publication of ``topic`` at ``offset``: one received already, or when it
+        arrives."""
+        for p in self.publications(topic):
+            if p.offset == offset:
+                return p
+        loop, _ = self._require_open()
+        fut: asyncio.Future[ReceivedPublication] = loop.create_future()
+        waiter = (topic, offset, fut)
+        self._publication_waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            if waiter in self._publication_waiters:
+                self._publication_waiters.remove(waiter)
+
+    def _on_publication(self, msg: dict[str, Any]) -> None:
+        p = ReceivedPublication(msg["topic"], msg["epoch"], msg["offset"], msg["data"])
+        self._publications.append(p)
+        handler = self._topic_handlers.get(p.topic)
+        if handler is not None:
+            try:
+                handler(p.data)
+            except Exception:
+                log.exception("topic %r: subscriber %r raised", p.topic, handler)
+        for waiter in list(self._publication_waiters):
+            topic, offset, fut = waiter
+            if topic == p.topic and offset == p.offset and not fut.done():
+                fut.set_result(p)
+                self._publication_waiters.remove(waiter)
+
     def stats(self) -> dict[str, int]:
         """The app's router counters (drops, rejections, ...)."""
         return self.app.core.stats()
@@ -427,6 +512,8 @@ class TestClient:
                         fut.set_result(_binary.put_back(msg.get("result"), blobs))
                     except _binary.AttachmentError as exc:
                         fut.set_exception(InvokeError.framework("internal", f"the reply's attachments do not match it: {exc}"))
+            elif msg["type"] == "publication":
+                self._on_publication(msg)
             elif msg["type"] == "event":
                 event = ReceivedEvent(msg["event"], msg["payload"])
                 self._events.append(event)

@@ -24,7 +24,7 @@ message: string,
  * Structured details (`errors` for `invalid_params`), or null.
  */
 data: unknown, };
-export type HostMessage = { "type": "call_result", id: CallId, ok: boolean, result?: unknown, error?: CallError, } | { "type": "item", id: CallId, seq: number, item: unknown, } | { "type": "event", event: string, payload: unknown, } | { "type": "welcome", 
+export type HostMessage = { "type": "call_result", id: CallId, ok: boolean, result?: unknown, error?: CallError, } | { "type": "item", id: CallId, seq: number, item: unknown, } | { "type": "event", event: string, payload: unknown, } | { "type": "publication", topic: string, epoch: string, offset: number, data: unknown, } | { "type": "welcome", 
 /**
  * The connection's id on the host (as handlers and `connections()` see it).
  */

@@ -6,7 +6,8 @@
 //! - `gate`: admission (page key), pure; `authority`: per-command access rules, pure;
 //! - `metrics`: per-command calls, outcomes and latency;
 //! - `conn`: connection identity and event targets; `held`: events waiting for a connection;
-//! - `origin`: exact origin matching, for every transport; `stats`: counters.
+//! - `origin`: exact origin matching, for every transport; `stats`: counters;
+//! - `topics`: a topic's offsets, history and subscribers (docs/topics.md).
 
 mod authority;
 mod conn;
@@ -17,6 +18,7 @@ mod origin;
 mod pending;
 mod router;
 mod stats;
+mod topics;
 
 pub use authority::{authorize, Access, Exposure};
 pub use conn::{ConnInfo, Target, TransportKind};
@@ -25,6 +27,7 @@ pub use metrics::{MethodMetrics, MethodSnapshot, LATENCY_BUCKETS};
 pub use origin::Origin;
 pub use router::{Emitted, Receipt, Router};
 pub use stats::Stats;
+pub use topics::{new_epoch, valid_name as valid_topic_name, Recovery, Since, Subscribed, Topic, TopicSpec};
 
 use bytes::Bytes;
 
@@ -54,6 +57,9 @@ pub enum Op {
     /// The caller of stream or channel call `key` consumed its items up to `seq`: the host
     /// may send more (docs/streams.md).
     Ack { key: CallKey, seq: u64 },
+    /// Message `offset` of `topic`, which the host subscribed to (`Router::topic_host`), in
+    /// publish order.
+    Publication { topic: String, epoch: String, offset: u64, data: Vec<u8> },
 }
 
 /// Where the router hands work. Must not block and must not call back into the router.

@@ -21,6 +21,7 @@ use super::gate::{Admission, Gate};
 use super::held::Held;
 use super::metrics::{MethodMetrics, MethodSnapshot};
 use super::pending::{Pending, Refusal};
+use super::topics::{Since, Subscribed, Topic, TopicSpec};
 use super::{CallKey, ConnId, ConnInfo, Dispatcher, MethodId, Op, Reply, Responder, Sink, Stats, Target};
 use crate::protocol::{self, CallId, ErrorCode, ErrorReply, FrameError, Incoming, Limits};
 
@@ -97,8 +98,17 @@ pub struct Router {
     /// on): two clock reads and a few shared atomics per call cost the window's pipelined
     /// calls/s measurably (`make bench`, 0.92–1.19× the floor without, 0.68–0.71× with).
     metrics_on: std::sync::atomic::AtomicBool,
+    /// Topics by name (docs/topics.md). Each has its own lock, taken before `state`'s and
+    /// `subscriptions`' (never the other way round).
+    topics: Mutex<std::collections::HashMap<String, Arc<Mutex<Topic>>>>,
+    /// The topics each connection is subscribed to, to unsubscribe it when it goes.
+    subscriptions: Mutex<std::collections::HashMap<ConnId, std::collections::HashSet<String>>>,
     this: Weak<Router>,
 }
+
+/// At most this many topics per app (each keeps its history while idle, for recovery): an
+/// app with open topics cannot be made to hold unbounded memory by clients naming new ones.
+pub const MAX_TOPICS: usize = 10_000;
 
 impl Router {
     /// `timers` runs command timeouts; without it, timeouts are not enforced.
@@ -118,6 +128,8 @@ impl Router {
             }),
             stats: Stats::default(),
             metrics_on: std::sync::atomic::AtomicBool::new(false),
+            topics: Mutex::new(Default::default()),
+            subscriptions: Mutex::new(Default::default()),
             this: this.clone(),
         })
     }
@@ -200,6 +212,12 @@ impl Router {
         };
         for key in keys {
             self.dispatch(Op::Cancel { key });
+        }
+        let topics = self.subscriptions.lock().remove(&conn).unwrap_or_default();
+        for name in topics {
+            if let Some(topic) = self.topics.lock().get(&name).cloned() {
+                topic.lock().unsubscribe(conn);
+            }
         }
     }
 
@@ -636,6 +654,130 @@ impl Router {
                 );
             }
         }
+    }
+
+    /// Topic `name`, made with `spec` and a new epoch on first use; None when `MAX_TOPICS`
+    /// exist already.
+    fn topic(&self, name: &str, spec: TopicSpec) -> Option<Arc<Mutex<Topic>>> {
+        let mut topics = self.topics.lock();
+        if let Some(topic) = topics.get(name) {
+            return Some(topic.clone());
+        }
+        if topics.len() >= MAX_TOPICS {
+            return None;
+        }
+        let topic = Arc::new(Mutex::new(Topic::new(name, spec, super::topics::new_epoch())));
+        topics.insert(name.to_owned(), topic.clone());
+        Some(topic)
+    }
+
+    fn too_many_topics() -> ErrorReply {
+        ErrorReply::framework(ErrorCode::Overloaded, format!("this app has {MAX_TOPICS} topics already"))
+    }
+
+    /// Subscribe the connection of call `key` (an `auroraview.subscribe`) to `topic` and
+    /// answer the call with the topic's position (`Subscribed::result_json`), then send the
+    /// publications `since` recovers, all under the topic's lock: no publication can come
+    /// between, or before the reply. False when the call is no longer in flight (nothing is
+    /// subscribed). Errors: too many topics.
+    pub fn topic_subscribe(
+        &self,
+        key: CallKey,
+        topic: &str,
+        spec: TopicSpec,
+        since: Option<Since>,
+    ) -> Result<bool, ErrorReply> {
+        let (conn, sink) = {
+            let st = self.state.lock();
+            let Some((conn, _)) = st.pending.call(key) else { return Ok(false) };
+            let Some(c) = st.conns.get(&conn) else { return Ok(false) };
+            (conn, c.sink.clone())
+        };
+        let Some(handle) = self.topic(topic, spec) else { return Err(Self::too_many_topics()) };
+        let mut t = handle.lock();
+        let Subscribed { replay, already, .. } = {
+            let sub = t.position(conn, since.as_ref(), Instant::now());
+            // Indexed before the reply: a disconnect from here on finds the topic to leave.
+            self.subscriptions.lock().entry(conn).or_default().insert(topic.to_owned());
+            if !self.complete(key, Ok(&sub.result_json())) {
+                if !sub.already {
+                    if let Some(set) = self.subscriptions.lock().get_mut(&conn) {
+                        set.remove(topic);
+                    }
+                }
+                return Ok(false);
+            }
+            sub
+        };
+        self.stats.deliveries.fetch_add(replay.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        for frame in replay {
+            sink.send(frame);
+        }
+        if !already {
+            t.add(conn, sink);
+        }
+        Ok(true)
+    }
+
+    /// Unsubscribe `conn` from `topic`: no publication of it reaches the connection after
+    /// this returns. Whether it was subscribed.
+    pub fn topic_unsubscribe(&self, conn: ConnId, topic: &str) -> bool {
+        let Some(handle) = self.topics.lock().get(topic).cloned() else { return false };
+        let was = handle.lock().unsubscribe(conn);
+        if let Some(set) = self.subscriptions.lock().get_mut(&conn) {
+            set.remove(topic);
+        }
+        was
+    }
+
+    /// Publish JSON `data` on `topic`: it gets the next offset and is queued to every
+    /// subscriber (and the host, when it subscribed) before this returns. Refused, reaching
+    /// nobody, when `data` holds integers JavaScript cannot represent or `MAX_TOPICS` exist.
+    pub fn topic_publish(&self, topic: &str, spec: TopicSpec, data: &[u8]) -> Result<(String, u64), ErrorReply> {
+        let found = protocol::unsafe_ints(data);
+        if !found.is_empty() {
+            let mut err = protocol::unsafe_result_error(&found);
+            err.code = ErrorCode::InvalidParams.as_str().to_owned();
+            err.name = ErrorCode::InvalidParams.error_name().to_owned();
+            return Err(err);
+        }
+        let Some(handle) = self.topic(topic, spec) else { return Err(Self::too_many_topics()) };
+        let mut t = handle.lock();
+        let (offset, frame) = t.append(data, Instant::now());
+        let mut sent = 0u64;
+        for sink in t.subscribers() {
+            sink.send(frame.clone());
+            sent += 1;
+        }
+        let epoch = t.epoch().to_string();
+        if t.host {
+            self.dispatch(Op::Publication {
+                topic: topic.to_owned(),
+                epoch: epoch.clone(),
+                offset,
+                data: data.to_vec(),
+            });
+        }
+        drop(t);
+        Stats::bump(&self.stats.publications);
+        self.stats.deliveries.fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
+        Ok((epoch, offset))
+    }
+
+    /// The host subscribes to `topic` (`on`) or stops: its publications reach the dispatcher
+    /// as `Op::Publication`, in order.
+    pub fn topic_host(&self, topic: &str, spec: TopicSpec, on: bool) -> Result<(), ErrorReply> {
+        let Some(handle) = self.topic(topic, spec) else { return Err(Self::too_many_topics()) };
+        handle.lock().host = on;
+        Ok(())
+    }
+
+    /// The connections subscribed to `topic`, oldest first, and its position (epoch, last
+    /// offset); None for a topic never used.
+    pub fn topic_presence(&self, topic: &str) -> Option<(Vec<ConnId>, String, u64)> {
+        let handle = self.topics.lock().get(topic).cloned()?;
+        let t = handle.lock();
+        Some((t.subscriber_ids(), t.epoch().to_string(), t.last()))
     }
 
     /// Push an event to the connections `target` matches. With none matching, the event is

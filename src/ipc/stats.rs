@@ -64,6 +64,11 @@ stats! {
     events_unrouted,
     /// Calls answered `forbidden` by a command's access rules (`authority.rs`).
     forbidden,
+    /// Messages published on topics (docs/topics.md).
+    publications,
+    /// Publications queued to subscribers (one per subscriber per publication, replays
+    /// included).
+    deliveries,
 }
 
 impl Stats {

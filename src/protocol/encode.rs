@@ -98,6 +98,21 @@ pub fn event(name: &str, payload: &[u8]) -> Vec<u8> {
     buf
 }
 
+/// A `publication`: message `offset` of `topic` in history `epoch` (docs/topics.md).
+pub fn publication(topic: &str, epoch: &str, offset: u64, data: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(data.len() + topic.len() + epoch.len() + 72);
+    buf.extend_from_slice(br#"{"type":"publication","topic":"#);
+    push_str(&mut buf, topic);
+    buf.extend_from_slice(br#","epoch":"#);
+    push_str(&mut buf, epoch);
+    buf.extend_from_slice(br#","offset":"#);
+    buf.extend_from_slice(offset.to_string().as_bytes());
+    buf.extend_from_slice(br#","data":"#);
+    buf.extend_from_slice(if data.is_empty() { b"null" } else { data });
+    buf.push(b'}');
+    buf
+}
+
 /// The `invalid_params` error for integers JavaScript cannot represent, shaped like
 /// pydantic's: `data.errors = [{type, loc, msg}]`.
 pub fn unsafe_params_error(method: &str, found: &[UnsafeInt]) -> ErrorReply {

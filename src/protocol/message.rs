@@ -163,6 +163,17 @@ pub enum HostMessage {
         #[ts(type = "unknown")]
         payload: Value,
     },
+    /// Message `offset` of topic `topic`, which the connection subscribed to (docs/topics.md).
+    /// Offsets number a topic's messages from 1 without gaps within one `epoch` (the history
+    /// they belong to); a subscriber gets them in order, each after its subscribe's reply.
+    Publication {
+        topic: String,
+        epoch: String,
+        #[ts(type = "number")]
+        offset: u64,
+        #[ts(type = "unknown")]
+        data: Value,
+    },
     /// Network transport: the connection is authenticated and open.
     Welcome {
         /// The connection's id on the host (as handlers and `connections()` see it).

@@ -14,7 +14,8 @@ mod surrogate;
 
 pub use decode::{decode, decode_keyed, is_page_key, salvage_id, salvage_key, truncate, Incoming, Rejection};
 pub use encode::{
-    call_err, call_ok, event, item, unsafe_params_error, unsafe_result_error, welcome, ErrorReply, PING, PONG,
+    call_err, call_ok, event, item, publication, unsafe_params_error, unsafe_result_error, welcome, ErrorReply, PING,
+    PONG,
 };
 pub use error_code::ErrorCode;
 pub use frame::{

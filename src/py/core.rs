@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use crate::handoff::WakeQueue;
 use crate::ipc::{
-    Access, CallKey, ConnId, ConnInfo, Dispatcher, Op, Origin, Receipt, Router, Sink, Target, TransportKind,
+    Access, CallKey, ConnId, ConnInfo, Dispatcher, Op, Origin, Receipt, Router, Since, Sink, Target, TopicSpec,
+    TransportKind,
 };
 use crate::protocol::{CallId, ErrorReply, Limits};
 
@@ -278,7 +279,9 @@ impl Core {
 
     /// Up to `max` queued items of work, in order: `(0, key, method_id, params, conn, blobs)`
     /// for a call (`blobs`: None when its reply cannot carry attachments, else its
-    /// attachments), `(1, conn, name, detail, child)` for an event (`child`: the sender's child id), `(2, key)` to cancel a call.
+    /// attachments), `(1, conn, name, detail, child)` for an event (`child`: the sender's child id), `(2, key)` to cancel a call,
+    /// `(3, key, seq)` for a stream's ack, `(4, topic, epoch, offset, data)` for a publication
+    /// of a topic the host subscribed to (`topic_host`).
     ///
     /// With `wait_us`, an empty queue is watched for up to that many microseconds (spinning,
     /// without the GIL) before returning empty-handed; meanwhile producers skip the wake-up.
@@ -300,6 +303,9 @@ impl Core {
                 }
                 Op::Cancel { key } => (2u8, key).into_pyobject(py)?.into_any(),
                 Op::Ack { key, seq } => (3u8, key, seq).into_pyobject(py)?.into_any(),
+                Op::Publication { topic, epoch, offset, data } => {
+                    (4u8, topic, epoch, offset, PyBytes::new(py, &data)).into_pyobject(py)?.into_any()
+                }
             };
             list.append(item)?;
         }
@@ -345,6 +351,82 @@ impl Core {
         let (name, code, message) = (usv(name)?.into_owned(), usv(code)?.into_owned(), usv(message)?.into_owned());
         let err = ErrorReply { name, code, message, data };
         Ok(self.router.complete(key, Err(err)))
+    }
+
+    /// Subscribe the caller of call `key` (an `auroraview.subscribe` the host admitted) to
+    /// `topic` and answer the call with its position, then replay what `since_epoch` /
+    /// `since_offset` recovers (docs/topics.md). False when the call is no longer in flight.
+    /// `RuntimeError` when the app has too many topics.
+    #[pyo3(signature = (key, topic, history, history_ttl, history_bytes, since_epoch=None, since_offset=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn topic_subscribe(
+        &self,
+        key: CallKey,
+        topic: &str,
+        history: usize,
+        history_ttl: f64,
+        history_bytes: usize,
+        since_epoch: Option<String>,
+        since_offset: Option<u64>,
+    ) -> PyResult<bool> {
+        let spec = topic_spec(history, history_ttl, history_bytes)?;
+        let since = match (since_epoch, since_offset) {
+            (Some(epoch), Some(offset)) => Some(Since { epoch, offset }),
+            (None, None) => None,
+            _ => return Err(PyValueError::new_err("since_epoch and since_offset go together")),
+        };
+        self.router.topic_subscribe(key, topic, spec, since).map_err(|e| PyRuntimeError::new_err(e.message))
+    }
+
+    /// Unsubscribe connection `conn` from `topic` (nothing of it reaches the connection after
+    /// this returns). Whether it was subscribed.
+    fn topic_unsubscribe(&self, conn: ConnId, topic: &str) -> bool {
+        self.router.topic_unsubscribe(conn, topic)
+    }
+
+    /// Publish JSON `data` on `topic`: `(epoch, offset)` once it is queued to every subscriber.
+    /// `ValueError` for integers JavaScript cannot represent, `RuntimeError` when the app has
+    /// too many topics: the message reached nobody.
+    fn topic_publish(
+        &self,
+        py: Python<'_>,
+        topic: &str,
+        data: &[u8],
+        history: usize,
+        history_ttl: f64,
+        history_bytes: usize,
+    ) -> PyResult<(String, u64)> {
+        let spec = topic_spec(history, history_ttl, history_bytes)?;
+        let result = if data.len() >= DETACH_BYTES {
+            py.detach(|| self.router.topic_publish(topic, spec, data))
+        } else {
+            self.router.topic_publish(topic, spec, data)
+        };
+        result.map_err(|e| {
+            if e.code == crate::protocol::ErrorCode::InvalidParams.as_str() {
+                PyValueError::new_err(e.message)
+            } else {
+                PyRuntimeError::new_err(e.message)
+            }
+        })
+    }
+
+    /// The host subscribes to `topic` (`on`) or stops: its publications come from `take`.
+    fn topic_host(
+        &self,
+        topic: &str,
+        on: bool,
+        history: usize,
+        history_ttl: f64,
+        history_bytes: usize,
+    ) -> PyResult<()> {
+        let spec = topic_spec(history, history_ttl, history_bytes)?;
+        self.router.topic_host(topic, spec, on).map_err(|e| PyRuntimeError::new_err(e.message))
+    }
+
+    /// `(connections subscribed, epoch, last offset)` of `topic`; None for a topic never used.
+    fn topic_presence(&self, topic: &str) -> Option<(Vec<ConnId>, String, u64)> {
+        self.router.topic_presence(topic)
     }
 
     /// Push an event (payload: JSON bytes) to the connections `target` matches: None for
@@ -572,4 +654,14 @@ impl Connection {
     fn close(&self) {
         self.router.disconnect(self.conn);
     }
+}
+
+/// A topic's history bounds, checked.
+fn topic_spec(history: usize, history_ttl: f64, history_bytes: usize) -> PyResult<TopicSpec> {
+    if !(history_ttl.is_finite() && history_ttl > 0.0) {
+        return Err(PyValueError::new_err(format!(
+            "history_ttl must be a positive number of seconds, got {history_ttl}"
+        )));
+    }
+    Ok(TopicSpec { history, history_ttl: Duration::from_secs_f64(history_ttl), history_bytes })
 }

@@ -1,0 +1,423 @@
+//! Topics (docs/topics.md): per topic, an epoch, the last offset, a bounded history of
+//! publications and the connections subscribed. Pure bookkeeping: the router takes a topic's
+//! lock, asks it what to send, and sends (`Router::topic_*`).
+//!
+//! A publication's frame is encoded once and shared (`Bytes`) by every subscriber's queue
+//! and the history.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::{ConnId, Sink};
+use crate::protocol;
+
+/// How much of a topic's past is kept for recovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// At most this many publications (0: none, so recovery always fails).
+    pub history: usize,
+    /// None older than this.
+    pub history_ttl: Duration,
+    /// At most this many bytes of them (their frames).
+    pub history_bytes: usize,
+}
+
+impl Default for TopicSpec {
+    fn default() -> Self {
+        TopicSpec { history: 1000, history_ttl: Duration::from_secs(300), history_bytes: 16 * 1024 * 1024 }
+    }
+}
+
+/// Where a resubscribing client left off: the epoch and the last offset it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Since {
+    pub epoch: String,
+    pub offset: u64,
+}
+
+/// What a subscription could recover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovery {
+    /// No `since` was given: nothing to recover.
+    NotAsked,
+    /// Everything after `since` follows the reply (possibly nothing).
+    Recovered,
+    /// The gap cannot be bridged, for this reason; only newer publications follow.
+    Lost(String),
+}
+
+/// The answer to a subscribe, and what to send after it.
+#[derive(Debug)]
+pub struct Subscribed {
+    pub epoch: Arc<str>,
+    pub offset: u64,
+    pub recovery: Recovery,
+    /// The publications to replay, in order, right after the reply.
+    pub replay: Vec<Bytes>,
+    /// The connection was subscribed already.
+    pub already: bool,
+}
+
+impl Subscribed {
+    /// The JSON result of `auroraview.subscribe`.
+    pub fn result_json(&self) -> Vec<u8> {
+        let mut out = serde_json::json!({"epoch": &*self.epoch, "offset": self.offset});
+        match &self.recovery {
+            Recovery::NotAsked => {}
+            Recovery::Recovered => out["recovered"] = true.into(),
+            Recovery::Lost(reason) => {
+                out["recovered"] = false.into();
+                out["reason"] = reason.clone().into();
+            }
+        }
+        serde_json::to_vec(&out).unwrap_or_default()
+    }
+}
+
+struct Kept {
+    offset: u64,
+    at: Instant,
+    frame: Bytes,
+}
+
+/// One topic's state.
+pub struct Topic {
+    name: String,
+    epoch: Arc<str>,
+    last: u64,
+    spec: TopicSpec,
+    history: VecDeque<Kept>,
+    history_bytes: usize,
+    subscribers: HashMap<ConnId, Arc<dyn Sink>>,
+    /// The app itself subscribed (`App.subscribe`): publications also go to the host.
+    pub host: bool,
+}
+
+impl Topic {
+    pub fn new(name: &str, spec: TopicSpec, epoch: Arc<str>) -> Topic {
+        Topic {
+            name: name.to_owned(),
+            epoch,
+            last: 0,
+            spec,
+            history: VecDeque::new(),
+            history_bytes: 0,
+            subscribers: HashMap::new(),
+            host: false,
+        }
+    }
+
+    pub fn epoch(&self) -> &Arc<str> {
+        &self.epoch
+    }
+
+    pub fn last(&self) -> u64 {
+        self.last
+    }
+
+    /// Publication `data` (JSON): its offset and its frame. The caller sends the frame to
+    /// `subscribers()`.
+    pub fn append(&mut self, data: &[u8], now: Instant) -> (u64, Bytes) {
+        self.last += 1;
+        let frame = Bytes::from(protocol::publication(&self.name, &self.epoch, self.last, data));
+        if self.spec.history > 0 && frame.len() <= self.spec.history_bytes {
+            self.history_bytes += frame.len();
+            self.history.push_back(Kept { offset: self.last, at: now, frame: frame.clone() });
+        } else {
+            // Not kept: whatever is kept is older, and the gap it leaves must not be bridged.
+            self.history.clear();
+            self.history_bytes = 0;
+        }
+        self.prune(now);
+        (self.last, frame)
+    }
+
+    /// Drop what is beyond the history's count, bytes or age.
+    pub fn prune(&mut self, now: Instant) {
+        while let Some(front) = self.history.front() {
+            let too_many = self.history.len() > self.spec.history;
+            let too_big = self.history_bytes > self.spec.history_bytes;
+            let too_old = now.saturating_duration_since(front.at) > self.spec.history_ttl;
+            if !(too_many || too_big || too_old) {
+                break;
+            }
+            self.history_bytes -= front.frame.len();
+            self.history.pop_front();
+        }
+    }
+
+    /// What subscribing `conn` would answer and replay, per `since`; `add` then subscribes it
+    /// (the router answers the call in between, under this topic's lock). A connection
+    /// already subscribed gets the current position and no replay.
+    pub fn position(&mut self, conn: ConnId, since: Option<&Since>, now: Instant) -> Subscribed {
+        self.prune(now);
+        let already = self.subscribers.contains_key(&conn);
+        let (recovery, replay) = match since {
+            None => (Recovery::NotAsked, Vec::new()),
+            Some(_) if already => (Recovery::Recovered, Vec::new()),
+            Some(since) => match self.replay(since) {
+                Ok(frames) => (Recovery::Recovered, frames),
+                Err(reason) => (Recovery::Lost(reason), Vec::new()),
+            },
+        };
+        Subscribed { epoch: self.epoch.clone(), offset: self.last, recovery, replay, already }
+    }
+
+    /// Subscribe `conn`: its publications go to `sink` from now on.
+    pub fn add(&mut self, conn: ConnId, sink: Arc<dyn Sink>) {
+        self.subscribers.insert(conn, sink);
+    }
+
+    #[cfg(test)]
+    fn subscribe(&mut self, conn: ConnId, sink: Arc<dyn Sink>, since: Option<&Since>, now: Instant) -> Subscribed {
+        let sub = self.position(conn, since, now);
+        self.add(conn, sink);
+        sub
+    }
+
+    /// The publications after `since`, or why they cannot all be given.
+    fn replay(&self, since: &Since) -> Result<Vec<Bytes>, String> {
+        if *since.epoch != *self.epoch {
+            return Err(format!(
+                "the topic's history is a new one (epoch {:?}, not {:?}): the process restarted or its history was lost",
+                &*self.epoch, since.epoch
+            ));
+        }
+        if since.offset > self.last {
+            return Err(format!("offset {} is ahead of the topic, whose last offset is {}", since.offset, self.last));
+        }
+        if since.offset == self.last {
+            return Ok(Vec::new());
+        }
+        let want = since.offset + 1;
+        match self.history.front() {
+            Some(oldest) if oldest.offset <= want => {
+                // Offsets in history are consecutive: index by distance from the oldest.
+                let skip = (want - oldest.offset) as usize;
+                Ok(self.history.iter().skip(skip).map(|k| k.frame.clone()).collect())
+            }
+            oldest => Err(format!(
+                "the history no longer holds offset {want}: it keeps {} (the last {} messages, {} s)",
+                oldest.map_or_else(|| "none".to_string(), |k| format!("offsets {} to {}", k.offset, self.last)),
+                self.spec.history,
+                self.spec.history_ttl.as_secs_f64()
+            )),
+        }
+    }
+
+    /// Whether `conn` was subscribed (it is not any more).
+    pub fn unsubscribe(&mut self, conn: ConnId) -> bool {
+        self.subscribers.remove(&conn).is_some()
+    }
+
+    pub fn subscribers(&self) -> impl Iterator<Item = &Arc<dyn Sink>> {
+        self.subscribers.values()
+    }
+
+    pub fn subscriber_ids(&self) -> Vec<ConnId> {
+        let mut ids: Vec<ConnId> = self.subscribers.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.subscribers.is_empty() && !self.host
+    }
+}
+
+/// A new random epoch: 16 hex digits.
+pub fn new_epoch() -> Arc<str> {
+    let mut raw = [0u8; 8];
+    if getrandom::fill(&mut raw).is_err() {
+        // No entropy: still unique within this process, and unlike any earlier process's
+        // with overwhelming likelihood (the clock).
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        raw = (nanos as u64).to_le_bytes();
+    }
+    raw.iter().map(|b| format!("{b:02x}")).collect::<String>().into()
+}
+
+/// Whether `name` is a topic name: `/`-separated segments of `[A-Za-z0-9_.-]`, 1 to 64
+/// each, at most 256 bytes (python/auroraview/topics.py applies the same rule).
+pub fn valid_name(name: &str) -> bool {
+    name.len() <= 256
+        && name.split('/').all(|seg| {
+            (1..=64).contains(&seg.len())
+                && seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parking_lot::Mutex;
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<Bytes>>);
+    impl Sink for Collect {
+        fn send(&self, frame: Bytes) {
+            self.0.lock().push(frame);
+        }
+    }
+
+    fn topic(history: usize) -> Topic {
+        Topic::new("a/b", TopicSpec { history, ..TopicSpec::default() }, "e1".into())
+    }
+
+    fn offsets(frames: &[Bytes]) -> Vec<u64> {
+        frames
+            .iter()
+            .map(|f| serde_json::from_slice::<serde_json::Value>(f).unwrap()["offset"].as_u64().unwrap())
+            .collect()
+    }
+
+    fn since(epoch: &str, offset: u64) -> Since {
+        Since { epoch: epoch.into(), offset }
+    }
+
+    #[test]
+    fn offsets_count_from_one_and_frames_say_everything() {
+        let mut t = topic(10);
+        let now = Instant::now();
+        assert_eq!(t.last(), 0);
+        let (offset, frame) = t.append(br#"{"x":1}"#, now);
+        assert_eq!(offset, 1);
+        let v: serde_json::Value = serde_json::from_slice(&frame).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "publication", "topic": "a/b", "epoch": "e1", "offset": 1, "data": {"x": 1}})
+        );
+        assert_eq!(t.append(b"2", now).0, 2);
+    }
+
+    #[test]
+    fn recovery_replays_exactly_the_gap_or_says_why_not() {
+        let now = Instant::now();
+        let mut t = topic(3);
+        for i in 0..5 {
+            t.append(format!("{i}").as_bytes(), now);
+        }
+        // History keeps 3..=5.
+        let sink: Arc<dyn Sink> = Arc::new(Collect::default());
+        #[rustfmt::skip]
+        let cases: &[(Since, Result<Vec<u64>, &str>)] = &[
+            (since("e1", 5), Ok(vec![])),
+            (since("e1", 4), Ok(vec![5])),
+            (since("e1", 2), Ok(vec![3, 4, 5])),
+            (since("e1", 1), Err("no longer holds offset 2")),
+            (since("e1", 0), Err("no longer holds offset 1")),
+            (since("e1", 6), Err("ahead of the topic")),
+            (since("e0", 5), Err("new one")),
+        ];
+        for (i, (s, want)) in cases.iter().enumerate() {
+            let got = t.subscribe(100 + i as u64, sink.clone(), Some(s), now);
+            assert_eq!(got.offset, 5, "case {i}");
+            assert_eq!(&*got.epoch, "e1");
+            match want {
+                Ok(want) => {
+                    assert_eq!(got.recovery, Recovery::Recovered, "case {i}");
+                    assert_eq!(&offsets(&got.replay), want, "case {i}");
+                }
+                Err(why) => {
+                    assert!(
+                        matches!(&got.recovery, Recovery::Lost(r) if r.contains(why)),
+                        "case {i}: {:?}",
+                        got.recovery
+                    );
+                    assert!(got.replay.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn without_since_nothing_is_replayed_and_a_second_subscribe_replays_nothing() {
+        let now = Instant::now();
+        let mut t = topic(10);
+        t.append(b"1", now);
+        let sink: Arc<dyn Sink> = Arc::new(Collect::default());
+        let first = t.subscribe(1, sink.clone(), None, now);
+        assert_eq!((first.offset, first.recovery, first.replay.len()), (1, Recovery::NotAsked, 0));
+        t.append(b"2", now);
+        let again = t.subscribe(1, sink, Some(&since("e1", 0)), now);
+        assert_eq!((again.offset, again.recovery, again.replay.len()), (2, Recovery::Recovered, 0));
+        assert_eq!(t.subscriber_ids(), [1]);
+        assert!(t.unsubscribe(1));
+        assert!(!t.unsubscribe(1));
+        assert!(t.is_idle());
+    }
+
+    #[test]
+    fn history_is_bounded_by_count_bytes_and_age() {
+        let now = Instant::now();
+        let mut by_age =
+            Topic::new("t", TopicSpec { history_ttl: Duration::from_secs(10), ..TopicSpec::default() }, "e".into());
+        by_age.append(b"1", now);
+        by_age.append(b"2", now + Duration::from_secs(6));
+        by_age.append(b"3", now + Duration::from_secs(12));
+        let sink: Arc<dyn Sink> = Arc::new(Collect::default());
+        let got = by_age.subscribe(1, sink.clone(), Some(&since("e", 1)), now + Duration::from_secs(12));
+        assert_eq!(offsets(&got.replay), [2, 3], "offset 1 is 12 s old");
+
+        let frame_len = protocol::publication("t", "e", 1, b"1234").len();
+        let mut by_bytes =
+            Topic::new("t", TopicSpec { history_bytes: 2 * frame_len, ..TopicSpec::default() }, "e".into());
+        for _ in 0..3 {
+            by_bytes.append(b"1234", now);
+        }
+        let got = by_bytes.subscribe(1, sink.clone(), Some(&since("e", 1)), now);
+        assert_eq!(offsets(&got.replay), [2, 3]);
+        let got = by_bytes.subscribe(2, sink.clone(), Some(&since("e", 0)), now);
+        assert!(matches!(got.recovery, Recovery::Lost(_)));
+
+        // A publication too big to keep leaves no bridge over itself.
+        let mut big = Topic::new("t", TopicSpec { history_bytes: frame_len, ..TopicSpec::default() }, "e".into());
+        big.append(b"1234", now);
+        big.append(b"123456789", now);
+        big.append(b"1234", now);
+        let got = big.subscribe(1, sink.clone(), Some(&since("e", 1)), now);
+        assert!(matches!(got.recovery, Recovery::Lost(_)), "{:?}", got.recovery);
+        let got = big.subscribe(2, sink.clone(), Some(&since("e", 2)), now);
+        assert_eq!(offsets(&got.replay), [3]);
+
+        let mut none = topic(0);
+        none.append(b"1", now);
+        let got = none.subscribe(1, sink, Some(&since("e1", 0)), now);
+        assert!(matches!(got.recovery, Recovery::Lost(_)));
+    }
+
+    #[test]
+    fn the_subscribe_result_says_what_was_recovered() {
+        let s = |recovery| Subscribed { epoch: "e".into(), offset: 7, recovery, replay: vec![], already: false };
+        let json = |r| serde_json::from_slice::<serde_json::Value>(&s(r).result_json()).unwrap();
+        assert_eq!(json(Recovery::NotAsked), serde_json::json!({"epoch": "e", "offset": 7}));
+        assert_eq!(json(Recovery::Recovered), serde_json::json!({"epoch": "e", "offset": 7, "recovered": true}));
+        assert_eq!(
+            json(Recovery::Lost("gone".into())),
+            serde_json::json!({"epoch": "e", "offset": 7, "recovered": false, "reason": "gone"})
+        );
+    }
+
+    #[test]
+    fn names_are_segments_of_a_small_alphabet() {
+        for good in ["a", "app/channel", "A-b_c.d/0", &"x".repeat(64), &vec!["y".repeat(64); 3].join("/")] {
+            assert!(valid_name(good), "{good}");
+        }
+        for bad in
+            ["", "/", "a/", "/a", "a//b", "a b", "a/*", "a/>", "é", &"x".repeat(65), &vec!["y".repeat(64); 4].join("/")]
+        {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn epochs_are_16_hex_digits_and_differ() {
+        let (a, b) = (new_epoch(), new_epoch());
+        assert_eq!(a.len(), 16);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}
