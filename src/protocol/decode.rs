@@ -321,6 +321,13 @@ fn salvage_field<'a>(input: &'a [u8], limits: &Limits, quoted_name: &[u8]) -> Op
         if key == quoted_name {
             let start = s.i;
             s.skip_value(limits.max_depth)?;
+            // A value running into the window's edge may go on past it (`12` of `123`): it
+            // counts only when the byte after it, outside the window, ends it.
+            if s.i == s.b.len()
+                && input.get(s.i).is_some_and(|b| !matches!(b, b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                return None;
+            }
             return Some(&s.b[start..s.i]);
         }
         s.skip_value(limits.max_depth)?;

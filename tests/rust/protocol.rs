@@ -366,3 +366,178 @@ fn unsafe_ints_in_trusted_documents_are_found_with_their_path() {
     let deep = format!("{}12345678901234567890{}", "[".repeat(5000), "]".repeat(5000));
     assert_eq!(unsafe_ints(deep.as_bytes()).len(), 1);
 }
+
+// -- issue 17: behaviours mutation testing found unasserted -----------------------------
+
+fn call_with_params(params: &str) -> String {
+    format!(r#"{{"type":"call","id":1,"method":"m","params":{params}}}"#)
+}
+
+#[test]
+fn containers_that_close_give_their_depth_back() {
+    // 100 sibling containers, never more than 3 deep: a scanner that forgot the closings would
+    // count 100 levels and refuse the message as too deep.
+    let siblings = call_with_params(&format!("[{}{{}}]", "[],{},".repeat(50)));
+    assert!(matches!(decode(siblings.as_bytes(), &limits()), Ok(Incoming::Call { .. })), "{siblings}");
+    // An integer after closed containers is found under its own key only.
+    let after = call_with_params(r#"{"a":{"b":[1,[2]]},"c":9007199254740993}"#);
+    match decode(after.as_bytes(), &limits()).unwrap() {
+        Incoming::Call { unsafe_ints, .. } => assert_eq!(unsafe_ints[0].dotted_path(), "c"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn salvage_skips_strings_holding_separators_empty_values_and_whitespace() {
+    let l = limits();
+    let int = |n| Some(CallId::Int(n));
+    // A string at the top level ends nothing, whatever it holds.
+    assert_eq!(salvage_id(br#"{"a":"x,y","id":1,"x":NaN}"#, &l), int(1));
+    assert_eq!(salvage_id(br#"{"a":"}","id":2,"x":NaN}"#, &l), int(2));
+    assert_eq!(salvage_id(br#"{"a":"{[","id":3,"x":NaN}"#, &l), int(3));
+    assert_eq!(salvage_id(br#"{"a":"\",}","id":4,"x":NaN}"#, &l), int(4));
+    // An empty value before the id is skipped; an empty id is no id.
+    assert_eq!(salvage_id(br#"{"a":,"id":5,"x":NaN}"#, &l), int(5));
+    assert_eq!(salvage_id(br#"{"a": ,"b":,"id":6}"#, &l), int(6));
+    assert_eq!(salvage_id(br#"{"id":,"type":"call"}"#, &l), None);
+    assert_eq!(salvage_id(br#"{"id":}"#, &l), None);
+    // Whitespace wherever JSON allows it.
+    assert_eq!(salvage_id(b" \n\t{\r\n \"a\" :\t[1, 2] ,\n\t\"id\"\r\n:\n 7 \n, \"x\":NaN}", &l), int(7));
+    assert_eq!(salvage_id(b"{\"id\"\t:\t\"s\"\r}", &l), Some(CallId::Str("s".into())));
+}
+
+#[test]
+fn salvage_looks_at_the_first_64_kib_only() {
+    let l = limits();
+    // `{"p":"…","id":"x"`: the id's value ends at byte 6 + pad + 10.
+    let string_id = |pad: usize| format!(r#"{{"p":"{}","id":"x","x":NaN}}"#, "a".repeat(pad));
+    let x = || Some(CallId::Str("x".into()));
+    assert_eq!(salvage_id(string_id(65_536 - 17).as_bytes(), &l), x());
+    assert_eq!(salvage_id(string_id(65_536 - 16).as_bytes(), &l), x(), "ends at the window's edge");
+    assert_eq!(salvage_id(string_id(65_536 - 15).as_bytes(), &l), None, "cut by the window");
+    // An integer id cut by the window is no id, not a shorter one (`12` of `123`).
+    let int_id = |pad: usize| format!(r#"{{"p":"{}","id":123,"x":NaN}}"#, "a".repeat(pad));
+    assert_eq!(salvage_id(int_id(65_536 - 16).as_bytes(), &l), Some(CallId::Int(123)), "ends at the edge");
+    assert_eq!(salvage_id(int_id(65_536 - 15).as_bytes(), &l), None, "`12` of `123`");
+    assert_eq!(salvage_id(int_id(65_536 - 14).as_bytes(), &l), None, "`1` of `123`");
+    // Past the window, through decode as well: the oversized message keeps no id.
+    let big = Limits { max_message_bytes: 1000, ..l };
+    let rej = decode(string_id(65_536 - 17).as_bytes(), &big).unwrap_err();
+    assert_eq!((rej.code, rej.id), (ErrorCode::PayloadTooLarge, Some(CallId::Str("x".into()))));
+    let rej = decode(string_id(70_000).as_bytes(), &big).unwrap_err();
+    assert_eq!((rej.code, rej.id), (ErrorCode::PayloadTooLarge, None));
+}
+
+#[test]
+fn unsafe_integers_are_reported_ten_at_most_and_the_rest_counted() {
+    use _core::protocol::{unsafe_ints, unsafe_params_error, unsafe_result_error};
+    let many: Vec<String> = (0..15u64).map(|i| (9_007_199_254_740_993 + i).to_string()).collect();
+    let input = call_with_params(&format!("[{}]", many.join(",")));
+    let found = match decode(input.as_bytes(), &limits()).unwrap() {
+        Incoming::Call { unsafe_ints, .. } => unsafe_ints,
+        other => panic!("{other:?}"),
+    };
+    let literals: Vec<&str> = found.iter().map(|u| u.literal.as_str()).collect();
+    assert_eq!(literals, many[..10], "the first ten, in order");
+    assert_eq!(unsafe_ints(format!("[{}]", many.join(",")).as_bytes()).len(), 10, "results too");
+
+    let params = unsafe_params_error("m", &found);
+    assert!(params.message.starts_with("invalid params for 'm': 0: Input should be"), "{}", params.message);
+    assert!(params.message.ends_with(" (and 9 more)"), "{}", params.message);
+    assert!(unsafe_params_error("m", &found[..2]).message.ends_with(" (and 1 more)"));
+    assert!(!unsafe_params_error("m", &found[..1]).message.contains("more)"));
+    let data: serde_json::Value = serde_json::from_slice(params.data.as_deref().unwrap()).unwrap();
+    assert_eq!(data["errors"].as_array().unwrap().len(), 10);
+    assert_eq!(data["errors"][3]["loc"], serde_json::json!([3]));
+
+    let result = unsafe_result_error(&found);
+    assert!(result.message.contains("9007199254740993 at result.0,"), "{}", result.message);
+    assert!(result.message.ends_with(" (and 9 more)"), "{}", result.message);
+    assert!(unsafe_result_error(&found[..2]).message.ends_with(" (and 1 more)"));
+    assert!(!unsafe_result_error(&found[..1]).message.contains("more)"));
+
+    // Unsafe params at the top level are reported as `params`.
+    let top = call_with_params("9007199254740993");
+    match decode(top.as_bytes(), &limits()).unwrap() {
+        Incoming::Call { unsafe_ints, .. } => {
+            let msg = unsafe_params_error("m", &unsafe_ints).message;
+            assert!(msg.starts_with("invalid params for 'm': params: Input"), "{msg}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_long_digit_run_after_a_short_one_is_still_found() {
+    use _core::protocol::unsafe_ints;
+    // The search samples every 16th byte and jumps past each short run it lands on; the jump
+    // must not carry it past a long run that follows.
+    for pad in 0..20 {
+        for short in 1..16 {
+            for gap in 1..20 {
+                let doc = format!("[{}{},{}9007199254740993]", " ".repeat(pad), "1".repeat(short), " ".repeat(gap));
+                assert_eq!(unsafe_ints(doc.as_bytes()).len(), 1, "{doc:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn results_wider_than_the_item_limit_are_still_checked() {
+    use _core::protocol::unsafe_ints;
+    // No width limit applies to what the host itself produced: an unsafe integer after more
+    // items than `max_container_items` allows in a message is still found.
+    let wide = format!("[{}9007199254740993]", "0,".repeat(Limits::default().max_container_items + 10));
+    let found = unsafe_ints(wide.as_bytes());
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].rooted_path("result"), format!("result.{}", Limits::default().max_container_items + 10));
+}
+
+#[test]
+fn a_message_id_or_name_exactly_at_its_limit_is_accepted_and_one_byte_over_is_refused() {
+    let l = Limits {
+        max_message_bytes: 200,
+        max_id_bytes: 8,
+        max_name_bytes: 10,
+        max_depth: 4,
+        max_container_items: 5,
+        ..limits()
+    };
+    let accepted = |msg: &str| decode(msg.as_bytes(), &l).map(|_| ()).map_err(|r| (r.code, r.message));
+    let sized = |len: usize| {
+        let base = call_with_params(r#""""#);
+        call_with_params(&format!(r#""{}""#, "x".repeat(len - base.len())))
+    };
+    assert_eq!(sized(200).len(), 200);
+    assert_eq!(accepted(&sized(200)), Ok(()));
+    assert_eq!(decode(sized(201).as_bytes(), &l).unwrap_err().code, ErrorCode::PayloadTooLarge);
+
+    let with_id = |id: &str| format!(r#"{{"type":"call","id":"{id}","method":"m"}}"#);
+    assert_eq!(accepted(&with_id("12345678")), Ok(()));
+    let rej = decode(with_id("123456789").as_bytes(), &l).unwrap_err();
+    assert_eq!((rej.code, rej.id), (ErrorCode::InvalidMessage, None), "{}", rej.message);
+    assert_eq!(salvage_id(with_id("12345678").as_bytes(), &l), Some(CallId::Str("12345678".into())));
+    assert_eq!(salvage_id(with_id("123456789").as_bytes(), &l), None);
+
+    let with_method = |m: &str| format!(r#"{{"type":"call","id":1,"method":"{m}"}}"#);
+    let with_event = |e: &str| format!(r#"{{"type":"event","event":"{e}"}}"#);
+    assert_eq!(accepted(&with_method(&"m".repeat(10))), Ok(()));
+    assert_eq!(accepted(&with_event(&"e".repeat(10))), Ok(()));
+    assert!(accepted(&with_method(&"m".repeat(11))).unwrap_err().1.contains("longer than 10 bytes"));
+    assert!(accepted(&with_event(&"e".repeat(11))).unwrap_err().1.contains("longer than 10 bytes"));
+
+    // Depth counts the envelope: three levels of params make four.
+    assert_eq!(accepted(&call_with_params("[[[]]]")), Ok(()));
+    assert!(accepted(&call_with_params("[[[[]]]]")).unwrap_err().1.contains("nesting deeper than 4"));
+    assert_eq!(accepted(&call_with_params("[1,2,3,4,5]")), Ok(()));
+    assert!(accepted(&call_with_params("[1,2,3,4,5,6]")).unwrap_err().1.contains("more than 5 items"));
+}
+
+#[test]
+fn call_err_with_empty_error_data_sends_null_data() {
+    let err = ErrorReply::framework(ErrorCode::Internal, "no data").with_data(Vec::new());
+    let frame = call_err(&CallId::Int(1), &err);
+    let v: serde_json::Value = serde_json::from_slice(&frame).expect("valid JSON");
+    assert_eq!(v["error"]["data"], serde_json::Value::Null);
+    assert_eq!(v["error"]["message"], "no data");
+}
