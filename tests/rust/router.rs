@@ -896,3 +896,46 @@ fn an_item_with_an_unsafe_integer_ends_its_call_and_stops_the_host() {
     assert_eq!(h.router.in_flight(), 0);
     assert_eq!(h.stat("unsafe_results"), 1);
 }
+
+// -- issue 17: counters and the unsafe-result check, asserted here and not only from Python --
+
+#[test]
+fn refusals_are_counted_by_kind_and_cancels_as_cancelled() {
+    let h = Harness::new(Limits { max_message_bytes: 128, ..small_limits() });
+    let counts = |h: &Harness| [h.stat("too_large"), h.stat("invalid_messages"), h.stat("cancelled")];
+    let big = format!(r#"{{"type":"call","id":"big","method":"noop","params":"{}"}}"#, "x".repeat(200));
+    assert_eq!(h.send(big.as_bytes()), Receipt::Replied(CallId::Str("big".into())));
+    assert_eq!(counts(&h), [1, 0, 0]);
+    assert_eq!(h.send(br#"{"type":"call","id":"bad","method":7}"#), Receipt::Replied(CallId::Str("bad".into())));
+    assert_eq!(h.send(br#"{"type":"call","method":7}"#), Receipt::Dropped);
+    assert_eq!(counts(&h), [1, 2, 0]);
+    let codes: Vec<Value> = h.frames.take().iter().map(|f| f["error"]["code"].clone()).collect();
+    assert_eq!(codes, ["payload_too_large", "invalid_message"]);
+
+    h.send(br#"{"type":"call","id":"c","method":"noop"}"#);
+    h.send(br#"{"type":"cancel","id":"c"}"#);
+    h.send(br#"{"type":"cancel","id":"c"}"#); // no longer in flight: not cancelled twice
+    assert_eq!(counts(&h), [1, 2, 1]);
+    assert_eq!((h.stat("unknown_cancels"), h.stat("timeouts")), (1, 0));
+}
+
+#[test]
+fn a_result_with_an_unsafe_integer_is_answered_internal_instead() {
+    let h = Harness::new(small_limits());
+    h.send(br#"{"type":"call","id":1,"method":"noop"}"#);
+    let key = h.take_calls()[0].0;
+    assert!(h.router.complete(key, Ok(br#"{"n":[1,9007199254740993,-9007199254740994]}"#)));
+    let frames = h.frames.take();
+    assert_eq!(frames.len(), 1);
+    assert_eq!((frames[0]["id"].clone(), frames[0]["ok"].clone()), (1.into(), false.into()));
+    assert_eq!(frames[0]["error"]["code"], "internal");
+    let message = frames[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("9007199254740993 at result.n.1") && message.ends_with("(and 1 more)"), "{message}");
+    assert_eq!((h.stat("unsafe_results"), h.stat("late_results")), (1, 0));
+    assert_eq!(h.router.in_flight(), 0);
+    // The largest safe integers pass untouched.
+    h.send(br#"{"type":"call","id":2,"method":"noop"}"#);
+    assert!(h.router.complete(h.take_calls()[0].0, Ok(b"[9007199254740991,-9007199254740991]")));
+    assert_eq!(h.frames.take()[0]["result"], serde_json::json!([9_007_199_254_740_991i64, -9_007_199_254_740_991i64]));
+    assert_eq!(h.stat("unsafe_results"), 1);
+}
