@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from . import _core
-from .commands import Command, EventHandler, _make_command
+from .commands import TRANSPORTS, Command, EventHandler, _make_command
 from .context import CallContext
 from .errors import ERROR_NAMES
 from .topics import PUBLISH, SUBSCRIBE, UNSUBSCRIBE, Topic, check_topic_name
@@ -47,9 +47,11 @@ async def _publish(topic: str, data: Any = None) -> None: ...
 
 
 def builtin_commands() -> list[Command]:
-    """The reserved methods, as commands the runtime hands to `Topics.handle`."""
+    """The reserved methods, as commands the runtime hands to `Topics.handle`. Declared for
+    every transport, so a server that exposes only declared commands serves them too: each
+    topic's own rules decide who may subscribe and publish."""
     return [
-        dataclasses.replace(_make_command(fn, name, None), builtin=name)
+        dataclasses.replace(_make_command(fn, name, None, (), TRANSPORTS, None), builtin=name)
         for fn, name in ((_subscribe, SUBSCRIBE), (_unsubscribe, UNSUBSCRIBE), (_publish, PUBLISH))
     ]
 

@@ -77,6 +77,15 @@ pub trait Sink: Send + Sync {
     fn carries_binary(&self) -> bool {
         false
     }
+    /// The publications a resubscription recovers (docs/topics.md), in order. A bounded sink
+    /// takes them beyond its bound (they are bounded by the topic's `history_bytes`): a client
+    /// catching up on a long gap must not be cut off as a slow consumer for it, and the
+    /// frames after them are held to the bound plus what is left of them.
+    fn send_recovered(&self, frames: Vec<Bytes>) {
+        for frame in frames {
+            self.send(frame);
+        }
+    }
 }
 
 /// The one answer to a request that carried a call in a binary frame and waits for its reply

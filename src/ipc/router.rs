@@ -710,9 +710,7 @@ impl Router {
             sub
         };
         self.stats.deliveries.fetch_add(replay.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        for frame in replay {
-            sink.send(frame);
-        }
+        sink.send_recovered(replay);
         if !already {
             t.add(conn, sink);
         }
