@@ -24,10 +24,17 @@ blocks on it. That thread, and not ``websockets.sync``, because the heartbeat ne
 that fire while the script is busy elsewhere, and one asyncio implementation with timers is
 smaller and surer than a second one built from a reader thread, a pinger thread and locks.
 
-No reconnection: a connection that drops (the server went away, it closed us, or it fell
-silent past the heartbeat) makes the client closed for good. Calls in flight fail at once
-with ``disconnected``, later calls too, and so do streams in flight (after the items they
-had received); ``on_disconnect`` is told. Connect again to go on.
+A connection that drops (the server went away, it closed us, or it fell silent past the
+heartbeat) fails the calls in flight at once with ``disconnected``, and so do streams in flight
+(after the items they had received). By default that makes the client closed for good: later
+calls fail too and ``on_disconnect`` is told. With ``reconnect=True`` the client dials again
+(full-jitter backoff, 0.25 s doubling to 10 s, as the TypeScript client) after any close but
+4001, 4003 and its own ``close()``; calls made meanwhile fail at once with ``disconnected``
+(nothing is re-sent: a handler never runs twice), and once welcomed again every topic
+subscription is sent again with its position (docs/topics.md):
+
+    sub = client.subscribe("chat/lobby", on_message, on_recovery=on_recovery)
+    client.publish("chat/lobby", "hello")                 # PublishResult(epoch, offset)
 """
 
 from __future__ import annotations
@@ -40,11 +47,13 @@ import ipaddress
 import itertools
 import logging
 import queue
+import random
 import re
 import threading
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Generator
-from typing import Any, TypeVar, cast
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic_core import from_json, to_json
@@ -61,7 +70,13 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "Client",
+    "ClientStats",
     "ConnectError",
+    "Publication",
+    "PublishResult",
+    "RecoveryInfo",
+    "Subscription",
+    "SyncSubscription",
     "connect",
     "connect_async",
     "describe_close",
@@ -111,6 +126,77 @@ ItemHandler = Callable[[Any], object]
 #: A stream's consumer acknowledges at least this often, and whenever it waits with nothing
 #: held (docs/streams.md): any window the host uses makes progress.
 _ACK_EVERY = 32
+
+#: Reconnection delay (``reconnect=True``): ``random(0, min(MAX, BASE * 2 ** attempt))``
+#: seconds, the TypeScript client's full jitter, so many clients of one restarted server do
+#: not all dial at once.
+_RECONNECT_BASE = 0.25
+_RECONNECT_MAX = 10.0
+#: Close codes after which the client does not dial again: the token was refused or revoked.
+_FATAL_CLOSES = (4001, 4003)
+
+#: The reserved methods of topics (docs/topics.md, "The wire").
+SUBSCRIBE_METHOD = "auroraview.subscribe"
+UNSUBSCRIBE_METHOD = "auroraview.unsubscribe"
+PUBLISH_METHOD = "auroraview.publish"
+
+
+class Publication(NamedTuple):
+    """Where a topic's message sits: what a topic handler gets besides the data."""
+
+    topic: str
+    #: The history the offset belongs to (a new one after the host restarted).
+    epoch: str
+    #: The message's number in its topic, from 1, without gaps.
+    offset: int
+
+
+class PublishResult(NamedTuple):
+    """The answer to a publish: the offset the message got, in its topic's epoch."""
+
+    epoch: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class RecoveryInfo:
+    """What ``on_recovery`` is told. After every resubscription (a reconnection):
+    ``recovered=True`` when the host bridged the gap (the messages missed follow, in order),
+    ``recovered=False`` with a ``reason`` when it could not (the host restarted: a new epoch;
+    history no longer reaches back): reload your state, only newer messages follow. Also
+    ``recovered=False`` when a publication skips offsets (``reason`` says which), just before
+    that publication. ``epoch``/``offset``: the position messages follow from."""
+
+    topic: str
+    recovered: bool
+    reason: str | None
+    epoch: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    """Counters of a client's topics (docs/topics.md, "What clients do")."""
+
+    #: Publications dropped because their offset was delivered already (a replay overlapping
+    #: what arrived before the connection dropped): never delivered twice.
+    duplicates: int
+    #: Publications of a topic with no subscription here (any more).
+    unmatched: int
+    #: Connections welcomed again after a loss (``reconnect=True``).
+    reconnects: int
+
+
+#: A topic handler: the message's data and its `Publication`. Sync, or async (awaited in
+#: order: see `AsyncClient.subscribe`).
+TopicHandler = Callable[[Any, Publication], object]
+#: Told of every resubscription's outcome and of any gap, before the messages that follow it.
+RecoveryHandler = Callable[[RecoveryInfo], object]
+#: Told that a subscription ended after it was confirmed (a resubscription refused, or the
+#: connection closed for good).
+SubscriptionErrorHandler = Callable[[InvokeError], object]
+
+_Wire = Literal["idle", "subscribing", "live", "leaving"]
 
 
 class ConnectError(AuroraViewError):
@@ -201,6 +287,24 @@ def _call_frame(msg: dict[str, Any]) -> bytes:
     return encode_frame(to_json(rest), blobs)
 
 
+def _is_offset(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _settle_leaving(state: _TopicState) -> None:
+    waiting, state.leaving = state.leaving, []
+    for fut in waiting:
+        if not fut.done():
+            fut.set_result(None)
+
+
+async def _logged(aw: Awaitable[Any], what: str) -> None:
+    try:
+        await aw
+    except Exception:
+        log.exception("%s failed", what)
+
+
 def _out_of_sequence(call_id: int, method: str, seq: object, last: int) -> InvokeError:
     expected = "as its first item (seq 1)" if last == 0 else f"after item {last}"
     return InvokeError.framework(
@@ -244,6 +348,84 @@ class _Channel:
         self.last = 0
 
 
+class _Subscriber:
+    """One local subscriber of a topic, and what it has yet to be handed (in order)."""
+
+    __slots__ = ("active", "backlog", "draining", "handler", "on_error", "on_recovery", "ready")
+
+    def __init__(
+        self,
+        handler: TopicHandler,
+        on_recovery: RecoveryHandler | None,
+        on_error: SubscriptionErrorHandler | None,
+        ready: asyncio.Future[dict[str, Any]],
+    ) -> None:
+        self.handler = handler
+        self.on_recovery = on_recovery
+        self.on_error = on_error
+        self.active = True
+        #: Set once the host confirmed the subscription (or it failed); pending until then.
+        self.ready = ready
+        #: Messages and recovery notices waiting for an async handler's previous call.
+        self.backlog: deque[tuple[Callable[..., object], tuple[Any, ...], str]] = deque()
+        self.draining = False
+
+    @property
+    def waiting(self) -> bool:
+        return not self.ready.done()
+
+
+class _TopicState:
+    """A topic's one wire subscription on this client, shared by its local subscribers.
+
+    ``wire``: ``idle`` (not on this connection: sent once it is open), ``subscribing`` (the
+    subscribe sent, its answer awaited), ``live`` (the host sends its publications),
+    ``leaving`` (the unsubscribe sent because the last local subscriber left; one arriving
+    meanwhile subscribes afresh once that answer is in). ``epoch``/``last``: the position
+    delivered to the application (``epoch`` None before the first answer)."""
+
+    __slots__ = ("epoch", "last", "leaving", "name", "subscribers", "wire")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.subscribers: list[_Subscriber] = []
+        self.wire: _Wire = "idle"
+        self.epoch: str | None = None
+        self.last = 0
+        #: ``unsubscribe()`` calls waiting for the host's answer.
+        self.leaving: list[asyncio.Future[None]] = []
+
+
+class Subscription:
+    """One local subscriber of a topic on an `AsyncClient` (see `AsyncClient.subscribe`).
+    ``epoch``/``offset``: the position the subscription started from (messages with a
+    greater offset follow)."""
+
+    __slots__ = ("_client", "_subscriber", "epoch", "offset", "topic")
+
+    def __init__(self, client: AsyncClient, topic: str, subscriber: _Subscriber, epoch: str, offset: int) -> None:
+        self._client = client
+        self._subscriber = subscriber
+        self.topic = topic
+        self.epoch = epoch
+        self.offset = offset
+
+    @property
+    def active(self) -> bool:
+        """Not unsubscribed, and not ended by the client's close or a refused resubscription."""
+        return self._subscriber.active
+
+    async def unsubscribe(self) -> None:
+        """Stop: the handler is not called again (nor ``on_recovery``). The wire subscription
+        ends with the last local subscriber of the topic: this returns once the host
+        confirmed that, or at once while others remain. Idempotent."""
+        await self._client._unsubscribe(self.topic, self._subscriber)
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "ended"
+        return f"<Subscription {self.topic!r} from {self.epoch}:{self.offset} {state}>"
+
+
 # -- the async client -------------------------------------------------------------------
 
 
@@ -263,17 +445,19 @@ class AsyncClient:
         on_disconnect: DisconnectHandler | None,
         sink: AnyEventHandler | None = None,
         on_finish: Callable[[int, str, bool], None] | None = None,
+        token: str | None = None,
+        reconnect: bool = False,
     ) -> None:
         self._ws = ws
         self.url = url
-        self._conn: int = welcome["conn"]
-        server_hb = welcome.get("heartbeat_ms")
-        self.server_heartbeat = server_hb / 1000 if isinstance(server_hb, (int, float)) and server_hb > 0 else None
-        #: Seconds without sending (or hearing) anything after which this client pings.
-        self.heartbeat: float = heartbeat if heartbeat is not None else (self.server_heartbeat or _DEFAULT_HEARTBEAT)
-        #: Seconds of silence past the heartbeat after which the server is taken for dead.
+        self._token = token
+        self._reconnect = reconnect and token is not None
+        self._heartbeat_option = heartbeat
+        #: Seconds of silence past the heartbeat after which the server is taken for dead
+        #: (and seconds to open a connection again when reconnecting).
         self.heartbeat_timeout = timeout
         self._loop = asyncio.get_running_loop()
+        self._welcomed(welcome)
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._methods: dict[int, str] = {}  # of the calls in flight, for error messages
@@ -297,10 +481,34 @@ class AsyncClient:
         self._close_code: int | None = None
         self._close_reason = ""
         self._closed_event = asyncio.Event()
+        #: The connection is welcomed and usable (False while reconnecting and once closed).
+        self._connected = True
+        #: Which connection this is: what a reader, heartbeat or send of an older one sees
+        #: when it finds out that one is lost (and is then ignored).
+        self._gen = 0
+        self._redialer: asyncio.Task[None] | None = None
+        self._reconnects = 0
+        #: Calls whose reply goes to callbacks, synchronously as it is read: the topics' (a
+        #: subscription's answer is taken in before the publications after it).
+        self._requests: dict[int, tuple[Callable[[Any], None], Callable[[InvokeError], None]]] = {}
+        self._topics: dict[str, _TopicState] = {}
+        self._duplicates = 0
+        self._unmatched = 0
         now = self._loop.time()
         self._last_recv = self._last_send = self._last_ping = now
-        self._reader = self._loop.create_task(self._read(), name="auroraview-client-reader")
-        self._pulse = self._loop.create_task(self._beat(), name="auroraview-client-heartbeat")
+        self._reader = self._loop.create_task(self._read(ws, 0), name="auroraview-client-reader")
+        self._pulse = self._loop.create_task(self._beat(0), name="auroraview-client-heartbeat")
+
+    def _welcomed(self, welcome: dict[str, Any]) -> None:
+        self._conn: int = welcome["conn"]
+        server_hb = welcome.get("heartbeat_ms")
+        self.server_heartbeat = server_hb / 1000 if isinstance(server_hb, (int, float)) and server_hb > 0 else None
+        #: Seconds without sending (or hearing) anything after which this client pings.
+        self.heartbeat: float = (
+            self._heartbeat_option
+            if self._heartbeat_option is not None
+            else (self.server_heartbeat or _DEFAULT_HEARTBEAT)
+        )
 
     # -- identity and state ------------------------------------------------------------
 
@@ -311,8 +519,17 @@ class AsyncClient:
 
     @property
     def closed(self) -> bool:
-        """The connection has ended (for good: the client does not reconnect)."""
+        """The client has ended, for good (a reconnecting client is not closed)."""
         return self._closed
+
+    @property
+    def connected(self) -> bool:
+        """A connection is open and welcomed: False while reconnecting, and once closed."""
+        return self._connected
+
+    def stats(self) -> ClientStats:
+        """Counters of this client's topics and reconnections (`ClientStats`)."""
+        return ClientStats(duplicates=self._duplicates, unmatched=self._unmatched, reconnects=self._reconnects)
 
     @property
     def close_code(self) -> int | None:
@@ -357,7 +574,7 @@ class AsyncClient:
         is logged and the call goes on. Without ``on_item`` such items are dropped (and
         still acknowledged, so the command is not held at its window). Items out of
         sequence fail the call with ``internal`` and cancel it."""
-        if self._closed:
+        if not self._connected:
             raise _disconnected(self._closed_message())
         call_id = next(self._ids)
         msg: dict[str, Any] = {"type": "call", "id": call_id, "method": method}
@@ -412,7 +629,7 @@ class AsyncClient:
         cancel) as soon as it is dropped; ``aclose()`` it, or use
         ``contextlib.aclosing``, to do that at a point of your choosing. A command that is
         not a stream ends the iteration with no items (its result is ignored)."""
-        if self._closed:
+        if not self._connected:
             raise _disconnected(self._closed_message())
         call_id = next(self._ids)
         msg: dict[str, Any] = {"type": "call", "id": call_id, "method": method}
@@ -466,8 +683,8 @@ class AsyncClient:
     async def send_event(self, event: str, detail: Any = None) -> None:
         """Send an event to the server's app (its ``commands.on(event)`` handlers). Raises
         `InvokeError` ``disconnected`` when the client is closed."""
-        if self._closed:
-            raise _disconnected("the client is closed")
+        if not self._connected:
+            raise _disconnected(self._closed_message())
         msg: dict[str, Any] = {"type": "event", "event": event}
         if detail is not None:
             msg["detail"] = detail
@@ -504,6 +721,328 @@ class AsyncClient:
         if not handlers:
             del self._handlers[event]
 
+    # -- topics (docs/topics.md) ---------------------------------------------------------
+
+    async def subscribe(
+        self,
+        topic: str,
+        handler: TopicHandler,
+        *,
+        on_recovery: RecoveryHandler | None = None,
+        on_error: SubscriptionErrorHandler | None = None,
+    ) -> Subscription:
+        """Subscribe ``handler(data, publication)`` to ``topic``; returns once the host
+        confirmed it, with the position it starts from (`Subscription`). Raises `InvokeError`
+        when refused (``forbidden``, ``unknown_topic``, ``invalid_params``) or when the
+        connection ends first (``disconnected``): the handler is then never called.
+
+        The handler gets each message of the topic once, in publish order, from that position
+        on, with its `Publication` (``topic``, ``epoch``, ``offset``). Local subscribers of a
+        topic share one wire subscription, whose unsubscribe goes with the last of them. A
+        publication at or below the position already delivered is dropped (counted in
+        `stats` ``duplicates``), never delivered twice.
+
+        ``on_recovery(info)`` (`RecoveryInfo`): after every resubscription (``reconnect=True``),
+        ``recovered`` True when the host replayed what was missed, False with the host's
+        ``reason`` when it could not (only newer messages follow: reload your state); also
+        False when a publication skips offsets (never passed over silently). Always before
+        the messages that follow it. Without it a loss is logged as a warning.
+        ``on_error(error)``: the subscription ended after it was confirmed (its
+        resubscription was refused, or the client closed for good); logged without it.
+
+        Handlers run on the client's loop, inline in the reader. A sync handler is called
+        in order and should be short. An async one is awaited, one message at a time: the
+        next message (or recovery notice) of this subscriber is handed over only once the
+        previous call finished, so it sees them in order; what arrives meanwhile waits in
+        memory. A handler that raises is logged, and the subscription goes on.
+
+        Cancelling the awaiting task unsubscribes."""
+        if not isinstance(topic, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError('subscribe(topic, handler): the topic is a string such as "scene/updates"')
+        if not callable(handler):
+            raise TypeError(f"subscribe({topic!r}, handler): the handler is a function")
+        subscriber = _Subscriber(handler, on_recovery, on_error, self._loop.create_future())
+        state = self._topics.get(topic)
+        if state is None:
+            state = self._topics[topic] = _TopicState(topic)
+            state.subscribers.append(subscriber)
+            if self._closed:
+                self._topic_fail(state, _disconnected(self._closed_message()))
+            elif self._connected:
+                self._topic_send(state)
+            # Reconnecting: sent once the connection is open again.
+        else:
+            state.subscribers.append(subscriber)
+            if state.wire == "live" and state.epoch is not None:
+                # Receiving all along: this subscriber starts from the current position.
+                subscriber.ready.set_result({"epoch": state.epoch, "offset": state.last})
+        try:
+            answer = await asyncio.shield(subscriber.ready)
+        except asyncio.CancelledError:
+            self._spawn(self._unsubscribe(topic, subscriber))
+            raise
+        return Subscription(self, topic, subscriber, answer["epoch"], answer["offset"])
+
+    async def publish(self, topic: str, data: Any, *, timeout: float | None = None) -> PublishResult:
+        """Publish ``data`` on ``topic`` (a call of ``auroraview.publish``: the host validates
+        it against the topic's type). Returns the offset it got (`PublishResult`), once every
+        subscriber connected to that process has it queued; raises `InvokeError` as a call
+        does (``forbidden``, ``unknown_topic``, ``invalid_params``, ``timeout``,
+        ``disconnected``): then it reached nobody."""
+        result = await self.call(PUBLISH_METHOD, {"topic": topic, "data": data}, timeout=timeout)
+        if not isinstance(result, dict):
+            raise InvokeError.framework("internal", f"malformed answer to a publish on {topic!r}: {result!r:.80}")
+        answer = cast("dict[str, Any]", result)
+        return PublishResult(answer["epoch"], answer["offset"])
+
+    async def _unsubscribe(self, topic: str, subscriber: _Subscriber) -> None:
+        state = self._topics.get(topic)
+        if not subscriber.active or state is None or subscriber not in state.subscribers:
+            subscriber.active = False
+            return
+        subscriber.active = False
+        subscriber.backlog.clear()
+        state.subscribers.remove(subscriber)
+        if not subscriber.ready.done():
+            subscriber.ready.set_exception(
+                InvokeError.framework(
+                    "cancelled", f"unsubscribed from topic {topic!r} before the subscription took effect"
+                )
+            )
+            subscriber.ready.exception()  # retrieved: nobody may be awaiting it any more
+        if state.subscribers:
+            return
+        if state.wire == "idle":
+            del self._topics[topic]  # nothing on the wire
+            return
+        done: asyncio.Future[None] = self._loop.create_future()
+        state.leaving.append(done)
+        if state.wire == "live":
+            self._topic_leave(state)
+        # `subscribing`: left once the answer is in; `leaving` already.
+        await asyncio.shield(done)
+
+    def _request(
+        self, method: str, params: Any, on_result: Callable[[Any], None], on_error: Callable[[InvokeError], None]
+    ) -> None:
+        """Send call ``method``; exactly one callback runs, synchronously when the reply is
+        read (or ``on_error`` with ``disconnected`` when the connection is lost first)."""
+        if not self._connected:
+            on_error(_disconnected(self._closed_message()))
+            return
+        call_id = next(self._ids)
+        self._requests[call_id] = (on_result, on_error)
+        data = to_json({"type": "call", "id": call_id, "method": method, "params": params}).decode()
+        self._spawn(self._send_request(call_id, data))
+
+    async def _send_request(self, call_id: int, data: str) -> None:
+        try:
+            await self._send(data)
+        except InvokeError as exc:
+            callbacks = self._requests.pop(call_id, None)
+            if callbacks is not None:
+                callbacks[1](exc)
+
+    def _topic_send(self, state: _TopicState) -> None:
+        """Subscribe ``state`` on the wire: with ``since`` when it has a position."""
+        state.wire = "subscribing"
+        since = state.epoch
+        params: dict[str, Any] = {"topic": state.name}
+        if since is not None:
+            params["since"] = {"epoch": since, "offset": state.last}
+        self._request(
+            SUBSCRIBE_METHOD,
+            params,
+            lambda value: self._topic_answered(state, value, since is not None),
+            lambda error: self._topic_refused(state, error),
+        )
+
+    def _topic_answered(self, state: _TopicState, value: Any, resubscribed: bool) -> None:
+        if self._topics.get(state.name) is not state or state.wire != "subscribing":
+            return
+        answer = cast("dict[str, Any]", value) if isinstance(value, dict) else {}
+        epoch, offset = answer.get("epoch"), answer.get("offset")
+        if not isinstance(epoch, str) or not _is_offset(offset):
+            self._topic_refused(
+                state,
+                InvokeError.framework(
+                    "internal", f"malformed answer to the subscription of topic {state.name!r}: no epoch and offset"
+                ),
+            )
+            return
+        offset = cast("int", offset)
+        if not state.subscribers:
+            self._topic_leave(state)  # everyone left while it was on its way
+            return
+        state.wire = "live"
+        if not resubscribed or state.epoch is None:
+            state.epoch, state.last = epoch, offset
+            for subscriber in list(state.subscribers):
+                if subscriber.waiting:
+                    subscriber.ready.set_result({"epoch": epoch, "offset": offset})
+            return
+        # A resubscription: did the host bridge the gap since our position?
+        recovered = answer.get("recovered") is True and epoch == state.epoch and offset >= state.last
+        reason: str | None = None
+        if not recovered:
+            told = answer.get("reason")
+            reason = (
+                told
+                if isinstance(told, str)
+                else f"the topic's epoch changed ({state.epoch} -> {epoch}): the host restarted"
+                if epoch != state.epoch
+                else f"the host did not recover the messages after offset {state.last}"
+            )
+            state.epoch, state.last = epoch, offset
+        info = RecoveryInfo(state.name, recovered, reason, state.epoch, state.last)
+        for subscriber in list(state.subscribers):
+            if subscriber.waiting:  # joined while reconnecting
+                subscriber.ready.set_result({"epoch": epoch, "offset": offset, "recovered": recovered})
+            else:
+                self._tell(state.name, subscriber, info)
+
+    def _topic_refused(self, state: _TopicState, error: InvokeError) -> None:
+        if self._topics.get(state.name) is not state or state.wire != "subscribing":
+            return
+        if error.code == "disconnected" and not self._closed:
+            # Reconnecting: the host forgot it; sent again once the connection is open.
+            state.wire = "idle"
+            if not state.subscribers:
+                del self._topics[state.name]
+                _settle_leaving(state)
+            return
+        self._topic_fail(state, error)
+
+    def _topic_fail(self, state: _TopicState, error: InvokeError, *, quiet: bool = False) -> None:
+        """The topic's subscription is over: waiting subscribers raise ``error``, the others
+        are told through ``on_error`` (not when ``quiet``: the client's own ``close()``)."""
+        if self._topics.get(state.name) is state:
+            del self._topics[state.name]
+        subscribers, state.subscribers = state.subscribers, []
+        for subscriber in subscribers:
+            subscriber.active = False
+            subscriber.backlog.clear()
+            if subscriber.waiting:
+                subscriber.ready.set_exception(error)
+            elif quiet:
+                pass
+            elif subscriber.on_error is not None:
+                self._call_handler(subscriber.on_error, (error,), f"on_error of topic {state.name!r}")
+            else:
+                log.error("the subscription to topic %r ended: %s", state.name, error)
+        _settle_leaving(state)
+
+    def _topic_leave(self, state: _TopicState) -> None:
+        state.wire = "leaving"
+        self._request(
+            UNSUBSCRIBE_METHOD,
+            {"topic": state.name},
+            lambda _: self._topic_left(state),
+            lambda _: self._topic_left(state),
+        )
+
+    def _topic_left(self, state: _TopicState) -> None:
+        """The host answered the unsubscribe (or forgot it with the connection)."""
+        if self._topics.get(state.name) is not state or state.wire != "leaving":
+            return
+        _settle_leaving(state)
+        if not state.subscribers:
+            del self._topics[state.name]
+            return
+        # Someone subscribed meanwhile: a fresh subscription (the old position means nothing now).
+        state.epoch, state.last = None, 0
+        state.wire = "idle"
+        if self._connected:
+            self._topic_send(state)
+
+    def _on_publication(self, msg: dict[str, Any]) -> None:
+        name, epoch, offset = msg.get("topic"), msg.get("epoch"), msg.get("offset")
+        state = self._topics.get(name) if isinstance(name, str) else None
+        if state is None or state.epoch is None or not isinstance(epoch, str) or not _is_offset(offset):
+            self._unmatched += 1  # not subscribed (any more), or not before the subscription's answer
+            return
+        if state.wire == "leaving" or not state.subscribers:
+            return  # on its way out: expected
+        name, offset = cast("str", name), cast("int", offset)
+        gap: str | None = None
+        if epoch != state.epoch:
+            gap = f"the topic's epoch changed ({state.epoch} -> {epoch}) without a resubscription"
+        elif offset <= state.last:
+            self._duplicates += 1
+            return
+        elif offset > state.last + 1:
+            gap = (
+                f"offset {state.last + 1} never arrived"
+                if offset == state.last + 2
+                else f"offsets {state.last + 1} to {offset - 1} never arrived"
+            )
+        state.epoch, state.last = epoch, offset
+        meta = Publication(name, epoch, offset)
+        # Told before the publication: messages follow from just before it.
+        info = None if gap is None else RecoveryInfo(name, False, gap, epoch, offset - 1)
+        data = msg.get("data")
+        for subscriber in list(state.subscribers):
+            if not subscriber.active or subscriber.waiting:
+                continue
+            if info is not None:
+                self._tell(name, subscriber, info)
+            self._deliver(subscriber, subscriber.handler, (data, meta), f"handler of topic {name!r}")
+
+    def _topics_lost(self, closed: bool) -> None:
+        for state in list(self._topics.values()):
+            if closed:
+                self._topic_fail(state, _disconnected(self._closed_message()), quiet=self._closing)
+            elif state.wire == "live":
+                state.wire = "idle"  # a `subscribing` or `leaving` one hears of it through its request
+
+    def _topics_opened(self) -> None:
+        for state in list(self._topics.values()):
+            if state.wire == "idle":
+                self._topic_send(state)
+
+    def _tell(self, topic: str, subscriber: _Subscriber, info: RecoveryInfo) -> None:
+        if subscriber.on_recovery is None:
+            if not info.recovered:
+                log.warning(
+                    "topic %r: messages were lost (%s); pass on_recovery to handle it",
+                    topic,
+                    info.reason or "no reason given",
+                )
+            return
+        self._deliver(subscriber, subscriber.on_recovery, (info,), f"on_recovery of topic {topic!r}")
+
+    def _deliver(self, subscriber: _Subscriber, fn: Callable[..., object], args: tuple[Any, ...], what: str) -> None:
+        """Hand ``fn(*args)`` to a subscriber, after what it was handed before: inline when
+        nothing of its is pending, else queued behind the async call still running."""
+        if subscriber.draining:
+            subscriber.backlog.append((fn, args, what))
+            return
+        result = self._call_handler(fn, args, what)
+        if result is not None:
+            subscriber.draining = True
+            self._spawn(self._drain(subscriber, result, what))
+
+    async def _drain(self, subscriber: _Subscriber, first: Awaitable[Any], what: str) -> None:
+        try:
+            await _logged(first, what)
+            while subscriber.backlog and subscriber.active:
+                fn, args, what = subscriber.backlog.popleft()
+                result = self._call_handler(fn, args, what)
+                if result is not None:
+                    await _logged(result, what)
+        finally:
+            subscriber.draining = False
+            subscriber.backlog.clear()
+
+    def _call_handler(self, fn: Callable[..., object], args: tuple[Any, ...], what: str) -> Awaitable[Any] | None:
+        """``fn(*args)``: its awaitable when it returned one; a failure is logged."""
+        try:
+            result = fn(*args)
+        except Exception:
+            log.exception("%s (%s) failed", what, getattr(fn, "__qualname__", fn))
+            return None
+        return result if inspect.isawaitable(result) else None
+
     # -- end ---------------------------------------------------------------------------
 
     async def close(self) -> None:
@@ -513,11 +1052,13 @@ class AsyncClient:
         self._finish(1000, "closed by the client")
         with contextlib.suppress(Exception):
             await self._ws.close()
-        for task in (self._reader, self._pulse, *self._tasks):
+        redialer = () if self._redialer is None else (self._redialer,)
+        tasks = (self._reader, self._pulse, *redialer, *self._tasks)
+        for task in tasks:
             if task is not asyncio.current_task():
                 task.cancel()
         # Handler tasks are given their cancellation; the reader and heartbeat end with it.
-        others = [t for t in (self._reader, self._pulse, *self._tasks) if t is not asyncio.current_task()]
+        others = [t for t in tasks if t is not asyncio.current_task()]
         await asyncio.gather(*others, return_exceptions=True)
 
     async def __aenter__(self) -> AsyncClient:
@@ -533,27 +1074,32 @@ class AsyncClient:
     # -- internals ---------------------------------------------------------------------
 
     async def _send(self, data: str | bytes) -> None:
+        if not self._connected:
+            raise _disconnected(self._closed_message())
+        ws, gen = self._ws, self._gen
         try:
-            await self._ws.send(data)
+            await ws.send(data)
         except ConnectionClosed as exc:
             code, reason = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd is not None else (1006, "")
-            self._finish(code, reason)
+            self._lost(gen, code, reason)
             raise _disconnected(f"the connection closed ({describe_close(code, reason)})") from None
         self._last_send = self._loop.time()
 
     async def _send_cancel(self, call_id: int) -> None:
-        if not self._closed:
+        if self._connected:
             with contextlib.suppress(InvokeError):
                 await self._send(f'{{"type":"cancel","id":{call_id}}}')
 
     async def _send_ack(self, call_id: int, seq: int) -> None:
         """Tell the host the items of ``call_id`` up to ``seq`` are consumed. A connection
-        that closed meanwhile ends the call through `_finish`, not here."""
-        if not self._closed:
+        that closed meanwhile ends the call through `_lost`, not here."""
+        if self._connected:
             with contextlib.suppress(InvokeError):
                 await self._send(f'{{"type":"ack","id":{call_id},"seq":{seq}}}')
 
     def _closed_message(self) -> str:
+        if not self._closed:
+            return "the connection was lost; the client is reconnecting"
         return f"the client is closed ({describe_close(self._close_code or 1000, self._close_reason)})"
 
     def _spawn(self, aw: Awaitable[Any]) -> None:
@@ -566,11 +1112,11 @@ class AsyncClient:
         if not task.cancelled() and task.exception() is not None:
             log.error("a client task failed", exc_info=task.exception())
 
-    async def _read(self) -> None:
+    async def _read(self, ws: ClientConnection, gen: int) -> None:
         code, reason = 1006, ""
         try:
             while True:
-                frame = await self._ws.recv()
+                frame = await ws.recv()
                 self._last_recv = self._loop.time()
                 if isinstance(frame, bytes):
                     self._on_frame(frame)
@@ -584,9 +1130,9 @@ class AsyncClient:
             code, reason = 1011, "client reader failed"
             self._finish(code, reason)
             with contextlib.suppress(Exception):
-                await self._ws.close(1011)
+                await ws.close(1011)
         finally:
-            self._finish(code, reason)
+            self._lost(gen, code, reason)
 
     async def _on_message(self, text: str) -> None:
         try:
@@ -603,6 +1149,8 @@ class AsyncClient:
             self._on_item(message)
         elif kind == "call_result":
             self._on_result(message)
+        elif kind == "publication":
+            self._on_publication(message)
         elif kind == "event":
             event = message.get("event")
             if isinstance(event, str):
@@ -632,7 +1180,11 @@ class AsyncClient:
             try:
                 message["result"] = _binary.put_back(message["result"], blobs)
             except _binary.AttachmentError as exc:
-                error = {"name": ERROR_NAMES["internal"], "code": "internal", "message": f"the reply's attachments do not match it: {exc}"}
+                error = {
+                    "name": ERROR_NAMES["internal"],
+                    "code": "internal",
+                    "message": f"the reply's attachments do not match it: {exc}",
+                }
                 message = {"type": "call_result", "id": message.get("id"), "ok": False, "error": error}
         self._on_result(message)
 
@@ -694,6 +1246,13 @@ class AsyncClient:
         if not isinstance(call_id, int):
             return
         error = msg.get("error")
+        callbacks = self._requests.pop(call_id, None)
+        if callbacks is not None:
+            if msg.get("ok"):
+                callbacks[0](msg.get("result"))
+            else:
+                callbacks[1](InvokeError.from_wire(cast("dict[str, Any]", error) if isinstance(error, dict) else {}))
+            return
         stream = self._streams.pop(call_id, None)
         if stream is not None:
             stream.end(
@@ -728,20 +1287,21 @@ class AsyncClient:
         if inspect.isawaitable(result):
             self._spawn(result)
 
-    async def _beat(self) -> None:
+    async def _beat(self, gen: int) -> None:
         """Ping when nothing was sent for a heartbeat, and also when nothing was heard for
         one (the spec asks only the former; the latter makes a client that only sends
         events still probe a silent server); a server silent for heartbeat + timeout is
         dead: the client closes with 4002."""
         hb, limit = self.heartbeat, self.heartbeat + self.heartbeat_timeout
-        while not self._closed:
+        ws = self._ws
+        while self._connected and self._gen == gen:
             now = self._loop.time()
             if now - self._last_recv >= limit:
                 reason = f"nothing from the server for {limit:g} s"
                 log.warning("closing the connection to %s: %s", self.url, reason)
-                self._finish(4002, reason)
+                self._lost(gen, 4002, reason)
                 with contextlib.suppress(Exception):
-                    await self._ws.close(4002, "heartbeat timeout")
+                    await ws.close(4002, "heartbeat timeout")
                 return
             probe = max(self._last_recv, self._last_ping) + hb
             if now >= self._last_send + hb or now >= probe:
@@ -754,28 +1314,92 @@ class AsyncClient:
             wake = min(self._last_send + hb, probe, self._last_recv + limit)
             await asyncio.sleep(max(wake - now, 0.005))
 
-    def _finish(self, code: int, reason: str) -> None:
-        """The connection ended: fail the calls in flight, then tell whoever listens. Once."""
-        if self._closed:
-            return
-        self._closed = True
-        self._close_code, self._close_reason = code, reason
+    def _fail_in_flight(self, code: int, reason: str) -> None:
+        """The connection is gone, and the host forgot every call on it: fail them."""
         message = f"the connection closed ({describe_close(code, reason)}) before the reply"
         pending = list(self._pending.values())
         streams = list(self._streams.values())
+        requests = list(self._requests.values())
         self._pending.clear()
         self._streams.clear()
         self._channels.clear()
         self._methods.clear()
         self._acks_due.clear()
+        self._requests.clear()
         for fut in pending:
             if not fut.done():
                 fut.set_exception(_disconnected(message))
         for stream in streams:  # after the items they hold, as a call's reply would
             stream.end(_disconnected(message))
+        for _, on_error in requests:
+            on_error(_disconnected(message))
+
+    def _lost(self, gen: int, code: int, reason: str) -> None:
+        """Connection ``gen`` ended (its reader, heartbeat or a send found out): reconnect,
+        or end for good. An older connection's news, or a repeat, is ignored."""
+        if self._closed or gen != self._gen or not self._connected:
+            return
+        if not self._reconnect or self._closing or code in _FATAL_CLOSES:
+            self._finish(code, reason)
+            return
+        self._connected = False
+        log.info("connection to %s lost (%s); reconnecting", self.url, describe_close(code, reason))
+        self._fail_in_flight(code, reason)
+        self._topics_lost(closed=False)
+        if self._pulse is not asyncio.current_task():
+            self._pulse.cancel()
+        self._redialer = self._loop.create_task(self._redial(self._ws), name="auroraview-client-reconnect")
+
+    async def _redial(self, old: ClientConnection) -> None:
+        """Dial again until welcomed (with backoff), or until the token is refused."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(old.close(), 1.0)
+        assert self._token is not None
+        attempt = 0
+        while not self._closed:
+            await asyncio.sleep(random.uniform(0, min(_RECONNECT_MAX, _RECONNECT_BASE * 2 ** min(attempt, 30))))
+            attempt += 1
+            if self._closed:
+                return
+            try:
+                ws, welcome = await _dial(self.url, self._token, self.heartbeat_timeout)
+            except AuthenticationError as exc:
+                self._finish(4001, str(exc))
+                return
+            except ConnectError as exc:
+                log.debug("reconnection attempt %d to %s failed: %s", attempt, self.url, exc)
+                continue
+            if self._closed:  # closed while dialing
+                with contextlib.suppress(Exception):
+                    await ws.close()
+                return
+            self._ws = ws
+            self._welcomed(welcome)
+            self._gen += 1
+            self._connected = True
+            self._reconnects += 1
+            now = self._loop.time()
+            self._last_recv = self._last_send = self._last_ping = now
+            self._reader = self._loop.create_task(self._read(ws, self._gen), name="auroraview-client-reader")
+            self._pulse = self._loop.create_task(self._beat(self._gen), name="auroraview-client-heartbeat")
+            log.info("reconnected to %s (conn %d, attempt %d)", self.url, self._conn, attempt)
+            self._topics_opened()  # every subscription again, with its position
+            return
+
+    def _finish(self, code: int, reason: str) -> None:
+        """The client ended for good: fail the calls in flight, then tell whoever listens. Once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._connected = False
+        self._close_code, self._close_reason = code, reason
+        self._fail_in_flight(code, reason)
+        self._topics_lost(closed=True)
         self._closed_event.set()
         if self._pulse is not asyncio.current_task():
             self._pulse.cancel()
+        if self._redialer is not None and self._redialer is not asyncio.current_task():
+            self._redialer.cancel()
         by_close = self._closing
         if self._on_finish is not None:
             try:
@@ -795,6 +1419,7 @@ async def connect_async(
     timeout: float = 10.0,
     heartbeat: float | None = None,
     on_disconnect: DisconnectHandler | None = None,
+    reconnect: bool = False,
 ) -> AsyncClient:
     """Connect to an AuroraView server and wait for its welcome.
 
@@ -803,12 +1428,17 @@ async def connect_async(
     open the connection and be welcomed, and also the silence past the heartbeat after
     which the server is taken for dead. ``heartbeat``: seconds between this client's pings
     when idle (default: the server's, from its welcome). ``on_disconnect(code, reason)``:
-    called once if the connection ends other than by ``close()`` (there is no reconnect).
+    called once if the client ends other than by ``close()``. ``reconnect``: dial again
+    after a lost connection (not after 4001 or 4003), with backoff, for as long as it takes;
+    calls in flight, and calls made while reconnecting, fail with ``disconnected``; topic
+    subscriptions are restored (docs/topics.md). Without it the first loss ends the client.
 
     Raises `AuthenticationError` when the token is refused, `ConnectError` when there is
     no server, no answer in time, or not an AuroraView server there, `ValueError` for a URL
     or token that cannot be right (before connecting)."""
-    return await _open(url, token, timeout=timeout, heartbeat=heartbeat, on_disconnect=on_disconnect)
+    return await _open(
+        url, token, timeout=timeout, heartbeat=heartbeat, on_disconnect=on_disconnect, reconnect=reconnect
+    )
 
 
 async def _open(
@@ -820,12 +1450,30 @@ async def _open(
     on_disconnect: DisconnectHandler | None,
     sink: AnyEventHandler | None = None,
     on_finish: Callable[[int, str, bool], None] | None = None,
+    reconnect: bool = False,
 ) -> AsyncClient:
     ws_url, token = resolve_url(url, token)
     if timeout <= 0:
         raise ValueError(f"timeout must be positive, got {timeout}")
     if heartbeat is not None and heartbeat <= 0:
         raise ValueError(f"heartbeat must be positive, got {heartbeat}")
+    ws, welcome = await _dial(ws_url, token, timeout)
+    return AsyncClient(
+        ws,
+        welcome,
+        url=ws_url,
+        heartbeat=heartbeat,
+        timeout=timeout,
+        on_disconnect=on_disconnect,
+        sink=sink,
+        on_finish=on_finish,
+        token=token,
+        reconnect=reconnect,
+    )
+
+
+async def _dial(ws_url: str, token: str, timeout: float) -> tuple[ClientConnection, dict[str, Any]]:
+    """Open a connection to ``ws_url`` and wait for its welcome."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     try:
@@ -860,16 +1508,7 @@ async def _open(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(), 1.0)
         raise
-    return AsyncClient(
-        ws,
-        welcome,
-        url=ws_url,
-        heartbeat=heartbeat,
-        timeout=timeout,
-        on_disconnect=on_disconnect,
-        sink=sink,
-        on_finish=on_finish,
-    )
+    return ws, welcome
 
 
 async def _welcome(ws: ClientConnection, ws_url: str, timeout: float) -> dict[str, Any]:
@@ -1020,8 +1659,17 @@ class Client:
 
     @property
     def closed(self) -> bool:
-        """The connection has ended (for good: the client does not reconnect)."""
+        """The client has ended, for good (a reconnecting client is not closed)."""
         return self.inner.closed
+
+    @property
+    def connected(self) -> bool:
+        """A connection is open and welcomed: False while reconnecting, and once closed."""
+        return self.inner.connected
+
+    def stats(self) -> ClientStats:
+        """Counters of this client's topics and reconnections (`ClientStats`)."""
+        return self.inner.stats()
 
     @property
     def close_code(self) -> int | None:
@@ -1084,6 +1732,50 @@ class Client:
         if inner.closed:
             raise _disconnected("the client is closed")
         self._io.run(inner.send_event(event, detail))
+
+    def subscribe(
+        self,
+        topic: str,
+        handler: TopicHandler,
+        *,
+        on_recovery: RecoveryHandler | None = None,
+        on_error: SubscriptionErrorHandler | None = None,
+    ) -> SyncSubscription:
+        """Subscribe ``handler(data, publication)`` to ``topic``, as `AsyncClient.subscribe`
+        does; blocks until the host confirmed it, or raises `InvokeError` (``forbidden``,
+        ``unknown_topic``, ``invalid_params``, ``disconnected``). ``handler``, ``on_recovery``
+        and ``on_error`` are sync and run on the client's event thread, one at a time, in
+        the order the client received what they are told (with the events), so a recovery
+        notice always comes before the messages that follow it; a handler may call the
+        client. One that raises is logged."""
+        inner = self.inner
+        if inner.closed:
+            raise _disconnected(inner._closed_message())
+        live = threading.Event()
+        live.set()
+        label = f"topic {topic!r}"
+
+        def post(fn: Callable[..., object] | None, *args: Any) -> None:
+            if fn is not None:
+                self._events.post(lambda: _run_handler(fn, label, *args) if live.is_set() else None)
+
+        sub = self._io.run(
+            inner.subscribe(
+                topic,
+                lambda data, publication: post(handler, data, publication),
+                on_recovery=None if on_recovery is None else lambda info: post(on_recovery, info),
+                on_error=None if on_error is None else lambda error: post(on_error, error),
+            )
+        )
+        return SyncSubscription(self, sub, live)
+
+    def publish(self, topic: str, data: Any, *, timeout: float | None = None) -> PublishResult:
+        """Publish ``data`` on ``topic`` (see `AsyncClient.publish`): the `PublishResult`, or
+        `InvokeError`."""
+        inner = self.inner
+        if inner.closed:
+            raise _disconnected(inner._closed_message())
+        return self._io.run(inner.publish(topic, data, timeout=timeout))
 
     def on(self, event: str, handler: EventHandler) -> Callable[[], None]:
         """Run ``handler(payload)`` for each ``event`` the server pushes (on the client's
@@ -1180,6 +1872,38 @@ class Client:
         self._events.post(done)
 
 
+class SyncSubscription:
+    """One local subscriber of a topic on a `Client` (see `Client.subscribe`).
+    ``epoch``/``offset``: the position the subscription started from."""
+
+    def __init__(self, client: Client, inner: Subscription, live: threading.Event) -> None:
+        self._client = client
+        self._inner = inner
+        self._live = live
+        self.topic = inner.topic
+        self.epoch = inner.epoch
+        self.offset = inner.offset
+
+    @property
+    def active(self) -> bool:
+        return self._live.is_set() and self._inner.active
+
+    def unsubscribe(self) -> None:
+        """Stop: the handler is not called again, not even for what the event thread still
+        holds. Blocks until the host confirmed the end of the wire subscription (at once
+        while other local subscribers of the topic remain). Idempotent; a closed client has
+        nothing to unsubscribe."""
+        self._live.clear()
+        if self._client.closed:
+            return
+        with contextlib.suppress(InvokeError):  # closed meanwhile: nothing left to end
+            self._client._io.run(self._inner.unsubscribe())
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "ended"
+        return f"<SyncSubscription {self.topic!r} from {self.epoch}:{self.offset} {state}>"
+
+
 async def _next_item(items: AsyncIterator[Any]) -> tuple[bool, Any]:
     """The next item of ``items``: (True, item), or (False, None) at its end."""
     try:
@@ -1212,11 +1936,12 @@ def connect(
     timeout: float = 10.0,
     heartbeat: float | None = None,
     on_disconnect: DisconnectHandler | None = None,
+    reconnect: bool = False,
 ) -> Client:
     """Connect to an AuroraView server, blocking until it welcomes this client (see
     `connect_async` for the arguments and errors). For scripts and threads; use it as a
     context manager, or ``close()`` it."""
-    return _connect(url, token, timeout=timeout, heartbeat=heartbeat, on_disconnect=on_disconnect)
+    return _connect(url, token, timeout=timeout, heartbeat=heartbeat, on_disconnect=on_disconnect, reconnect=reconnect)
 
 
 def _connect(
@@ -1227,6 +1952,7 @@ def _connect(
     heartbeat: float | None,
     on_disconnect: DisconnectHandler | None,
     setup: Callable[[Client], object] | None = None,
+    reconnect: bool = False,
 ) -> Client:
     """`connect`, with ``setup(client)`` run before the connection opens: handlers it
     subscribes see every event, even one the server pushes right after the welcome."""
@@ -1245,6 +1971,7 @@ def _connect(
                 on_disconnect=None,
                 sink=client._sink,
                 on_finish=client._on_finish,
+                reconnect=reconnect,
             ),
             "the client could not connect",
         )
