@@ -154,6 +154,8 @@ class Core:
     ) -> bool:
         """Subscribe the caller of call ``key`` to ``topic``, answer the call with its position and
         replay what ``since`` recovers (docs/topics.md); False when the call is no longer in flight."""
+    def topic_declare(self, topic: str, history: int, history_ttl: float, history_bytes: int) -> None:
+        """Topic ``topic`` is declared by the app: made now, never forgotten while idle."""
     def topic_unsubscribe(self, conn: int, topic: str) -> bool:
         """Unsubscribe connection ``conn`` from ``topic``; whether it was subscribed."""
     def topic_publish(self, topic: str, data: bytes, history: int, history_ttl: float, history_bytes: int) -> tuple[str, int]:

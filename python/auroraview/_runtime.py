@@ -453,7 +453,11 @@ class Runtime:
             return
         if cmd.builtin is not None:
             assert self._builtin is not None
-            self._builtin(key, cmd, kwargs, conn)
+            try:
+                self._builtin(key, cmd, kwargs, conn)
+            except Exception:  # answered, and the rest of the batch still starts
+                log.exception("%s failed", cmd.name)
+                self.core.fail(key, ERROR_NAMES["internal"], "internal", f"{cmd.name} failed on the host")
             return
         if cmd.context is not None:
             info = self.core.conn_info(conn)

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import to_json
 
 from . import _core
@@ -37,7 +37,7 @@ class Since(BaseModel):
     """Where a resubscribing client left off."""
 
     epoch: str
-    offset: int
+    offset: int = Field(ge=0)
 
 
 # The reserved methods' signatures: their params are validated like any command's.
@@ -69,6 +69,11 @@ class Topics:
         self._lock = threading.Lock()
         #: The app's own subscribers, by topic name.
         self._handlers: dict[str, list[EventHandler]] = {}
+        #: Declared topics the core has been told of (it keeps them while idle).
+        self._declared: set[str] = set()
+        #: A runtime runs the app's handlers: only then does the core queue publications for
+        #: them (nothing would take them otherwise, and the queue would only grow).
+        self._running = False
 
     def find(self, name: str) -> Topic[Any]:
         """Topic ``name``; `ValueError` for a name that is not one, `UnknownTopic` for one
@@ -82,6 +87,9 @@ class Topics:
                 f"no topic named {name!r} is declared (declare it with commands.topic(...), or make the app's "
                 "Commands(open_topics=True) to allow any name)"
             )
+        if decl.declared and name not in self._declared:
+            self.core.topic_declare(name, decl.history, decl.history_ttl, decl.history_bytes)
+            self._declared.add(name)
         return decl
 
     # -- the app's own use -----------------------------------------------------------
@@ -96,18 +104,18 @@ class Topics:
         return offset
 
     def subscribe(self, topic: Topic[Any] | str, handler: Callable[[Any], Any]) -> None:
-        """Call ``handler(payload)`` for each message of ``topic``, in publish order (an async
-        handler is started in order; a sync one runs on the event thread, in order)."""
+        """Call ``handler(payload)`` for each message of ``topic`` published while the app runs
+        (a window, a server or a test client attached), in publish order (an async handler is
+        started in order; a sync one runs on the event thread, in order)."""
         decl = self.find(topic.name if isinstance(topic, Topic) else topic)
         if not callable(handler):
             raise TypeError(f"a topic subscriber is a callable taking the payload; got {handler!r}")
         is_async = inspect.iscoroutinefunction(handler)
         h = EventHandler(HANDLER_PREFIX + decl.name, handler, is_async, decl.payload)
         with self._lock:
-            first = decl.name not in self._handlers
+            if decl.name not in self._handlers and self._running:
+                self.core.topic_host(decl.name, True, decl.history, decl.history_ttl, decl.history_bytes)
             self._handlers.setdefault(decl.name, []).append(h)
-        if first:
-            self.core.topic_host(decl.name, True, decl.history, decl.history_ttl, decl.history_bytes)
 
     def unsubscribe(self, topic: Topic[Any] | str, handler: Callable[[Any], Any]) -> bool:
         """Stop calling ``handler`` for ``topic``; whether it was subscribed."""
@@ -121,9 +129,18 @@ class Topics:
                 self._handlers[decl.name] = kept
             else:
                 del self._handlers[decl.name]
-        if not kept:
-            self.core.topic_host(decl.name, False, decl.history, decl.history_ttl, decl.history_bytes)
+                if self._running:
+                    self.core.topic_host(decl.name, False, decl.history, decl.history_ttl, decl.history_bytes)
         return True
+
+    def set_running(self, running: bool) -> None:
+        """A runtime started (or the last stopped): the app's subscriptions start (or stop)
+        taking publications."""
+        with self._lock:
+            self._running = running
+            for name in self._handlers:
+                decl = self.find(name)
+                self.core.topic_host(name, running, decl.history, decl.history_ttl, decl.history_bytes)
 
     def handlers(self, name: str) -> list[EventHandler]:
         """The app's subscribers of the topic named by ``name`` (`HANDLER_PREFIX` + topic)."""
@@ -185,7 +202,7 @@ class Topics:
                     decl.history_ttl,
                     decl.history_bytes,
                     None if since is None else since.epoch,
-                    None if since is None else max(0, since.offset),
+                    None if since is None else since.offset,
                 )
             except RuntimeError as exc:
                 self.core.fail(key, ERROR_NAMES["overloaded"], "overloaded", str(exc))

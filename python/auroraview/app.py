@@ -162,9 +162,10 @@ class App:
         return self._topics.publish(topic, payload)
 
     def subscribe(self, topic: Topic[T] | str, handler: Callable[[T], Any]) -> None:
-        """Call ``handler(payload)`` for every message published on ``topic`` from now on, in
-        publish order: an async handler on the app's loop (started in order), a sync one on
-        the event thread (run in order)."""
+        """Call ``handler(payload)`` for every message published on ``topic`` from now on while
+        the app runs (a window, a server or a test client attached: nothing is queued for it
+        meanwhile), in publish order: an async handler on the app's loop (started in order), a
+        sync one on the event thread (run in order)."""
         self._topics.subscribe(topic, handler)
 
     def unsubscribe(self, topic: Topic[Any] | str, handler: Callable[[Any], Any]) -> bool:
@@ -241,6 +242,7 @@ class App:
                 )
                 runtime.start()
                 self._runtime = runtime
+                self._topics.set_running(True)
             elif runtime.loop is not loop:
                 raise RuntimeError("the app's handlers run on another event loop; attach from that loop")
             elif (debug is not None and debug != runtime.debug) or (
@@ -264,6 +266,7 @@ class App:
             if self._users > 0:
                 return
             self._runtime = None
+            self._topics.set_running(False)
         await runtime.stop(self.shutdown_grace)
 
     def _handler_stops_app(self, exc: BaseException) -> None:

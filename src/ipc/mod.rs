@@ -25,7 +25,7 @@ pub use conn::{ConnInfo, Target, TransportKind};
 pub use gate::{same_key, Admission, Gate};
 pub use metrics::{MethodMetrics, MethodSnapshot, LATENCY_BUCKETS};
 pub use origin::Origin;
-pub use router::{Emitted, Receipt, Router};
+pub use router::{Emitted, Receipt, Router, MAX_TOPICS};
 pub use stats::Stats;
 pub use topics::{new_epoch, valid_name as valid_topic_name, Recovery, Since, Subscribed, Topic, TopicSpec};
 

@@ -215,7 +215,8 @@ impl Router {
         }
         let topics = self.subscriptions.lock().remove(&conn).unwrap_or_default();
         for name in topics {
-            if let Some(topic) = self.topics.lock().get(&name).cloned() {
+            let topic = self.topics.lock().get(&name).cloned();
+            if let Some(topic) = topic {
                 topic.lock().unsubscribe(conn);
             }
         }
@@ -664,11 +665,30 @@ impl Router {
             return Some(topic.clone());
         }
         if topics.len() >= MAX_TOPICS {
-            return None;
+            // Full: forget the undeclared topics nobody uses that have nothing left to recover
+            // (a client naming throwaway topics must not lock the app out of new ones).
+            let now = Instant::now();
+            topics.retain(|_, t| t.try_lock().is_none_or(|mut t| !t.forgettable(now)));
+            if topics.len() >= MAX_TOPICS {
+                return None;
+            }
         }
         let topic = Arc::new(Mutex::new(Topic::new(name, spec, super::topics::new_epoch())));
         topics.insert(name.to_owned(), topic.clone());
         Some(topic)
+    }
+
+    /// Topic `name` is declared by the app: made now if it is not (even when `MAX_TOPICS`
+    /// exist), and never forgotten.
+    pub fn topic_declare(&self, name: &str, spec: TopicSpec) {
+        let handle = {
+            let mut topics = self.topics.lock();
+            topics
+                .entry(name.to_owned())
+                .or_insert_with(|| Arc::new(Mutex::new(Topic::new(name, spec, super::topics::new_epoch()))))
+                .clone()
+        };
+        handle.lock().pinned = true;
     }
 
     fn too_many_topics() -> ErrorReply {
@@ -701,8 +721,13 @@ impl Router {
             self.subscriptions.lock().entry(conn).or_default().insert(topic.to_owned());
             if !self.complete(key, Ok(&sub.result_json())) {
                 if !sub.already {
-                    if let Some(set) = self.subscriptions.lock().get_mut(&conn) {
+                    let mut subscriptions = self.subscriptions.lock();
+                    if let Some(set) = subscriptions.get_mut(&conn) {
                         set.remove(topic);
+                        if set.is_empty() {
+                            // A connection gone meanwhile keeps no entry.
+                            subscriptions.remove(&conn);
+                        }
                     }
                 }
                 return Ok(false);

@@ -94,6 +94,8 @@ pub struct Topic {
     subscribers: HashMap<ConnId, Arc<dyn Sink>>,
     /// The app itself subscribed (`App.subscribe`): publications also go to the host.
     pub host: bool,
+    /// Declared by the app: kept while idle (undeclared ones may be dropped then).
+    pub pinned: bool,
 }
 
 impl Topic {
@@ -107,6 +109,7 @@ impl Topic {
             history_bytes: 0,
             subscribers: HashMap::new(),
             host: false,
+            pinned: false,
         }
     }
 
@@ -157,7 +160,15 @@ impl Topic {
         let already = self.subscribers.contains_key(&conn);
         let (recovery, replay) = match since {
             None => (Recovery::NotAsked, Vec::new()),
-            Some(_) if already => (Recovery::Recovered, Vec::new()),
+            // Receiving all along: nothing to replay, unless it speaks of another history.
+            Some(since) if already && *since.epoch == *self.epoch => (Recovery::Recovered, Vec::new()),
+            Some(since) if already => (
+                Recovery::Lost(format!(
+                    "the topic's history is {:?}, not {:?}: this connection has been receiving it all along",
+                    &*self.epoch, since.epoch
+                )),
+                Vec::new(),
+            ),
             Some(since) => match self.replay(since) {
                 Ok(frames) => (Recovery::Recovered, frames),
                 Err(reason) => (Recovery::Lost(reason), Vec::new()),
@@ -225,6 +236,13 @@ impl Topic {
 
     pub fn is_idle(&self) -> bool {
         self.subscribers.is_empty() && !self.host
+    }
+
+    /// Whether the topic may be forgotten: not declared, nobody subscribed, and nothing left
+    /// in its history that a resubscription could recover (once pruned at `now`).
+    pub fn forgettable(&mut self, now: Instant) -> bool {
+        self.prune(now);
+        !self.pinned && self.is_idle() && self.history.is_empty()
     }
 }
 
@@ -348,6 +366,38 @@ mod tests {
         assert!(t.unsubscribe(1));
         assert!(!t.unsubscribe(1));
         assert!(t.is_idle());
+    }
+
+    #[test]
+    fn only_an_undeclared_idle_topic_with_nothing_to_recover_is_forgettable() {
+        let now = Instant::now();
+        let later = now + Duration::from_secs(301);
+        let sink: Arc<dyn Sink> = Arc::new(Collect::default());
+        let mut t = topic(10);
+        assert!(t.forgettable(now), "never used");
+        t.append(b"1", now);
+        assert!(!t.forgettable(now), "its history can still be recovered");
+        assert!(t.forgettable(later), "... until it expires");
+        t.subscribe(1, sink, None, later);
+        assert!(!t.forgettable(later), "subscribed");
+        t.unsubscribe(1);
+        t.host = true;
+        assert!(!t.forgettable(later), "the host listens");
+        t.host = false;
+        t.pinned = true;
+        assert!(!t.forgettable(later), "declared");
+    }
+
+    #[test]
+    fn a_connection_subscribed_already_is_told_when_it_speaks_of_another_history() {
+        let now = Instant::now();
+        let sink: Arc<dyn Sink> = Arc::new(Collect::default());
+        let mut t = topic(10);
+        t.subscribe(1, sink.clone(), None, now);
+        assert_eq!(t.subscribe(1, sink.clone(), Some(&since("e1", 0)), now).recovery, Recovery::Recovered);
+        assert!(
+            matches!(t.subscribe(1, sink, Some(&since("e0", 0)), now).recovery, Recovery::Lost(r) if r.contains("all along"))
+        );
     }
 
     #[test]

@@ -93,16 +93,19 @@ impl Sink for NetSink {
         if frames.is_empty() || self.overflowed.load(Ordering::Relaxed) {
             return;
         }
-        // Under the lock, so that the interval holds these frames back to back.
+        // Registered before any of them is queued (a concurrent `send`, a heartbeat on the
+        // session's thread, must already see the allowance they bring), and under the lock,
+        // so that the interval holds these frames back to back.
+        let total: usize = frames.iter().map(Bytes::len).sum();
         let mut recovered = self.recovered.lock();
         let from = self.queued_total.load(Ordering::Relaxed);
+        recovered.push_back((from, from + total as u64));
+        self.recovering.store(true, Ordering::Relaxed);
         for frame in frames {
             let len = frame.len();
             self.queued.fetch_add(len, Ordering::Relaxed);
             self.push(frame, len);
         }
-        recovered.push_back((from, self.queued_total.load(Ordering::Relaxed)));
-        self.recovering.store(true, Ordering::Relaxed);
     }
 }
 
@@ -184,6 +187,33 @@ mod tests {
             sink.written(frame.len());
         }
         assert_eq!(sink.queued(), 0);
+    }
+
+    #[test]
+    fn frames_sent_while_a_replay_is_being_queued_see_its_allowance() {
+        // A heartbeat or another topic's publication from another thread, while a long
+        // replay is being queued behind a small bound, must not cut the connection off.
+        for _ in 0..200 {
+            let (sink, _rx) = NetSink::new(100, Arc::new(NetStats::default()));
+            sink.send(Bytes::from_static(b"x"));
+            let started = std::sync::Barrier::new(2);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    started.wait();
+                    sink.send_recovered((0..200).map(|_| Bytes::from(vec![0u8; 50])).collect());
+                });
+                started.wait();
+                for _ in 0..19 {
+                    sink.send(Bytes::from_static(b"12345"));
+                    for _ in 0..200 {
+                        std::hint::spin_loop();
+                    }
+                }
+            });
+            // 1 + 95 live bytes fit the bound (100) on top of what is left of the replay (all
+            // of it: nothing was written), whenever they came.
+            assert!(!sink.has_overflowed(), "cut off while its replay was being queued");
+        }
     }
 
     #[test]

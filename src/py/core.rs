@@ -411,6 +411,13 @@ impl Core {
         })
     }
 
+    /// Topic `topic` is declared by the app: made now, never forgotten while idle.
+    fn topic_declare(&self, topic: &str, history: usize, history_ttl: f64, history_bytes: usize) -> PyResult<()> {
+        let spec = topic_spec(history, history_ttl, history_bytes)?;
+        self.router.topic_declare(topic, spec);
+        Ok(())
+    }
+
     /// The host subscribes to `topic` (`on`) or stops: its publications come from `take`.
     fn topic_host(
         &self,

@@ -265,3 +265,37 @@ async def test_topics_are_not_commands_in_the_contract_and_reserved_methods_are_
         with pytest.raises(InvokeError) as err:
             await c.call("auroraview.subscribe", {"since": {"epoch": "e", "offset": 1}})
         assert err.value.code == "invalid_params"  # no topic
+
+
+async def test_a_negative_since_offset_is_invalid_params_not_a_full_replay() -> None:
+    app, _ = make()
+    app.publish("scene/updates", {"node": "a", "visible": True})
+    async with TestClient(app) as c:
+        with pytest.raises(InvokeError) as err:
+            await c.subscribe("scene/updates", since=("whatever", -1))
+        assert err.value.code == "invalid_params"
+        assert c.publications() == []
+
+
+async def test_the_apps_handlers_hear_only_what_is_published_while_it_runs_nothing_piles_up() -> None:
+    app, _ = make()
+    heard: list[str] = []
+    app.subscribe("log", heard.append)
+    for i in range(1000):  # no window, server or client: nothing runs the handlers
+        app.publish("log", f"early {i}")
+    async with TestClient(app):
+        app.publish("log", "while running")
+        for _ in range(100):
+            if heard:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert heard == ["while running"]
+    app.publish("log", "after")  # stopped again: not queued
+    async with TestClient(app):
+        app.publish("log", "again")
+        for _ in range(100):
+            if len(heard) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert heard == ["while running", "again"]

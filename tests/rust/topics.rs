@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::thread;
 
-use _core::ipc::{ConnInfo, Dispatcher, Op, Router, Since, Sink, TopicSpec, TransportKind};
+use _core::ipc::{ConnInfo, Dispatcher, Op, Router, Since, Sink, TopicSpec, TransportKind, MAX_TOPICS};
 use _core::protocol::Limits;
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -185,4 +185,21 @@ fn a_topic_never_used_has_no_presence_and_ids_of_subscribers_are_sorted() {
         router.topic_subscribe(key, "t", spec(10), None).unwrap();
     }
     assert_eq!(router.topic_presence("t").unwrap().0, conns);
+}
+
+#[test]
+fn throwaway_topics_are_forgotten_when_room_is_needed_but_declared_ones_and_history_stay() {
+    let (router, _) = router();
+    let none = TopicSpec { history: 0, ..TopicSpec::default() };
+    router.topic_declare("declared", spec(10));
+    router.topic_publish("kept", spec(10), b"1").unwrap(); // its history can be recovered
+    let epoch = router.topic_presence("declared").unwrap().1;
+    for i in 0..MAX_TOPICS + 500 {
+        // A client naming throwaway topics: nothing to recover from any of them.
+        router.topic_publish(&format!("throwaway/{i}"), none, b"1").unwrap();
+    }
+    assert_eq!(router.topic_presence("declared").unwrap().1, epoch, "a declared topic is never forgotten");
+    assert_eq!(router.topic_presence("kept").unwrap().2, 1, "history to recover keeps a topic");
+    router.topic_publish("declared", spec(10), b"1").unwrap();
+    router.topic_publish("another/new/one", spec(10), b"1").unwrap();
 }
