@@ -134,6 +134,12 @@ _RECONNECT_BASE = 0.25
 _RECONNECT_MAX = 10.0
 #: Close codes after which the client does not dial again: the token was refused or revoked.
 _FATAL_CLOSES = (4001, 4003)
+#: HTTP statuses refusing the upgrade that retrying does not change (401 is `AuthenticationError`):
+#: 403, the origin refused. 503 (over capacity) and the rest may get better.
+_FATAL_STATUSES = (403,)
+#: Seconds a connection must stay up for the backoff to start again from its first delay: a
+#: server that welcomes and drops at once is dialed ever more slowly, not 8 times a second.
+_RECONNECT_STABLE = 5.0
 
 #: The reserved methods of topics (docs/topics.md, "The wire").
 SUBSCRIBE_METHOD = "auroraview.subscribe"
@@ -301,6 +307,14 @@ def _settle_leaving(state: _TopicState) -> None:
 async def _logged(aw: Awaitable[Any], what: str) -> None:
     try:
         await aw
+    except asyncio.CancelledError:
+        # This task being cancelled is not the handler's doing (`cancelling`: Python 3.11+;
+        # on 3.10 the two look alike, and a cancel of this task is taken as the handler's).
+        cancelling: Callable[[], int] | None = getattr(asyncio.current_task(), "cancelling", None)
+        if cancelling is not None and cancelling():
+            raise
+        # Raised by the handler itself (it awaited something cancelled): a failure like any other.
+        log.exception("%s failed (it raised CancelledError)", what)
     except Exception:
         log.exception("%s failed", what)
 
@@ -351,15 +365,17 @@ class _Channel:
 class _Subscriber:
     """One local subscriber of a topic, and what it has yet to be handed (in order)."""
 
-    __slots__ = ("active", "backlog", "draining", "handler", "on_error", "on_recovery", "ready")
+    __slots__ = ("active", "backlog", "draining", "handler", "on_error", "on_recovery", "ready", "topic")
 
     def __init__(
         self,
+        topic: str,
         handler: TopicHandler,
         on_recovery: RecoveryHandler | None,
         on_error: SubscriptionErrorHandler | None,
         ready: asyncio.Future[dict[str, Any]],
     ) -> None:
+        self.topic = topic
         self.handler = handler
         self.on_recovery = on_recovery
         self.on_error = on_error
@@ -488,6 +504,8 @@ class AsyncClient:
         self._gen = 0
         self._redialer: asyncio.Task[None] | None = None
         self._reconnects = 0
+        #: Failed (or short-lived) reconnection attempts in a row: the backoff's exponent.
+        self._attempt = 0
         #: Calls whose reply goes to callbacks, synchronously as it is read: the topics' (a
         #: subscription's answer is taken in before the publications after it).
         self._requests: dict[int, tuple[Callable[[Any], None], Callable[[InvokeError], None]]] = {}
@@ -496,6 +514,8 @@ class AsyncClient:
         self._unmatched = 0
         now = self._loop.time()
         self._last_recv = self._last_send = self._last_ping = now
+        #: When the current connection was welcomed.
+        self._up_since = now
         self._reader = self._loop.create_task(self._read(ws, 0), name="auroraview-client-reader")
         self._pulse = self._loop.create_task(self._beat(0), name="auroraview-client-heartbeat")
 
@@ -734,7 +754,8 @@ class AsyncClient:
         """Subscribe ``handler(data, publication)`` to ``topic``; returns once the host
         confirmed it, with the position it starts from (`Subscription`). Raises `InvokeError`
         when refused (``forbidden``, ``unknown_topic``, ``invalid_params``) or when the
-        connection ends first (``disconnected``): the handler is then never called.
+        connection ends first (``disconnected``; at once while the client is closed or
+        reconnecting, as `call` does): the handler is then never called.
 
         The handler gets each message of the topic once, in publish order, from that position
         on, with its `Publication` (``topic``, ``epoch``, ``offset``). Local subscribers of a
@@ -761,16 +782,14 @@ class AsyncClient:
             raise TypeError('subscribe(topic, handler): the topic is a string such as "scene/updates"')
         if not callable(handler):
             raise TypeError(f"subscribe({topic!r}, handler): the handler is a function")
-        subscriber = _Subscriber(handler, on_recovery, on_error, self._loop.create_future())
+        if not self._connected:  # closed, or reconnecting: as a call would
+            raise _disconnected(self._closed_message())
+        subscriber = _Subscriber(topic, handler, on_recovery, on_error, self._loop.create_future())
         state = self._topics.get(topic)
         if state is None:
             state = self._topics[topic] = _TopicState(topic)
             state.subscribers.append(subscriber)
-            if self._closed:
-                self._topic_fail(state, _disconnected(self._closed_message()))
-            elif self._connected:
-                self._topic_send(state)
-            # Reconnecting: sent once the connection is open again.
+            self._topic_send(state)
         else:
             state.subscribers.append(subscriber)
             if state.wire == "live" and state.epoch is not None:
@@ -788,7 +807,7 @@ class AsyncClient:
         it against the topic's type). Returns the offset it got (`PublishResult`), once every
         subscriber connected to that process has it queued; raises `InvokeError` as a call
         does (``forbidden``, ``unknown_topic``, ``invalid_params``, ``timeout``,
-        ``disconnected``): then it reached nobody."""
+        ``disconnected``, at once while the client is reconnecting): then it reached nobody."""
         result = await self.call(PUBLISH_METHOD, {"topic": topic, "data": data}, timeout=timeout)
         if not isinstance(result, dict):
             raise InvokeError.framework("internal", f"malformed answer to a publish on {topic!r}: {result!r:.80}")
@@ -797,7 +816,7 @@ class AsyncClient:
 
     async def _unsubscribe(self, topic: str, subscriber: _Subscriber) -> None:
         state = self._topics.get(topic)
-        if not subscriber.active or state is None or subscriber not in state.subscribers:
+        if state is None or subscriber not in state.subscribers:  # left, or ended, already
             subscriber.active = False
             return
         subscriber.active = False
@@ -896,8 +915,10 @@ class AsyncClient:
             state.epoch, state.last = epoch, offset
         info = RecoveryInfo(state.name, recovered, reason, state.epoch, state.last)
         for subscriber in list(state.subscribers):
-            if subscriber.waiting:  # joined while reconnecting
-                subscriber.ready.set_result({"epoch": epoch, "offset": offset, "recovered": recovered})
+            if subscriber.waiting:
+                # Joined while the resubscription was on its way: it starts where the topic's
+                # delivery is (the replay that follows is newer), not at the host's offset.
+                subscriber.ready.set_result({"epoch": state.epoch, "offset": state.last, "recovered": recovered})
             else:
                 self._tell(state.name, subscriber, info)
 
@@ -911,7 +932,7 @@ class AsyncClient:
                 del self._topics[state.name]
                 _settle_leaving(state)
             return
-        self._topic_fail(state, error)
+        self._topic_fail(state, error, quiet=self._closed and self._closing)
 
     def _topic_fail(self, state: _TopicState, error: InvokeError, *, quiet: bool = False) -> None:
         """The topic's subscription is over: waiting subscribers raise ``error``, the others
@@ -986,6 +1007,8 @@ class AsyncClient:
                 continue
             if info is not None:
                 self._tell(name, subscriber, info)
+                if not subscriber.active:  # unsubscribed by on_recovery
+                    continue
             self._deliver(subscriber, subscriber.handler, (data, meta), f"handler of topic {name!r}")
 
     def _topics_lost(self, closed: bool) -> None:
@@ -1023,6 +1046,11 @@ class AsyncClient:
             self._spawn(self._drain(subscriber, result, what))
 
     async def _drain(self, subscriber: _Subscriber, first: Awaitable[Any], what: str) -> None:
+        """Await an async handler's call, then hand over what queued behind it, in order. A
+        handler that fails (``CancelledError`` included) is logged and the rest still comes;
+        this task cancelled while the subscription goes on (not the client's ``close()``)
+        ends the subscription, told through ``on_error``: what it held is never dropped
+        silently."""
         try:
             await _logged(first, what)
             while subscriber.backlog and subscriber.active:
@@ -1030,6 +1058,23 @@ class AsyncClient:
                 result = self._call_handler(fn, args, what)
                 if result is not None:
                     await _logged(result, what)
+        except asyncio.CancelledError:
+            if subscriber.active and not self._closed:
+                dropped = len(subscriber.backlog)
+                error = InvokeError.framework(
+                    "cancelled",
+                    f"the task handing messages of topic {subscriber.topic!r} to an async handler was "
+                    f"cancelled ({dropped} not handed over); the subscription ended",
+                )
+                log.error("%s", error)
+                subscriber.active = False  # nothing more is handed to it from now on
+                subscriber.backlog.clear()
+                self._spawn(self._unsubscribe(subscriber.topic, subscriber))
+                if subscriber.on_error is not None:
+                    told = self._call_handler(subscriber.on_error, (error,), f"on_error of topic {subscriber.topic!r}")
+                    if told is not None:
+                        self._spawn(told)
+            raise
         finally:
             subscriber.draining = False
             subscriber.backlog.clear()
@@ -1343,6 +1388,8 @@ class AsyncClient:
             self._finish(code, reason)
             return
         self._connected = False
+        if self._loop.time() - self._up_since >= _RECONNECT_STABLE:
+            self._attempt = 0  # it held: the first delay again
         log.info("connection to %s lost (%s); reconnecting", self.url, describe_close(code, reason))
         self._fail_in_flight(code, reason)
         self._topics_lost(closed=False)
@@ -1351,14 +1398,23 @@ class AsyncClient:
         self._redialer = self._loop.create_task(self._redial(self._ws), name="auroraview-client-reconnect")
 
     async def _redial(self, old: ClientConnection) -> None:
-        """Dial again until welcomed (with backoff), or until the token is refused."""
+        """Dial again until welcomed (with backoff), or until refused for good (the token,
+        HTTP 403). A failure of its own closes the client (1011) rather than leave it
+        neither connected nor closed."""
+        try:
+            await self._redial_loop(old)
+        except Exception as exc:
+            log.exception("reconnecting to %s failed; closing the client", self.url)
+            self._finish(1011, f"reconnecting failed: {type(exc).__name__}: {exc}")
+
+    async def _redial_loop(self, old: ClientConnection) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(old.close(), 1.0)
         assert self._token is not None
-        attempt = 0
         while not self._closed:
+            attempt = self._attempt
             await asyncio.sleep(random.uniform(0, min(_RECONNECT_MAX, _RECONNECT_BASE * 2 ** min(attempt, 30))))
-            attempt += 1
+            self._attempt = attempt = attempt + 1
             if self._closed:
                 return
             try:
@@ -1367,6 +1423,9 @@ class AsyncClient:
                 self._finish(4001, str(exc))
                 return
             except ConnectError as exc:
+                if exc.status in _FATAL_STATUSES:
+                    self._finish(1006, str(exc))  # as the TypeScript client: retrying does not help
+                    return
                 log.debug("reconnection attempt %d to %s failed: %s", attempt, self.url, exc)
                 continue
             if self._closed:  # closed while dialing
@@ -1380,6 +1439,7 @@ class AsyncClient:
             self._reconnects += 1
             now = self._loop.time()
             self._last_recv = self._last_send = self._last_ping = now
+            self._up_since = now  # the backoff starts again once this one held a while
             self._reader = self._loop.create_task(self._read(ws, self._gen), name="auroraview-client-reader")
             self._pulse = self._loop.create_task(self._beat(self._gen), name="auroraview-client-heartbeat")
             log.info("reconnected to %s (conn %d, attempt %d)", self.url, self._conn, attempt)
@@ -1749,7 +1809,7 @@ class Client:
         notice always comes before the messages that follow it; a handler may call the
         client. One that raises is logged."""
         inner = self.inner
-        if inner.closed:
+        if not inner.connected:  # closed, or reconnecting
             raise _disconnected(inner._closed_message())
         live = threading.Event()
         live.set()

@@ -8,19 +8,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import signal
 import threading
 from collections.abc import Iterator
-from typing import Any
+from http import HTTPStatus
+from typing import Any, cast
 
 import pytest
 from cli_server import serve as auroraview_serve
 from pydantic import BaseModel
-from test_client_streams import TOKEN, _result, _scripted, until, until_sync  # pyright: ignore[reportPrivateUsage]
-from websockets.asyncio.server import ServerConnection
+from pydantic_core import to_json
+from test_client_streams import (
+    TOKEN,
+    ScriptedHost,
+    _result,  # pyright: ignore[reportPrivateUsage]
+    _scripted,  # pyright: ignore[reportPrivateUsage]
+    until,
+    until_sync,
+)
+from websockets.asyncio.server import Server, ServerConnection, serve
 
 import auroraview
 from auroraview import Commands, InvokeError
+from auroraview import client as client_module
+from auroraview._core import PROTOCOL_VERSION
 from auroraview.client import (
     AsyncClient,
     Publication,
@@ -428,3 +440,263 @@ def test_sync_client_subscribes_publishes_and_recovers(served: Served) -> None:
         writer.publish("feed", 6)
         assert client.stats().reconnects == 1 and client.stats().duplicates == 0
     assert seen.offsets == [1, 2, 3, 4, 5, 6]
+
+
+# -- review fixes: while reconnecting, late joiners, quiet close, reconnect loop ------------
+
+
+async def test_subscribe_and_publish_while_reconnecting_fail_at_once_with_disconnected(served: Served) -> None:
+    async with await connect_async(served.url, reconnect=True) as client:
+        await client.subscribe("feed", Seen().handler)
+        served.stop()
+        assert await until(lambda: not client.connected)
+        for topic in ("feed", "notes"):  # a topic held already, and a new one
+            with pytest.raises(InvokeError) as info:
+                await asyncio.wait_for(client.subscribe(topic, Seen().handler), 2)
+            assert info.value.code == "disconnected", topic
+        with pytest.raises(InvokeError) as info:
+            await asyncio.wait_for(client.publish("feed", 1), 2)
+        assert info.value.code == "disconnected"
+        assert list(client._topics) == ["feed"]  # pyright: ignore[reportPrivateUsage]
+        assert len(client._topics["feed"].subscribers) == 1  # pyright: ignore[reportPrivateUsage]
+
+
+def test_sync_subscribe_while_reconnecting_raises_disconnected(served: Served) -> None:
+    with connect(served.url, reconnect=True) as client:
+        served.stop()
+        assert until_sync(lambda: not client.inner.connected)
+        outcome: list[BaseException] = []
+
+        def attempt() -> None:
+            try:
+                client.subscribe("feed", Seen().handler)
+            except BaseException as exc:  # noqa: BLE001 - the test looks at what it was
+                outcome.append(exc)
+
+        thread = threading.Thread(target=attempt, daemon=True)
+        thread.start()
+        thread.join(5)
+        assert not thread.is_alive(), "Client.subscribe blocked while the client was reconnecting"
+        [error] = outcome
+        assert isinstance(error, InvokeError) and error.code == "disconnected"
+        with pytest.raises(InvokeError) as info:
+            client.publish("feed", 1)
+        assert info.value.code == "disconnected"
+
+
+async def test_a_subscriber_joining_during_a_resubscription_gets_only_greater_offsets() -> None:
+    go = asyncio.Event()
+
+    async def send(ws: ServerConnection, offset: int) -> None:
+        await ws.send(f'{{"type":"publication","topic":"t","epoch":"e1","offset":{offset},"data":{offset}}}')
+
+    async def script(ws: ServerConnection, call: dict[str, Any], inbox: asyncio.Queue[dict[str, Any]]) -> None:
+        subscribes = [m for m in host.of("call") if m["method"] == "auroraview.subscribe"]
+        if len(subscribes) == 1:
+            await _result(ws, call["id"], {"epoch": "e1", "offset": 0})
+            for offset in (1, 2, 3):
+                await send(ws, offset)
+            await ws.close(1011, "going away")
+        else:
+            await go.wait()  # the late subscriber joins while this answer is on its way
+            await _result(ws, call["id"], {"epoch": "e1", "offset": 5, "recovered": True})
+            for offset in (4, 5, 6):
+                await send(ws, offset)
+
+    host, server = await _scripted(script)
+    try:
+        async with await connect_async(host.url, reconnect=True) as client:
+            first, late = Seen(), Seen()
+            await client.subscribe("t", first.handler, on_recovery=first.on_recovery)
+            assert await until(lambda: first.offsets == [1, 2, 3])
+            assert await until(
+                lambda: (
+                    client.connected and len([m for m in host.of("call") if m["method"] == "auroraview.subscribe"]) == 2
+                ),
+                timeout=10,
+            )
+            joining = asyncio.ensure_future(client.subscribe("t", late.handler, on_recovery=late.on_recovery))
+            await asyncio.sleep(0.05)
+            assert not joining.done()
+            go.set()
+            sub = await asyncio.wait_for(joining, 5)
+            assert await until(lambda: first.offsets[-1:] == [6])
+            assert await until(lambda: late.offsets[-1:] == [6])
+            assert first.offsets == [1, 2, 3, 4, 5, 6]
+            # Only offsets greater than where it started, each once.
+            assert late.offsets == list(range(sub.offset + 1, 7)), (sub.offset, late.offsets)
+            assert late.recoveries == []
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_close_during_a_resubscription_does_not_call_on_error() -> None:
+    async def script(ws: ServerConnection, call: dict[str, Any], inbox: asyncio.Queue[dict[str, Any]]) -> None:
+        subscribes = [m for m in host.of("call") if m["method"] == "auroraview.subscribe"]
+        if len(subscribes) == 1:
+            await _result(ws, call["id"], {"epoch": "e1", "offset": 0})
+            await ws.close(1011, "going away")
+        # The resubscription is never answered: in flight when the client closes.
+
+    host, server = await _scripted(script)
+    try:
+        client = await connect_async(host.url, reconnect=True)
+        errors: list[InvokeError] = []
+        sub = await client.subscribe("t", Seen().handler, on_error=errors.append)
+        assert await until(lambda: len(host.of("call")) == 2 and client.connected, timeout=10)
+        await client.close()
+        await asyncio.sleep(0.05)
+        assert errors == [] and not sub.active
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def _flaky_host(forbid_after: int | None = None) -> tuple[list[float], Server]:
+    """A host that welcomes every connection and closes it at once (1011); from connection
+    ``forbid_after`` on, it refuses the upgrade with HTTP 403 instead. Returns the times of
+    the connection attempts, and the server."""
+    dials: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    def process_request(connection: ServerConnection, request: Any) -> Any:
+        dials.append(loop.time())
+        if forbid_after is not None and len(dials) > forbid_after:
+            return connection.respond(HTTPStatus.FORBIDDEN, "origin refused\n")
+        return None
+
+    async def handle(ws: ServerConnection) -> None:
+        welcome = {"type": "welcome", "conn": len(dials), "heartbeat_ms": 15_000, "protocol": PROTOCOL_VERSION}
+        await ws.send(to_json(welcome).decode())
+        await ws.close(1011, "going away")
+
+    server = cast(Server, await serve(handle, "127.0.0.1", 0, ping_interval=None, process_request=process_request))
+    return dials, server
+
+
+def _host_url(server: Server) -> str:
+    return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/?token={TOKEN}"
+
+
+async def test_a_host_that_welcomes_then_closes_is_redialed_with_growing_backoff(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def longest(low: float, high: float) -> float:
+        return high
+
+    monkeypatch.setattr(random, "uniform", longest)  # the client's backoff takes its longest delays
+    dials, server = await _flaky_host()
+    try:
+        client = await connect_async(_host_url(server), reconnect=True)
+        try:
+            await asyncio.sleep(2.0)
+            # 0.25 + 0.5 + 1 s: about four dials in two seconds, not one every 0.25 s.
+            assert len(dials) <= 5, [round(t - dials[0], 2) for t in dials]
+            assert not client.closed
+        finally:
+            await client.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_http_403_when_redialing_ends_the_client() -> None:
+    dials, server = await _flaky_host(forbid_after=1)
+    try:
+        ended: list[tuple[int, str]] = []
+        client = await connect_async(_host_url(server), reconnect=True, on_disconnect=lambda c, r: ended.append((c, r)))
+        try:
+            assert await until(lambda: client.closed, timeout=5), f"still redialing after {len(dials)} dials"
+            assert len(dials) == 2
+            assert "403" in (client.close_reason or "")
+            assert await until(lambda: len(ended) == 1)
+        finally:
+            await client.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_an_unexpected_failure_while_redialing_closes_the_client(
+    served: Served, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await connect_async(served.url, reconnect=True)
+    try:
+        errors: list[InvokeError] = []
+        await client.subscribe("feed", Seen().handler, on_error=errors.append)
+
+        async def broken_dial(*args: Any) -> Any:
+            raise RuntimeError("a bug in dialing")
+
+        monkeypatch.setattr(client_module, "_dial", broken_dial)
+        with caplog.at_level(logging.ERROR, logger="auroraview.client"):
+            _break_socket(client)
+            assert await until(lambda: client.closed, timeout=5)
+        assert "a bug in dialing" in caplog.text
+        assert "a bug in dialing" in (client.close_reason or "")
+        assert [e.code for e in errors] == ["disconnected"]
+    finally:
+        await client.close()
+
+
+async def _gapped_host(offsets: tuple[int, ...]) -> tuple[ScriptedHost, Any]:
+    async def script(ws: ServerConnection, call: dict[str, Any], inbox: asyncio.Queue[dict[str, Any]]) -> None:
+        if call["method"] == "auroraview.subscribe":
+            await _result(ws, call["id"], {"epoch": "e1", "offset": 0})
+            return
+        await _result(ws, call["id"])  # any other call: publish `offsets` now
+        for offset in offsets:
+            await ws.send(f'{{"type":"publication","topic":"t","epoch":"e1","offset":{offset},"data":{offset}}}')
+
+    return await _scripted(script)
+
+
+async def test_a_subscriber_unsubscribed_in_on_recovery_does_not_get_the_message() -> None:
+    host, server = await _gapped_host((1, 3))  # offset 2 never arrives: told before 3
+    try:
+        async with await connect_async(host.url) as client:
+            seen, other = Seen(), Seen()
+            subs: list[Any] = []
+
+            def on_recovery(info: RecoveryInfo) -> None:
+                seen.on_recovery(info)
+                # Unsubscribed here and now (another subscriber holds the topic, so it
+                # returns without waiting for the host), as an eager task would.
+                with pytest.raises(StopIteration):
+                    subs[0].unsubscribe().send(None)
+
+            subs.append(await client.subscribe("t", seen.handler, on_recovery=on_recovery))
+            await client.subscribe("t", other.handler)
+            await client.call("go")
+            assert await until(lambda: other.offsets == [1, 3])
+            await asyncio.sleep(0.05)
+            assert len(seen.recoveries) == 1 and not subs[0].active
+            assert seen.offsets == [1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_handler_raising_cancelled_error_is_logged_and_the_messages_after_it_still_come(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    host, server = await _gapped_host((1, 2, 3, 4, 5))
+    try:
+        async with await connect_async(host.url) as client:
+            got: list[int] = []
+
+            async def handler(data: int, publication: Publication) -> None:
+                got.append(publication.offset)
+                await asyncio.sleep(0.01)  # the others queue behind it
+                if data == 2:
+                    raise asyncio.CancelledError  # escapes the handler, not a cancel of the client
+
+            with caplog.at_level(logging.ERROR, logger="auroraview.client"):
+                await client.subscribe("t", handler)
+                await client.call("go")
+                assert await until(lambda: got == [1, 2, 3, 4, 5]), got
+            assert "handler of topic 't'" in caplog.text
+    finally:
+        server.close()
+        await server.wait_closed()
