@@ -247,12 +247,14 @@ export function createTopics(host: TopicHost): Topics {
       state.epoch = epoch;
       state.last = offset;
     }
-    const result = record({ epoch, offset, recovered, reason });
+    // One that joined while this answer was on its way starts where delivery is (the replay
+    // that follows is newer than that), not at the host's offset.
+    const result = record({ epoch: state.epoch, offset: state.last, recovered, reason });
     const info = record({ topic: state.name, recovered, reason, epoch: state.epoch, offset: state.last });
     const list = state.subscribers;
     for (let i = 0; i < list.length; i++) {
       const subscriber = list[i];
-      if (subscriber.resolve !== undefined) settle(subscriber, result); // joined while reconnecting
+      if (subscriber.resolve !== undefined) settle(subscriber, result); // joined meanwhile
       else tell(subscriber, info);
     }
   }

@@ -510,3 +510,20 @@ test("generated-binding helpers: subscribe and publish on the active backend, ty
   assert.deepEqual(await commandsIn.publish("go"), { epoch: "mock", offset: 1 });
   assert.deepEqual(mock.published.map((p) => p.topic), ["scene/updates", "scene/updates", "commands/in"]);
 });
+
+test("a subscriber joining while a resubscription is on its way starts where delivery is: only greater offsets follow", async () => {
+  const { transport, client } = setup();
+  const first = recorder();
+  client.subscribe("t", first.handler, first);
+  transport.deliver(ok(1, { epoch: "e1", offset: 0 }), pub("t", "e1", 1), pub("t", "e1", 2));
+  transport.change("connecting");
+  transport.change("open");
+  const late = recorder();
+  const sub = client.subscribe("t", late.handler, late); // the resubscription (since 2) is in flight
+  transport.deliver(ok(transport.last("auroraview.subscribe"), { epoch: "e1", offset: 5, recovered: true }), pub("t", "e1", 3), pub("t", "e1", 4), pub("t", "e1", 5));
+  const start = (await sub.ready).offset;
+  const offsets = late.log.filter((e) => (e as unknown[])[0] === "msg").map((e) => (e as unknown[])[3] as number);
+  assert.ok(offsets.every((o) => o > start), `started at ${start}, got ${JSON.stringify(offsets)}`);
+  assert.deepEqual(offsets, [3, 4, 5].filter((o) => o > start));
+  assert.deepEqual(first.log.map((e) => (e as unknown[])[0] === "msg" ? (e as unknown[])[3] : "recovery"), [1, 2, "recovery", 3, 4, 5]);
+});

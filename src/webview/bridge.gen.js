@@ -554,7 +554,7 @@
         state.epoch = epoch;
         state.last = offset;
       }
-      const result = record({ epoch, offset, recovered, reason });
+      const result = record({ epoch: state.epoch, offset: state.last, recovered, reason });
       const info = record({ topic: state.name, recovered, reason, epoch: state.epoch, offset: state.last });
       const list = state.subscribers;
       for (let i = 0; i < list.length; i++) {
