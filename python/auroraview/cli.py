@@ -24,6 +24,7 @@ import importlib
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import cast
 
@@ -58,9 +59,12 @@ def load_registry(target: str) -> Commands:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UsageError(f"cannot import module {module_name!r}: {exc}") from exc
-    except Exception as exc:  # an error raised while the module ran
-        raise UsageError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
+        if exc.name is not None and module_name.startswith(exc.name) and _user_frames(exc) == []:
+            # The module (or its package) is not there at all: one line.
+            raise UsageError(f"cannot import module {module_name!r}: {exc}") from None
+        raise UsageError(f"importing {module_name!r} raised {_where(exc)}") from exc
+    except Exception as exc:  # an error raised while the module ran, a SyntaxError included
+        raise UsageError(f"importing {module_name!r} raised {_where(exc)}") from exc
     obj: object = module
     for part in attr.split("."):
         try:
@@ -72,6 +76,35 @@ def load_registry(target: str) -> Commands:
     if isinstance(obj, Commands):
         return obj
     raise UsageError(f"{target} is a {type(obj).__name__}, not an auroraview App, Commands registry or WebView")
+
+
+# The frames an import error is shown with: the user's, the last ones (where it was raised).
+_FRAMES_SHOWN = 4
+
+
+def _user_frames(exc: BaseException) -> list[traceback.FrameSummary]:
+    """The frames of ``exc`` in the user's code: not the import machinery, not this package."""
+    ours = (os.path.dirname(os.path.abspath(__file__)) + os.sep, os.path.dirname(os.path.abspath(importlib.__file__)) + os.sep)
+    return [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith("<frozen ") and not os.path.abspath(f.filename).startswith(ours)
+    ]
+
+
+def _where(exc: BaseException) -> str:
+    """``exc`` as the user needs it to find the cause: its type and message, then where it was
+    raised in their code (the last frames, as a traceback prints them), never our internals."""
+    lines: list[str] = []
+    for frame in _user_frames(exc)[-_FRAMES_SHOWN:]:
+        lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}')
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    if isinstance(exc, SyntaxError):
+        # Its own place (file, line, the text and a caret) is in what format_exception_only prints.
+        detail = [line.rstrip("\n") for line in traceback.format_exception_only(exc)]
+        return "\n".join([detail[-1], *lines[-2:], *detail[:-1]])
+    return "\n".join([f"{type(exc).__name__}: {exc}", *lines])
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -93,6 +126,8 @@ def render_bindings(target: str) -> str:
 def _codegen(args: argparse.Namespace) -> int:
     text = render_bindings(args.target)
     out: str = args.out
+    if out.endswith(("/", os.sep)) or os.path.isdir(out):
+        raise UsageError(f"--out {out} is a folder: name the .ts file to write (e.g. {out.rstrip('/' + os.sep)}/auroraview.gen.ts)")
     try:
         with open(out, encoding="utf-8") as f:
             current = f.read()
