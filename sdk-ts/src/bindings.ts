@@ -94,6 +94,8 @@ function ignore(): void {}
 
 /** An event Python pushes to the page, with its payload type. */
 export interface PageEvent<T> {
+  /** The event's wire name (`selection_changed`): what `mock.emit(event, payload)` sends. */
+  readonly name: string;
   /** Call `handler` with every payload; returns the function that stops it. */
   on(handler: (payload: T) => void): Unsubscribe;
   /** Call `handler` with the next payload only. */
@@ -104,6 +106,8 @@ export interface PageEvent<T> {
 
 /** An event the page sends to Python's `on(...)` handlers. */
 export interface HostEvent<T> {
+  /** The event's wire name (`select`): what `mock.sentOf(event)` looks for. */
+  readonly name: string;
   send(payload: T): void;
 }
 
@@ -112,6 +116,7 @@ type Untyped = (payload: unknown) => void;
 /** The typed `on`/`once`/`off` of a Python → page event. */
 export function pageEvent<T>(event: string): PageEvent<T> {
   return Object.freeze({
+    name: event,
     on: (handler: (payload: T) => void): Unsubscribe => getAuroraView().on(event, handler as Untyped),
     once: (handler: (payload: T) => void): Unsubscribe => getAuroraView().once(event, handler as Untyped),
     off: (handler?: (payload: T) => void): void => getAuroraView().off(event, handler as Untyped | undefined),
@@ -120,7 +125,7 @@ export function pageEvent<T>(event: string): PageEvent<T> {
 
 /** The typed `send` of a page → Python event. */
 export function hostEvent<T>(event: string): HostEvent<T> {
-  return Object.freeze({ send: (payload: T): void => getAuroraView().send_event(event, payload) });
+  return Object.freeze({ name: event, send: (payload: T): void => getAuroraView().send_event(event, payload) });
 }
 
 /** A topic clients may subscribe to (docs/topics.md), with its payload type. */

@@ -67,7 +67,7 @@ export {
   type WebSocketTransportOptions,
   type WelcomeMessage,
 } from "./transports/websocket.js";
-export { mockAuroraView, type AnyMockHandlers, type AnyTopics, type MockAuroraView } from "./mock.js";
+export { mockAuroraView, type AnyMockHandlers, type AnyTopics, type MockAuroraView, type PayloadOf } from "./mock.js";
 export {
   binaryCommandWithOptionalParams,
   binaryCommandWithoutParams,

@@ -26,6 +26,7 @@ import { createClient, extendClient, type AuroraViewClient, type ItemStream, typ
 import { InvokeError, isInvokeError, type InvokeErrorShape } from "./errors.js";
 import { extractBlobs, insertBlobs } from "./frame.js";
 import type { CallId, ClientMessage, HostMessage } from "./protocol.gen.js";
+import type { HostEvent, PageEvent } from "./bindings.js";
 import type { PublishResult } from "./topics.js";
 import type { CallMessage, Transport, TransportSink } from "./transport.js";
 
@@ -39,12 +40,15 @@ import type { CallMessage, Transport, TransportSink } from "./transport.js";
  * command. */
 export type AnyMockHandlers = Record<string, ((params: never, send: (item: unknown) => void) => unknown) | undefined>;
 
+/** The payload type of a generated event (`PageEvent<T>` or `HostEvent<T>`). */
+export type PayloadOf<E> = E extends PageEvent<infer T> ? T : E extends HostEvent<infer T> ? T : never;
+
 /** Topic names and their payload types, for a typed `publishAsHost` (generated bindings
  * export `TopicMap`). */
 export type AnyTopics = Record<string, unknown>;
 
 /** A backend for frontend tests: commands answered by `handlers`, events recorded. */
-export interface MockAuroraView<T extends object = AnyTopics> extends AuroraViewClient {
+export interface MockAuroraView<T extends object = AnyTopics, H extends object = AnyMockHandlers> extends AuroraViewClient {
   /** Events the page sent with `send_event`, in order. */
   readonly sent: Array<{ event: string; detail: unknown }>;
   /** Messages the page published (`publish`, generated `topics.x.publish`), in order. */
@@ -54,8 +58,18 @@ export interface MockAuroraView<T extends object = AnyTopics> extends AuroraView
   publishAsHost<K extends keyof T & string>(topic: K, data: T[K]): PublishResult;
   /** Whether the page is subscribed to `topic` on the wire (its last subscriber not gone). */
   subscribed(topic: string): boolean;
-  /** Push an event to the page's listeners, as Python's `emit` would. */
+  /** Push a generated event (`events.selectionChanged`) to the page's listeners, as Python's
+   * `emit` would: the payload is checked against the event's type. */
+  emit<E extends PageEvent<unknown>>(event: E, payload: PayloadOf<E>): void;
+  /** Push an event to the page's listeners by wire name (untyped). */
   emit(event: string, payload: unknown): void;
+  /** The payloads the page sent as generated event `event` (`events.select`), in order. */
+  sentOf<E extends HostEvent<unknown>>(event: E): Array<PayloadOf<E>>;
+  /** Back to a fresh mock for the next test: `sent` and `published` emptied, every topic's
+   * history and subscription forgotten, calls in flight left unanswered (as a host that
+   * went away), and, when given, `handlers` answering from now on (instead of the first ones). Listeners the page
+   * registered stay: a test that unmounts its components has removed them. */
+  reset(handlers?: Partial<H>): void;
   /** The mock plays the host, so unlike a real client's its `trigger` works: an event goes
    * to the listeners as `emit` sends it, and the seeds' `__auroraview_call_result` with
    * `{id, ok, result | error}` settles call `id`, for tests written against the seeds. */
@@ -113,8 +127,8 @@ function invalidParams(message: string): InvokeError {
   return new InvokeError({ name: "ValidationError", code: "invalid_params", message, data: null });
 }
 
-export function mockAuroraView<H extends object = AnyMockHandlers, T extends object = AnyTopics>(handlers: H): MockAuroraView<T> {
-  const table = handlers as unknown as Record<string, ((params: unknown, send: (item: unknown) => void) => unknown) | undefined>;
+export function mockAuroraView<H extends object = AnyMockHandlers, T extends object = AnyTopics>(handlers: H): MockAuroraView<T, H> {
+  let table = handlers as unknown as Record<string, ((params: unknown, send: (item: unknown) => void) => unknown) | undefined>;
   const sent: Array<{ event: string; detail: unknown }> = [];
   const published: Array<{ topic: string; data: unknown }> = [];
   const topics = new Map<string, MockTopic>();
@@ -322,8 +336,24 @@ export function mockAuroraView<H extends object = AnyMockHandlers, T extends obj
         },
       });
     },
-    emit(event: string, payload: unknown): void {
-      deliver({ type: "event", event, payload });
+    emit(event: string | PageEvent<unknown>, payload: unknown): void {
+      deliver({ type: "event", event: typeof event === "string" ? event : event.name, payload });
+    },
+    sentOf<E extends HostEvent<unknown>>(event: E): Array<PayloadOf<E>> {
+      return sent.filter((s) => s.event === event.name).map((s) => s.detail as PayloadOf<E>);
+    },
+    reset(next?: Partial<H>): void {
+      sent.length = 0;
+      published.length = 0;
+      topics.clear();
+      for (const call of calls.values()) {
+        call.cancelled = true;
+        call.over = true;
+        call.wake?.();
+        call.stop?.();
+      }
+      calls.clear();
+      if (next !== undefined) table = next as unknown as typeof table;
     },
     trigger(event: string, payload?: unknown): void {
       if (event === "__auroraview_call_result") {

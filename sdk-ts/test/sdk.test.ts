@@ -55,6 +55,53 @@ test("events: on, once, off and send_event", () => {
   assert.deepEqual(mock.sent, [{ event: "export", detail: { path: "/x" } }]);
 });
 
+test("the mock takes generated events: emit(events.x, payload) by its name, sentOf(events.y) its payloads", () => {
+  const selectionChanged = pageEvent<number[]>("selection_changed");
+  const select = hostEvent<{ ids: number[] }>("select");
+  assert.equal(selectionChanged.name, "selection_changed");
+  assert.equal(select.name, "select");
+  const mock = mockAuroraView({});
+  createAuroraView(mock);
+  const got: number[][] = [];
+  selectionChanged.on((ids) => got.push(ids));
+  mock.emit(selectionChanged, [1, 2]);
+  mock.emit("selection_changed", [3]);
+  assert.deepEqual(got, [[1, 2], [3]]);
+  select.send({ ids: [4] });
+  mock.send_event("other", 1);
+  select.send({ ids: [5] });
+  assert.deepEqual(mock.sentOf(select), [{ ids: [4] }, { ids: [5] }]);
+});
+
+test("mock.reset() empties what was recorded, forgets topics and calls in flight, and swaps the handlers", async () => {
+  let release: (() => void) | undefined;
+  const mock = mockAuroraView({
+    answer: () => 1,
+    hang: () => new Promise<void>((resolve) => (release = resolve)),
+  });
+  mock.send_event("e", 1);
+  await mock.publish("t", "a");
+  mock.publishAsHost("t", "b");
+  const hanging = mock.call("hang", undefined, { timeout: 200 });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(mock.sent.length, 1);
+  assert.equal(mock.published.length, 1);
+  mock.reset({ answer: () => 2 });
+  assert.deepEqual(mock.sent, []);
+  assert.deepEqual(mock.published, []);
+  assert.equal(mock.subscribed("t"), false);
+  // The topic starts over: offsets from 1 again.
+  assert.deepEqual(mock.publishAsHost("t", "c"), { epoch: "mock", offset: 1 });
+  assert.equal(await mock.call("answer"), 2);
+  await assert.rejects(mock.call("hang"), (e: unknown) => isInvokeError(e) && e.code === "method_not_found");
+  // The call in flight before the reset is never answered (its handler finishing sends nothing).
+  release?.();
+  await assert.rejects(hanging, (e: unknown) => isInvokeError(e) && e.code === "timeout");
+  // Without handlers, reset keeps the current ones.
+  mock.reset();
+  assert.equal(await mock.call("answer"), 2);
+});
+
 test("the mock is the real client: thrown errors, timeouts and namespaces behave as in a window", async () => {
   const mock = mockAuroraView({
     boom: () => {

@@ -13,6 +13,7 @@ import {
   type Frozen,
   type Message,
   type MockHandlers,
+  type Options,
   type PublicName,
   type Record_,
   type SpeechRequestInput,
@@ -335,3 +336,23 @@ async function checkTopics(): Promise<void> {
   void position, offset, message;
 }
 void checkTopics;
+
+// The mock's events are typed by the generated `events` object: name and payload together.
+function checkMockEvents(): void {
+  const mock = mockAuroraView<MockHandlers>({});
+  mock.emit(events.progress, { x: 1, y: 2, z: 3 });
+  mock.emit(events.selectionChanged, [1, 2]);
+  // @ts-expect-error progress carries a Vec3
+  mock.emit(events.progress, [1, 2]);
+  // @ts-expect-error the page sends export_scene: it is not pushed to the page
+  mock.emit(events.exportScene, { recursive: true });
+  mock.emit("progress", "untyped by wire name");
+  const exports: Options[] = mock.sentOf(events.exportScene);
+  // @ts-expect-error sentOf(ping) holds nulls
+  const wrong: string[] = mock.sentOf(events.ping);
+  mock.reset({ no_params: () => null });
+  // @ts-expect-error reset takes the mock's own handler type
+  mock.reset({ no_params: () => 1 });
+  void exports, wrong;
+}
+void checkMockEvents;
