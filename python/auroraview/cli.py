@@ -8,6 +8,9 @@
                                                      serve it over HTTP + WebSocket (docs/network.md)
     auroraview call URL METHOD [PARAMS]              one call; prints the result or the error
     auroraview monitor URL                           a running server's counters, live
+    auroraview new NAME                              create an app (Vite + React + TypeScript, tests)
+    auroraview dev [MODULE:OBJECT]                   dev server + window, restarted on Python changes
+    auroraview build [MODULE:OBJECT]                 bindings, then the frontend's production build
 
 MODULE:OBJECT is resolved like uvicorn does: the current directory is on the import path,
 MODULE is imported and OBJECT (dotted attributes allowed) must be a `Commands` registry, an `App` or
@@ -26,6 +29,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import cast
 
 from . import _core
@@ -34,7 +38,7 @@ from .commands import Commands
 from .contract import build_contract
 from .webview import WebView
 
-__all__ = ["load_app", "load_registry", "main", "render_bindings", "render_stats"]
+__all__ = ["load_app", "load_object", "load_registry", "main", "registry_of", "render_bindings", "render_stats"]
 
 
 class UsageError(Exception):
@@ -43,6 +47,11 @@ class UsageError(Exception):
 
 def load_registry(target: str) -> Commands:
     """Import ``MODULE:OBJECT`` and return its `Commands` registry."""
+    return registry_of(target, load_object(target))
+
+
+def load_object(target: str) -> object:
+    """Import ``MODULE:OBJECT`` and return OBJECT, whatever it is."""
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise UsageError(f"expected MODULE:OBJECT (e.g. `myapp.api:commands`), got {target!r}")
@@ -71,6 +80,11 @@ def load_registry(target: str) -> Commands:
             obj = getattr(obj, part)
         except AttributeError:
             raise UsageError(f"module {module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def registry_of(target: str, obj: object) -> Commands:
+    """The `Commands` registry of what ``MODULE:OBJECT`` named (a registry, an App or a WebView)."""
     if isinstance(obj, (WebView, App)):
         return obj.commands
     if isinstance(obj, Commands):
@@ -336,6 +350,37 @@ def _monitor(args: argparse.Namespace) -> int:
         return 0
 
 
+def _dev(args: argparse.Namespace) -> int:
+    from .dev import DevError, load_config, run_dev
+
+    try:
+        config = load_config()
+        if args.dev_url:
+            config.dev_url = args.dev_url
+        return run_dev(args.target, config)
+    except DevError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .dev import DevError, build, load_config
+
+    try:
+        return build(args.target, load_config(), render_bindings)
+    except DevError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _new(args: argparse.Namespace) -> int:
+    from .scaffold import ScaffoldError, create
+
+    try:
+        create(Path(args.name), sdk=args.sdk, title=args.title)
+    except ScaffoldError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="auroraview", description="auroraview command line")
     parser.add_argument("--version", action="version", version=f"auroraview {_core.__version__}")
@@ -377,6 +422,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     monitor.add_argument("--interval", type=float, default=1.0, help="seconds between reads (default 1)")
     monitor.add_argument("--once", action="store_true", help="print one read and exit")
     monitor.set_defaults(run=_monitor)
+    new = sub.add_parser("new", help="create an app: Python commands, a Vite + React + TypeScript page, tests")
+    new.add_argument("name", metavar="NAME", help="the folder to create (its last part names the app)")
+    new.add_argument("--title", help="the window's title (default: NAME)")
+    new.add_argument(
+        "--sdk",
+        help="the npm spec of @auroraview/sdk (default: a tarball packed from this checkout's sdk-ts/, "
+        "else the registry's version matching this auroraview)",
+    )
+    new.set_defaults(run=_new)
+    dev = sub.add_parser("dev", help="the frontend dev server and a window on it; Python changes restart it ([tool.auroraview])")
+    dev.add_argument("target", metavar="MODULE:OBJECT", nargs="?", help="default: app = in [tool.auroraview]")
+    dev.add_argument("--dev-url", help="where the dev server answers (default: dev-url in [tool.auroraview])")
+    dev.set_defaults(run=_dev)
+    build = sub.add_parser("build", help="rewrite the bindings and build the frontend into assets ([tool.auroraview])")
+    build.add_argument("target", metavar="MODULE:OBJECT", nargs="?", help="default: app = in [tool.auroraview]")
+    build.set_defaults(run=_build)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
