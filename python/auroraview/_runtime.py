@@ -70,6 +70,9 @@ TOPIC_HANDLERS: Final = "\0topic:"
 # runs each): 32 items, 14-34 ms; 64 items, 30-51 ms (over the 50 ms bound once); 1,024
 # items, ~120 ms. Most of a stall is waiting for the GIL held by the other threads.
 _BATCH = 32
+# Event names without a handler remembered so each is logged once: a page sending made-up
+# names cannot grow the set past this (later ones are logged at debug level only).
+_UNHEARD_KEPT = 1024
 # Absolute paths in exception messages (POSIX and Windows), hidden unless debug is on.
 _ABS_PATH = re.compile(r"(?<![\w.~-])(?:/(?:[\w.~-]+/)+[\w.~-]*|[A-Za-z]:\\(?:[^\\\s'\"]+\\)*[^\\\s'\"]*)")
 
@@ -256,6 +259,8 @@ class Runtime:
         self._credits: dict[int, _Credit] = {}
         self._stopping = False  # `stop()` is under way: nothing new starts
         self._event_tasks: set[asyncio.Task[None]] = set()
+        #: Event names a page sent that no handler listened for, each logged once.
+        self._unheard: set[str] = set()
         self._sync_running = 0  # sync calls queued or running
         self._sync_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -399,7 +404,7 @@ class Runtime:
                         tap(conn, child, name, detail)
                     except Exception:  # a tap must not stop the handlers
                         log.exception("event tap for %r failed", name)
-                self._deliver_event(loop, name, detail)
+                self._deliver_event(loop, name, detail, from_page=child is None)
             elif op[0] == _ACK:
                 credit = self._credits.get(op[1])
                 if credit is not None:
@@ -693,10 +698,21 @@ class Runtime:
 
     # -- events ---------------------------------------------------------------------
 
-    def _deliver_event(self, loop: asyncio.AbstractEventLoop, name: str, detail: bytes) -> None:
+    def _deliver_event(self, loop: asyncio.AbstractEventLoop, name: str, detail: bytes, *, from_page: bool = False) -> None:
         handlers = self._handlers(name)
         if not handlers:
-            log.debug("event %r has no handler", name)
+            if from_page and name not in self._unheard and len(self._unheard) < _UNHEARD_KEPT:
+                # Once per name: a page sending it in a loop logs one line, not one per send.
+                self._unheard.add(name)
+                log.warning(
+                    "the page sent event %r and no handler listens for it (a typo? register one with "
+                    "@commands.on(%r)); further %r events without a handler are not logged",
+                    name,
+                    name,
+                    name,
+                )
+            else:
+                log.debug("event %r has no handler", name)
             return
         for h in handlers:
             try:

@@ -59,6 +59,27 @@ async def test_page_events_reach_every_handler_validated() -> None:
     assert threads["sync"] != loop_thread  # sync handlers never run on the loop
 
 
+async def test_an_event_no_handler_listens_for_is_logged_once_per_name(caplog: pytest.LogCaptureFixture) -> None:
+    commands = Commands()
+
+    @commands.on("export_scene")
+    def on_export(req: ExportRequest) -> None:
+        pass
+
+    with caplog.at_level(logging.WARNING, logger="auroraview"):
+        async with TestClient(commands) as client:
+            for _ in range(3):
+                await client.send_event("export_secne", {"path": "/tmp/a"})  # a typo
+            await client.send_event("other", None)
+            await client.send_event("export_scene", {"path": "/tmp/a"})
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage().split(" and ")[0] for r in warnings] == [
+        "the page sent event 'export_secne'",
+        "the page sent event 'other'",
+    ]
+    assert "@commands.on('export_secne')" in warnings[0].getMessage()
+
+
 async def test_a_failing_handler_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
     commands = Commands()
     ran: list[str] = []
