@@ -1,6 +1,7 @@
-"""`TestClient`: drive an app through the real Rust router, with no window.
+"""Testing an app: `TestClient` drives it through the real Rust router, with no window;
+`VirtualDisplay`, `screenshot` and `png_is_blank` run its real windows headless (docs/testing.md).
 
-It speaks the wire protocol: it is one more in-process connection to the app's router —
+`TestClient` speaks the wire protocol: it is one more in-process connection to the app's router —
 the same router the app's windows use — and every reply is a frame decoded from the wire.
 
     async with TestClient(commands) as client:
@@ -23,12 +24,13 @@ from pydantic_core import from_json, to_json
 
 from . import _binary, _core
 from ._runtime import Runtime
+from ._xvfb import VirtualDisplay, png_is_blank, screenshot
 from .app import App
 from .commands import Commands
 from .errors import InvokeError
 from .webview import WebView
 
-__all__ = ["ReceivedEvent", "ReceivedPublication", "TestClient"]
+__all__ = ["ReceivedEvent", "ReceivedPublication", "TestClient", "VirtualDisplay", "png_is_blank", "screenshot"]
 
 # Frames handled per loop wake-up, so a flood of replies never stalls the loop.
 _BATCH = 256
