@@ -7,8 +7,9 @@ How a page's code blocks are tested (the conventions are also stated in docs/ind
   defined). A page holding ``<!-- docs-test: display -->`` runs under a private Xvfb
   display (its snippets open real windows).
 - Every ```ts block is compiled as a module of its own with ``tsc --strict`` against the
-  SDK's sources (``@auroraview/sdk``), with ``ws``'s types and the outliner example's
-  generated bindings (``./outliner.gen.js``) importable.
+  SDK's sources (``@auroraview/sdk``, ``@auroraview/sdk/react``), with ``ws``'s types and the
+  outliner example's generated bindings (``./outliner.gen.js``) importable; a ```tsx block
+  the same way, as a `.tsx` module (JSX for React, with React's types).
 - A block that must not run is preceded by ``<!-- docs-test: skip: REASON -->``: the reason
   is required and the skips are few (asserted below).
 - Code between ``<!-- docs-test: hidden`` and ``-->`` runs (or, for TypeScript, is put
@@ -39,7 +40,7 @@ GENERATED = DOCS / "reference" / "typescript"
 TSC = ROOT / "sdk-ts" / "node_modules" / ".bin" / "tsc"
 BINDINGS = ROOT / "examples" / "outliner" / "ui" / "src" / "outliner.gen.ts"
 
-LANGS = {"python": "python", "ts": "ts", "bash": "bash", "text": "text", "json": "json", "toml": "toml"}
+LANGS = {"python": "python", "ts": "ts", "tsx": "tsx", "bash": "bash", "text": "text", "json": "json", "toml": "toml"}
 MAX_SKIPPED = 4
 
 FENCE = re.compile(r"^(\s*)(```+)(.*)$")
@@ -105,7 +106,7 @@ def test_every_fence_names_a_known_language() -> None:
 def test_skipped_snippets_are_few_and_say_why() -> None:
     skipped = [b for b in ALL if b.skip is not None]
     for b in skipped:
-        assert b.lang in ("python", "ts"), f"{b.where}: only python and ts blocks are tested; nothing to skip"
+        assert b.lang in ("python", "ts", "tsx"), f"{b.where}: only python, ts and tsx blocks are tested; nothing to skip"
         assert len(b.skip or "") >= 15, f"{b.where}: a skip needs a reason"
     assert len(skipped) <= MAX_SKIPPED, [f"{b.where}: {b.skip}" for b in skipped]
     # The snippets are there to be tested: the counts only grow.
@@ -152,12 +153,12 @@ def test_typescript_snippets_compile(tmp_path: Path) -> None:
     for page in pages():
         prelude: list[str] = []
         for b in blocks(page):
-            if b.lang != "ts" or b.skip is not None:
+            if b.lang not in ("ts", "tsx") or b.skip is not None:
                 continue
             if b.hidden:
                 prelude.append(b.code)
                 continue
-            name = f"{page.stem}_{b.line}.ts"
+            name = f"{page.stem}_{b.line}.{b.lang}"
             (tmp_path / name).write_text(f"// {b.where}\n" + "".join(prelude) + b.code + "\nexport {};\n")
             files.append(name)
     shutil.copy(BINDINGS, tmp_path / "outliner.gen.ts")
@@ -173,8 +174,12 @@ def test_typescript_snippets_compile(tmp_path: Path) -> None:
             "types": ["node"],
             "typeRoots": [str(sdk / "node_modules" / "@types")],
             "skipLibCheck": True,
+            "jsx": "react-jsx",
             "paths": {
                 "@auroraview/sdk": [str(sdk / "src" / "index.ts")],
+                "@auroraview/sdk/react": [str(sdk / "src" / "react" / "index.ts")],
+                "react": [str(sdk / "node_modules" / "@types" / "react" / "index.d.ts")],
+                "react/jsx-runtime": [str(sdk / "node_modules" / "@types" / "react" / "jsx-runtime.d.ts")],
                 "ws": [str(sdk / "node_modules" / "@types" / "ws" / "index.d.ts")],
             },
         },
