@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import _core
-from .commands import Commands
+from .commands import Commands, Transport
 from .errors import GuiUnavailable, InvokeException, JavaScriptError, PageCrashed, PageNavigated, WindowClosed
 
 if TYPE_CHECKING:
@@ -209,17 +209,39 @@ class WebView:
 
     # -- registry -------------------------------------------------------------------
 
-    @overload
-    def command(self, name: F, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()) -> F: ...
+    # The same parameters as `Commands.command`: an argument it lacked matched no overload,
+    # and a type checker then took the decorated function for `Any`.
     @overload
     def command(
-        self, name: str | None = None, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
+        self,
+        name: F,
+        *,
+        timeout: float | None = None,
+        errors: Iterable[type[InvokeException]] = (),
+        transports: Iterable[Transport] | None = None,
+        origins: Iterable[str] | None = None,
+    ) -> F: ...
+    @overload
+    def command(
+        self,
+        name: str | None = None,
+        *,
+        timeout: float | None = None,
+        errors: Iterable[type[InvokeException]] = (),
+        transports: Iterable[Transport] | None = None,
+        origins: Iterable[str] | None = None,
     ) -> Callable[[F], F]: ...
     def command(
-        self, name: Any = None, *, timeout: float | None = None, errors: Iterable[type[InvokeException]] = ()
+        self,
+        name: Any = None,
+        *,
+        timeout: float | None = None,
+        errors: Iterable[type[InvokeException]] = (),
+        transports: Iterable[Transport] | None = None,
+        origins: Iterable[str] | None = None,
     ) -> Any:
-        """See `Commands.command`."""
-        return self.commands.command(name, timeout=timeout, errors=errors)
+        """See `Commands.command`: the function is returned unchanged, its type kept."""
+        return self.commands.command(name, timeout=timeout, errors=errors, transports=transports, origins=origins)
 
     def bind_call(self, name: str, fn: Callable[..., Any] | None = None, *, timeout: float | None = None) -> Any:
         """See `Commands.bind_call`."""

@@ -152,3 +152,15 @@ def test_webview_rejects_url_and_html_together() -> None:
         WebView(url="http://x", html="<p>")
     with pytest.raises(ValueError, match="is not a folder"):
         WebView(assets="/definitely/not/a/folder")
+
+
+def test_a_window_registers_commands_with_every_argument_commands_takes() -> None:
+    view = WebView("t", html="<p></p>")
+
+    @view.command("window.ping", timeout=1.0, transports=["window"], origins=["auroraview://localhost"])
+    def ping(count: int) -> int:
+        return count
+
+    assert ping(3) == 3  # the function itself, unchanged
+    cmd = view.commands.get("window.ping")
+    assert cmd is not None and cmd.transports == ("window",) and cmd.origins == ("auroraview://localhost",)

@@ -100,6 +100,12 @@ async def window_title() -> str:
     return view.title
 
 
+# Every argument `Commands.command` takes, on a window too (one it lacked made the function `Any`).
+@view.command("window.ping", timeout=1.0, transports=["window"], origins=["auroraview://localhost"])
+def window_ping(count: int) -> int:
+    return count
+
+
 @view.on("closing")
 async def closing(reason: str) -> None:
     opened.append(f"closing: {reason}")
@@ -114,6 +120,7 @@ if TYPE_CHECKING:  # never run; each line is an error only while the parameter t
     _ = toggle("1")  # pyright: ignore[reportArgumentType]
     page_opened(b"url")  # pyright: ignore[reportArgumentType]
     window_title(1)  # pyright: ignore[reportCallIssue]
+    window_ping("1")  # pyright: ignore[reportArgumentType]
     _ = closing(None)  # pyright: ignore[reportArgumentType]
 
 
@@ -123,6 +130,7 @@ async def main() -> None:
     assert_type(await toggle(first.id), Todo)
     assert_type(await toggle(todo_id=first.id), Todo)
     assert_type(await window_title(), str)
+    assert_type(window_ping(2), int)
     assert_type(await closing("test"), None)
     assert_type(page_opened("about:blank"), None)
     assert_type(on_clear(), None)
