@@ -1,6 +1,7 @@
 //! auroraview's Rust core: module wiring only.
 
 pub mod assets;
+pub mod broker;
 pub mod handoff;
 pub mod ipc;
 pub mod net;

@@ -23,7 +23,7 @@ from .errors import (
     WindowError,
 )
 from .server import Server
-from .topics import Rule, Topic
+from .topics import Rule, Topic, TopicsUnavailable
 from .webview import AuroraView, PageFault, WebView
 
 if TYPE_CHECKING:
@@ -86,6 +86,7 @@ __all__ = [
     "Rule",
     "Server",
     "Topic",
+    "TopicsUnavailable",
     "WebView",
     "WindowClosed",
     "WindowError",

@@ -160,8 +160,19 @@ class Core:
         """Unsubscribe connection ``conn`` from ``topic``; whether it was subscribed."""
     def topic_publish(self, topic: str, data: bytes, history: int, history_ttl: float, history_bytes: int) -> tuple[str, int]:
         """Publish JSON ``data`` on ``topic``: ``(epoch, offset)`` once queued to every subscriber."""
+    def topic_publish_call(
+        self, key: int, topic: str, data: bytes, history: int, history_ttl: float, history_bytes: int
+    ) -> None:
+        """Publish ``data`` for call ``key`` (through the broker when there is one); the core
+        answers the call with ``{epoch, offset}`` or the error."""
     def topic_host(self, topic: str, on: bool, history: int, history_ttl: float, history_bytes: int) -> None:
         """The host subscribes to ``topic`` (``on``) or stops."""
+    def connect_broker(self, url: str, prefix: str) -> None:
+        """Share the app's topics through the broker at ``url`` under ``prefix``."""
+    def broker_status(self) -> dict[str, Any] | None:
+        """The broker link's status; None without a broker."""
+    def close_broker(self) -> None:
+        """Stop the broker link."""
     def topic_presence(self, topic: str) -> tuple[list[int], str, int] | None:
         """``(connections subscribed, epoch, last offset)`` of ``topic``; None for a topic never used."""
     def emit(self, name: str, payload: bytes, target: _Target | Target = None) -> int:

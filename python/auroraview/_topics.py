@@ -21,7 +21,7 @@ from . import _core
 from .commands import TRANSPORTS, Command, EventHandler, _make_command
 from .context import CallContext
 from .errors import ERROR_NAMES
-from .topics import PUBLISH, SUBSCRIBE, UNSUBSCRIBE, Topic, check_topic_name
+from .topics import PUBLISH, SUBSCRIBE, UNSUBSCRIBE, Topic, TopicsUnavailable, check_topic_name
 
 if TYPE_CHECKING:
     from .commands import Commands
@@ -100,7 +100,10 @@ class Topics:
         `ValueError` for integers JavaScript cannot represent."""
         decl = self.find(topic.name if isinstance(topic, Topic) else topic)
         data = decl.serialize(payload)
-        _, offset = self.core.topic_publish(decl.name, data, decl.history, decl.history_ttl, decl.history_bytes)
+        try:
+            _, offset = self.core.topic_publish(decl.name, data, decl.history, decl.history_ttl, decl.history_bytes)
+        except ConnectionError as exc:
+            raise TopicsUnavailable(str(exc)) from None
         return offset
 
     def subscribe(self, topic: Topic[Any] | str, handler: Callable[[Any], Any]) -> None:
@@ -218,6 +221,10 @@ class Topics:
                 message += f" (and {n - 1} more error{'s' if n > 2 else ''})"
             errors = [{**e, "loc": ["data", *e["loc"]]} for e in exc.errors(include_url=False, include_input=False)]
             self.core.fail(key, ERROR_NAMES["invalid_params"], "invalid_params", message, to_json({"errors": errors}))
+            return
+        if self.core.broker_status() is not None:
+            # The broker orders it: the core answers the call when it has (or cannot).
+            self.core.topic_publish_call(key, decl.name, data, decl.history, decl.history_ttl, decl.history_bytes)
             return
         try:
             epoch, offset = self.core.topic_publish(decl.name, data, decl.history, decl.history_ttl, decl.history_bytes)

@@ -75,6 +75,8 @@ class App:
         spin_us: int = 1000,
         limits: dict[str, int] | None = None,
         shutdown_grace: float = 5.0,
+        broker: str | None = None,
+        broker_prefix: str = "auroraview",
     ) -> None:
         self.commands = commands if commands is not None else Commands()
         if self.commands._app is not None:
@@ -104,6 +106,10 @@ class App:
         self._event_taps: list[EventTap] = []
         self._children: ChildManager | None = None
         self._topics = Topics(self.commands, self.core)
+        if broker is not None:
+            # Shares the topics with every process linked to the same broker and prefix
+            # (docs/topics.md, "Across processes"); the link is made in the background.
+            self.core.connect_broker(broker, broker_prefix)
         for cmd in builtin_commands():
             self._register(cmd)
         for cmd in self.commands._watch(self._register):
@@ -158,7 +164,8 @@ class App:
         its payload type, given the next offset, queued to every subscriber in order (clients
         and the app's own). Returns the offset. Raises `pydantic.ValidationError` for the wrong
         shape, `LookupError` for an undeclared topic (unless ``open_topics``), `ValueError` for
-        an invalid name or integers JavaScript cannot represent."""
+        an invalid name or integers JavaScript cannot represent, `TopicsUnavailable` when the
+        app's broker is down or did not confirm it (it waits at most 5 s for the broker)."""
         return self._topics.publish(topic, payload)
 
     def subscribe(self, topic: Topic[T] | str, handler: Callable[[T], Any]) -> None:
@@ -176,6 +183,12 @@ class App:
         """The connections subscribed to ``topic`` now, with their identity (as
         `connections`). The app's own subscription is not a connection."""
         return self._topics.presence(topic)
+
+    def broker_status(self) -> dict[str, Any] | None:
+        """The topics broker link (``App(broker=...)``): ``url`` (without its password),
+        ``up``, ``since`` (when it last went up or down, seconds since 1970), ``outages`` and
+        ``last_error``; None when the app has no broker."""
+        return self.core.broker_status()
 
     def _handlers_for(self, name: str) -> list[EventHandler]:
         if name.startswith(TOPIC_HANDLERS):
@@ -459,4 +472,5 @@ class App:
             children.close()
         for server in servers:
             server.close()
+        self.core.close_broker()
         self.core.shutdown()

@@ -46,6 +46,7 @@ ErrorCode = Literal[
     "overloaded",
     "shutting_down",
     "disconnected",
+    "unavailable",
 ]
 ERROR_CODES: tuple[str, ...] = get_args(ErrorCode)
 #: The ``error.name`` the framework gives each of its codes (chosen once, in the Rust core).

@@ -39,6 +39,12 @@ DEFAULT_HISTORY_TTL = 300.0
 DEFAULT_HISTORY_BYTES = 16 * 1024 * 1024
 
 
+class TopicsUnavailable(ConnectionError):
+    """The app's topics broker (``App(broker=...)``) is down or did not confirm a publish:
+    the message was not published, unless the link broke after the broker took it (the
+    message says so)."""
+
+
 def check_topic_name(name: object) -> str:
     """``name`` when it is a valid topic name; `ValueError` saying why otherwise."""
     if not isinstance(name, str):

@@ -1,6 +1,6 @@
 // @generated from src/protocol by ts-rs (`AURORAVIEW_BLESS=1 cargo test --test protocol`) — DO NOT EDIT.
 export const PROTOCOL_VERSION = 1;
-export type ErrorCode = "invalid_message" | "method_not_found" | "invalid_params" | "handler_error" | "internal" | "timeout" | "cancelled" | "payload_too_large" | "forbidden" | "overloaded" | "shutting_down" | "disconnected";
+export type ErrorCode = "invalid_message" | "method_not_found" | "invalid_params" | "handler_error" | "internal" | "timeout" | "cancelled" | "payload_too_large" | "forbidden" | "overloaded" | "shutting_down" | "disconnected" | "unavailable";
 export type CallId = number | string;
 export type ClientMessage = { "type": "call", key?: string, id: CallId, method: string, 
 /**

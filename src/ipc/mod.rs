@@ -62,6 +62,22 @@ pub enum Op {
     Publication { topic: String, epoch: String, offset: u64, data: Vec<u8> },
 }
 
+/// How a broker's answer comes back: called once, from any thread, with no router lock held.
+pub type BrokerDone<T> = Box<dyn FnOnce(Result<T, crate::protocol::ErrorReply>) + Send>;
+
+/// A broker sharing the app's topics with other processes (`src/broker`, docs/topics.md):
+/// it orders each topic's publications (epoch, offset) and feeds what it ordered back to the
+/// router of every process (`Router::mirror_sync`, `Router::mirror_accept`), whose topics
+/// then fan out and keep history as they do alone.
+pub trait TopicBroker: Send + Sync {
+    /// Publish JSON `data` on `topic`: `done` gets the epoch and offset the broker gave it,
+    /// or why it was not published.
+    fn publish(&self, topic: &str, spec: TopicSpec, data: Bytes, done: BrokerDone<(String, u64)>);
+    /// Make the router's `topic` follow the broker (its history loaded, its publications
+    /// fed); `done` once it does, at once when it does already.
+    fn follow(&self, topic: &str, spec: TopicSpec, done: BrokerDone<()>);
+}
+
 /// Where the router hands work. Must not block and must not call back into the router.
 pub trait Dispatcher: Send + Sync {
     fn dispatch(&self, op: Op);

@@ -22,7 +22,9 @@ use super::held::Held;
 use super::metrics::{MethodMetrics, MethodSnapshot};
 use super::pending::{Pending, Refusal};
 use super::topics::{Since, Subscribed, Topic, TopicSpec};
-use super::{CallKey, ConnId, ConnInfo, Dispatcher, MethodId, Op, Reply, Responder, Sink, Stats, Target};
+use super::{
+    BrokerDone, CallKey, ConnId, ConnInfo, Dispatcher, MethodId, Op, Reply, Responder, Sink, Stats, Target, TopicBroker,
+};
 use crate::protocol::{self, CallId, ErrorCode, ErrorReply, FrameError, Incoming, Limits};
 
 /// What `receive` did with a message (used by the in-process client and by tests).
@@ -103,6 +105,8 @@ pub struct Router {
     topics: Mutex<std::collections::HashMap<String, Arc<Mutex<Topic>>>>,
     /// The topics each connection is subscribed to, to unsubscribe it when it goes.
     subscriptions: Mutex<std::collections::HashMap<ConnId, std::collections::HashSet<String>>>,
+    /// The broker the topics are shared through, when one is configured (set once).
+    broker: std::sync::OnceLock<Arc<dyn TopicBroker>>,
     this: Weak<Router>,
 }
 
@@ -130,6 +134,7 @@ impl Router {
             metrics_on: std::sync::atomic::AtomicBool::new(false),
             topics: Mutex::new(Default::default()),
             subscriptions: Mutex::new(Default::default()),
+            broker: std::sync::OnceLock::new(),
             this: this.clone(),
         })
     }
@@ -714,6 +719,34 @@ impl Router {
             (conn, c.sink.clone())
         };
         let Some(handle) = self.topic(topic, spec) else { return Err(Self::too_many_topics()) };
+        if let Some(broker) = self.broker.get() {
+            if !handle.lock().followed {
+                // Its position and history are the broker's: load them, then subscribe.
+                let this = self.this.clone();
+                let name = topic.to_owned();
+                broker.follow(
+                    topic,
+                    spec,
+                    Box::new(move |outcome| {
+                        let Some(router) = this.upgrade() else { return };
+                        let outcome = outcome.and_then(|()| {
+                            if router.topics.lock().get(&name).is_some_and(|t| t.lock().followed) {
+                                router.topic_subscribe(key, &name, spec, since).map(|_| ())
+                            } else {
+                                Err(ErrorReply::framework(
+                                    ErrorCode::Unavailable,
+                                    format!("topic {name:?} could not be followed from the broker"),
+                                ))
+                            }
+                        });
+                        if let Err(err) = outcome {
+                            router.finish(key, Err(err));
+                        }
+                    }),
+                );
+                return Ok(true);
+            }
+        }
         let mut t = handle.lock();
         let Subscribed { replay, already, .. } = {
             let sub = t.position(conn, since.as_ref(), Instant::now());
@@ -759,32 +792,119 @@ impl Router {
     pub fn topic_publish(&self, topic: &str, spec: TopicSpec, data: &[u8]) -> Result<(String, u64), ErrorReply> {
         let found = protocol::unsafe_ints(data);
         if !found.is_empty() {
-            let mut err = protocol::unsafe_result_error(&found);
-            err.code = ErrorCode::InvalidParams.as_str().to_owned();
-            err.name = ErrorCode::InvalidParams.error_name().to_owned();
-            return Err(err);
+            return Err(Self::unsafe_publication(&found));
         }
         let Some(handle) = self.topic(topic, spec) else { return Err(Self::too_many_topics()) };
         let mut t = handle.lock();
         let (offset, frame) = t.append(data, Instant::now());
+        let epoch = t.epoch().to_string();
+        self.fan_out(&t, topic, &epoch, offset, frame, data);
+        drop(t);
+        Stats::bump(&self.stats.publications);
+        Ok((epoch, offset))
+    }
+
+    /// Send publication `frame` (message `offset` of `topic`, JSON `data`) to the topic's
+    /// subscribers and, when it listens, the host; under the topic's lock, so every
+    /// subscriber sees one order.
+    fn fan_out(&self, t: &Topic, topic: &str, epoch: &str, offset: u64, frame: Bytes, data: &[u8]) {
         let mut sent = 0u64;
         for sink in t.subscribers() {
             sink.send(frame.clone());
             sent += 1;
         }
-        let epoch = t.epoch().to_string();
         if t.host {
             self.dispatch(Op::Publication {
                 topic: topic.to_owned(),
-                epoch: epoch.clone(),
+                epoch: epoch.to_owned(),
                 offset,
                 data: data.to_vec(),
             });
         }
-        drop(t);
-        Stats::bump(&self.stats.publications);
         self.stats.deliveries.fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
-        Ok((epoch, offset))
+    }
+
+    /// Share the app's topics through `broker` from now on (once; false when one is set).
+    pub fn set_broker(&self, broker: Arc<dyn TopicBroker>) -> bool {
+        self.broker.set(broker).is_ok()
+    }
+
+    pub fn has_broker(&self) -> bool {
+        self.broker.get().is_some()
+    }
+
+    /// Publish JSON `data` on `topic`, through the broker when there is one: `done` gets the
+    /// epoch and offset (alone: once it is queued to every subscriber; with a broker: once
+    /// the broker has ordered it), or why nothing was published.
+    pub fn topic_publish_with(&self, topic: &str, spec: TopicSpec, data: &[u8], done: BrokerDone<(String, u64)>) {
+        let Some(broker) = self.broker.get() else {
+            done(self.topic_publish(topic, spec, data));
+            return;
+        };
+        let found = protocol::unsafe_ints(data);
+        if !found.is_empty() {
+            done(Err(Self::unsafe_publication(&found)));
+            return;
+        }
+        broker.publish(topic, spec, Bytes::copy_from_slice(data), done);
+    }
+
+    fn unsafe_publication(found: &[protocol::UnsafeInt]) -> ErrorReply {
+        let mut err = protocol::unsafe_result_error(found);
+        err.code = ErrorCode::InvalidParams.as_str().to_owned();
+        err.name = ErrorCode::InvalidParams.error_name().to_owned();
+        err
+    }
+
+    /// A followed topic's position here (epoch, last offset); None when `topic` is not
+    /// followed from the broker (not used here, or not loaded yet).
+    pub fn mirror_position(&self, topic: &str) -> Option<(Arc<str>, u64)> {
+        let handle = self.topics.lock().get(topic).cloned()?;
+        let t = handle.lock();
+        t.followed.then(|| (t.epoch().clone(), t.last()))
+    }
+
+    /// The broker's view of `topic`: history `epoch` stands at `last`, and `entries`
+    /// (offset, when it was published, JSON data), in order, are what it still holds. The
+    /// first time, they become the topic's position and history (nothing is sent: nobody
+    /// subscribed from before); after that (a broker link restored), the ones not had yet
+    /// are sent as publications. False when the topic cannot exist (`MAX_TOPICS`).
+    pub fn mirror_sync(
+        &self,
+        topic: &str,
+        spec: TopicSpec,
+        epoch: &str,
+        last: u64,
+        entries: &[(u64, Instant, Bytes)],
+    ) -> bool {
+        let Some(handle) = self.topic(topic, spec) else { return false };
+        let mut t = handle.lock();
+        let quiet = !t.followed;
+        for (offset, at, data) in entries {
+            if let Some(frame) = t.accept(epoch, *offset, *at, data) {
+                if !quiet {
+                    self.fan_out(&t, topic, epoch, *offset, frame, data);
+                }
+            }
+        }
+        t.rebase(epoch, last);
+        t.followed = true;
+        true
+    }
+
+    /// Message `offset` of `topic`'s history `epoch`, as the broker fed it: sent to its
+    /// subscribers unless it was had already. False when `topic` is not followed here.
+    pub fn mirror_accept(&self, topic: &str, epoch: &str, offset: u64, at: Instant, data: &[u8]) -> bool {
+        let Some(handle) = self.topics.lock().get(topic).cloned() else { return false };
+        let mut t = handle.lock();
+        if !t.followed {
+            return false;
+        }
+        if let Some(frame) = t.accept(epoch, offset, at, data) {
+            self.fan_out(&t, topic, epoch, offset, frame, data);
+            Stats::bump(&self.stats.publications);
+        }
+        true
     }
 
     /// The host subscribes to `topic` (`on`) or stops: its publications reach the dispatcher
@@ -792,6 +912,11 @@ impl Router {
     pub fn topic_host(&self, topic: &str, spec: TopicSpec, on: bool) -> Result<(), ErrorReply> {
         let Some(handle) = self.topic(topic, spec) else { return Err(Self::too_many_topics()) };
         handle.lock().host = on;
+        if let (true, Some(broker)) = (on, self.broker.get()) {
+            // Publications reach the host once the topic is followed; a broker that is down
+            // follows it when it returns (it retries what was asked of it).
+            broker.follow(topic, spec, Box::new(|_| {}));
+        }
         Ok(())
     }
 

@@ -96,6 +96,9 @@ pub struct Topic {
     pub host: bool,
     /// Declared by the app: kept while idle (undeclared ones may be dropped then).
     pub pinned: bool,
+    /// Mirrors a broker's topic (`accept`): its epoch and offsets are the broker's. Until
+    /// then, with a broker, it answers no subscription.
+    pub followed: bool,
 }
 
 impl Topic {
@@ -110,6 +113,7 @@ impl Topic {
             subscribers: HashMap::new(),
             host: false,
             pinned: false,
+            followed: false,
         }
     }
 
@@ -124,18 +128,60 @@ impl Topic {
     /// Publication `data` (JSON): its offset and its frame. The caller sends the frame to
     /// `subscribers()`.
     pub fn append(&mut self, data: &[u8], now: Instant) -> (u64, Bytes) {
-        self.last += 1;
-        let frame = Bytes::from(protocol::publication(&self.name, &self.epoch, self.last, data));
+        let offset = self.last + 1;
+        (offset, self.keep(offset, data, now))
+    }
+
+    /// Message `offset` of history `epoch`, as a broker ordered it, received `at`: its frame
+    /// to send to `subscribers()`, or None for one this topic has had already. A new epoch
+    /// starts a new history (subscribers see the epoch change on the frame and report the
+    /// gap); an offset beyond the next one leaves a gap nothing here can bridge, so the
+    /// history is dropped rather than replayed across it (subscribers see the skip).
+    pub fn accept(&mut self, epoch: &str, offset: u64, at: Instant, data: &[u8]) -> Option<Bytes> {
+        if *self.epoch != *epoch {
+            self.epoch = epoch.into();
+            self.forget_history();
+            self.last = offset.saturating_sub(1);
+        } else if offset <= self.last {
+            return None;
+        } else if offset > self.last + 1 {
+            self.forget_history();
+            self.last = offset - 1;
+        }
+        Some(self.keep(offset, data, at))
+    }
+
+    /// The broker says history `epoch` stands at `last`, and nothing after what this topic
+    /// has can be fetched: resubscriptions from before `last` are told it cannot be
+    /// recovered.
+    pub fn rebase(&mut self, epoch: &str, last: u64) {
+        if *self.epoch != *epoch {
+            self.epoch = epoch.into();
+            self.forget_history();
+            self.last = last;
+        } else if last > self.last {
+            self.forget_history();
+            self.last = last;
+        }
+    }
+
+    fn forget_history(&mut self) {
+        self.history.clear();
+        self.history_bytes = 0;
+    }
+
+    fn keep(&mut self, offset: u64, data: &[u8], at: Instant) -> Bytes {
+        self.last = offset;
+        let frame = Bytes::from(protocol::publication(&self.name, &self.epoch, offset, data));
         if self.spec.history > 0 && frame.len() <= self.spec.history_bytes {
             self.history_bytes += frame.len();
-            self.history.push_back(Kept { offset: self.last, at: now, frame: frame.clone() });
+            self.history.push_back(Kept { offset, at, frame: frame.clone() });
         } else {
             // Not kept: whatever is kept is older, and the gap it leaves must not be bridged.
-            self.history.clear();
-            self.history_bytes = 0;
+            self.forget_history();
         }
-        self.prune(now);
-        (self.last, frame)
+        self.prune(at);
+        frame
     }
 
     /// Drop what is beyond the history's count, bytes or age.
@@ -437,6 +483,53 @@ mod tests {
         none.append(b"1", now);
         let got = none.subscribe(1, sink, Some(&since("e1", 0)), now);
         assert!(matches!(got.recovery, Recovery::Lost(_)));
+    }
+
+    #[test]
+    fn a_mirror_takes_the_brokers_offsets_once_each_and_never_bridges_a_gap() {
+        let now = Instant::now();
+        let mut t = topic(10);
+        // (epoch, offset) fed, whether sent, the position after, the offsets history keeps.
+        #[rustfmt::skip]
+        let steps: &[(&str, u64, bool, u64, &[u64])] = &[
+            ("b1", 5, true, 5, &[5]),          // first of a broker history: its offset
+            ("b1", 6, true, 6, &[5, 6]),
+            ("b1", 6, false, 6, &[5, 6]),      // had already
+            ("b1", 3, false, 6, &[5, 6]),      // older
+            ("b1", 9, true, 9, &[9]),          // a gap: history cannot bridge it
+            ("b2", 1, true, 1, &[1]),          // the broker lost its data: a new history
+        ];
+        for (i, (epoch, offset, sent, last, kept)) in steps.iter().enumerate() {
+            let frame = t.accept(epoch, *offset, now, b"1");
+            assert_eq!(frame.is_some(), *sent, "step {i}");
+            if let Some(frame) = frame {
+                let v: serde_json::Value = serde_json::from_slice(&frame).unwrap();
+                assert_eq!((v["epoch"].as_str(), v["offset"].as_u64()), (Some(*epoch), Some(*offset)), "step {i}");
+            }
+            assert_eq!((&*t.epoch().clone(), t.last()), (*epoch, *last), "step {i}");
+            let kept_now: Vec<u64> = t.history.iter().map(|k| k.offset).collect();
+            assert_eq!(&kept_now, kept, "step {i}");
+        }
+        // Recovery within the new history works; across the epoch change it is refused.
+        let sink: Arc<dyn Sink> = Arc::new(Collect::default());
+        assert_eq!(t.subscribe(1, sink.clone(), Some(&since("b2", 0)), now).recovery, Recovery::Recovered);
+        assert!(matches!(t.subscribe(2, sink, Some(&since("b1", 9)), now).recovery, Recovery::Lost(_)));
+    }
+
+    #[test]
+    fn a_rebase_moves_the_position_and_drops_what_it_cannot_bridge() {
+        let now = Instant::now();
+        let mut t = topic(10);
+        t.accept("b1", 1, now, b"1");
+        t.accept("b1", 2, now, b"2");
+        t.rebase("b1", 2);
+        assert_eq!((t.last(), t.history.len()), (2, 2), "nothing new: unchanged");
+        t.rebase("b1", 1);
+        assert_eq!((t.last(), t.history.len()), (2, 2), "behind: unchanged");
+        t.rebase("b1", 4);
+        assert_eq!((t.last(), t.history.len()), (4, 0), "ahead: 3 and 4 are lost here");
+        t.rebase("b2", 0);
+        assert_eq!((&**t.epoch(), t.last(), t.history.len()), ("b2", 0, 0));
     }
 
     #[test]

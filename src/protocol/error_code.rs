@@ -37,10 +37,13 @@ pub enum ErrorCode {
     /// The connection to the host was lost before the reply arrived. Clients give it to
     /// calls in flight when their transport closes (the host never had a chance to answer).
     Disconnected,
+    /// A service the call needs is down: a topic's broker (docs/topics.md). The call did not
+    /// take effect (a publish was not published); it may succeed once the service returns.
+    Unavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::InvalidMessage,
         ErrorCode::MethodNotFound,
         ErrorCode::InvalidParams,
@@ -53,6 +56,7 @@ impl ErrorCode {
         ErrorCode::Overloaded,
         ErrorCode::ShuttingDown,
         ErrorCode::Disconnected,
+        ErrorCode::Unavailable,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -69,6 +73,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::Disconnected => "disconnected",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 
@@ -87,6 +92,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "Overloaded",
             ErrorCode::ShuttingDown => "ShuttingDown",
             ErrorCode::Disconnected => "Disconnected",
+            ErrorCode::Unavailable => "Unavailable",
         }
     }
 }

@@ -189,6 +189,7 @@ fn receipt_to_py<'py>(py: Python<'py>, receipt: &Receipt) -> PyResult<Bound<'py,
 pub struct Core {
     router: Arc<Router>,
     ops: Arc<WakeQueue<Op>>,
+    broker: std::sync::OnceLock<Arc<dyn crate::broker::Broker>>,
 }
 
 impl Core {
@@ -231,7 +232,7 @@ impl Core {
         let ops = Arc::new(WakeQueue::new().map_err(io_err)?);
         let timers = crate::runtime::handle().map_err(pyo3::exceptions::PyRuntimeError::new_err)?;
         let router = Router::new(limits, Arc::new(QueueDispatcher(ops.clone())), Some(timers));
-        Ok(Core { router, ops })
+        Ok(Core { router, ops, broker: std::sync::OnceLock::new() })
     }
 
     /// Descriptor that becomes readable when `take()` has work.
@@ -384,9 +385,72 @@ impl Core {
         self.router.topic_unsubscribe(conn, topic)
     }
 
-    /// Publish JSON `data` on `topic`: `(epoch, offset)` once it is queued to every subscriber.
-    /// `ValueError` for integers JavaScript cannot represent, `RuntimeError` when the app has
-    /// too many topics: the message reached nobody.
+    /// Share the app's topics through the broker at `url` (`redis://...`, `nats://...`),
+    /// under `prefix`. The link is made in the background and kept (`broker_status`).
+    /// `ValueError` for a URL or prefix that is not one; `RuntimeError` when a broker is set.
+    fn connect_broker(&self, url: &str, prefix: &str) -> PyResult<()> {
+        if self.broker.get().is_some() {
+            return Err(PyRuntimeError::new_err("this app shares its topics through a broker already"));
+        }
+        let broker = crate::broker::connect(url, prefix, &self.router).map_err(PyValueError::new_err)?;
+        let _ = self.broker.set(broker);
+        Ok(())
+    }
+
+    /// The broker link: `{"url", "up", "since", "outages", "last_error"}`; None without one.
+    fn broker_status<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(broker) = self.broker.get() else { return Ok(None) };
+        let st = broker.health().status();
+        let d = PyDict::new(py);
+        d.set_item("url", st.url)?;
+        d.set_item("up", st.up)?;
+        d.set_item("since", st.since)?;
+        d.set_item("outages", st.outages)?;
+        d.set_item("last_error", st.last_error)?;
+        Ok(Some(d))
+    }
+
+    /// Stop the broker link (the app is closing).
+    fn close_broker(&self) {
+        if let Some(broker) = self.broker.get() {
+            broker.close();
+        }
+    }
+
+    /// Publish JSON `data` on `topic` for call `key` (an `auroraview.publish` the host
+    /// admitted), through the broker when there is one: the call is answered with `{epoch,
+    /// offset}` or the error (`unavailable` while the broker is down), now or later.
+    #[allow(clippy::too_many_arguments)]
+    fn topic_publish_call(
+        &self,
+        key: CallKey,
+        topic: &str,
+        data: &[u8],
+        history: usize,
+        history_ttl: f64,
+        history_bytes: usize,
+    ) -> PyResult<()> {
+        let spec = topic_spec(history, history_ttl, history_bytes)?;
+        let router = self.router.clone();
+        self.router.topic_publish_with(
+            topic,
+            spec,
+            data,
+            Box::new(move |outcome| {
+                let json = outcome.map(|(epoch, offset)| {
+                    serde_json::to_vec(&serde_json::json!({"epoch": epoch, "offset": offset})).unwrap_or_default()
+                });
+                router.complete(key, json.as_deref().map_err(Clone::clone));
+            }),
+        );
+        Ok(())
+    }
+
+    /// Publish JSON `data` on `topic`: `(epoch, offset)` once it is queued to every subscriber
+    /// (with a broker: once the broker ordered it; this waits for it, without the GIL, at
+    /// most 5 s). `ValueError` for integers JavaScript cannot represent, `RuntimeError` when
+    /// the app has too many topics, `ConnectionError` when the broker is down or did not
+    /// confirm: the message reached nobody (unless the link broke after the broker took it).
     fn topic_publish(
         &self,
         py: Python<'_>,
@@ -397,7 +461,25 @@ impl Core {
         history_bytes: usize,
     ) -> PyResult<(String, u64)> {
         let spec = topic_spec(history, history_ttl, history_bytes)?;
-        let result = if data.len() >= DETACH_BYTES {
+        let result = if self.router.has_broker() {
+            py.detach(|| {
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                self.router.topic_publish_with(
+                    topic,
+                    spec,
+                    data,
+                    Box::new(move |outcome| {
+                        let _ = tx.send(outcome);
+                    }),
+                );
+                rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| {
+                    Err(ErrorReply::framework(
+                        crate::protocol::ErrorCode::Unavailable,
+                        format!("publish on topic {topic:?}: the topics broker did not confirm it within 5 s"),
+                    ))
+                })
+            })
+        } else if data.len() >= DETACH_BYTES {
             py.detach(|| self.router.topic_publish(topic, spec, data))
         } else {
             self.router.topic_publish(topic, spec, data)
@@ -405,6 +487,8 @@ impl Core {
         result.map_err(|e| {
             if e.code == crate::protocol::ErrorCode::InvalidParams.as_str() {
                 PyValueError::new_err(e.message)
+            } else if e.code == crate::protocol::ErrorCode::Unavailable.as_str() {
+                pyo3::exceptions::PyConnectionError::new_err(e.message)
             } else {
                 PyRuntimeError::new_err(e.message)
             }

@@ -1,0 +1,336 @@
+//! Topics shared through NATS JetStream (docs/topics.md, "Across processes").
+//!
+//! Each topic is a JetStream stream of its own (`{prefix}_{name}` on subject
+//! `{prefix}.{name}`, `name` the topic's name in hex, or a 128-bit hash of it for long
+//! names, the real name in the stream's description), so the stream's sequence numbers are
+//! the topic's offsets: consecutive, in publish order, whichever process published. The
+//! stream keeps the topic's `history` (count and age); its creation time is the epoch (a
+//! stream lost with the server's storage comes back with a new one).
+//!
+//! Each followed topic has one task reading an ordered consumer: first what the stream
+//! holds (the history), then every new message, in sequence order; after an interruption it
+//! starts again after the last offset the router has.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, stream};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use parking_lot::Mutex;
+use tokio::runtime::Handle;
+use tokio::task::AbortHandle;
+
+use super::{instant_of, Backoff, Broker, Health};
+use crate::ipc::{BrokerDone, Router, TopicBroker, TopicSpec};
+use crate::protocol::{ErrorCode, ErrorReply};
+
+/// How long one JetStream request may take before the caller is told it is unavailable.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub struct NatsBroker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    prefix: String,
+    health: Arc<Health>,
+    router: Weak<Router>,
+    runtime: Handle,
+    closed: AtomicBool,
+    /// Per topic: the epoch of its stream as last seen here (publish answers with it).
+    epochs: Mutex<HashMap<String, Arc<str>>>,
+    /// The topics followed (their tasks), by name.
+    followed: Mutex<HashMap<String, AbortHandle>>,
+    /// Per topic being loaded: who waits for it (`follow`'s callers).
+    waiters: Mutex<HashMap<String, Vec<BrokerDone<()>>>>,
+}
+
+impl NatsBroker {
+    pub fn start(url: &str, prefix: &str, router: Weak<Router>, runtime: &Handle) -> Result<Arc<NatsBroker>, String> {
+        let health = Arc::new(Health::new(url));
+        let events = health.clone();
+        let options = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(1))
+            .request_timeout(Some(REQUEST_TIMEOUT))
+            .max_reconnects(None)
+            .reconnect_delay_callback(|attempt| {
+                Duration::from_millis(50 << attempt.min(5) as u32).min(Duration::from_secs(2))
+            })
+            .event_callback(move |event| {
+                let health = events.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => health.up(),
+                        async_nats::Event::Disconnected => health.down("the connection was lost"),
+                        async_nats::Event::Closed => health.down("the connection was closed"),
+                        _ => {}
+                    }
+                }
+            });
+        let url_owned = url.to_owned();
+        let client = runtime
+            .block_on(async move { options.connect(url_owned).await })
+            .map_err(|e| format!("broker {}: {e}", super::redact(url)))?;
+        if client.connection_state() == async_nats::connection::State::Connected {
+            health.up();
+        }
+        let js = {
+            let _in_runtime = runtime.enter();
+            jetstream::new(client.clone())
+        };
+        Ok(Arc::new(NatsBroker {
+            inner: Arc::new(Inner {
+                client,
+                js,
+                prefix: prefix.to_owned(),
+                health,
+                router,
+                runtime: runtime.clone(),
+                closed: AtomicBool::new(false),
+                epochs: Mutex::new(HashMap::new()),
+                followed: Mutex::new(HashMap::new()),
+                waiters: Mutex::new(HashMap::new()),
+            }),
+        }))
+    }
+}
+
+/// The stream-name part for `topic`: its hex (short names) or two 64-bit FNV-1a hashes.
+fn token(topic: &str) -> String {
+    if topic.len() <= 60 {
+        return topic.bytes().map(|b| format!("{b:02x}")).collect();
+    }
+    let fnv = |seed: u64| topic.bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    format!("h{:016x}{:016x}", fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142))
+}
+
+/// A stream's creation time as an epoch: nanoseconds since 1970, 16+ hex digits.
+fn epoch_of(info: &stream::Info) -> Arc<str> {
+    format!("{:016x}", info.created.unix_timestamp_nanos()).into()
+}
+
+impl Inner {
+    fn config(&self, topic: &str, spec: TopicSpec) -> stream::Config {
+        let token = token(topic);
+        stream::Config {
+            name: format!("{}_{token}", self.prefix),
+            subjects: vec![format!("{}.{token}", self.prefix)],
+            description: Some(format!("auroraview topic {topic}")),
+            // JetStream needs one kept to number the next; `history = 0` keeps none here.
+            max_messages: spec.history.max(1) as i64,
+            max_age: spec.history_ttl,
+            ..Default::default()
+        }
+    }
+
+    fn unavailable(&self, what: &str, err: impl std::fmt::Display) -> ErrorReply {
+        ErrorReply::framework(
+            ErrorCode::Unavailable,
+            format!("{what}: the topics broker {} did not answer ({err})", self.health.status().url),
+        )
+    }
+
+    async fn stream(&self, topic: &str, spec: TopicSpec) -> Result<(stream::Stream, Arc<str>), ErrorReply> {
+        let what = format!("topic {topic:?}");
+        let mut stream =
+            self.js.get_or_create_stream(self.config(topic, spec)).await.map_err(|e| self.unavailable(&what, e))?;
+        let info = stream.info().await.map_err(|e| self.unavailable(&what, e))?;
+        let epoch = epoch_of(info);
+        self.epochs.lock().insert(topic.to_owned(), epoch.clone());
+        Ok((stream, epoch))
+    }
+
+    /// Follow `topic` until the broker closes: load what its stream holds into the router
+    /// (`done` then), then feed it every new message; after an interruption, again from
+    /// the router's last offset.
+    async fn follow(self: Arc<Self>, topic: String, spec: TopicSpec) {
+        let mut backoff = Backoff::new();
+        loop {
+            if self.closed.load(Ordering::Acquire) {
+                self.answer(&topic, Err(self.health.unavailable(&format!("subscribe to topic {topic:?}"))));
+                return;
+            }
+            if let Err(err) = self.run(&topic, spec, &mut backoff).await {
+                // Those waiting fail now; the topic is still followed (tried again below).
+                self.answer(&topic, Err(err));
+            }
+            tokio::time::sleep(backoff.next()).await;
+        }
+    }
+
+    /// Tell everyone waiting for `topic` to be loaded.
+    fn answer(&self, topic: &str, outcome: Result<(), ErrorReply>) {
+        let waiting = self.waiters.lock().remove(topic).unwrap_or_default();
+        for done in waiting {
+            done(outcome.clone());
+        }
+    }
+
+    async fn run(&self, topic: &str, spec: TopicSpec, backoff: &mut Backoff) -> Result<(), ErrorReply> {
+        let (stream, epoch) = self.stream(topic, spec).await?;
+        let state = stream.cached_info().state.clone();
+        let Some(router) = super::router(&self.router) else { return Ok(()) };
+        let start = match router.mirror_position(topic) {
+            Some((have, last)) if *have == *epoch => last + 1,
+            _ => state.first_sequence.max(1),
+        };
+        let what = format!("topic {topic:?}");
+        let consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: start },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| self.unavailable(&what, e))?;
+        let mut messages = consumer.messages().await.map_err(|e| self.unavailable(&what, e))?;
+        // What the stream holds up to its last sequence now: the history to load, or (on a
+        // restart) what was missed, handed over at once.
+        let mut entries: Vec<(u64, std::time::Instant, Bytes)> = Vec::new();
+        if state.last_sequence >= start {
+            while let Some(msg) = messages.next().await {
+                let msg = msg.map_err(|e| self.unavailable(&what, e))?;
+                let info = msg.info().map_err(|e| self.unavailable(&what, e))?;
+                let (seq, pending) = (info.stream_sequence, info.pending);
+                let at = instant_of((info.published.unix_timestamp_nanos() / 1_000_000).max(0) as u64);
+                entries.push((seq, at, msg.payload.clone()));
+                if seq >= state.last_sequence || pending == 0 {
+                    break;
+                }
+            }
+        }
+        if !router.mirror_sync(topic, spec, &epoch, state.last_sequence, &entries) {
+            return Err(ErrorReply::framework(
+                ErrorCode::Overloaded,
+                format!("this app has {} topics already", crate::ipc::MAX_TOPICS),
+            ));
+        }
+        drop(entries);
+        self.answer(topic, Ok(()));
+        backoff.reset();
+        while let Some(msg) = messages.next().await {
+            let msg = msg.map_err(|e| self.unavailable(&what, e))?;
+            let info = msg.info().map_err(|e| self.unavailable(&what, e))?;
+            let at = instant_of((info.published.unix_timestamp_nanos() / 1_000_000).max(0) as u64);
+            router.mirror_accept(topic, &epoch, info.stream_sequence, at, &msg.payload);
+        }
+        Err(self.unavailable(&what, "the consumer ended"))
+    }
+}
+
+impl TopicBroker for NatsBroker {
+    fn publish(&self, topic: &str, spec: TopicSpec, data: Bytes, done: BrokerDone<(String, u64)>) {
+        let inner = self.inner.clone();
+        let what = format!("publish on topic {topic:?}");
+        if inner.closed.load(Ordering::Acquire)
+            || inner.client.connection_state() != async_nats::connection::State::Connected
+        {
+            // Not handed to the client, which would queue it until the link returns (and
+            // publish it after its caller was told it failed).
+            done(Err(inner.health.unavailable(&what)));
+            return;
+        }
+        let topic = topic.to_owned();
+        self.inner.runtime.spawn(async move {
+            let known = inner.epochs.lock().get(&topic).cloned();
+            let epoch = match known {
+                Some(epoch) => epoch,
+                None => match inner.stream(&topic, spec).await {
+                    Ok((_, epoch)) => epoch,
+                    Err(err) => return done(Err(err)),
+                },
+            };
+            let subject = format!("{}.{}", inner.prefix, token(&topic));
+            let acked = async {
+                let ack = inner.js.publish(subject, data).await.map_err(|e| e.to_string())?;
+                ack.await.map_err(|e| e.to_string())
+            };
+            done(match acked.await {
+                Ok(ack) => Ok((epoch.to_string(), ack.sequence)),
+                Err(e) => Err(ErrorReply::framework(
+                    ErrorCode::Unavailable,
+                    format!(
+                        "{what}: the topics broker {} did not confirm it ({e}); it was not published, \
+                         unless the link broke after JetStream took it",
+                        inner.health.status().url
+                    ),
+                )),
+            });
+        });
+    }
+
+    fn follow(&self, topic: &str, spec: TopicSpec, done: BrokerDone<()>) {
+        let inner = self.inner.clone();
+        if inner.closed.load(Ordering::Acquire) {
+            done(Err(inner.health.unavailable(&format!("subscribe to topic {topic:?}"))));
+            return;
+        }
+        let mut tasks = inner.followed.lock();
+        let mut waiters = inner.waiters.lock();
+        if let Some(task) = tasks.get(topic) {
+            if super::router(&inner.router).is_some_and(|r| r.mirror_position(topic).is_some()) {
+                drop((tasks, waiters));
+                done(Ok(()));
+                return;
+            }
+            if let Some(waiting) = waiters.get_mut(topic) {
+                // Being loaded: its task answers once it is.
+                waiting.push(done);
+                return;
+            }
+            // Loaded once, then forgotten by the router (idle, nothing to recover): the
+            // task feeds nothing any more; start over.
+            task.abort();
+        }
+        waiters.insert(topic.to_owned(), vec![done]);
+        drop(waiters);
+        let task = inner.runtime.spawn(inner.clone().follow(topic.to_owned(), spec));
+        tasks.insert(topic.to_owned(), task.abort_handle());
+    }
+}
+
+impl Broker for NatsBroker {
+    fn health(&self) -> &Health {
+        &self.inner.health
+    }
+
+    fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        for (_, task) in self.inner.followed.lock().drain() {
+            task.abort();
+        }
+        let waiting: Vec<String> = self.inner.waiters.lock().keys().cloned().collect();
+        for topic in waiting {
+            self.inner.answer(&topic, Err(self.inner.health.unavailable(&format!("subscribe to topic {topic:?}"))));
+        }
+    }
+}
+
+impl Drop for NatsBroker {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_tokens_are_plain_and_distinct() {
+        assert_eq!(token("a/b"), "612f62");
+        let long_a = format!("{}/a", "x".repeat(70));
+        let long_b = format!("{}/b", "x".repeat(70));
+        let (a, b) = (token(&long_a), token(&long_b));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 33);
+        for t in [token("a.b/c-d_e"), a] {
+            assert!(t.bytes().all(|c| c.is_ascii_alphanumeric()), "{t}");
+        }
+    }
+}
