@@ -91,8 +91,8 @@ class WebView:
     """A window whose page talks to this process. Decorators register on its `commands`.
 
     Give the page as ``url=`` (a dev server or remote page; its origin alone may use IPC),
-    ``assets=`` (a folder served from ``auroraview://localhost/``, ``index.html`` by default)
-    or ``html=`` (one page, served the same way). The first positional argument is the
+    ``assets=`` (a folder served from ``auroraview://localhost/``, ``index.html`` by default:
+    opening the window without one raises `FileNotFoundError` naming the folder) or ``html=`` (one page, served the same way). The first positional argument is the
     title; a URL there is an error (pass ``url=``).
 
     The window joins the app of ``commands`` (``app=`` names it explicitly; one is made for
@@ -352,6 +352,14 @@ class WebView:
     def _check_can_open(self) -> None:
         if self._window is not None or not self._finished.is_set():
             raise RuntimeError("this WebView is already open")
+        # Checked at open, not in __init__: a module that makes its window at import must
+        # still import (for codegen) before its frontend is built.
+        if self.assets is not None and not (self.assets / "index.html").is_file():
+            where = os.fspath(self.assets.resolve())
+            raise FileNotFoundError(
+                f"assets={os.fspath(self.assets)!r} ({where}) has no index.html, the page the window opens: "
+                "build the frontend first (e.g. `npm run build`), or pass the folder that holds index.html"
+            )
         if self._close_requested:
             raise RuntimeError(
                 "this WebView was closed: a closed window cannot be shown again; create a new WebView to open another"

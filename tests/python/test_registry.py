@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from auroraview import Commands, WebView
@@ -164,3 +166,16 @@ def test_a_window_registers_commands_with_every_argument_commands_takes() -> Non
     assert ping(3) == 3  # the function itself, unchanged
     cmd = view.commands.get("window.ping")
     assert cmd is not None and cmd.transports == ("window",) and cmd.origins == ("auroraview://localhost",)
+
+
+async def test_an_assets_folder_without_index_html_is_a_clear_error_when_the_window_opens(tmp_path: Path) -> None:
+    (tmp_path / "app.js").write_text("")
+    view = WebView("t", assets=tmp_path)  # made at import, before a build: no error yet
+    with pytest.raises(FileNotFoundError) as info:
+        view.show()
+    with pytest.raises(FileNotFoundError):
+        await view.run_async()
+    message = str(info.value)
+    assert str(tmp_path) in message and "no index.html" in message and "npm run build" in message
+    (tmp_path / "index.html").write_text("<p></p>")
+    view._check_can_open()  # pyright: ignore[reportPrivateUsage]  # the check passes once it is there
