@@ -12,9 +12,11 @@ fi
 # System packages: WebKitGTK to build and run windows, Xvfb/xwd for headless runs.
 APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config xvfb xauth x11-apps)
 # For the test suite only (scripts/test.sh sets AURORAVIEW_SETUP_TESTS=1): the browser the
-# network suite drives (Debian's Chromium, through npm playwright-core; nothing downloaded).
+# network suite drives (Debian's Chromium, through npm playwright-core; nothing downloaded),
+# and the brokers the topics' multi-process tests share topics through (each test starts its
+# own server on a loopback port it picks, and stops it).
 if [ -n "${AURORAVIEW_SETUP_TESTS:-}" ]; then
-  APT_PACKAGES+=(chromium)
+  APT_PACKAGES+=(chromium redis-server nats-server)
 fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
