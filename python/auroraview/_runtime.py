@@ -45,7 +45,7 @@ from ._binary import AttachmentError
 from .channel import Channel, _Credit  # pyright: ignore[reportPrivateUsage]
 from .commands import Command, EventHandler, _retry_well_formed  # pyright: ignore[reportPrivateUsage]
 from .context import CallContext
-from .errors import ERROR_NAMES, InvokeException
+from .errors import ERROR_NAMES, InvokeError, InvokeException
 
 __all__ = ["EventTap", "Runtime"]
 
@@ -652,7 +652,9 @@ class Runtime:
             gen.close()
 
     def _fail(self, key: int, cmd: Command, exc: BaseException) -> None:
-        if isinstance(exc, InvokeException):
+        # An `InvokeError` is a reply this handler received (a call it made failed): its
+        # code (`method_not_found`, `timeout`, ...) is not the handler's own to pass on.
+        if isinstance(exc, InvokeException) and not isinstance(exc, InvokeError):
             try:
                 data = None if exc.data is None else _error_json(exc.data)
             except Exception as ser:  # noqa: BLE001 - whatever the data's serializer raises

@@ -31,7 +31,7 @@ from pydantic_core import CoreSchema, PydanticSerializationError, SchemaValidato
 from . import _binary, _core
 from .channel import Channel
 from .context import CallContext
-from .errors import InvokeException
+from .errors import InvokeError, InvokeException
 from .topics import (
     DEFAULT_HISTORY,
     DEFAULT_HISTORY_BYTES,
@@ -347,8 +347,11 @@ def _js_safe(schema: Any) -> Any:
 def _check_errors(name: str, errors: Any) -> tuple[type[InvokeException], ...]:
     errors = tuple(errors or ())
     for err in errors:
-        if not (isinstance(err, type) and issubclass(err, InvokeException)):
-            raise TypeError(f"command {name!r}: errors= takes InvokeException subclasses, got {err!r}")
+        if not (isinstance(err, type) and issubclass(err, InvokeException)) or issubclass(err, InvokeError):
+            raise TypeError(
+                f"command {name!r}: errors= takes the InvokeException subclasses its handler raises, got {err!r}"
+                + (" (InvokeError is what a caller receives)" if err is InvokeError else "")
+            )
     return errors
 
 

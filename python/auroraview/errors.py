@@ -1,6 +1,7 @@
-"""Errors: what handlers raise (`InvokeException`), what callers receive (`InvokeError`), and
-the framework's own exceptions, all under `AuroraViewError` but `InvokeException` (which is
-a handler's message to its caller, not an error of the framework)."""
+"""Errors: what handlers raise (`InvokeException`), what callers receive (`InvokeError`, a
+subclass of it: ``except InvokeException`` catches both), and the framework's own exceptions,
+all under `AuroraViewError` but `InvokeException` (a handler's message to its caller, not an
+error of the framework; `InvokeError` is both)."""
 
 from __future__ import annotations
 
@@ -95,16 +96,28 @@ class InvokeException(Exception):
         self.data = data
 
 
-class InvokeError(AuroraViewError):
-    """A call that failed, as the caller sees it (raised by ``TestClient.call``): the
-    ``{name, code, message, data}`` the host replied with."""
+class InvokeError(InvokeException, AuroraViewError):
+    """A call that failed, as the caller sees it (raised by ``TestClient.call`` and the network
+    clients' ``call``): the ``{name, code, message, data}`` the host replied with.
+
+    It is the caller's side of an `InvokeException`: a handler raises ``NameTaken(...)`` (an
+    `InvokeException` subclass), its caller gets an ``InvokeError`` with ``name ==
+    "NameTaken"``; ``except InvokeException`` catches both, `matches` tells which one it was.
+    Raised again inside a handler (a call that handler made failed), it is answered as any
+    unexpected exception (``internal``), not passed on as the handler's own error."""
 
     def __init__(self, name: str, code: str, message: str, data: Any = None) -> None:
-        super().__init__(f"{name} [{code}]: {message}")
+        # Not InvokeException.__init__: the four fields are the reply's, as received.
+        Exception.__init__(self, f"{name} [{code}]: {message}")
         self.name = name
         self.code = code
         self.message = message
         self.data = data
+
+    def matches(self, error: type[InvokeException]) -> bool:
+        """Whether this is what a handler raising ``error`` (an `InvokeException` subclass
+        with its default name and code) sends: ``e.matches(NameTaken)``."""
+        return self.name == error.__name__ and self.code == error.code
 
     @classmethod
     def framework(cls, code: ErrorCode, message: str, data: Any = None) -> InvokeError:

@@ -202,7 +202,9 @@ class TestClient:
         timeout: float | None = None,
         on_item: Callable[[Any], None] | None = None,
     ) -> Any:
-        """Call `method` and return its decoded result, or raise `InvokeError`.
+        """Call `method` and return its decoded result, or raise `InvokeError`: the reply's
+        ``{name, code, message, data}``, a subclass of the `InvokeException` handlers raise
+        (``pytest.raises(InvokeException)`` catches it; ``e.matches(NameTaken)`` checks the class).
 
         A binary command (its params or result hold `bytes`, docs/binary.md) is called with a
         binary frame, the `bytes` in ``params`` (anywhere: a field of a model, an item of a

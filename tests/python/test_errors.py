@@ -152,6 +152,44 @@ async def test_invoke_exception_is_structured(commands: Commands) -> None:
         assert info.value.code == "internal"
 
 
+async def test_what_callers_receive_is_the_callers_side_of_what_handlers_raise(commands: Commands) -> None:
+    # One hierarchy: InvokeError (received) is an InvokeException (raised) and an AuroraViewError.
+    assert issubclass(InvokeError, InvokeException) and issubclass(InvokeError, auroraview.AuroraViewError)
+    async with TestClient(commands) as client:
+        with pytest.raises(InvokeException) as info:  # what a test written from the handler's side catches
+            await client.call("fails_invoke", {"which": "subclass"})
+        error = info.value
+        assert isinstance(error, InvokeError) and error.matches(NotFound)
+        assert not error.matches(InvokeException)
+        with pytest.raises(InvokeError) as framework:
+            await client.call("missing")
+        assert not framework.value.matches(NotFound)
+
+
+async def test_an_invoke_error_a_handler_lets_through_is_internal_not_passed_on(caplog: pytest.LogCaptureFixture) -> None:
+    # A call the handler made failed (method_not_found there): its caller must not be told
+    # that *its* command does not exist.
+    commands = Commands()
+
+    @commands.command()
+    async def relay() -> None:
+        raise InvokeError("MethodNotFound", "method_not_found", 'no command named "elsewhere"')
+
+    async with TestClient(commands) as client:
+        with pytest.raises(InvokeError) as info:
+            await client.call("relay")
+    assert (info.value.name, info.value.code) == ("InvokeError", "internal")
+    assert "relay" in caplog.text
+
+
+def test_errors_declares_what_handlers_raise_not_what_callers_receive() -> None:
+    commands = Commands()
+    with pytest.raises(TypeError, match="InvokeError is what a caller receives"):
+
+        @commands.command(errors=[InvokeError])
+        def f() -> None: ...
+
+
 def test_invoke_exception_code_must_be_sane() -> None:
     with pytest.raises(ValueError):
         InvokeException("x", code="")
