@@ -167,7 +167,7 @@ impl Backoff {
     pub fn new() -> Backoff {
         Backoff(Duration::from_millis(50))
     }
-    pub fn next(&mut self) -> Duration {
+    pub fn pause(&mut self) -> Duration {
         let d = self.0;
         self.0 = (self.0 * 2).min(Duration::from_secs(2));
         d
@@ -236,9 +236,9 @@ mod tests {
     #[test]
     fn backoff_doubles_to_two_seconds_and_resets() {
         let mut b = Backoff::new();
-        let got: Vec<u64> = (0..8).map(|_| b.next().as_millis() as u64).collect();
+        let got: Vec<u64> = (0..8).map(|_| b.pause().as_millis() as u64).collect();
         assert_eq!(got, [50, 100, 200, 400, 800, 1600, 2000, 2000]);
         b.reset();
-        assert_eq!(b.next().as_millis(), 50);
+        assert_eq!(b.pause().as_millis(), 50);
     }
 }

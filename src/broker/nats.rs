@@ -160,7 +160,7 @@ impl Inner {
                 // Those waiting fail now; the topic is still followed (tried again below).
                 self.answer(&topic, Err(err));
             }
-            tokio::time::sleep(backoff.next()).await;
+            tokio::time::sleep(backoff.pause()).await;
         }
     }
 

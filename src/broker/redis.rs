@@ -77,6 +77,8 @@ struct Follow {
 }
 
 type Entry = (u64, std::time::Instant, Bytes);
+/// XRANGE's answer: (id, [field, value, ...]) per entry.
+type RawEntries = Vec<(String, Vec<Vec<u8>>)>;
 
 impl RedisBroker {
     pub fn start(url: &str, prefix: &str, router: Weak<Router>, runtime: &Handle) -> Result<Arc<RedisBroker>, String> {
@@ -123,7 +125,7 @@ impl Inner {
     /// from offset `from` on, read atomically.
     async fn position(&self, topic: &str, from: u64) -> redis::RedisResult<(String, u64, Vec<Entry>)> {
         let mut conn = self.conn.clone();
-        let (epoch, last, raw): (String, Option<u64>, Vec<(String, Vec<Vec<u8>>)>) = redis::pipe()
+        let (epoch, last, raw): (String, Option<u64>, RawEntries) = redis::pipe()
             .atomic()
             .cmd("SET")
             .arg(self.key(topic, "e"))
@@ -144,7 +146,7 @@ impl Inner {
     /// The history Redis holds from offset `from` to `to`.
     async fn range(&self, topic: &str, from: u64, to: u64) -> redis::RedisResult<Vec<Entry>> {
         let mut conn = self.conn.clone();
-        let raw: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
+        let raw: RawEntries = redis::cmd("XRANGE")
             .arg(self.key(topic, "s"))
             .arg(format!("{from}-0"))
             .arg(format!("{to}-0"))
@@ -245,14 +247,14 @@ async fn feed(inner: Arc<Inner>, mut follows: mpsc::UnboundedReceiver<Follow>) {
             Ok(Ok(pubsub)) => pubsub,
             Ok(Err(e)) => {
                 inner.health.down(&e.to_string());
-                if !wait_refusing(&inner, &mut follows, &mut wanted, backoff.next()).await {
+                if !wait_refusing(&inner, &mut follows, &mut wanted, backoff.pause()).await {
                     return;
                 }
                 continue;
             }
             Err(_) => {
                 inner.health.down("no answer within 2 s");
-                if !wait_refusing(&inner, &mut follows, &mut wanted, backoff.next()).await {
+                if !wait_refusing(&inner, &mut follows, &mut wanted, backoff.pause()).await {
                     return;
                 }
                 continue;
@@ -269,7 +271,7 @@ async fn feed(inner: Arc<Inner>, mut follows: mpsc::UnboundedReceiver<Follow>) {
             }
         }
         if !synced {
-            if !wait_refusing(&inner, &mut follows, &mut wanted, backoff.next()).await {
+            if !wait_refusing(&inner, &mut follows, &mut wanted, backoff.pause()).await {
                 return;
             }
             continue;
@@ -395,8 +397,9 @@ mod tests {
 
     #[test]
     fn messages_are_epoch_offset_time_and_data() {
+        type Parsed<'a> = Option<(&'a str, u64, u64, &'a [u8])>;
         #[rustfmt::skip]
-        let cases: &[(&[u8], Option<(&str, u64, u64, &[u8])>)] = &[
+        let cases: &[(&[u8], Parsed)] = &[
             (b"e1\n7\n1700\n{\"a\":\"x\ny\"}", Some(("e1", 7, 1700, b"{\"a\":\"x\ny\"}"))),
             (b"e1\n7\n1700\n", Some(("e1", 7, 1700, b""))),
             (b"e1\n7\n1700", None),
