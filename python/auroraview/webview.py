@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import _core
+from ._wait_url import wait_for_url
 from .commands import Commands, Transport
 from .errors import GuiUnavailable, InvokeException, JavaScriptError, PageCrashed, PageNavigated, WindowClosed
 
@@ -100,6 +101,10 @@ class WebView:
     ``label`` identifies the window among the app's windows (events can target it; its
     page's connections carry it); unique per app, ``"window-N"`` by default.
 
+    A ``url=`` on this machine (``localhost``, ``127.0.0.1``: a dev server) is waited for when
+    the window opens: one warning while it does not accept connections, retries for
+    ``url_wait`` seconds (0: no wait), then `ConnectionError` naming the URL.
+
     ``debug`` turns on devtools for this window, and tracebacks in error replies for an app
     made for it. ``sync_workers`` and ``spin_us`` configure an app made for this window (see
     `App`); they are errors when the app exists with other settings.
@@ -126,6 +131,7 @@ class WebView:
         spin_us: int | None = None,
         on_crash: Literal["reload", "close", "notify"] = "reload",
         on_fault: Callable[[PageFault], Any] | None = None,
+        url_wait: float = 15.0,
     ) -> None:
         if not isinstance(title, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
             raise TypeError(f"title must be a string, got {type(title).__name__}")
@@ -141,6 +147,7 @@ class WebView:
             raise ValueError("commands= and app= name different registries; pass one of them")
         self.title = title
         self.url = url
+        self.url_wait = url_wait
         self.html = html
         self.assets = Path(assets) if assets is not None else None
         label = label if label is not None else f"window-{next(_labels)}"
@@ -341,6 +348,8 @@ class WebView:
         shown once: create a new one), and, once the window has closed, the
         `KeyboardInterrupt` or `SystemExit` a handler raised (which closed it)."""
         self._check_can_open()
+        if self.url is not None:
+            await asyncio.to_thread(wait_for_url, self.url, self.url_wait)
         app = self.app
         home = app.loop
         if home is not None and home is not asyncio.get_running_loop():
@@ -476,6 +485,9 @@ class WebView:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
+        if self.url is not None and (not block or (running is None and self.app.loop is not None)):
+            # A blocking show on no loop goes through run_async, which waits itself.
+            wait_for_url(self.url, self.url_wait)
         if block:
             if running is not None:
                 raise RuntimeError(
