@@ -32,6 +32,15 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct NatsBroker {
     inner: Arc<Inner>,
+    publishes: tokio::sync::mpsc::UnboundedSender<Publish>,
+    publisher: AbortHandle,
+}
+
+struct Publish {
+    topic: String,
+    spec: TopicSpec,
+    data: Bytes,
+    done: BrokerDone<(String, u64)>,
 }
 
 struct Inner {
@@ -84,20 +93,63 @@ impl NatsBroker {
             let _in_runtime = runtime.enter();
             jetstream::new(client.clone())
         };
-        Ok(Arc::new(NatsBroker {
-            inner: Arc::new(Inner {
-                client,
-                js,
-                prefix: prefix.to_owned(),
-                health,
-                router,
-                runtime: runtime.clone(),
-                closed: AtomicBool::new(false),
-                epochs: Mutex::new(HashMap::new()),
-                followed: Mutex::new(HashMap::new()),
-                waiters: Mutex::new(HashMap::new()),
-            }),
-        }))
+        let inner = Arc::new(Inner {
+            client,
+            js,
+            prefix: prefix.to_owned(),
+            health,
+            router,
+            runtime: runtime.clone(),
+            closed: AtomicBool::new(false),
+            epochs: Mutex::new(HashMap::new()),
+            followed: Mutex::new(HashMap::new()),
+            waiters: Mutex::new(HashMap::new()),
+        });
+        let (publishes, rx) = tokio::sync::mpsc::unbounded_channel();
+        let publisher = runtime.spawn(publisher(inner.clone(), rx)).abort_handle();
+        Ok(Arc::new(NatsBroker { inner, publishes, publisher }))
+    }
+}
+
+/// The publisher: this process's publishes sent to JetStream one after another, in the
+/// order they were made (so they get offsets in that order), without waiting for each ack
+/// before sending the next; each is answered when its ack comes.
+async fn publisher(inner: Arc<Inner>, mut publishes: tokio::sync::mpsc::UnboundedReceiver<Publish>) {
+    while let Some(Publish { topic, spec, data, done }) = publishes.recv().await {
+        let what = format!("publish on topic {topic:?}");
+        let known = inner.epochs.lock().get(&topic).cloned();
+        let epoch = match known {
+            Some(epoch) => epoch,
+            None => match inner.stream(&topic, spec).await {
+                Ok((_, epoch)) => epoch,
+                Err(err) => {
+                    done(Err(err));
+                    continue;
+                }
+            },
+        };
+        let subject = format!("{}.{}", inner.prefix, token(&topic));
+        let url = inner.health.status().url;
+        let failed = move |e: String| {
+            ErrorReply::framework(
+                ErrorCode::Unavailable,
+                format!(
+                    "{what}: the topics broker {url} did not confirm it ({e}); it was not published, \
+                     unless the link broke after JetStream took it"
+                ),
+            )
+        };
+        match inner.js.publish(subject, data).await {
+            Ok(ack) => {
+                inner.runtime.spawn(async move {
+                    done(match ack.await {
+                        Ok(ack) => Ok((epoch.to_string(), ack.sequence)),
+                        Err(e) => Err(failed(e.to_string())),
+                    });
+                });
+            }
+            Err(e) => done(Err(failed(e.to_string()))),
+        }
     }
 }
 
@@ -225,7 +277,7 @@ impl Inner {
 
 impl TopicBroker for NatsBroker {
     fn publish(&self, topic: &str, spec: TopicSpec, data: Bytes, done: BrokerDone<(String, u64)>) {
-        let inner = self.inner.clone();
+        let inner = &self.inner;
         let what = format!("publish on topic {topic:?}");
         if inner.closed.load(Ordering::Acquire)
             || inner.client.connection_state() != async_nats::connection::State::Connected
@@ -235,33 +287,11 @@ impl TopicBroker for NatsBroker {
             done(Err(inner.health.unavailable(&what)));
             return;
         }
-        let topic = topic.to_owned();
-        self.inner.runtime.spawn(async move {
-            let known = inner.epochs.lock().get(&topic).cloned();
-            let epoch = match known {
-                Some(epoch) => epoch,
-                None => match inner.stream(&topic, spec).await {
-                    Ok((_, epoch)) => epoch,
-                    Err(err) => return done(Err(err)),
-                },
-            };
-            let subject = format!("{}.{}", inner.prefix, token(&topic));
-            let acked = async {
-                let ack = inner.js.publish(subject, data).await.map_err(|e| e.to_string())?;
-                ack.await.map_err(|e| e.to_string())
-            };
-            done(match acked.await {
-                Ok(ack) => Ok((epoch.to_string(), ack.sequence)),
-                Err(e) => Err(ErrorReply::framework(
-                    ErrorCode::Unavailable,
-                    format!(
-                        "{what}: the topics broker {} did not confirm it ({e}); it was not published, \
-                         unless the link broke after JetStream took it",
-                        inner.health.status().url
-                    ),
-                )),
-            });
-        });
+        if let Err(tokio::sync::mpsc::error::SendError(p)) =
+            self.publishes.send(Publish { topic: topic.to_owned(), spec, data, done })
+        {
+            (p.done)(Err(inner.health.unavailable(&what)));
+        }
     }
 
     fn follow(&self, topic: &str, spec: TopicSpec, done: BrokerDone<()>) {
@@ -301,6 +331,7 @@ impl Broker for NatsBroker {
 
     fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
+        self.publisher.abort();
         for (_, task) in self.inner.followed.lock().drain() {
             task.abort();
         }

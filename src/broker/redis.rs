@@ -22,7 +22,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use parking_lot::Mutex;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script};
+use redis::Client;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -56,17 +56,16 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct RedisBroker {
     inner: Arc<Inner>,
     follows: mpsc::UnboundedSender<Follow>,
-    feed: Mutex<Option<AbortHandle>>,
+    publishes: mpsc::UnboundedSender<Publish>,
+    tasks: Mutex<Vec<AbortHandle>>,
 }
 
 struct Inner {
     client: Client,
     conn: ConnectionManager,
-    script: Script,
     prefix: String,
     health: Health,
     router: Weak<Router>,
-    runtime: Handle,
     closed: AtomicBool,
 }
 
@@ -75,6 +74,16 @@ struct Follow {
     spec: TopicSpec,
     done: BrokerDone<()>,
 }
+
+struct Publish {
+    topic: String,
+    spec: TopicSpec,
+    data: Bytes,
+    done: BrokerDone<(String, u64)>,
+}
+
+/// At most this many publishes in one pipeline.
+const PUBLISH_BATCH: usize = 256;
 
 type Entry = (u64, std::time::Instant, Bytes);
 /// XRANGE's answer: (id, [field, value, ...]) per entry.
@@ -95,16 +104,16 @@ impl RedisBroker {
         let inner = Arc::new(Inner {
             client,
             conn,
-            script: Script::new(PUBLISH),
             prefix: prefix.to_owned(),
             health: Health::new(url),
             router,
-            runtime: runtime.clone(),
             closed: AtomicBool::new(false),
         });
         let (follows, rx) = mpsc::unbounded_channel();
         let feed = runtime.spawn(feed(inner.clone(), rx)).abort_handle();
-        Ok(Arc::new(RedisBroker { inner, follows, feed: Mutex::new(Some(feed)) }))
+        let (publishes, rx) = mpsc::unbounded_channel();
+        let publisher = runtime.spawn(publisher(inner.clone(), rx)).abort_handle();
+        Ok(Arc::new(RedisBroker { inner, follows, publishes, tasks: Mutex::new(vec![feed, publisher]) }))
     }
 }
 
@@ -328,37 +337,71 @@ async fn wait_refusing(
     }
 }
 
+/// The publisher: this process's publishes, in the order they were made, sent to Redis in
+/// pipelines of what is waiting (one round trip for many), each answered with its offset.
+/// One task, so two publishes from one process reach Redis (and get offsets) in order.
+async fn publisher(inner: Arc<Inner>, mut publishes: mpsc::UnboundedReceiver<Publish>) {
+    let mut batch: Vec<Publish> = Vec::with_capacity(PUBLISH_BATCH);
+    while let Some(first) = publishes.recv().await {
+        batch.push(first);
+        while batch.len() < PUBLISH_BATCH {
+            match publishes.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let mut pipe = redis::pipe();
+        for p in &batch {
+            pipe.cmd("EVAL")
+                .arg(PUBLISH)
+                .arg(3)
+                .arg(inner.key(&p.topic, "e"))
+                .arg(inner.key(&p.topic, "c"))
+                .arg(inner.key(&p.topic, "s"))
+                .arg(&*new_epoch())
+                .arg(&p.data[..])
+                .arg(p.spec.history)
+                .arg(inner.channel(&p.topic));
+        }
+        let mut conn = inner.conn.clone();
+        let outcome: redis::RedisResult<Vec<(String, u64)>> = pipe.query_async(&mut conn).await;
+        match outcome {
+            Ok(answers) if answers.len() == batch.len() => {
+                for (p, (epoch, offset)) in batch.drain(..).zip(answers) {
+                    (p.done)(Ok((epoch, offset)));
+                }
+            }
+            outcome => {
+                let why = match outcome {
+                    Err(e) => e.to_string(),
+                    Ok(answers) => format!("{} answers to {} publishes", answers.len(), batch.len()),
+                };
+                for p in batch.drain(..) {
+                    (p.done)(Err(ErrorReply::framework(
+                        ErrorCode::Unavailable,
+                        format!(
+                            "publish on topic {:?}: the topics broker {} did not confirm it ({why}); \
+                             it was not published, unless the link broke after Redis took it",
+                            p.topic,
+                            inner.health.status().url
+                        ),
+                    )));
+                }
+            }
+        }
+    }
+}
+
 impl TopicBroker for RedisBroker {
     fn publish(&self, topic: &str, spec: TopicSpec, data: Bytes, done: BrokerDone<(String, u64)>) {
-        let inner = self.inner.clone();
-        if inner.closed.load(Ordering::Acquire) {
-            done(Err(inner.health.unavailable(&format!("publish on topic {topic:?}"))));
+        let publish = Publish { topic: topic.to_owned(), spec, data, done };
+        if self.inner.closed.load(Ordering::Acquire) {
+            (publish.done)(Err(self.inner.health.unavailable(&format!("publish on topic {topic:?}"))));
             return;
         }
-        let topic = topic.to_owned();
-        self.inner.runtime.spawn(async move {
-            let mut conn = inner.conn.clone();
-            let epoch = new_epoch();
-            let mut call = inner.script.prepare_invoke();
-            call.key(inner.key(&topic, "e"))
-                .key(inner.key(&topic, "c"))
-                .key(inner.key(&topic, "s"))
-                .arg(&*epoch)
-                .arg(&data[..])
-                .arg(spec.history)
-                .arg(inner.channel(&topic));
-            let outcome: redis::RedisResult<(String, u64)> = call.invoke_async(&mut conn).await;
-            done(outcome.map_err(|e| {
-                ErrorReply::framework(
-                    ErrorCode::Unavailable,
-                    format!(
-                        "publish on topic {topic:?}: the topics broker {} did not confirm it ({e}); \
-                         it was not published, unless the link broke after Redis took it",
-                        inner.health.status().url
-                    ),
-                )
-            }));
-        });
+        if let Err(mpsc::error::SendError(p)) = self.publishes.send(publish) {
+            (p.done)(Err(self.inner.health.unavailable(&format!("publish on topic {topic:?}"))));
+        }
     }
 
     fn follow(&self, topic: &str, spec: TopicSpec, done: BrokerDone<()>) {
@@ -379,8 +422,8 @@ impl Broker for RedisBroker {
 
     fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
-        if let Some(feed) = self.feed.lock().take() {
-            feed.abort();
+        for task in self.tasks.lock().drain(..) {
+            task.abort();
         }
     }
 }
