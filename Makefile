@@ -41,7 +41,8 @@ generate: setup ## regenerate the bridge and the examples' bindings (then review
 wheel: setup ## build the wheel and the sdist into dist/ (stripped; links the system WebKitGTK 4.1, and works without it for all but windows)
 	bash scripts/build_wheel.sh dist
 
-bench: setup ## the benchmark tables (real window vs raw wry, the core alone, the network vs an echo floor and ipc-framework)
+bench: setup ## the benchmark tables (real window vs raw wry, the core alone, the network vs an echo floor and ipc-framework, topics vs the brokers alone)
+	AURORAVIEW_SETUP_BROKERS=1 bash scripts/setup.sh
 	.venv/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	.venv/bin/python bench/run.py
 

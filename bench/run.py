@@ -436,6 +436,7 @@ if __name__ == "__main__":
     ap.add_argument("--window-in-flight", type=int, default=2000)
     ap.add_argument("--window-events", type=int, default=10_000)
     ap.add_argument("--no-net", dest="net", action="store_false", help="skip the network part (bench/net.py)")
+    ap.add_argument("--no-topics", dest="topics", action="store_false", help="skip the topics part (bench/topics.py)")
     args = ap.parse_args()
     asyncio.run(main(args))
     if args.net:
@@ -443,3 +444,8 @@ if __name__ == "__main__":
 
         print()
         net.main([])
+    if args.topics:
+        import topics  # bench/topics.py: one publisher, 1,000 subscribers; one node and three through brokers
+
+        print()
+        topics.main(["--rounds", "3"])

@@ -16,7 +16,11 @@ APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config xvfb xauth x11-ap
 # and the brokers the topics' multi-process tests share topics through (each test starts its
 # own server on a loopback port it picks, and stops it).
 if [ -n "${AURORAVIEW_SETUP_TESTS:-}" ]; then
-  APT_PACKAGES+=(chromium redis-server nats-server)
+  APT_PACKAGES+=(chromium)
+fi
+# The brokers: for the tests, and for the benchmark (`make bench` sets AURORAVIEW_SETUP_BROKERS=1).
+if [ -n "${AURORAVIEW_SETUP_TESTS:-}${AURORAVIEW_SETUP_BROKERS:-}" ]; then
+  APT_PACKAGES+=(redis-server nats-server)
 fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
