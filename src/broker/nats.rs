@@ -51,8 +51,12 @@ struct Inner {
     router: Weak<Router>,
     runtime: Handle,
     closed: AtomicBool,
-    /// Per topic: the epoch of its stream as last seen here (publish answers with it).
-    epochs: Mutex<HashMap<String, Arc<str>>>,
+    /// Per topic: the epoch of its stream as last seen here (publish answers with it),
+    /// forgotten each time the link is made again (the server may have lost its streams).
+    epochs: Arc<Mutex<HashMap<String, Arc<str>>>>,
+    /// Counts the links made: a follow task starts over when it changes (JetStream may have
+    /// forgotten its consumer; waiting for the consumer's own heartbeat to notice takes ~15 s).
+    relinks: Arc<tokio::sync::watch::Sender<u64>>,
     /// The topics followed (their tasks), by name.
     followed: Mutex<HashMap<String, AbortHandle>>,
     /// Per topic being loaded: who waits for it (`follow`'s callers).
@@ -63,6 +67,9 @@ impl NatsBroker {
     pub fn start(url: &str, prefix: &str, router: Weak<Router>, runtime: &Handle) -> Result<Arc<NatsBroker>, String> {
         let health = Arc::new(Health::new(url));
         let events = health.clone();
+        let epochs: Arc<Mutex<HashMap<String, Arc<str>>>> = Arc::default();
+        let relinks = Arc::new(tokio::sync::watch::Sender::new(0u64));
+        let (epochs_seen, relinked) = (epochs.clone(), relinks.clone());
         let options = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(1))
@@ -73,9 +80,14 @@ impl NatsBroker {
             })
             .event_callback(move |event| {
                 let health = events.clone();
+                let (epochs, relinks) = (epochs_seen.clone(), relinked.clone());
                 async move {
                     match event {
-                        async_nats::Event::Connected => health.up(),
+                        async_nats::Event::Connected => {
+                            epochs.lock().clear();
+                            relinks.send_modify(|n| *n += 1);
+                            health.up();
+                        }
                         async_nats::Event::Disconnected => health.down("the connection was lost"),
                         async_nats::Event::Closed => health.down("the connection was closed"),
                         _ => {}
@@ -101,7 +113,8 @@ impl NatsBroker {
             router,
             runtime: runtime.clone(),
             closed: AtomicBool::new(false),
-            epochs: Mutex::new(HashMap::new()),
+            epochs,
+            relinks,
             followed: Mutex::new(HashMap::new()),
             waiters: Mutex::new(HashMap::new()),
         });
@@ -225,6 +238,8 @@ impl Inner {
     }
 
     async fn run(&self, topic: &str, spec: TopicSpec, backoff: &mut Backoff) -> Result<(), ErrorReply> {
+        let mut relinked = self.relinks.subscribe();
+        relinked.mark_unchanged();
         let (stream, epoch) = self.stream(topic, spec).await?;
         let state = stream.cached_info().state.clone();
         let Some(router) = super::router(&self.router) else { return Ok(()) };
@@ -244,8 +259,14 @@ impl Inner {
         // What the stream holds up to its last sequence now: the history to load, or (on a
         // restart) what was missed, handed over at once.
         let mut entries: Vec<(u64, std::time::Instant, Bytes)> = Vec::new();
+        let relink = |what: &str| self.unavailable(what, "the link was made again: following from the last offset");
         if state.last_sequence >= start {
-            while let Some(msg) = messages.next().await {
+            loop {
+                let msg = tokio::select! {
+                    msg = messages.next() => msg,
+                    _ = relinked.changed() => return Err(relink(&what)),
+                };
+                let Some(msg) = msg else { break };
                 let msg = msg.map_err(|e| self.unavailable(&what, e))?;
                 let info = msg.info().map_err(|e| self.unavailable(&what, e))?;
                 let (seq, pending) = (info.stream_sequence, info.pending);
@@ -265,7 +286,12 @@ impl Inner {
         drop(entries);
         self.answer(topic, Ok(()));
         backoff.reset();
-        while let Some(msg) = messages.next().await {
+        loop {
+            let msg = tokio::select! {
+                msg = messages.next() => msg,
+                _ = relinked.changed() => return Err(relink(&what)),
+            };
+            let Some(msg) = msg else { break };
             let msg = msg.map_err(|e| self.unavailable(&what, e))?;
             let info = msg.info().map_err(|e| self.unavailable(&what, e))?;
             let at = instant_of((info.published.unix_timestamp_nanos() / 1_000_000).max(0) as u64);
