@@ -14,20 +14,53 @@ pub const SCRIPT: &str = include_str!("bridge.gen.js");
 /// settle calls or fake events (RELIABILITY.md case 28), and a delivery meant for an older
 /// document is refused by the new one.
 pub fn batch_script(key: &str, frames: &[Bytes]) -> String {
-    let len: usize = frames.iter().map(|f| f.len() + 1).sum();
-    let mut batch = String::with_capacity(len + 2);
-    batch.push('[');
-    for (i, f) in frames.iter().enumerate() {
-        if i > 0 {
-            batch.push(',');
-        }
-        batch.push_str(&String::from_utf8_lossy(f));
-    }
-    batch.push(']');
-    let literal = serde_json::to_string(&batch).unwrap_or_else(|_| "\"[]\"".into());
+    const HEAD: &str = "window.__auroraview_receive&&window.__auroraview_receive(";
     // The gate binds only `[A-Za-z0-9_-]` keys; quoted anyway, so no key can be code.
     let key = serde_json::to_string(key).unwrap_or_else(|_| "\"\"".into());
-    format!("window.__auroraview_receive&&window.__auroraview_receive({key},{literal})")
+    // Built in one pass into one buffer (a 1 MiB reply was copied four times, each copy a
+    // fresh mapping to fault in: `make bench`'s record echo, docs/performance.md).
+    let len: usize = frames.iter().map(|f| f.len() + 1).sum();
+    // JSON text escapes its quotes: room for one in four bytes being one.
+    let mut out = String::with_capacity(HEAD.len() + key.len() + len + len / 4 + 8);
+    out.push_str(HEAD);
+    out.push_str(&key);
+    out.push_str(",\"[");
+    for (i, f) in frames.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        escape_into(&mut out, &String::from_utf8_lossy(f));
+    }
+    out.push_str("]\")");
+    out
+}
+
+/// Append `text` as the inside of a JSON (and so JavaScript) string literal: `"` and `\`
+/// escaped, control characters as `serde_json` writes them, the rest copied in runs.
+fn escape_into(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[run..i]);
+        if escaped.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escaped);
+        }
+        run = i + 1;
+    }
+    out.push_str(&text[run..]);
 }
 
 #[cfg(test)]
@@ -49,6 +82,25 @@ mod tests {
         let frames: Vec<serde_json::Value> = serde_json::from_str(&args[1]).unwrap();
         assert_eq!(frames.len(), 2);
         assert_eq!(frames[0]["event"], "x\"),alert(1),(\"");
+    }
+
+    #[test]
+    fn the_batch_is_the_json_string_of_the_joined_frames() {
+        // Every byte JSON must escape, and text that must stay as it is.
+        let frames = [
+            Bytes::from_static(b"{\"a\":\"q\\\"b\\\\c\"}"),
+            Bytes::from(format!("\"{}\"", (0u8..0x20).map(char::from).collect::<String>())),
+            Bytes::from_static("\"é\u{2028}😀\"".as_bytes()),
+        ];
+        let script = batch_script("k", &frames);
+        let joined =
+            format!("[{}]", frames.iter().map(|f| std::str::from_utf8(f).unwrap()).collect::<Vec<_>>().join(","));
+        let want = format!(
+            "window.__auroraview_receive&&window.__auroraview_receive(\"k\",{})",
+            serde_json::to_string(&joined).unwrap()
+        );
+        assert_eq!(script, want);
+        assert_eq!(batch_script("k", &[]), "window.__auroraview_receive&&window.__auroraview_receive(\"k\",\"[]\")");
     }
 
     #[test]
