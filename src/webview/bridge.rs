@@ -39,6 +39,18 @@ pub fn batch_script(key: &str, frames: &[Bytes]) -> String {
 /// escaped, control characters as `serde_json` writes them, the rest copied in runs.
 fn escape_into(out: &mut String, text: &str) {
     let bytes = text.as_bytes();
+    if !bytes.iter().any(|&b| b < 0x20) {
+        // JSON text has no raw control characters: only quotes and backslashes to find.
+        let mut run = 0;
+        for i in memchr::memchr2_iter(b'"', b'\\', bytes) {
+            out.push_str(&text[run..i]);
+            out.push('\\');
+            out.push(char::from(bytes[i]));
+            run = i + 1;
+        }
+        out.push_str(&text[run..]);
+        return;
+    }
     let mut run = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escaped = match b {
