@@ -165,7 +165,7 @@ class App:
         and the app's own). Returns the offset. Raises `pydantic.ValidationError` for the wrong
         shape, `LookupError` for an undeclared topic (unless ``open_topics``), `ValueError` for
         an invalid name or integers JavaScript cannot represent, `TopicsUnavailable` when the
-        app's broker is down or did not confirm it (it waits at most 5 s for the broker)."""
+        app's broker is down or did not confirm it (it waits at most 10 s for the broker)."""
         return self._topics.publish(topic, payload)
 
     def subscribe(self, topic: Topic[T] | str, handler: Callable[[T], Any]) -> None:

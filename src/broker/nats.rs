@@ -28,7 +28,7 @@ use crate::ipc::{BrokerDone, Router, TopicBroker, TopicSpec};
 use crate::protocol::{ErrorCode, ErrorReply};
 
 /// How long one JetStream request may take before the caller is told it is unavailable.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct NatsBroker {
     inner: Arc<Inner>,

@@ -51,7 +51,7 @@ return {e, o}
 "#;
 
 /// How long one command to Redis may take before the caller is told it is unavailable.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct RedisBroker {
     inner: Arc<Inner>,
@@ -262,7 +262,7 @@ async fn feed(inner: Arc<Inner>, mut follows: mpsc::UnboundedReceiver<Follow>) {
                 continue;
             }
             Err(_) => {
-                inner.health.down("no answer within 2 s");
+                inner.health.down("no answer within 5 s");
                 if !wait_refusing(&inner, &mut follows, &mut wanted, backoff.pause()).await {
                     return;
                 }

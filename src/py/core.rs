@@ -448,7 +448,7 @@ impl Core {
 
     /// Publish JSON `data` on `topic`: `(epoch, offset)` once it is queued to every subscriber
     /// (with a broker: once the broker ordered it; this waits for it, without the GIL, at
-    /// most 5 s). `ValueError` for integers JavaScript cannot represent, `RuntimeError` when
+    /// most 10 s). `ValueError` for integers JavaScript cannot represent, `RuntimeError` when
     /// the app has too many topics, `ConnectionError` when the broker is down or did not
     /// confirm: the message reached nobody (unless the link broke after the broker took it).
     fn topic_publish(
@@ -472,10 +472,10 @@ impl Core {
                         let _ = tx.send(outcome);
                     }),
                 );
-                rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| {
+                rx.recv_timeout(Duration::from_secs(10)).unwrap_or_else(|_| {
                     Err(ErrorReply::framework(
                         crate::protocol::ErrorCode::Unavailable,
-                        format!("publish on topic {topic:?}: the topics broker did not confirm it within 5 s"),
+                        format!("publish on topic {topic:?}: the topics broker did not confirm it within 10 s"),
                     ))
                 })
             })
