@@ -1,4 +1,5 @@
-"""Topics across server processes through a real broker (docs/topics.md, "Across processes"),
+"""Topics across server processes through a real broker (docs/topics.md, "Across processes";
+RELIABILITY.md cases 31-33),
 for Redis and for NATS JetStream: each test starts the broker on a free loopback port (in a
 temporary folder) and server nodes (tests/python/broker_node.py, each a process of its own),
 and connects Python network clients (`auroraview.client`) to them, directly or through a
