@@ -439,6 +439,38 @@ async def test_100_000_messages_over_3_nodes_reach_every_subscriber_once_in_one_
             await c.close()
 
 
+async def test_one_connection_s_publishes_take_offsets_in_the_order_it_sent_them(broker: Broker, cluster: Cluster) -> None:
+    """1,000 publishes written back to back on one connection (none waiting for its answer)
+    get increasing offsets in the order they were sent, and reach a subscriber on another
+    node in that order: a process hands its publishes to the broker in order (one publisher
+    task), even with many in flight."""
+    from websockets.asyncio.client import connect
+
+    a, b = await cluster.start_up(2)
+    watcher = await connect_async(b.url)
+    try:
+        seen = Seen()
+        await watcher.subscribe("feed", seen.handler, on_recovery=seen.on_recovery)
+        url = f"ws://127.0.0.1:{a.port}/__auroraview/ws"
+        n = 1000
+        async with connect(url, additional_headers={"Authorization": f"Bearer {a.token}"}, max_size=None) as ws:
+            assert json.loads(await ws.recv())["type"] == "welcome"
+            for i in range(n):
+                call = {"type": "call", "id": i + 1, "method": "auroraview.publish", "params": {"topic": "feed", "data": i}}
+                await ws.send(json.dumps(call))
+            offsets: dict[int, int] = {}
+            while len(offsets) < n:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if frame["type"] == "call_result":
+                    assert frame["ok"], frame
+                    offsets[frame["id"] - 1] = frame["result"]["offset"]
+        assert [offsets[i] for i in range(n)] == sorted(offsets.values()), "offsets follow the sending order"
+        await until(lambda: seen.count >= n, what=f"{n} delivered at node b")
+        assert seen.data == list(range(n)) and seen.recoveries == []
+    finally:
+        await watcher.close()
+
+
 # -- 2. a client cut off mid-stream recovers exactly the gap -----------------------------------
 
 
