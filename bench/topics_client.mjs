@@ -4,7 +4,7 @@
 //   node bench/topics_client.mjs '{"mode": "ours", "nodes": [{"url": "ws://…", "token": "…"}], ...}'
 //
 // mode "ours":  WebSocket connections spread round-robin over `nodes` (auroraview servers),
-//               each subscribing with `auroraview.subscribe`; one more connection to the first
+//               each subscribing with `auroraview.subscribe` (frames read by `rawWs`, below); one more connection to the first
 //               node publishes (`auroraview.publish` calls). Two phases: burst (`burst`
 //               publishes sent at once, pipelined: deliveries/s from the first send to the last
 //               delivery) and paced (`paced` publishes at `rate`/s: latency from the clock in
@@ -16,14 +16,8 @@
 //
 // One JSON line on stdout.
 
-import { createRequire } from "node:module";
 import net from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, "..", "sdk-ts", "package.json"));
-const WebSocket = require("ws");
 
 const opt = {
   mode: "ours",
@@ -56,59 +50,144 @@ async function until(cond, what) {
   }
 }
 
+// -- a minimal WebSocket client ---------------------------------------------------------------
+
+/** A WebSocket over a raw socket, reading frames itself: the subscribers' per-message work is
+ * then a header and an `indexOf`, as the floor's is a count of its protocol's marker, so the
+ * two rates compare the servers, not `ws`'s event machinery. Text frames only (the server
+ * sends nothing else here); `on("message", buf)`, `send(text)`, `terminate()`. */
+function rawWs(url, token) {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port) });
+    s.setNoDelay(true);
+    // Frames that arrive before `on("message")` (the welcome, read with the upgrade's answer)
+    // wait for it.
+    const early = [];
+    const handlers = { message: (payload) => early.push(Buffer.from(payload)), close: () => {} };
+    let buf = Buffer.alloc(0);
+    let open = false;
+    const conn = {
+      on(name, fn) {
+        handlers[name] = fn;
+        if (name === "message") for (const payload of early.splice(0)) fn(payload);
+      },
+      send(text) {
+        const payload = Buffer.from(text);
+        const mask = Buffer.from([1, 2, 3, 4]);
+        const n = payload.length;
+        const head = n < 126 ? Buffer.from([0x81, 0x80 | n]) : n < 65536 ? Buffer.from([0x81, 0x80 | 126, n >> 8, n & 255]) : null;
+        if (head === null) throw new Error("frame too large for this client");
+        for (let i = 0; i < n; i++) payload[i] ^= mask[i & 3];
+        s.write(Buffer.concat([head, mask, payload]));
+      },
+      terminate() { s.destroy(); },
+    };
+    s.on("connect", () => {
+      s.write(
+        `GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${Buffer.from("auroraview-bench!").toString("base64").slice(0, 22)}==\r\n` +
+          `Sec-WebSocket-Version: 13\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+      );
+    });
+    s.on("data", (chunk) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      if (!open) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const status = buf.toString("latin1", 0, end);
+        if (!status.startsWith("HTTP/1.1 101")) return reject(new Error(`no upgrade: ${status.slice(0, 200)}`));
+        open = true;
+        buf = buf.subarray(end + 4);
+        resolve(conn);
+      }
+      let at = 0;
+      while (buf.length - at >= 2) {
+        let len = buf[at + 1] & 0x7f;
+        let head = 2;
+        if (len === 126) {
+          if (buf.length - at < 4) break;
+          len = buf.readUInt16BE(at + 2);
+          head = 4;
+        } else if (len === 127) {
+          if (buf.length - at < 10) break;
+          len = Number(buf.readBigUInt64BE(at + 2));
+          head = 10;
+        }
+        if (buf.length - at < head + len) break;
+        const opcode = buf[at] & 0x0f;
+        const payload = buf.subarray(at + head, at + head + len);
+        at += head + len;
+        if (opcode === 1) handlers.message(payload);
+        else if (opcode === 8) s.destroy();
+      }
+      buf = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
+    });
+    s.on("close", () => handlers.close(1006));
+    s.on("error", (e) => (open ? undefined : reject(e)));
+  });
+}
+
+/** The integer after `key` in `buf` (a JSON number, `key` including its colon). */
+function numberAfter(buf, key) {
+  let i = buf.indexOf(key) + key.length;
+  let n = 0;
+  for (let c = buf[i]; c >= 48 && c <= 57; c = buf[++i]) n = n * 10 + (c - 48);
+  return n;
+}
+
 // -- ours -----------------------------------------------------------------------------------
 
 async function ours() {
   const state = { delivered: 0, last: 0, lat: [], orderErrors: 0, closed: 0 };
   let recordLatency = false;
 
-  function open(node, subscribe) {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(node.url, { perMessageDeflate: false, headers: { Authorization: `Bearer ${node.token}` } });
-      const conn = { ws, next: 0, pending: new Map(), nextId: 1 };
-      let welcomed = false;
-      ws.on("message", (data) => {
-        const text = data.toString();
-        if (text.startsWith('{"type":"publication"')) {
-          // The offset and the publisher's clock, read without parsing the whole frame.
-          const at = text.indexOf('"offset":') + 9;
-          const offset = Number(text.slice(at, text.indexOf(",", at)));
-          if (conn.next !== 0 && offset !== conn.next) state.orderErrors += 1;
-          conn.next = offset + 1;
-          state.delivered += 1;
-          const t = now();
-          state.last = t;
-          if (recordLatency) {
-            const ts = text.indexOf('"t":') + 4;
-            state.lat.push(t - Number(text.slice(ts, text.indexOf(",", ts))));
-          }
-          return;
+  const PUBLICATION = Buffer.from('{"type":"publication"');
+  const OFFSET = Buffer.from('"offset":');
+  const T = Buffer.from('"t":');
+
+  async function open(node, subscribe) {
+    const ws = await rawWs(node.url, node.token);
+    const conn = { ws, next: 0, pending: new Map(), nextId: 1 };
+    let welcome;
+    const welcomed = new Promise((resolve, reject) => (welcome = { resolve, reject }));
+    let greeted = false;
+    ws.on("message", (payload) => {
+      if (payload.length > PUBLICATION.length && payload.compare(PUBLICATION, 0, PUBLICATION.length, 0, PUBLICATION.length) === 0) {
+        // The offset and the publisher's clock, read without parsing the frame.
+        const offset = numberAfter(payload, OFFSET);
+        if (conn.next !== 0 && offset !== conn.next) state.orderErrors += 1;
+        conn.next = offset + 1;
+        state.delivered += 1;
+        const t = now();
+        state.last = t;
+        if (recordLatency) {
+          const ts = payload.indexOf(T) + T.length;
+          state.lat.push(t - Number(payload.toString("latin1", ts, payload.indexOf(",", ts))));
         }
-        const msg = JSON.parse(text);
-        if (!welcomed) {
-          if (msg.type !== "welcome") return reject(new Error(`expected a welcome, got ${text.slice(0, 200)}`));
-          welcomed = true;
-          if (!subscribe) return resolve(conn);
-          call(conn, "auroraview.subscribe", { topic: opt.topic }).then((r) => {
-            conn.next = r.offset + 1;
-            resolve(conn);
-          }, reject);
-          return;
-        }
-        if (msg.type === "call_result") {
-          const p = conn.pending.get(msg.id);
-          conn.pending.delete(msg.id);
-          if (p) msg.ok === false || msg.error ? p.reject(new Error(JSON.stringify(msg.error))) : p.resolve(msg.result);
-        }
-      });
-      ws.on("close", (code) => {
-        state.closed += 1;
-        if (!welcomed) reject(new Error(`closed ${code} before the welcome`));
-      });
-      ws.on("error", (e) => {
-        if (!welcomed) reject(e);
-      });
+        return;
+      }
+      const msg = JSON.parse(payload.toString());
+      if (!greeted) {
+        greeted = true;
+        return msg.type === "welcome" ? welcome.resolve() : welcome.reject(new Error(`expected a welcome, got ${payload.toString().slice(0, 200)}`));
+      }
+      if (msg.type === "call_result") {
+        const p = conn.pending.get(msg.id);
+        conn.pending.delete(msg.id);
+        if (p) msg.ok === false ? p.reject(new Error(JSON.stringify(msg.error))) : p.resolve(msg.result);
+      }
     });
+    ws.on("close", () => {
+      state.closed += 1;
+      if (!greeted) welcome.reject(new Error("closed before the welcome"));
+    });
+    await welcomed;
+    if (subscribe) {
+      const r = await call(conn, "auroraview.subscribe", { topic: opt.topic });
+      conn.next = r.offset + 1;
+    }
+    return conn;
   }
 
   function call(conn, method, params) {
