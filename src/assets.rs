@@ -56,6 +56,22 @@ impl AssetSource {
         Ok(AssetSource::Folder(root))
     }
 
+    /// Serve a page's request: as `serve`, except that a navigation (`is_navigation`) to a
+    /// path that is not there and names no file (its last segment has no `.`: an SPA route
+    /// such as `/settings/profile`) gets the folder's `index.html`, so the page's router
+    /// can take it. Missing scripts, styles and images (not navigations, or with an
+    /// extension) stay 404, as do forbidden paths.
+    pub fn serve_page(&self, raw_path: &str, navigation: bool) -> AssetResponse {
+        let served = self.serve(raw_path);
+        if served.status != 404 || !navigation || !is_route(raw_path) {
+            return served;
+        }
+        match self.serve("/") {
+            index if index.status == 200 => index,
+            _ => served,
+        }
+    }
+
     /// Serve the request path (`/a/b.js`, percent-encoded). Never reads outside the root.
     pub fn serve(&self, raw_path: &str) -> AssetResponse {
         let Some(rel) = safe_relative(raw_path) else {
@@ -93,6 +109,23 @@ impl AssetSource {
             }
         }
     }
+}
+
+/// Whether a request is a navigation (a document loaded into the window or tab), from its
+/// headers: `Sec-Fetch-Mode: navigate` where the engine sends Fetch Metadata; without it,
+/// an `Accept` that asks for HTML (what browsers and WebKit send for documents, never for
+/// scripts, styles or images).
+pub fn is_navigation(sec_fetch_mode: Option<&str>, accept: Option<&str>) -> bool {
+    match sec_fetch_mode {
+        Some(mode) => mode.eq_ignore_ascii_case("navigate"),
+        None => accept.is_some_and(|a| a.to_ascii_lowercase().contains("text/html")),
+    }
+}
+
+/// Whether `raw_path` looks like an SPA route rather than a file: its last segment has no `.`.
+fn is_route(raw_path: &str) -> bool {
+    let path = raw_path.split(['?', '#']).next().unwrap_or_default();
+    !path.rsplit('/').next().unwrap_or_default().contains('.')
 }
 
 fn mime_for(path: &Path) -> String {

@@ -371,7 +371,9 @@ async fn assets(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Respon
     };
     let source = source.clone();
     let path = uri.path().to_owned();
-    let served = match tokio::task::spawn_blocking(move || source.serve(&path)).await {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let navigation = crate::assets::is_navigation(header("sec-fetch-mode"), header("accept"));
+    let served = match tokio::task::spawn_blocking(move || source.serve_page(&path, navigation)).await {
         Ok(served) => served,
         Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
     };

@@ -77,9 +77,18 @@ fn handle(routes: &Routes, request: &URISchemeRequest) {
         return;
     }
     let uri = request.uri().map(|u| u.to_string()).unwrap_or_default();
+    // What tells a navigation from a subresource (`assets::is_navigation`: SPA routes).
+    let mut http = Request::builder().uri(uri);
+    if let Some(headers) = request.http_headers() {
+        for name in ["Accept", "Sec-Fetch-Mode"] {
+            if let Some(value) = headers.one(name) {
+                http = http.header(name, value.as_str());
+            }
+        }
+    }
     let response = {
         let routes = routes.lock();
-        match (id.and_then(|id| routes.get(&id)), Request::builder().uri(uri).body(Vec::new())) {
+        match (id.and_then(|id| routes.get(&id)), http.body(Vec::new())) {
             (Some(Route { source: Some(source), csp, .. }), Ok(http)) => scheme::respond(source, csp, &http),
             _ => scheme::not_found(),
         }

@@ -64,7 +64,9 @@ pub fn admit_call(
 
 /// Answer one custom-protocol request from `source`.
 pub fn respond(source: &AssetSource, csp: &str, request: &Request<Vec<u8>>) -> Response<Cow<'static, [u8]>> {
-    let served = source.serve(request.uri().path());
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    let navigation = crate::assets::is_navigation(header("sec-fetch-mode"), header("accept"));
+    let served = source.serve_page(request.uri().path(), navigation);
     Response::builder()
         .status(served.status)
         .header("Content-Type", served.mime)

@@ -435,6 +435,24 @@ def site(tmp_path: Path) -> Path:
     return root
 
 
+def test_a_navigation_to_an_spa_route_gets_the_index_and_missing_files_stay_404(counted: Counted, site: Path) -> None:
+    app = App(counted.commands)
+    srv = app.serve(assets=site)
+    try:
+        auth = {"Authorization": f"Bearer {srv.token}"}
+        page = {**auth, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        status, body, _ = http_get(srv, "/settings/profile?tab=2", page)
+        assert status == 200 and b"<body>hi</body>" in body, "a deep link opens the app (the client injected too)"
+        assert b"/__auroraview/client.js" in body
+        assert http_get(srv, "/settings/profile", {**page, "Sec-Fetch-Mode": "cors"})[0] == 404, "a fetch() of a route"
+        assert http_get(srv, "/settings/profile", auth)[0] == 404, "no Accept: not a navigation"
+        assert http_get(srv, "/missing.js", page)[0] == 404, "a file name stays 404"
+        assert http_get(srv, "/app.js", page)[1] == b"console.log(1)"
+    finally:
+        srv.close()
+        app.close()
+
+
 def test_assets_need_the_token_then_a_cookie(counted: Counted, site: Path) -> None:
     app = App(counted.commands)
     srv = app.serve(assets=site)

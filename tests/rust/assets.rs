@@ -81,6 +81,50 @@ fn inline_html_is_the_only_page() {
     assert_eq!(page.serve("/../etc/passwd").status, 403);
 }
 
+#[test]
+fn a_navigation_to_a_route_gets_the_index_and_missing_files_stay_404() {
+    let (_dir, source) = fixture();
+    // (path, navigation, status, body): an SPA's deep link; never a missing file's.
+    #[rustfmt::skip]
+    let cases: &[(&str, bool, u16, &[u8])] = &[
+        ("/settings/profile", true, 200, b"<h1>home</h1>"),
+        ("/settings/profile?tab=2#x", true, 200, b"<h1>home</h1>"),
+        ("/settings/profile", false, 404, b"not found"),        // fetch() of a route: no page
+        ("/js/missing.js", true, 404, b"not found"),            // has an extension
+        ("/img/logo.v2.png", true, 404, b"not found"),
+        ("/js/app.js", true, 200, b"console.log(1)"),          // there: served as it is
+        ("/sub", true, 200, b"<p>sub</p>"),                     // a folder's own index
+        ("/../secret", true, 403, b"forbidden path"),          // refused, not rerouted
+    ];
+    for (path, navigation, status, body) in cases {
+        let got = source.serve_page(path, *navigation);
+        assert_eq!((got.status, &*got.body), (*status, *body), "{path} navigation={navigation}");
+    }
+    // Without an index.html there is nothing to fall back to.
+    let bare = tempdir::Dir::new();
+    let plain = AssetSource::folder(&bare.path).unwrap();
+    assert_eq!(plain.serve_page("/route", true).status, 404);
+}
+
+#[test]
+fn navigations_are_told_by_fetch_metadata_or_by_asking_for_html() {
+    use _core::assets::is_navigation;
+    #[rustfmt::skip]
+    let cases: &[(Option<&str>, Option<&str>, bool)] = &[
+        (Some("navigate"), None, true),
+        (Some("NAVIGATE"), Some("*/*"), true),
+        (Some("cors"), Some("text/html"), false),                 // a fetch() asking for HTML
+        (Some("no-cors"), None, false),                           // a script or an image
+        (None, Some("text/html,application/xhtml+xml,*/*;q=0.8"), true),
+        (None, Some("*/*"), false),
+        (None, Some("image/avif,image/webp,*/*"), false),
+        (None, None, false),
+    ];
+    for (mode, accept, want) in cases {
+        assert_eq!(is_navigation(*mode, *accept), *want, "{mode:?} {accept:?}");
+    }
+}
+
 /// A temporary folder removed on drop (no extra crate needed for one test file).
 mod tempdir {
     pub struct Dir {
