@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use _core::webview::{safe_relative, AssetSource};
+use _core::assets::{safe_relative, AssetSource};
 
 fn fixture() -> (tempdir::Dir, AssetSource) {
     let dir = tempdir::Dir::new();
