@@ -5,9 +5,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import _load  # noqa: F401  # pyright: ignore[reportUnusedImport]  # first: picks the `_core` this machine can load
 from ._core import PROTOCOL_VERSION, __version__
-from .app import App, EventTarget
+from .app import App, EventTarget, MainThread
 from .channel import STREAM_WINDOW, STREAM_WINDOW_BYTES, Channel, ChannelClosed
-from .commands import Command, Commands, EventDecl, EventHandler
+from .commands import Command, Commands, EventDecl, EventHandler, HandlerThread
 from .context import CallContext
 from .errors import (
     ERROR_CODES,
@@ -22,6 +22,7 @@ from .errors import (
     WindowClosed,
     WindowError,
 )
+from .mainthread import CallableExecutor, MainThreadExecutor, MainThreadUnavailable, PumpExecutor, QtExecutor
 from .server import Server
 from .topics import Rule, Topic, TopicsUnavailable
 from .webview import AuroraView, PageFault, WebView
@@ -63,6 +64,7 @@ __all__ = [
     "AuroraViewError",
     "AuthenticationError",
     "CallContext",
+    "CallableExecutor",
     "Channel",
     "ChannelClosed",
     "ChildContext",
@@ -76,13 +78,19 @@ __all__ = [
     "EventHandler",
     "EventTarget",
     "GuiUnavailable",
+    "HandlerThread",
     "InvokeError",
     "InvokeException",
     "JavaScriptError",
+    "MainThread",
+    "MainThreadExecutor",
+    "MainThreadUnavailable",
     "NotAChildError",
     "PageCrashed",
     "PageFault",
     "PageNavigated",
+    "PumpExecutor",
+    "QtExecutor",
     "Rule",
     "Server",
     "Topic",

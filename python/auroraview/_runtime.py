@@ -19,6 +19,12 @@ is most of a call's overhead. It only spins while the calls keep coming: once a 
 back empty, or when the gap before a call exceeded `spin_us`, the loop sleeps as usual. The
 app turns waiting off (`may_spin`) while a transport that runs on this same loop is attached
 (an in-process client): its next call could not be sent while the loop waits for it.
+
+Main-thread handlers (``thread="main"``, docs/dcc.md) are queued to the app's `MainLane`,
+whose executor runs them on the host's main thread. Each call's job starts only if its call
+is still in flight: a cancel, a timeout or a disconnect that reaches the runtime first marks
+it, and it never runs. Once running it cannot be stopped (like any sync handler): the router
+has answered the call already, and its result is dropped as a late result.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from .channel import Channel, _Credit  # pyright: ignore[reportPrivateUsage]
 from .commands import Command, EventHandler, _retry_well_formed  # pyright: ignore[reportPrivateUsage]
 from .context import CallContext
 from .errors import ERROR_NAMES, InvokeError, InvokeException
+from .mainthread import MainLane
 
 __all__ = ["EventTap", "Runtime"]
 
@@ -210,6 +217,89 @@ async def _continue(coro: Coroutine[Any, Any, None], first: Any) -> None:
     await _Resume(coro, first)
 
 
+_QUEUED: Final = 0
+_RUNNING: Final = 1
+_DROPPED: Final = 2  # cancelled (or the runtime stopped) before it started: never runs
+
+
+class _MainCall:
+    """A main-thread command's call, queued to the app's `MainLane`. Exactly one of `run`
+    (on the main thread) and `drop` (a cancel, a timeout, a disconnect, the runtime
+    stopping) takes it out of the queued state; a dropped call's handler never runs."""
+
+    __slots__ = ("args", "cmd", "key", "kwargs", "runtime", "state")
+
+    def __init__(self, runtime: Runtime, key: int, cmd: Command, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.runtime, self.key, self.cmd, self.args, self.kwargs = runtime, key, cmd, args, kwargs
+        self.state = _QUEUED
+
+    def __call__(self) -> None:
+        runtime = self.runtime
+        with runtime._main_lock:
+            if self.state != _QUEUED:
+                return
+            self.state = _RUNNING
+        try:
+            runtime._run_sync(self.key, self.cmd, self.args, self.kwargs)
+        finally:
+            runtime._main_jobs.pop(self.key, None)
+
+    def drop(self) -> bool:
+        """Take a call that has not started out of the queue (it will never run); False
+        when it is running or ran already. The caller answers it if needed."""
+        runtime = self.runtime
+        with runtime._main_lock:
+            if self.state != _QUEUED:
+                return False
+            self.state = _DROPPED
+        runtime._main_jobs.pop(self.key, None)
+        if self.cmd.context is not None:
+            runtime._contexts.pop(self.key, None)
+        with runtime._sync_lock:
+            runtime._sync_running -= 1
+        return True
+
+    def refuse(self, why: str) -> None:
+        """The executor stopped taking jobs with this one still queued: answer it."""
+        if self.drop():
+            self.runtime._main_unavailable(self.key, self.cmd, why)
+
+
+class _MainEvent:
+    """A main-thread event handler's run, queued to the app's `MainLane`."""
+
+    __slots__ = ("args", "handler", "runtime", "state")
+
+    def __init__(self, runtime: Runtime, handler: EventHandler, args: tuple[Any, ...]) -> None:
+        self.runtime, self.handler, self.args = runtime, handler, args
+        self.state = _QUEUED
+
+    def __call__(self) -> None:
+        runtime = self.runtime
+        with runtime._main_lock:
+            if self.state != _QUEUED:
+                return
+            self.state = _RUNNING
+        try:
+            runtime._run_event_sync(self.handler, self.args, main=True)
+        finally:
+            runtime._main_jobs.pop(self, None)
+
+    def drop(self) -> bool:
+        runtime = self.runtime
+        with runtime._main_lock:
+            if self.state != _QUEUED:
+                return False
+            self.state = _DROPPED
+            runtime._main_events_done += 1
+        runtime._main_jobs.pop(self, None)
+        return True
+
+    def refuse(self, why: str) -> None:
+        if self.drop():
+            log.error("event handler %s for %r did not run: %s", self.handler.fn.__qualname__, self.handler.event, why)
+
+
 def _destroyed(exc: BaseException) -> bool:
     """Whether ``exc``, caught in `Runtime._run_async`, is the GeneratorExit of its coroutine
     being closed (its task destroyed, or never run) rather than one the handler raised:
@@ -237,6 +327,7 @@ class Runtime:
         event_taps: Sequence[EventTap] = (),
         on_fatal: Callable[[BaseException], None] | None = None,
         builtin: Callable[[int, Command, dict[str, Any], int], None] | None = None,
+        main_lane: MainLane | None = None,
     ) -> None:
         if sync_workers < 1:
             raise ValueError(f"sync_workers must be >= 1, got {sync_workers}")
@@ -282,6 +373,14 @@ class Runtime:
         self.spin_misses = 0  # waits that ran out
         #: Whether the loop may wait for the next call (no transport runs on this loop).
         self.may_spin = True
+        #: Where main-thread handlers go (the app's executor; docs/dcc.md).
+        self._main_lane = main_lane
+        #: Main-thread jobs queued or running: calls by key, event runs by themselves.
+        self._main_jobs: dict[object, _MainCall | _MainEvent] = {}
+        self._main_lock = threading.Lock()  # a job's state; the main-thread event counters
+        self._main_events_queued = 0
+        self._main_events_done = 0
+        self._warned_unavailable = False
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -328,10 +427,20 @@ class Runtime:
         pending = [*self._live, *self._event_tasks]
         for task in pending:
             task.cancel()
+        # Main-thread jobs not started never will: the host's thread may not pump again.
+        for job in list(self._main_jobs.values()):
+            if not job.drop():
+                continue  # running: waited for below
+            if isinstance(job, _MainCall):
+                self.core.fail(job.key, ERROR_NAMES["shutting_down"], "shutting_down", "the app stopped before the handler started")
+            else:
+                log.warning("an event for %s was dropped: the app stopped before it ran", job.handler.fn.__qualname__)
         deadline = loop.time() + grace
         if pending:
             await asyncio.wait(pending, timeout=grace)
-        while (self._sync_running or self._events_queued > self._events_done) and loop.time() < deadline:
+        while (
+            self._sync_running or self._events_queued > self._events_done or self._main_events_queued > self._main_events_done
+        ) and loop.time() < deadline:
             await asyncio.sleep(0.005)
         now = time.monotonic()
         for what, since in list(self._running.values()):
@@ -419,6 +528,10 @@ class Runtime:
                 task = self._tasks.pop(op[1], None)
                 if task is not None:
                     task.cancel()
+                if self._main_jobs:
+                    job = self._main_jobs.get(op[1])
+                    if job is not None:
+                        job.drop()  # not started: never will (answered by the router already)
                 if self._contexts:
                     call = self._contexts.pop(op[1], None)
                     if call is not None:
@@ -475,7 +588,9 @@ class Runtime:
             credit = self._credits[key] = _Credit(loop)
             if cmd.channel is not None:
                 kwargs[cmd.channel] = Channel(self.core, key, cmd.dump_item, credit, self._loop_thread)
-        if cmd.is_async:
+        if cmd.thread == "main":
+            self._submit_main(key, cmd, args, kwargs)
+        elif cmd.is_async:
             # Run the handler eagerly up to its first suspension: a handler that never
             # suspends answers without a task or an extra loop iteration (3.12's eager tasks,
             # done by hand for 3.10+). One that suspends continues as a task from there.
@@ -507,6 +622,32 @@ class Runtime:
             with self._sync_lock:
                 self._sync_running += 1
             self._pool.submit(self._run_sync, key, cmd, args, kwargs)
+
+    def _submit_main(self, key: int, cmd: Command, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Queue a main-thread command's call to the app's executor (docs/dcc.md)."""
+        job = _MainCall(self, key, cmd, args, kwargs)
+        self._main_jobs[key] = job
+        with self._sync_lock:
+            self._sync_running += 1  # queued or running: `stop` waits for it
+        lane = self._main_lane
+        try:
+            if lane is None:
+                raise RuntimeError("this runtime has no main-thread executor")
+            lane.put(job)
+        except Exception as exc:  # noqa: BLE001 - whatever the executor raises: the call is answered
+            if job.drop():
+                self._main_unavailable(key, cmd, str(exc) or type(exc).__name__)
+
+    def _main_unavailable(self, key: int, cmd: Command, why: str) -> None:
+        if not self._warned_unavailable:  # once: a page calling in a loop logs one line
+            self._warned_unavailable = True
+            log.warning("command %r (thread='main') did not run: %s", cmd.name, why)
+        self.core.fail(
+            key,
+            ERROR_NAMES["unavailable"],
+            "unavailable",
+            f"command {cmd.name!r} runs on the main thread (thread='main') and cannot now: {why}",
+        )
 
     def _no_binary_route(self, key: int, cmd: Command) -> None:
         """Answer a call of a binary command that came as a JSON message on a route that
@@ -722,7 +863,9 @@ class Runtime:
             except ValidationError as exc:
                 log.warning("event %r: detail rejected by %s: %s", name, h.fn.__qualname__, exc)
                 continue
-            if h.is_async:
+            if h.thread == "main":
+                self._submit_main_event(h, args)
+            elif h.is_async:
                 task = loop.create_task(self._run_event_async(h, args))
                 self._event_tasks.add(task)
                 task.add_done_callback(self._event_tasks.discard)
@@ -730,6 +873,19 @@ class Runtime:
                 assert self._event_pool is not None
                 self._events_queued += 1
                 self._event_pool.submit(self._run_event_sync, h, args)
+
+    def _submit_main_event(self, h: EventHandler, args: tuple[Any, ...]) -> None:
+        job = _MainEvent(self, h, args)
+        self._main_jobs[job] = job
+        with self._main_lock:
+            self._main_events_queued += 1
+        lane = self._main_lane
+        try:
+            if lane is None:
+                raise RuntimeError("this runtime has no main-thread executor")
+            lane.put(job)
+        except Exception as exc:  # noqa: BLE001 - whatever the executor raises: logged
+            job.refuse(str(exc) or type(exc).__name__)
 
     async def _run_event_async(self, h: EventHandler, args: tuple[Any, ...]) -> None:
         try:
@@ -739,7 +895,7 @@ class Runtime:
         except BaseException as exc:  # noqa: BLE001 - never raised into the loop (see `_base_exception`)
             self._event_failed(h, exc)
 
-    def _run_event_sync(self, h: EventHandler, args: tuple[Any, ...]) -> None:
+    def _run_event_sync(self, h: EventHandler, args: tuple[Any, ...], *, main: bool = False) -> None:
         token = object()
         self._running[token] = (f"event handler {h.fn.__qualname__} for {h.event!r}", time.monotonic())
         try:
@@ -748,7 +904,11 @@ class Runtime:
             self._event_failed(h, exc)
         finally:
             del self._running[token]
-            self._events_done += 1  # only this thread writes it
+            if main:
+                with self._main_lock:
+                    self._main_events_done += 1
+            else:
+                self._events_done += 1  # only this thread writes it
 
     def _event_failed(self, h: EventHandler, exc: BaseException) -> None:
         if not self._stops(exc):
@@ -784,7 +944,7 @@ class Runtime:
             tasks = [t for t in self._event_tasks if mark is None or t not in mark]
             if tasks:
                 await asyncio.wait(tasks)
-            elif self._events_done < self._events_queued:
+            elif self._events_done < self._events_queued or self._main_events_done < self._main_events_queued:
                 await asyncio.sleep(0.001)
             else:
                 return

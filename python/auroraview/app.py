@@ -18,15 +18,25 @@ attaches. `close()` ends the app for good: calls in flight are answered ``shutti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, Union
 
 from . import _core
 from ._runtime import TOPIC_HANDLERS, EventTap, Runtime
 from ._topics import Topics, builtin_commands
 from .commands import Command, Commands, EventHandler
+from .mainthread import (
+    CallableExecutor,
+    MainLane,
+    MainThreadExecutor,
+    MainThreadUnavailable,
+    PumpExecutor,
+    QtExecutor,
+    in_main_thread_job,
+)
 from .topics import Topic
 
 if TYPE_CHECKING:
@@ -36,10 +46,11 @@ if TYPE_CHECKING:
     from .server import Server
     from .webview import WebView
 
-__all__ = ["App", "EventTarget"]
+__all__ = ["App", "EventTarget", "MainThread"]
 
 log = logging.getLogger("auroraview")
 T = TypeVar("T")
+P = ParamSpec("P")
 
 #: Where an event goes: ``None`` (every connection), a connection id, a `WebView` (its
 #: page, across reloads), ``("window", label)``, ``("transport", "window" | "in_process" |
@@ -47,6 +58,27 @@ T = TypeVar("T")
 EventTarget = Union[
     None, int, "WebView", tuple[Literal["window", "transport", "child"], str], tuple[Literal["conn"], int]
 ]
+
+#: What runs main-thread handlers (docs/dcc.md): an executor (`QtExecutor`, `PumpExecutor`,
+#: `CallableExecutor`, or any object with ``submit(job)``), a host's own "run this on the main
+#: thread later" function (``maya.utils.executeDeferred``), ``"qt"`` (a `QtExecutor` made
+#: now), or None (the default: a `PumpExecutor`, the thread that called ``show()``).
+MainThread = MainThreadExecutor | Callable[[Callable[[], None]], object] | Literal["qt"] | None
+
+
+def _executor(main_thread: MainThread) -> MainThreadExecutor:
+    if main_thread is None:
+        return PumpExecutor()
+    if main_thread == "qt":
+        return QtExecutor()
+    if isinstance(main_thread, MainThreadExecutor):
+        return main_thread
+    if callable(main_thread):
+        return CallableExecutor(main_thread)
+    raise TypeError(
+        "main_thread= takes an executor (QtExecutor(), an object with submit(job)), a function that runs a "
+        f'job on the main thread later (e.g. maya.utils.executeDeferred), "qt" or None; got {main_thread!r}'
+    )
 
 
 class App:
@@ -64,6 +96,10 @@ class App:
     answered, its windows and servers are closed, and the exception is raised again where
     the app's run is owned (``show()``, ``run_async()``, ``wait_closed()``, a
     ``TestClient``'s ``aclose()``); see docs/ARCHITECTURE.md, "Faults in handlers".
+
+    ``main_thread`` says what runs the handlers declared ``thread="main"`` (docs/dcc.md): a
+    `QtExecutor` (or ``"qt"``) in a Qt host, the host's own function such as
+    ``maya.utils.executeDeferred``, or by default the thread that called ``show()``.
     """
 
     def __init__(
@@ -77,10 +113,14 @@ class App:
         shutdown_grace: float = 5.0,
         broker: str | None = None,
         broker_prefix: str = "auroraview",
+        main_thread: MainThread = None,
     ) -> None:
         self.commands = commands if commands is not None else Commands()
         if self.commands._app is not None:
             raise ValueError("this Commands registry already has an App; use `commands.app`")
+        #: What was passed as ``main_thread=`` (a window joining checks its own against it).
+        self._main_thread_given: MainThread = main_thread
+        self._main_lane = MainLane(_executor(main_thread))
         if sync_workers < 1:
             raise ValueError(f"sync_workers must be >= 1, got {sync_workers}")
         if not 0 <= spin_us <= 10_000:
@@ -195,6 +235,42 @@ class App:
             return self._topics.handlers(name)
         return self.commands.handlers(name)
 
+    # -- the main thread (docs/dcc.md) ---------------------------------------------------
+
+    @property
+    def main_thread(self) -> MainThreadExecutor:
+        """The executor running this app's main-thread handlers (``thread="main"``)."""
+        return self._main_lane.executor
+
+    def pump_main_thread(self, timeout: float | None = 0.0) -> int:
+        """Run the main-thread jobs waiting now on this thread (the default executor only;
+        see `PumpExecutor.pump`): what a program calls regularly after ``show(block=False)``,
+        from the thread that should run its ``thread="main"`` handlers. Waits up to
+        ``timeout`` seconds for a job when none is waiting; returns how many ran."""
+        executor = self.main_thread
+        if not isinstance(executor, PumpExecutor):
+            raise TypeError(
+                f"pump_main_thread() runs the default executor's jobs; this app's main-thread jobs are run by "
+                f"{executor!r}, by the host's own loop"
+            )
+        return executor.pump(timeout)
+
+    async def run_in_main_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(*args, **kwargs)`` on the main thread, through this app's executor, awaited
+        from a coroutine (an async handler that calls the host between its awaits). Queued
+        behind the main-thread handlers already waiting. Cancelling the awaiting task (its
+        call's timeout, a cancel) before ``fn`` started means it never runs; once it runs it
+        cannot be stopped. Raises what ``fn`` raises, and `MainThreadUnavailable` when the
+        executor cannot take it."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        job = _FnJob(lambda: fn(*args, **kwargs), loop, fut)
+        self._main_lane.put(job)
+        try:
+            return await fut
+        finally:
+            job.drop()
+
     # -- inspection -------------------------------------------------------------------
 
     def connections(self) -> list[dict[str, Any]]:
@@ -252,6 +328,7 @@ class App:
                     event_taps=self._event_taps,
                     on_fatal=self._handler_stops_app,
                     builtin=self._topics.handle,
+                    main_lane=self._main_lane,
                 )
                 runtime.start()
                 self._runtime = runtime
@@ -455,7 +532,10 @@ class App:
             detach = asyncio.run_coroutine_threadsafe(self._detach(in_loop=False), loop)
             # From one of the runtime's own worker threads (a sync handler closing its
             # server), waiting would deadlock: stopping the runtime waits for this handler.
-            if not threading.current_thread().name.startswith(("auroraview-sync", "auroraview-events")):
+            # The same from a main-thread handler.
+            if not threading.current_thread().name.startswith(("auroraview-sync", "auroraview-events")) and not (
+                in_main_thread_job()
+            ):
                 detach.result(timeout)
 
     # -- end ------------------------------------------------------------------------
@@ -474,3 +554,51 @@ class App:
             server.close()
         self.core.close_broker()
         self.core.shutdown()
+
+
+class _FnJob:
+    """`App.run_in_main_thread`'s job: runs ``fn`` unless the awaiting task gave up first,
+    and hands its outcome to the awaiting loop."""
+
+    __slots__ = ("fn", "fut", "lock", "loop", "state")
+
+    def __init__(self, fn: Callable[[], Any], loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any]) -> None:
+        self.fn, self.loop, self.fut = fn, loop, fut
+        self.lock = threading.Lock()
+        self.state = 0  # 0 queued, 1 started, 2 dropped
+
+    def __call__(self) -> None:
+        with self.lock:
+            if self.state != 0:
+                return
+            self.state = 1
+        try:
+            value = self.fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task, never raised here
+            self._settle(exc, None)
+        else:
+            self._settle(None, value)
+
+    def _settle(self, exc: BaseException | None, value: Any) -> None:
+        def settle() -> None:
+            if self.fut.done():
+                return
+            if exc is not None:
+                self.fut.set_exception(exc)
+            else:
+                self.fut.set_result(value)
+
+        with contextlib.suppress(RuntimeError):  # the awaiting loop closed meanwhile
+            self.loop.call_soon_threadsafe(settle)
+
+    def drop(self) -> None:
+        with self.lock:
+            if self.state == 0:
+                self.state = 2
+
+    def refuse(self, why: str) -> None:
+        with self.lock:
+            if self.state != 0:
+                return
+            self.state = 2
+        self._settle(MainThreadUnavailable(why), None)

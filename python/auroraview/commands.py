@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from .app import App, EventTarget
 
-__all__ = ["TRANSPORTS", "Command", "Commands", "EventDecl", "EventHandler", "Transport"]
+__all__ = ["TRANSPORTS", "Command", "Commands", "EventDecl", "EventHandler", "HandlerThread", "Transport"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -56,6 +56,11 @@ T = TypeVar("T")
 #: The transports a connection can come through (`auroraview._core` knows the same four).
 Transport = Literal["window", "in_process", "network", "child"]
 TRANSPORTS: tuple[Transport, ...] = typing.get_args(Transport)
+
+#: Where a handler runs (docs/dcc.md): ``"main"``, the host's main thread, through the app's
+#: main-thread executor. Without it (None), async handlers run on the app's loop and sync
+#: ones on its worker threads.
+HandlerThread = Literal["main"]
 
 _NAME_LIMIT = _core.DEFAULT_LIMITS["max_name_bytes"]
 
@@ -94,6 +99,8 @@ class Command:
     #: A method every app serves itself (`auroraview.subscribe`, ...: docs/topics.md): the
     #: runtime hands its validated params to the app's topics instead of calling ``fn``.
     builtin: str | None = None
+    #: ``"main"``: the handler runs on the host's main thread (docs/dcc.md); None: as usual.
+    thread: HandlerThread | None = None
 
     def dump(self, value: Any) -> bytes:
         """Serialize a handler's return value; a value not matching the annotation raises.
@@ -164,6 +171,8 @@ class EventHandler:
     fn: Callable[..., Any]
     is_async: bool
     detail: TypeAdapter[Any] | None  # None: the handler takes no argument
+    #: ``"main"``: the handler runs on the host's main thread (docs/dcc.md); None: as usual.
+    thread: HandlerThread | None = None
 
 
 @dataclass
@@ -464,10 +473,12 @@ def _make_command(
     errors: Any = (),
     transports: Any = None,
     origins: Any = None,
+    thread: Any = None,
 ) -> Command:
     if not callable(fn):
         raise TypeError(f"command {name!r}: expected a function, got {fn!r}")
     access_transports, access_origins = _check_access(name, transports, origins)
+    _check_thread(f"command {name!r}", thread)
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"command {name!r}: timeout must be a positive number of seconds, got {timeout!r}")
     hints = _type_hints(fn)
@@ -508,6 +519,8 @@ def _make_command(
     except Exception as exc:
         raise TypeError(_untypable_message(fn, sig, hints) or f"{_describe(fn)}: its signature cannot be turned into a pydantic schema: {exc}") from exc
     binary = _binary_parts(fn, schema, result, stream, channel, channel_item)
+    if thread == "main":
+        _check_main_thread_command(fn, name, streaming, channel)
     return Command(
         name=name,
         fn=fn,
@@ -525,7 +538,32 @@ def _make_command(
         channel=channel,
         channel_item=channel_item,
         binary=binary,
+        thread=thread,
     )
+
+
+def _check_thread(what: str, thread: object) -> None:
+    if thread is not None and thread != "main":
+        raise ValueError(f'{what}: thread= takes "main" (the host\'s main thread, docs/dcc.md) or None, got {thread!r}')
+
+
+def _check_main_thread_command(fn: Callable[..., Any], name: str, streaming: bool, channel: str | None) -> None:
+    """A main-thread command is a plain sync function: its thread is the host's, which must
+    never wait for the app's loop or a page."""
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        raise TypeError(
+            f"{_describe(fn)}: command {name!r} is declared thread=\"main\" and is async. A main-thread handler "
+            "is a plain (sync) function, run on the host's main thread between its events; an async handler "
+            "runs on the app's loop. Make it sync, or keep it async and call the host from it with "
+            "`await app.run_in_main_thread(fn, *args)` (docs/dcc.md)"
+        )
+    if streaming or channel is not None:
+        raise TypeError(
+            f"{_describe(fn)}: command {name!r} is declared thread=\"main\" and is a "
+            f"{'stream (a generator)' if streaming else 'channel command'}: its items would hold the host's main "
+            "thread while the page reads them. Stream from the app's loop or a worker instead, and call the host "
+            "with `await app.run_in_main_thread(fn, *args)` (docs/dcc.md)"
+        )
 
 
 _BYTES_ONLY_IN_COMMANDS = (
@@ -621,9 +659,17 @@ def _context_param(fn: Callable[..., Any], sig: inspect.Signature, hints: dict[s
     return p.name
 
 
-def _make_event_handler(fn: Callable[..., Any], event: str) -> EventHandler:
+def _make_event_handler(fn: Callable[..., Any], event: str, thread: Any = None) -> EventHandler:
     if not callable(fn):
         raise TypeError(f"event handler for {event!r}: expected a function, got {fn!r}")
+    _check_thread(f"event handler for {event!r}", thread)
+    if thread == "main" and inspect.iscoroutinefunction(fn):
+        raise TypeError(
+            f"{_describe(fn)}: the handler of event {event!r} is declared thread=\"main\" and is async. A "
+            "main-thread handler is a plain (sync) function, run on the host's main thread between its events; "
+            "make it sync, or keep it async and call the host with `await app.run_in_main_thread(fn, *args)` "
+            "(docs/dcc.md)"
+        )
     params = list(inspect.signature(fn).parameters.values())
     if len(params) > 1 or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) for p in params):
         raise TypeError(f"{_describe(fn)}: an event handler takes at most one positional parameter (the event detail)")
@@ -636,7 +682,7 @@ def _make_event_handler(fn: Callable[..., Any], event: str) -> EventHandler:
                 f"{_describe(fn)}: the detail of event {event!r} holds `bytes`, and events travel as JSON: "
                 f"{_BYTES_ONLY_IN_COMMANDS}"
             )
-    return EventHandler(event=event, fn=fn, is_async=inspect.iscoroutinefunction(fn), detail=detail)
+    return EventHandler(event=event, fn=fn, is_async=inspect.iscoroutinefunction(fn), detail=detail, thread=thread)
 
 
 class Commands:
@@ -683,6 +729,7 @@ class Commands:
         errors: Iterable[type[InvokeException]] = (),
         transports: Iterable[Transport] | None = None,
         origins: Iterable[str] | None = None,
+        thread: HandlerThread | None = None,
     ) -> F: ...
     @overload
     def command(
@@ -693,6 +740,7 @@ class Commands:
         errors: Iterable[type[InvokeException]] = (),
         transports: Iterable[Transport] | None = None,
         origins: Iterable[str] | None = None,
+        thread: HandlerThread | None = None,
     ) -> Callable[[F], F]: ...
     def command(
         self,
@@ -702,6 +750,7 @@ class Commands:
         errors: Iterable[type[InvokeException]] = (),
         transports: Iterable[Transport] | None = None,
         origins: Iterable[str] | None = None,
+        thread: HandlerThread | None = None,
     ) -> Any:
         """Register a command: ``@commands.command()`` uses the function's name as the wire
         name, ``@commands.command("api.rename")`` chooses it. ``timeout`` (seconds) answers the
@@ -712,12 +761,27 @@ class Commands:
         names who may call it (``"window"``, ``"in_process"``, ``"network"``, ``"child"``);
         ``origins`` the exact origins its callers must come from. A command without
         ``transports`` is not callable by network clients of a server started with
-        ``expose="declared"`` (the default of `App.serve`)."""
+        ``expose="declared"`` (the default of `App.serve`).
+
+        ``thread="main"`` runs the handler on the host's main thread, through the app's
+        main-thread executor (`App`'s ``main_thread=``; docs/dcc.md): for host APIs that may be
+        called only from there (``maya.cmds``, ``hou``, ``nuke``, Qt widgets). It must be a
+        plain (sync) function, not a stream or channel command."""
         if callable(name):
-            return self.command(timeout=timeout, errors=errors, transports=transports, origins=origins)(name)
+            return self.command(timeout=timeout, errors=errors, transports=transports, origins=origins, thread=thread)(
+                name
+            )
 
         def register(fn: F) -> F:
-            self.add(fn, name or fn.__name__, timeout=timeout, errors=errors, transports=transports, origins=origins)
+            self.add(
+                fn,
+                name or fn.__name__,
+                timeout=timeout,
+                errors=errors,
+                transports=transports,
+                origins=origins,
+                thread=thread,
+            )
             return fn
 
         return register
@@ -761,10 +825,11 @@ class Commands:
         errors: Iterable[type[InvokeException]] = (),
         transports: Iterable[Transport] | None = None,
         origins: Iterable[str] | None = None,
+        thread: HandlerThread | None = None,
     ) -> str:
         """Register ``fn`` under the wire name ``name`` (options as for `command`)."""
         _check_name("command", name)
-        self._add_all([_make_command(fn, name, timeout, errors, transports, origins)])
+        self._add_all([_make_command(fn, name, timeout, errors, transports, origins, thread)])
         return name
 
     def _add_all(self, cmds: list[Command]) -> None:
@@ -789,19 +854,22 @@ class Commands:
             return list(self._reg.commands.values())
 
     @overload
-    def on(self, event: str) -> Callable[[F], F]: ...
+    def on(self, event: str, *, thread: HandlerThread | None = None) -> Callable[[F], F]: ...
     @overload
-    def on(self, event: str, fn: F) -> F: ...
-    def on(self, event: str, fn: Any = None) -> Any:
+    def on(self, event: str, fn: F, *, thread: HandlerThread | None = None) -> F: ...
+    def on(self, event: str, fn: Any = None, *, thread: HandlerThread | None = None) -> Any:
         """Handle ``auroraview.send_event(event, detail)`` from the page: as a decorator
         (``@commands.on("export")``) or a call (``commands.on("export", handler)``). Several
-        handlers may share an event; a failing one is logged and the others still run."""
+        handlers may share an event; a failing one is logged and the others still run.
+        ``thread="main"``: a sync handler run on the host's main thread (see `command`);
+        main-thread handlers run one at a time, in the order the events came."""
         _check_name("event", event)
+        _check_thread(f"event handler for {event!r}", thread)
         if fn is not None:
-            return self.on(event)(fn)
+            return self.on(event, thread=thread)(fn)
 
         def register(fn: F) -> F:
-            handler = _make_event_handler(fn, event)
+            handler = _make_event_handler(fn, event, thread)
             with self._lock:
                 self._reg.handlers.setdefault(event, []).append(handler)
                 # The first handler's parameter type declares the event, unless declared already.
@@ -922,6 +990,13 @@ class Commands:
 
     def handlers(self, event: str) -> list[EventHandler]:
         return list(self._reg.handlers.get(event, ()))
+
+    def _uses_main_thread(self) -> bool:
+        """Whether any command or event handler registered so far runs on the main thread."""
+        with self._lock:
+            return any(c.thread == "main" for c in self._reg.commands.values()) or any(
+                h.thread == "main" for hs in self._reg.handlers.values() for h in hs
+            )
 
     # -- Python → JS ----------------------------------------------------------------
 

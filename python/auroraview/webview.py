@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextlib
 import itertools
 import json
 import logging
@@ -26,14 +27,15 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import _core
 from ._wait_url import wait_for_url
-from .commands import Commands, Transport
+from .commands import Commands, HandlerThread, Transport
 from .errors import GuiUnavailable, InvokeException, JavaScriptError, PageCrashed, PageNavigated, WindowClosed
+from .mainthread import PumpExecutor
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ._runtime import Runtime
-    from .app import App
+    from .app import App, MainThread
 
 __all__ = ["AuroraView", "PageFault", "PageNavigated", "WebView"]
 
@@ -107,7 +109,8 @@ class WebView:
 
     ``debug`` turns on devtools for this window, and tracebacks in error replies for an app
     made for it. ``sync_workers`` and ``spin_us`` configure an app made for this window (see
-    `App`); they are errors when the app exists with other settings.
+    `App`); they are errors when the app exists with other settings. So is ``main_thread``:
+    what runs the handlers declared ``thread="main"`` (see `App` and docs/dcc.md).
     """
 
     def __init__(
@@ -132,6 +135,7 @@ class WebView:
         on_crash: Literal["reload", "close", "notify"] = "reload",
         on_fault: Callable[[PageFault], Any] | None = None,
         url_wait: float = 15.0,
+        main_thread: MainThread = None,
     ) -> None:
         if not isinstance(title, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
             raise TypeError(f"title must be a string, got {type(title).__name__}")
@@ -163,7 +167,12 @@ class WebView:
         self.csp = csp
         self.commands = app.commands if app is not None else commands if commands is not None else Commands()
         self._app = app
-        self._app_settings: dict[str, Any] = {"sync_workers": sync_workers, "spin_us": spin_us, "debug": debug or None}
+        self._app_settings: dict[str, Any] = {
+            "sync_workers": sync_workers,
+            "spin_us": spin_us,
+            "debug": debug or None,
+            "main_thread": main_thread,
+        }
         self._on_close: list[Callable[[], Any]] = [on_close] if on_close is not None else []
         self.on_crash: Literal["reload", "close", "notify"] = on_crash
         self._on_fault: list[Callable[[PageFault], Any]] = [on_fault] if on_fault is not None else []
@@ -205,8 +214,14 @@ class WebView:
                     App(self.commands, **settings)
                 self._app = self.commands.app
         if self._app_settings:
+            given = self._app_settings.get("main_thread")
+            if given is not None and given is not self._app._main_thread_given:
+                raise ValueError(
+                    f"main_thread={given!r} differs from the app this window joins (main_thread="
+                    f"{self._app._main_thread_given!r}); configure it once, with App(commands, main_thread=...)"
+                )
             for key, value in self._app_settings.items():
-                if value is not None and key != "debug" and getattr(self._app, key) != value:
+                if value is not None and key not in ("debug", "main_thread") and getattr(self._app, key) != value:
                     raise ValueError(
                         f"{key}={value!r} differs from the app this window joins ({key}={getattr(self._app, key)!r}); "
                         "configure it once, with App(commands, ...)"
@@ -227,6 +242,7 @@ class WebView:
         errors: Iterable[type[InvokeException]] = (),
         transports: Iterable[Transport] | None = None,
         origins: Iterable[str] | None = None,
+        thread: HandlerThread | None = None,
     ) -> F: ...
     @overload
     def command(
@@ -237,6 +253,7 @@ class WebView:
         errors: Iterable[type[InvokeException]] = (),
         transports: Iterable[Transport] | None = None,
         origins: Iterable[str] | None = None,
+        thread: HandlerThread | None = None,
     ) -> Callable[[F], F]: ...
     def command(
         self,
@@ -246,9 +263,12 @@ class WebView:
         errors: Iterable[type[InvokeException]] = (),
         transports: Iterable[Transport] | None = None,
         origins: Iterable[str] | None = None,
+        thread: HandlerThread | None = None,
     ) -> Any:
         """See `Commands.command`: the function is returned unchanged, its type kept."""
-        return self.commands.command(name, timeout=timeout, errors=errors, transports=transports, origins=origins)
+        return self.commands.command(
+            name, timeout=timeout, errors=errors, transports=transports, origins=origins, thread=thread
+        )
 
     def bind_call(self, name: str, fn: Callable[..., Any] | None = None, *, timeout: float | None = None) -> Any:
         """See `Commands.bind_call`."""
@@ -259,12 +279,12 @@ class WebView:
         return self.commands.bind_api(obj, namespace)
 
     @overload
-    def on(self, event: str) -> Callable[[F], F]: ...
+    def on(self, event: str, *, thread: HandlerThread | None = None) -> Callable[[F], F]: ...
     @overload
-    def on(self, event: str, fn: F) -> F: ...
-    def on(self, event: str, fn: Any = None) -> Any:
+    def on(self, event: str, fn: F, *, thread: HandlerThread | None = None) -> F: ...
+    def on(self, event: str, fn: Any = None, *, thread: HandlerThread | None = None) -> Any:
         """See `Commands.on`: a decorator, or ``view.on("name", handler)``."""
-        return self.commands.on(event, fn)
+        return self.commands.on(event, fn, thread=thread)
 
     def on_close(self, fn: F) -> F:
         """Call ``fn()`` once the window has closed (usable as a decorator)."""
@@ -285,6 +305,12 @@ class WebView:
         if window is None:
             raise WindowClosed("the window is not open")
         window.reload()
+
+    def pump_main_thread(self, timeout: float | None = 0.0) -> int:
+        """After ``show(block=False)`` with the default main-thread executor: run the
+        ``thread="main"`` handlers waiting now, on this thread (see `App.pump_main_thread`).
+        Call it regularly from the thread that called ``show()``; returns how many ran."""
+        return self.app.pump_main_thread(timeout)
 
     # -- Python → page --------------------------------------------------------------
 
@@ -479,13 +505,21 @@ class WebView:
         the window has closed, raises the `KeyboardInterrupt` or `SystemExit` a handler
         raised (``sys.exit(3)`` in a handler exits the program with status 3; with
         ``block=False``, `wait_closed` raises it). Ctrl-C closes the window, then raises
-        `KeyboardInterrupt` (one traceback, not chained to asyncio's `CancelledError`)."""
+        `KeyboardInterrupt` (one traceback, not chained to asyncio's `CancelledError`).
+
+        Main-thread handlers (``thread="main"``) with the default executor: a blocking
+        ``show()`` runs them on its own thread while it waits, and serves the window from the
+        app's loop on a thread of its own (so a busy handler never stalls the others); after
+        ``show(block=False)``, call `pump_main_thread` regularly from this thread (docs/dcc.md)."""
         self._check_can_open()
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if self.url is not None and (not block or (running is None and self.app.loop is not None)):
+        # The default executor runs main-thread handlers on this thread: a blocking show()
+        # pumps them here while the app's loop serves the window from its own thread.
+        pump = self._pump_for_show() if block and running is None else None
+        if self.url is not None and (not block or (running is None and (self.app.loop is not None or pump))):
             # A blocking show on no loop goes through run_async, which waits itself.
             wait_for_url(self.url, self.url_wait)
         if block:
@@ -494,6 +528,8 @@ class WebView:
                     "show() blocks the thread; inside a running event loop use `await webview.run_async()`"
                 )
             home = self.app.loop
+            if home is None and pump is not None:
+                home = self.app._home_loop()
             if home is None:
                 try:
                     asyncio.run(self.run_async())
@@ -504,9 +540,13 @@ class WebView:
                     exc.__suppress_context__ = True
                     raise
             else:
-                served = asyncio.run_coroutine_threadsafe(self._serve(), home)
                 try:
-                    served.result()
+                    with pump._serving() if pump is not None else contextlib.nullcontext():
+                        served = asyncio.run_coroutine_threadsafe(self._serve(), home)
+                        if pump is not None:
+                            served.add_done_callback(lambda _: pump._wake())
+                            pump._pump_until(served.done)
+                        served.result()
                 except KeyboardInterrupt:
                     self.close()  # Ctrl-C while the app's loop serves the window elsewhere
                     raise
@@ -529,6 +569,14 @@ class WebView:
         else:
             home.call_soon_threadsafe(open_and_serve)
         opened.result()
+
+    def _pump_for_show(self) -> PumpExecutor | None:
+        """The default executor, when this blocking ``show()`` is to pump it: the registry
+        has main-thread handlers and no other executor runs them."""
+        executor = self.app.main_thread
+        if isinstance(executor, PumpExecutor) and self.commands._uses_main_thread():
+            return executor
+        return None
 
     def close(self) -> None:
         """Close the window (from any thread). Calls in flight are cancelled."""
