@@ -91,6 +91,8 @@ class CallableExecutor:
 # -- Qt -------------------------------------------------------------------------------
 
 _QT_BINDINGS: Final = ("PySide6", "PyQt6")
+#: Bindings of older hosts (Qt 5), recognised only to say so.
+_OLD_BINDINGS: Final = ("PySide2", "PyQt5")
 
 
 def _qt_core() -> tuple[str, Any]:
@@ -99,6 +101,12 @@ def _qt_core() -> tuple[str, Any]:
     for name in _QT_BINDINGS:
         if f"{name}.QtCore" in sys.modules:
             return name, sys.modules[f"{name}.QtCore"]
+    for name in _OLD_BINDINGS:
+        if f"{name}.QtCore" in sys.modules:
+            raise MainThreadUnavailable(
+                f"this process runs Qt through {name}, which QtExecutor does not support (PySide6 or PyQt6): pass "
+                "App(main_thread=...) the host's own main-thread function instead (docs/dcc.md)"
+            )
     for name in _QT_BINDINGS:
         try:
             return name, importlib.import_module(f"{name}.QtCore")

@@ -735,6 +735,18 @@ def test_qt_executor_needs_the_application() -> None:
     assert r["gone"]["code"] == "unavailable" and "Qt application is gone" in r["gone"]["message"]
 
 
+def test_qt_executor_names_an_unsupported_binding_the_host_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from auroraview import QtExecutor
+
+    for name in ("PySide6.QtCore", "PyQt6.QtCore"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, "PySide2.QtCore", types.ModuleType("PySide2.QtCore"))
+    with pytest.raises(MainThreadUnavailable, match=r"PySide2.*host's own main-thread function"):
+        QtExecutor()
+
+
 # -- the default executor under show(): a real window ---------------------------------------------
 
 
