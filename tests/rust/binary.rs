@@ -135,7 +135,12 @@ fn attachments_reach_the_host_and_a_binary_reply_reaches_the_responder() {
     assert_eq!(json["result"], serde_json::json!({"png": {"$bin": 0}, "n": 1}));
     assert_eq!(blobs, vec![png.to_vec()]);
     assert!(frames.sent.lock().is_empty(), "nothing went through the page's sink");
+    let late = |router: &Router| {
+        router.stats().snapshot().into_iter().find(|(n, _)| *n == "late_results").map_or(0, |(_, v)| v)
+    };
+    assert_eq!(late(&router), 0, "the reply in time is not late");
     assert!(!router.complete_binary(key, b"null", vec![]), "one reply only");
+    assert_eq!(late(&router), 1, "the second is counted late");
 }
 
 #[test]

@@ -332,6 +332,14 @@ fn a_refused_message_reusing_an_id_in_flight_gets_no_reply_with_that_id() {
 }
 
 #[test]
+fn the_router_reports_the_limits_it_was_built_with() {
+    // The transports read them from here (the network's frame and message bounds).
+    let limits = Limits { max_binary_bytes: 12_345, ..small_limits() };
+    let h = Harness::new(limits.clone());
+    assert_eq!(h.router.limits(), &limits);
+}
+
+#[test]
 fn overloaded_past_the_in_flight_limit() {
     let h = Harness::new(Limits { max_in_flight: 3, ..small_limits() });
     for i in 0..5 {
@@ -686,7 +694,9 @@ fn once_armed_the_first_hello_binds_and_only_its_key_gets_in() {
     let (h, conn, frames) = keyed();
     h.router.arm(conn);
     assert_eq!(h.router.receive(conn, br#"{"type":"call","id":1,"method":"noop"}"#), Receipt::Refused);
+    assert_eq!(h.router.page_key(conn), None, "no key before the page's hello");
     assert_eq!(h.router.receive(conn, &hello(KEY)), Receipt::Hello);
+    assert_eq!(h.router.page_key(conn).as_deref(), Some(KEY), "deliveries to the page carry its key");
     let refused = [
         ("missing key", br#"{"type":"call","id":2,"method":"noop"}"#.to_vec()),
         ("forged key", keyed_call(OTHER, 3)),
@@ -724,6 +734,7 @@ fn a_new_document_makes_the_old_key_stale() {
     h.router.arm(conn); // the document was replaced without a new connection
     assert_eq!(h.router.receive(conn, &keyed_call(KEY, 1)), Receipt::Refused, "stale key");
     assert_eq!(h.router.receive(conn, &hello(OTHER)), Receipt::Hello);
+    assert_eq!(h.router.page_key(conn).as_deref(), Some(OTHER), "the new document's key");
     assert_eq!(h.router.receive(conn, &keyed_call(KEY, 2)), Receipt::Refused, "stale key");
     assert_eq!(h.router.receive(conn, &keyed_call(OTHER, 3)), Receipt::Accepted(CallId::Int(3)));
 }

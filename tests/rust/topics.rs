@@ -188,6 +188,18 @@ fn a_topic_never_used_has_no_presence_and_ids_of_subscribers_are_sorted() {
 }
 
 #[test]
+fn below_the_topic_limit_no_topic_is_forgotten() {
+    // Forgetting is for when room is needed: a throwaway topic keeps its epoch (its
+    // subscribers' positions stay valid) while the app has fewer than MAX_TOPICS.
+    let (router, _) = router();
+    let none = TopicSpec { history: 0, ..TopicSpec::default() };
+    router.topic_publish("throwaway/a", none, b"1").unwrap();
+    let epoch = router.topic_presence("throwaway/a").unwrap().1;
+    router.topic_publish("throwaway/b", none, b"1").unwrap();
+    assert_eq!(router.topic_presence("throwaway/a").map(|p| p.1), Some(epoch));
+}
+
+#[test]
 fn throwaway_topics_are_forgotten_when_room_is_needed_but_declared_ones_and_history_stay() {
     let (router, _) = router();
     let none = TopicSpec { history: 0, ..TopicSpec::default() };
