@@ -1,6 +1,6 @@
 # auroraview — the two commands a new machine needs are `make demo` and `make test`.
 # `make help` lists the others.
-.PHONY: help setup build demo test test-rust test-python test-e2e test-sdk lint generate wheel bench bless
+.PHONY: help setup build demo test test-rust test-python test-e2e test-sdk lint generate wheel bench bless mutants mutants-full
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,12 @@ bench: setup ## the benchmark tables (real window vs raw wry, the core alone, th
 	AURORAVIEW_SETUP_BROKERS=1 bash scripts/setup.sh
 	.venv/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	.venv/bin/python bench/run.py
+
+mutants: setup ## mutation testing of the lines of the wire core changed since .ci/mutants-base (what CI runs)
+	. .venv/bin/activate && bash scripts/mutants.sh
+
+mutants-full: setup ## every mutant of the wire core's files against the Rust tests (about 1.5 hours on 2 cores)
+	. .venv/bin/activate && bash scripts/mutants.sh --full
 
 # Regenerate the checked-in generated files after an intended change, then review the diff.
 bless: setup ## regenerate golden files (protocol schema and TS types, error goldens, secure defaults)

@@ -45,6 +45,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --release --workspace
 fi
+echo "== mutation testing: the mutants in the lines of src/{protocol,ipc,net} changed since .ci/mutants-base"
+bash scripts/mutants.sh
 echo "== Python tests"
 python -m pytest
 echo "== the network transport in a real browser: the outliner served to headless Chromium"
