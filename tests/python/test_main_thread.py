@@ -317,6 +317,11 @@ def test_timeout_while_queued_answers_once_and_the_handler_never_runs() -> None:
         ran.append(i)
         return i
 
+    @commands.command(thread="main")  # no timeout: however slow the (loaded) main thread
+    def no_timeout(i: int) -> int:
+        ran.append(i)
+        return i
+
     app, host = hosted(commands)
     host.paused.set()  # the main thread is busy: nothing it was handed runs yet
 
@@ -329,7 +334,7 @@ def test_timeout_while_queued_answers_once_and_the_handler_never_runs() -> None:
         host.paused.clear()  # the main thread is free again: the queued job comes up
         await until(lambda: host.jobs.empty())
         await asyncio.sleep(0.05)
-        assert await client.call("slow_to_start", {"i": 2}) == 2  # the main thread works
+        assert await client.call("no_timeout", {"i": 2}) == 2  # the main thread works
         client._drain_frames()
         assert list(counts.values()) == [1, 1]
         assert client.stats()["late_results"] == 0
@@ -343,9 +348,12 @@ def test_timeout_while_running_answers_once_and_drops_the_late_result() -> None:
     release = threading.Event()
     finished: list[str] = []
 
-    @commands.command(thread="main", timeout=0.2)
+    started = threading.Event()
+
+    @commands.command(thread="main", timeout=0.5)
     def long_running() -> str:
-        release.wait(10)
+        started.set()
+        release.wait(30)
         finished.append("done")
         return "too late"
 
@@ -353,9 +361,18 @@ def test_timeout_while_running_answers_once_and_drops_the_late_result() -> None:
 
     async def work(client: TestClient) -> None:
         counts = client._conn.counts  # type: ignore[union-attr]
-        with pytest.raises(InvokeError) as err:
-            await client.call("long_running")
-        assert err.value.code == "timeout"
+        runtime = client.runtime
+        # The timeout must pass while the handler runs: a loaded main thread may not start it
+        # within the timeout, and then it was a queued timeout (never run, tested above). Such
+        # an attempt is retried, decided by the handler's own `started`, not by a clock.
+        for _attempt in range(20):
+            with pytest.raises(InvokeError) as err:
+                await client.call("long_running")
+            assert err.value.code == "timeout"
+            await until(lambda: started.is_set() or not runtime._main_jobs, 30)
+            if started.is_set():
+                break
+        assert started.is_set(), "the main thread never started the handler within its timeout in 20 attempts"
         assert finished == []  # answered while the handler still ran
         assert await client.call("ping") == "pong"  # and the app answers meanwhile
         release.set()
@@ -634,9 +651,13 @@ def test_run_in_main_thread_from_an_async_handler() -> None:
             raise LookupError(name)
         return threading.current_thread().name
 
-    @commands.command(timeout=0.2)
+    @commands.command()  # no timeout: however slow the (loaded) main thread
     async def export(name: str) -> str:
         await asyncio.sleep(0)
+        return await app.run_in_main_thread(host_api, name)
+
+    @commands.command(timeout=0.2)
+    async def export_soon(name: str) -> str:
         return await app.run_in_main_thread(host_api, name)
 
     async def work(client: TestClient) -> None:
@@ -646,8 +667,12 @@ def test_run_in_main_thread_from_an_async_handler() -> None:
         assert err.value.name == "LookupError"
         host.paused.set()
         with pytest.raises(InvokeError) as err:
-            await client.call("export", {"name": "never"})  # times out while queued
+            await client.call("export_soon", {"name": "never"})  # times out while queued
         assert err.value.code == "timeout"
+        # The runtime has heard of the timeout's cancel: the awaiting task has dropped its
+        # queued job (state 2) before the main thread is free again.
+        lane = app._main_lane
+        await until(lambda: [getattr(job, "state", None) for job in lane._jobs] == [2], 30)
         host.paused.clear()
         assert await client.call("export", {"name": "b"}) == "MainThread"
 
@@ -706,12 +731,16 @@ def test_qt_burst_one_reply_each_and_the_event_loop_never_stalls(qt_results: dic
     assert r["in_order"]
     # The Qt loop's longest gap between 1 ms timer ticks while 1,000 main-thread calls came in
     # (measured; printed for the record, bounded as issue 14 asks).
-    print(
-        f"\nQt event-loop stall during a burst of 1,000 main-thread calls: longest {r['stall_ms']:.1f} ms "
-        f"(idle: {r['idle_stall_ms']:.1f} ms; the same burst to an async handler: {r['loop_burst_stall_ms']:.1f} ms; "
-        f"{r['ticks']} ticks; burst took {r['burst_ms']:.0f} ms, "
-        f"{r['drains']} drains)"
-    )
+    # A first burst above the bound is measured once more (a loaded machine stalls any thread
+    # now and then: each attempt's idle figure shows it); the last attempt must be under it.
+    for n, a in enumerate(r["attempts"], 1):
+        print(
+            f"\nQt event-loop stall during a burst of 1,000 main-thread calls (attempt {n}): longest "
+            f"{a['stall_ms']:.1f} ms (idle just before: {a['idle_stall_ms']:.1f} ms; {a['ticks']} ticks; burst took "
+            f"{a['burst_ms']:.0f} ms, {a['drains']} drains)"
+        )
+    print(f"the same burst to an async handler: {r['loop_burst_stall_ms']:.1f} ms")
+    assert len(r["attempts"]) <= 2 and all(a["stall_ms"] >= 100 for a in r["attempts"][:-1]), r
     assert r["stall_ms"] < 100, r
 
 
@@ -837,9 +866,18 @@ def scenario_qt() -> dict[str, Any]:
         ran.append(tag)
         return tag
 
-    @commands.command(thread="main", timeout=0.2)
+    @commands.command(thread="main")  # no timeout: however slow the (loaded) main thread
+    def quick_no_timeout(tag: str) -> str:
+        ran.append(tag)
+        return tag
+
+    long_started = threading.Event()
+    long_release = threading.Event()
+
+    @commands.command(thread="main", timeout=0.5)
     def too_long() -> str:
-        time.sleep(0.5)
+        long_started.set()
+        long_release.wait(30)
         return "late"
 
     @commands.command(thread="main", errors=[NameTaken])
@@ -893,16 +931,31 @@ def scenario_qt() -> dict[str, Any]:
             # not parsed by the counter meanwhile: the test's own Python work on the loop's
             # thread competes with the Qt thread for the GIL, and is not the app's).
             client._conn.counting = False  # type: ignore[union-attr]
-            idle_stall, _ = await measure(0.3)
-            gaps.clear()
-            drains = app._main_lane.drains
-            recording.set()
-            t0 = time.perf_counter()
-            await asyncio.gather(*(client.call("step", {"i": i}) for i in range(1000)))
-            burst = time.perf_counter() - t0
-            await asyncio.sleep(0.05)
-            recording.clear()
-            main_gaps, drains = list(gaps), app._main_lane.drains - drains
+
+            async def timed_burst() -> dict[str, float]:
+                idle_stall, _ = await measure(0.3)
+                gaps.clear()
+                drains = app._main_lane.drains
+                recording.set()
+                t0 = time.perf_counter()
+                await asyncio.gather(*(client.call("step", {"i": i}) for i in range(1000)))
+                burst = time.perf_counter() - t0
+                await asyncio.sleep(0.05)
+                recording.clear()
+                return {
+                    "stall_ms": max(gaps) * 1000,
+                    "ticks": len(gaps),
+                    "idle_stall_ms": idle_stall,
+                    "burst_ms": burst * 1000,
+                    "drains": app._main_lane.drains - drains,
+                }
+
+            # One retry when the first burst stalls the loop past the bound: a CI machine busy
+            # with other work can stall any thread once (the idle figure of each attempt says
+            # how much the machine itself stalled then).
+            attempts = [await timed_burst()]
+            if attempts[0]["stall_ms"] >= 100:
+                attempts.append(await timed_burst())
             # For comparison, the same burst to a handler on the app's loop (the Qt loop only
             # competes with this process's other threads for the GIL and the CPU then).
             loop_gaps: list[float] = []
@@ -919,12 +972,9 @@ def scenario_qt() -> dict[str, Any]:
                 # {replies per call: how many calls}: {"1": 1000} is one reply each.
                 "replies": replies,
                 "late_results": client.stats()["late_results"],
-                "stall_ms": max(main_gaps) * 1000,
-                "ticks": len(main_gaps),
-                "idle_stall_ms": idle_stall,
+                **attempts[-1],
+                "attempts": attempts,
                 "loop_burst_stall_ms": max(loop_gaps) * 1000,
-                "burst_ms": burst * 1000,
-                "drains": drains,
             }
 
             # A main thread busy until released: other handlers keep answering meanwhile.
@@ -951,15 +1001,27 @@ def scenario_qt() -> dict[str, Any]:
             await main_jobs_left(client, 1)  # only the holder: the runtime has seen the timeout
             hold.set()
             await held
-            assert await client.call("quick", {"tag": "after"}) == "after"
+            assert await client.call("quick_no_timeout", {"tag": "after"}) == "after"
             counts.clear()
             late_before = client.stats()["late_results"]
-            try:
-                await client.call("too_long")
-                running_timeout = "answered"
-            except InvokeError as e:
-                running_timeout = e.code
-            await asyncio.sleep(0.6)
+            # The timeout must pass while too_long runs; a loaded Qt thread that did not start
+            # it in time made it a queued timeout (never run): retried, decided by the
+            # handler's own `long_started`, not by a clock.
+            running_timeout = "not started"
+            for _attempt in range(20):
+                try:
+                    await client.call("too_long")
+                    running_timeout = "answered"
+                    break
+                except InvokeError as e:
+                    running_timeout = e.code
+                await until(lambda: long_started.is_set() or not client.runtime._main_jobs, 30)
+                if long_started.is_set():
+                    break
+                counts.clear()  # that attempt's one reply was counted; this one's alone now
+            long_release.set()
+            await until(lambda: client.stats()["late_results"] - late_before >= 1, 30)
+            await asyncio.sleep(0.05)
             client._drain_frames()
             try:
                 await client.call("rename", {"name": "cube"})
