@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import importlib
+import logging
 import sys
 import threading
 import time
@@ -45,6 +46,8 @@ __all__ = [
     "PumpExecutor",
     "QtExecutor",
 ]
+
+log = logging.getLogger("auroraview")
 
 #: How long (seconds) one drain runs queued jobs before it gives the host's event loop its
 #: turn (it always runs one job, however long that job takes).
@@ -180,13 +183,28 @@ class QtExecutor:
             job = self._jobs.popleft()
         except IndexError:
             return
-        job()
+        try:
+            job()
+        except BaseException:  # noqa: BLE001 - raised out of a Qt slot, it would abort the host (PyQt6)
+            log.exception("a main-thread job raised in the Qt event loop")
 
     def __repr__(self) -> str:
         return f"QtExecutor({self.binding})"
 
 
 # -- the default: the thread that called show() ---------------------------------------
+
+
+def _run_all(batch: list[Callable[[], None]], queue: collections.deque[Callable[[], None]], cond: threading.Condition) -> None:
+    """Run a pumped batch in order. If a job raises (a KeyboardInterrupt, say), the rest of the
+    batch goes back to the front of the queue, for the next pump, and the exception on."""
+    for i, job in enumerate(batch):
+        try:
+            job()
+        except BaseException:
+            with cond:
+                queue.extendleft(reversed(batch[i + 1 :]))
+            raise
 
 
 class PumpExecutor:
@@ -238,8 +256,7 @@ class PumpExecutor:
                 self._cond.wait(timeout)
             jobs = list(self._jobs)
             self._jobs.clear()
-        for job in jobs:
-            job()
+        _run_all(jobs, self._jobs, self._cond)
         return len(jobs)
 
     @contextlib.contextmanager
@@ -270,8 +287,7 @@ class PumpExecutor:
                     self._cond.wait(poll)
                 jobs = list(self._jobs)
                 self._jobs.clear()
-            for job in jobs:
-                job()
+            _run_all(jobs, self._jobs, self._cond)
 
     def _wake(self) -> None:
         with self._cond:
@@ -327,32 +343,50 @@ class MainLane:
         deadline = time.perf_counter() + DRAIN_BUDGET
         lock, jobs = self._lock, self._jobs
         _in_job.depth = getattr(_in_job, "depth", 0) + 1
+        idle = False
         try:
             while True:
                 with lock:
                     if not jobs:
                         self._posted = False
+                        idle = True
                         return
                     job = jobs.popleft()
-                job()
+                try:
+                    job()
+                except Exception:  # noqa: BLE001 - a job must not raise; if one does, the others still run
+                    log.exception("a main-thread job raised; the next ones still run")
                 del job
                 if time.perf_counter() >= deadline:
                     break
         finally:
+            # Also when a KeyboardInterrupt or SystemExit escapes a job (raised on after
+            # this): the jobs left get the next drain, the queue never stays jammed.
             _in_job.depth -= 1
-        with lock:
-            if not jobs:
+            if not idle:
+                self._next_drain()
+
+    def _next_drain(self) -> None:
+        """After a drain that stopped with its budget spent (or interrupted): hand the next
+        one over when jobs are left, else mark the lane idle."""
+        with self._lock:
+            if not self._jobs:
                 self._posted = False
                 return
         # Budget spent with jobs left: the host's loop gets its turn, then the next drain.
         try:
             self.executor.submit(self._drain)
-        except Exception:  # noqa: BLE001 - the executor went away: run nothing more from here
-            with lock:
-                self._posted = False
-                left = list(jobs)
-                jobs.clear()
-            for job in left:
-                refuse = getattr(job, "refuse", None)
-                if refuse is not None:
-                    refuse("the main-thread executor stopped taking jobs")
+        except Exception as exc:  # noqa: BLE001 - the executor went away: run nothing more from here
+            self._refuse_all(f"the main-thread executor stopped taking jobs ({exc or type(exc).__name__})")
+
+    def _refuse_all(self, why: str, but: Callable[[], None] | None = None) -> None:
+        """No drain is with the executor and none will come: answer every queued job (but
+        ``but``, whose caller is told by the exception it gets)."""
+        with self._lock:
+            self._posted = False
+            left = [job for job in self._jobs if job is not but]
+            self._jobs.clear()
+        for job in left:
+            refuse = getattr(job, "refuse", None)
+            if refuse is not None:
+                refuse(why)

@@ -686,6 +686,51 @@ def test_run_in_main_thread_from_an_async_handler() -> None:
     asyncio.run(nobody_pumps())
 
 
+# -- the lane's own robustness ------------------------------------------------------------
+
+
+def run_posted(posted: list[Callable[[], None]]) -> None:
+    while posted:
+        posted.pop(0)()
+
+
+def test_an_exception_escaping_a_job_never_jams_the_queue(caplog: pytest.LogCaptureFixture) -> None:
+    from auroraview.mainthread import MainLane
+
+    posted: list[Callable[[], None]] = []
+    lane = MainLane(CallableExecutor(posted.append))
+    ran: list[int] = []
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt  # e.g. Ctrl-C between two jobs
+
+    def boom() -> None:
+        raise ValueError("a job that raises")
+
+    lane.put(interrupt)
+    lane.put(lambda: ran.append(1))
+    with pytest.raises(KeyboardInterrupt):  # raised on, to the host's loop
+        posted.pop(0)()
+    run_posted(posted)  # the job left behind got a drain of its own
+    assert ran == [1]
+    lane.put(lambda: ran.append(2))  # and later jobs are handed over, not stuck behind a flag
+    run_posted(posted)
+    assert ran == [1, 2]
+    lane.put(boom)  # an Exception is logged, and the drain goes on
+    lane.put(lambda: ran.append(3))
+    run_posted(posted)
+    assert ran == [1, 2, 3] and "main-thread job raised" in caplog.text
+
+    # The default executor: a job that raises leaves the rest of its batch for the next pump.
+    pump = PumpExecutor()
+    pump.pump()
+    pump.submit(interrupt)
+    pump.submit(lambda: ran.append(4))
+    with pytest.raises(KeyboardInterrupt):
+        pump.pump()
+    assert pump.pump() == 1 and ran == [1, 2, 3, 4]
+
+
 # -- Qt: a real event loop owns the main thread ------------------------------------------------
 
 
