@@ -331,11 +331,10 @@ class MainLane:
             self._posted = True
         try:
             self.executor.submit(self._drain)
-        except BaseException:
-            with self._lock:
-                self._posted = False
-                with contextlib.suppress(ValueError):  # taken by a drain meanwhile
-                    self._jobs.remove(job)
+        except BaseException as exc:
+            # No drain comes: the caller's job is not queued (the exception tells it), and the
+            # jobs other threads queued meanwhile, behind this drain, are refused.
+            self._refuse_all(str(exc) or type(exc).__name__, but=job)
             raise
 
     def _drain(self) -> None:

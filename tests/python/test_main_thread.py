@@ -731,6 +731,51 @@ def test_an_exception_escaping_a_job_never_jams_the_queue(caplog: pytest.LogCapt
     assert pump.pump() == 1 and ran == [1, 2, 3, 4]
 
 
+def test_a_failed_hand_over_refuses_what_other_threads_queued_behind_it() -> None:
+    from auroraview.mainthread import MainLane
+
+    entered, fail = threading.Event(), threading.Event()
+
+    class Failing:
+        def submit(self, job: Callable[[], None], /) -> None:
+            entered.set()
+            fail.wait(10)
+            raise MainThreadUnavailable("the host is gone")
+
+    refused: list[tuple[int, str]] = []
+
+    class Job:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def __call__(self) -> None:
+            raise AssertionError("must not run")
+
+        def refuse(self, why: str) -> None:
+            refused.append((self.n, why))
+
+    lane = MainLane(Failing())
+    errors: list[str] = []
+
+    def first() -> None:
+        try:
+            lane.put(Job(1))
+        except MainThreadUnavailable as exc:
+            errors.append(str(exc))
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert entered.wait(10)
+    lane.put(Job(2))  # another thread: queued behind the drain being handed over
+    fail.set()
+    thread.join(10)
+    assert errors == ["the host is gone"]  # the first caller hears it by its exception
+    assert refused == [(2, "the host is gone")]  # and the second's job is answered, not stranded
+    with pytest.raises(MainThreadUnavailable):  # the next call tries the executor again
+        lane.put(Job(3))
+    assert refused == [(2, "the host is gone")]
+
+
 # -- Qt: a real event loop owns the main thread ------------------------------------------------
 
 
