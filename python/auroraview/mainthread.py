@@ -28,6 +28,7 @@ long and the host's own events get their turn in between.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import importlib
@@ -224,6 +225,9 @@ class PumpExecutor:
         self._cond = threading.Condition(threading.Lock())
         self._serving_count = 0  # blocking show() calls pumping (or about to)
         self._pumped = False  # some thread called pump(): it promises to go on
+        # A blocking show() running the app's loop on its own thread (no thread="main"
+        # handler to pump for): jobs (App.run_in_main_thread's) run as that loop's callbacks.
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: The thread that pumped last (None: none yet).
         self.thread_ident: int | None = None
 
@@ -231,9 +235,19 @@ class PumpExecutor:
     def pumping(self) -> bool:
         """Whether submitted jobs will run: a blocking ``show()`` pumps, or a program's thread
         has called `pump`."""
-        return self._pumped or self._serving_count > 0
+        return self._pumped or self._serving_count > 0 or self._loop is not None
 
     def submit(self, job: Callable[[], None], /) -> None:
+        with self._cond:
+            if self._pumped or self._serving_count:
+                self._jobs.append(job)
+                self._cond.notify()
+                return
+            loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: refused below
+                loop.call_soon_threadsafe(job)
+                return
         with self._cond:
             if not (self._pumped or self._serving_count):
                 raise MainThreadUnavailable(
@@ -278,6 +292,20 @@ class PumpExecutor:
             # than wait for a pump that will not come; calls whose window closed were dropped.
             for job in jobs:
                 job()
+
+    @contextlib.contextmanager
+    def _served_by(self, loop: asyncio.AbstractEventLoop) -> Generator[None, None, None]:
+        """A blocking ``show()`` runs the app's loop on this thread (its registry has no
+        main-thread handler to pump for): jobs run as that loop's callbacks, on this thread,
+        rather than being refused."""
+        with self._cond:
+            previous, self._loop = self._loop, loop
+            self.thread_ident = threading.get_ident()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._loop = previous
 
     def _pump_until(self, done: Callable[[], bool], poll: float = 0.1) -> None:
         """Pump on this thread until ``done()`` (inside `_serving`); `_wake` ends a wait."""

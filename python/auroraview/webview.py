@@ -532,7 +532,7 @@ class WebView:
                 home = self.app._home_loop()
             if home is None:
                 try:
-                    asyncio.run(self.run_async())
+                    asyncio.run(self._run_serving_main_thread())
                 except KeyboardInterrupt as exc:
                     # Ctrl-C: asyncio.run cancelled the window's task (which closed the
                     # window cleanly) and raises KeyboardInterrupt while handling that
@@ -569,6 +569,17 @@ class WebView:
         else:
             home.call_soon_threadsafe(open_and_serve)
         opened.result()
+
+    async def _run_serving_main_thread(self) -> None:
+        """`run_async` for a blocking ``show()`` that runs the app's loop on its own thread:
+        with the default executor, jobs handed to it (``App.run_in_main_thread``) run on this
+        thread as the loop's callbacks, instead of being refused as nobody pumps."""
+        executor = self.app.main_thread
+        if isinstance(executor, PumpExecutor):
+            with executor._served_by(asyncio.get_running_loop()):
+                await self.run_async()
+        else:
+            await self.run_async()
 
     def _pump_for_show(self) -> PumpExecutor | None:
         """The default executor, when this blocking ``show()`` is to pump it: the registry

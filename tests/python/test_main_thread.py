@@ -879,7 +879,10 @@ def test_show_runs_main_thread_handlers_on_its_own_thread() -> None:
         pytest.skip("no WebKitGTK or Xvfb here")
     with VirtualDisplay():
         r = run_script("window")
+        only_async = run_script("window_run_in_main_thread")
     assert r == {"main": True, "loop_not_main": True, "show_returned": True}
+    # No thread="main" handler, only an async one calling run_in_main_thread: it runs there too.
+    assert only_async == {"main": True, "show_returned": True}
 
 
 # -- the scenarios run in a fresh interpreter ------------------------------------------------
@@ -1204,10 +1207,41 @@ def scenario_window() -> dict[str, Any]:
     return out
 
 
+def scenario_window_run_in_main_thread() -> dict[str, Any]:
+    """show() with the default executor and no thread="main" handler: an async command's
+    App.run_in_main_thread still runs on the thread that called show()."""
+    commands = Commands()
+    out: dict[str, Any] = {}
+
+    @commands.command()
+    async def where() -> bool | str:
+        try:
+            return await view.app.run_in_main_thread(lambda: threading.current_thread() is threading.main_thread())
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            return f"{type(exc).__name__}: {exc}"
+
+    @commands.command()
+    async def report(main: bool | str) -> None:
+        out["main"] = main
+        view.close()
+
+    page = (
+        "<script>addEventListener('auroraviewready', async () => {"
+        " let main; try { main = await window.auroraview.call('where'); } catch (e) { main = String(e.code); }"
+        " await window.auroraview.call('report', {main});"
+        "});</script>"
+    )
+    view = WebView(html=page, commands=commands, visible=False)
+    view.show()
+    out["show_returned"] = True
+    return out
+
+
 SCENARIOS: dict[str, Callable[[], dict[str, Any]]] = {
     "qt": scenario_qt,
     "qt_no_app": scenario_qt_no_app,
     "window": scenario_window,
+    "window_run_in_main_thread": scenario_window_run_in_main_thread,
 }
 
 if __name__ == "__main__":
