@@ -186,7 +186,7 @@ class QtExecutor:
             return
         try:
             job()
-        except BaseException:  # noqa: BLE001 - raised out of a Qt slot, it would abort the host (PyQt6)
+        except BaseException:  # raised out of a Qt slot, it would abort the host (PyQt6)
             log.exception("a main-thread job raised in the Qt event loop")
 
     def __repr__(self) -> str:
@@ -381,7 +381,7 @@ class MainLane:
                     job = jobs.popleft()
                 try:
                     job()
-                except Exception:  # noqa: BLE001 - a job must not raise; if one does, the others still run
+                except Exception:  # a job must not raise; if one does, the others still run
                     log.exception("a main-thread job raised; the next ones still run")
                 del job
                 if time.perf_counter() >= deadline:
