@@ -195,6 +195,9 @@ class QtExecutor:
 
 # -- the default: the thread that called show() ---------------------------------------
 
+#: The clock of `PumpExecutor.alive_for` (a test replaces it).
+_now = time.monotonic
+
 
 def _run_all(batch: list[Callable[[], None]], queue: collections.deque[Callable[[], None]], cond: threading.Condition) -> None:
     """Run a pumped batch in order. If a job raises (a KeyboardInterrupt, say), the rest of the
@@ -218,13 +221,23 @@ class PumpExecutor:
     ``app.pump_main_thread()``) regularly from the thread that should run the handlers, e.g.
     from a timer of its own loop. Until some thread has pumped (or while no blocking
     ``show()`` does), `submit` raises `MainThreadUnavailable`: the call is answered
-    ``unavailable`` at once, naming this fix, instead of hanging."""
+    ``unavailable`` at once, naming this fix, instead of hanging. Once a thread has pumped,
+    calls are queued for its next pump however late it comes; with ``alive_for`` they are
+    refused once nothing has pumped for that many seconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, alive_for: float | None = None) -> None:
+        if alive_for is not None and not alive_for > 0:
+            raise ValueError(f"alive_for must be a positive number of seconds or None, got {alive_for!r}")
+        #: How long (seconds) after its last `pump` a program's thread still counts as pumping:
+        #: later calls are refused (``unavailable``) rather than queued for a pump that may never
+        #: come. None (the default): once a thread has pumped, calls wait for its next pump.
+        self.alive_for: float | None = alive_for
         self._jobs: collections.deque[Callable[[], None]] = collections.deque()
         self._cond = threading.Condition(threading.Lock())
         self._serving_count = 0  # blocking show() calls pumping (or about to)
         self._pumped = False  # some thread called pump(): it promises to go on
+        self._pumped_at = 0.0  # when a pump last started or ended (`_now`)
+        self._in_pump = 0  # pump() calls running now
         # A blocking show() running the app's loop on its own thread (no thread="main"
         # handler to pump for): jobs (App.run_in_main_thread's) run as that loop's callbacks.
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -235,11 +248,17 @@ class PumpExecutor:
     def pumping(self) -> bool:
         """Whether submitted jobs will run: a blocking ``show()`` pumps, or a program's thread
         has called `pump`."""
-        return self._pumped or self._serving_count > 0 or self._loop is not None
+        return self._pump_alive() or self._serving_count > 0 or self._loop is not None
+
+    def _pump_alive(self) -> bool:
+        """Whether a program's thread pumps: it has, and (with `alive_for`) recently."""
+        if not self._pumped:
+            return False
+        return self.alive_for is None or self._in_pump > 0 or _now() - self._pumped_at <= self.alive_for
 
     def submit(self, job: Callable[[], None], /) -> None:
         with self._cond:
-            if self._pumped or self._serving_count:
+            if self._serving_count or self._pump_alive():
                 self._jobs.append(job)
                 self._cond.notify()
                 return
@@ -249,7 +268,13 @@ class PumpExecutor:
                 loop.call_soon_threadsafe(job)
                 return
         with self._cond:
-            if not (self._pumped or self._serving_count):
+            if self._pumped and not (self._serving_count or self._pump_alive()):
+                raise MainThreadUnavailable(
+                    f"nothing has pumped the main thread's jobs for {_now() - self._pumped_at:.1f} s (the default "
+                    f"executor counts a thread as pumping for {self.alive_for} s after its last pump_main_thread(), "
+                    "PumpExecutor(alive_for=...)): call pump_main_thread() regularly (docs/dcc.md)"
+                )
+            if not (self._pump_alive() or self._serving_count):
                 raise MainThreadUnavailable(
                     "nothing runs the main thread's jobs: the default executor runs them on the thread that "
                     "called show(), while show() blocks; after show(block=False) (or with no window) that thread "
@@ -262,14 +287,21 @@ class PumpExecutor:
     def pump(self, timeout: float | None = 0.0) -> int:
         """Run the jobs waiting now, on this thread, in order; when none waits, wait up to
         ``timeout`` seconds (None: until one comes) for one. Returns how many ran. The first
-        call marks this executor as pumped: from then on jobs are queued for the next call."""
+        call marks this executor as pumped: from then on jobs are queued for the next call
+        (with `alive_for`, only while the last call ended at most that long ago)."""
         with self._cond:
             self._pumped = True
+            self._pumped_at = _now()
+            self._in_pump += 1
             self.thread_ident = threading.get_ident()
-            if not self._jobs and timeout != 0:
-                self._cond.wait(timeout)
-            jobs = list(self._jobs)
-            self._jobs.clear()
+            try:
+                if not self._jobs and timeout != 0:
+                    self._cond.wait(timeout)
+                jobs = list(self._jobs)
+                self._jobs.clear()
+            finally:
+                self._in_pump -= 1
+                self._pumped_at = _now()
         _run_all(jobs, self._jobs, self._cond)
         return len(jobs)
 
@@ -285,7 +317,7 @@ class PumpExecutor:
         finally:
             with self._cond:
                 self._serving_count -= 1
-                jobs = list(self._jobs) if not (self._serving_count or self._pumped) else []
+                jobs = list(self._jobs) if not (self._serving_count or self._pump_alive()) else []
                 if jobs:
                     self._jobs.clear()
             # Nobody pumps from now on: what is still queued runs (or is refused) now rather

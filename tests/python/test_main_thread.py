@@ -686,6 +686,34 @@ def test_run_in_main_thread_from_an_async_handler() -> None:
     asyncio.run(nobody_pumps())
 
 
+def test_a_pump_counts_as_alive_only_for_alive_for_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from auroraview import mainthread
+
+    clock = [1000.0]
+    monkeypatch.setattr(mainthread, "_now", lambda: clock[0])
+    ran: list[int] = []
+    default = PumpExecutor()
+    default.pump()
+    clock[0] += 3600
+    default.submit(lambda: ran.append(0))  # without alive_for: queued for the next pump, however late
+    assert default.pump() == 1 and ran == [0]
+
+    executor = PumpExecutor(alive_for=5)
+    executor.pump()
+    clock[0] += 4
+    executor.submit(lambda: ran.append(1))  # pumped 4 s ago: queued
+    assert executor.pumping
+    clock[0] += 2
+    assert not executor.pumping
+    with pytest.raises(MainThreadUnavailable, match=r"for 6\.0 s.*alive_for"):
+        executor.submit(lambda: ran.append(2))  # 6 s since the last pump: refused at once
+    assert executor.pump() == 1 and ran == [0, 1]  # what was queued runs at the next pump
+    executor.submit(lambda: ran.append(3))  # and the pump is alive again
+    assert executor.pump() == 1 and ran == [0, 1, 3]
+    with pytest.raises(ValueError, match="alive_for"):
+        PumpExecutor(alive_for=0)
+
+
 # -- the lane's own robustness ------------------------------------------------------------
 
 
