@@ -261,11 +261,17 @@ class App:
         behind the main-thread handlers already waiting. Cancelling the awaiting task (its
         call's timeout, a cancel) before ``fn`` started means it never runs; once it runs it
         cannot be stopped. Raises what ``fn`` raises, and `MainThreadUnavailable` when the
-        executor cannot take it."""
+        executor cannot take it (whatever the executor or the host's hook raised is its
+        ``__cause__``)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
         job = _FnJob(lambda: fn(*args, **kwargs), loop, fut)
-        self._main_lane.put(job)
+        try:
+            self._main_lane.put(job)
+        except MainThreadUnavailable:
+            raise
+        except Exception as exc:
+            raise MainThreadUnavailable(str(exc) or type(exc).__name__) from exc
         try:
             return await fut
         finally:

@@ -156,7 +156,9 @@ class QtExecutor:
     emits that object's signal through a queued connection, which Qt turns into an event
     posted to the object's thread (thread-safe from any thread; Qt's own pattern for a
     worker thread handing work to the GUI thread). Jobs run in the order submitted, also
-    inside nested event loops (a modal dialog) the host may run."""
+    inside a nested event loop (a modal dialog) the host runs. A modal dialog opened by a
+    main-thread handler itself holds all other main-thread work until it closes: the app
+    runs its main-thread jobs one at a time, and that handler's job has not ended."""
 
     def __init__(self) -> None:
         binding, qtcore = _qt_core()

@@ -215,7 +215,7 @@ class WebView:
                 self._app = self.commands.app
         if self._app_settings:
             given = self._app_settings.get("main_thread")
-            if given is not None and given is not self._app._main_thread_given:
+            if given is not None and given != self._app._main_thread_given:
                 raise ValueError(
                     f"main_thread={given!r} differs from the app this window joins (main_thread="
                     f"{self._app._main_thread_given!r}); configure it once, with App(commands, main_thread=...)"

@@ -636,6 +636,13 @@ def test_a_window_passes_its_executor_to_the_app_it_makes_and_checks_an_existing
     with pytest.raises(TypeError, match="pump_main_thread"):
         app.pump_main_thread()
 
+    class Host:
+        def defer(self, job: Callable[[], None]) -> None: ...
+
+    host = Host()
+    bound = App(Commands(), main_thread=host.defer)  # each `host.defer` is a new, equal, object
+    assert WebView(html="", app=bound, main_thread=host.defer).app is bound
+
 
 # -- an async handler calling the host -----------------------------------------------------
 
@@ -679,9 +686,15 @@ def test_run_in_main_thread_from_an_async_handler() -> None:
     hosting(app, work, host.serve)
     assert ran == ["a", "bad", "b"]
 
+    def broken(job: Callable[[], None]) -> None:
+        raise RuntimeError("the host is shutting down")
+
     async def nobody_pumps() -> None:
         with pytest.raises(MainThreadUnavailable):
             await App(Commands()).run_in_main_thread(print)
+        with pytest.raises(MainThreadUnavailable, match="the host is shutting down") as err:
+            await App(Commands(), main_thread=broken).run_in_main_thread(print)
+        assert isinstance(err.value.__cause__, RuntimeError)  # what the host's hook raised
 
     asyncio.run(nobody_pumps())
 
