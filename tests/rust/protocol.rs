@@ -541,3 +541,24 @@ fn call_err_with_empty_error_data_sends_null_data() {
     assert_eq!(v["error"]["data"], serde_json::Value::Null);
     assert_eq!(v["error"]["message"], "no data");
 }
+
+#[test]
+fn salvage_skips_values_nested_to_the_depth_limit_and_no_deeper() {
+    let l = limits();
+    // The value before the id is skipped while it is at most `max_depth` deep.
+    let nested = |depth: usize| format!(r#"{{"a":{}{},"id":7,"x":NaN}}"#, "[".repeat(depth), "]".repeat(depth));
+    assert_eq!(salvage_id(nested(1).as_bytes(), &l), Some(CallId::Int(7)));
+    assert_eq!(salvage_id(nested(l.max_depth).as_bytes(), &l), Some(CallId::Int(7)), "exactly at the limit");
+    assert_eq!(salvage_id(nested(l.max_depth + 1).as_bytes(), &l), None, "one level deeper");
+    let objects = format!(r#"{{"a":{}1{},"id":8}}"#, r#"{"k":"#.repeat(l.max_depth), "}".repeat(l.max_depth));
+    assert_eq!(salvage_id(objects.as_bytes(), &l), Some(CallId::Int(8)));
+}
+
+#[test]
+fn salvage_keeps_an_intact_id_followed_by_a_stray_bracket() {
+    let l = limits();
+    // A closing bracket with nothing open ends the value before it: the id is intact.
+    assert_eq!(salvage_id(br#"{"id":7],"method":"m"}"#, &l), Some(CallId::Int(7)));
+    assert_eq!(salvage_id(br#"{"id":"s"},"method":"m"}"#, &l), Some(CallId::Str("s".into())));
+    assert_eq!(salvage_id(br#"{"a":1],"id":7}"#, &l), None, "the object ended before any id");
+}
