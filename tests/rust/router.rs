@@ -425,6 +425,44 @@ fn a_panic_while_dispatching_becomes_an_internal_reply() {
     h.assert_still_serving();
 }
 
+/// A sink whose `carries_binary` panics: a fault inside the router's admission of a call.
+#[derive(Default)]
+struct PanickyFrames(Frames);
+
+impl Sink for PanickyFrames {
+    fn send(&self, frame: Bytes) {
+        self.0.send(frame);
+    }
+    fn carries_binary(&self) -> bool {
+        panic!("sink exploded while the call was admitted");
+    }
+}
+
+#[test]
+fn a_panic_while_routing_before_admission_is_answered_internal_with_the_id() {
+    let rec = Arc::new(Recorder::default());
+    let router = Router::new(small_limits(), rec.clone(), None);
+    router.register_method("noop", 0, None, Default::default());
+    let sink = Arc::new(PanickyFrames::default());
+    let conn = router.connect(sink.clone(), client());
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let receipt = router.receive(conn, br#"{"type":"call","id":9,"method":"noop"}"#);
+    let unanswerable = router.receive(conn, br#"{"type":"call","method":"noop","id":"#);
+    std::panic::set_hook(prev);
+    // The call was never admitted: it is answered at once, on its connection.
+    assert_eq!(receipt, Receipt::Replied(CallId::Int(9)));
+    let frames = sink.0.take();
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!((frames[0]["ok"].as_bool(), frames[0]["id"].as_i64()), (Some(false), Some(9)));
+    assert_eq!(frames[0]["error"]["code"], "internal");
+    assert_eq!(stat(&router, "panics"), 1);
+    assert_eq!(router.in_flight(), 0);
+    assert!(rec.ops.lock().is_empty(), "nothing reached the host");
+    // Malformed, with no id to answer: refused before any admission, no panic.
+    assert_eq!(unanswerable, Receipt::Dropped);
+}
+
 #[test]
 fn cancel_answers_cancelled_and_stops_the_handler() {
     let h = Harness::new(small_limits());
