@@ -215,3 +215,249 @@ fn throwaway_topics_are_forgotten_when_room_is_needed_but_declared_ones_and_hist
     router.topic_publish("declared", spec(10), b"1").unwrap();
     router.topic_publish("another/new/one", spec(10), b"1").unwrap();
 }
+
+// ---- With a broker (`TopicBroker`): the router's side of sharing topics across processes.
+
+use std::time::{Duration, Instant};
+
+use _core::ipc::{BrokerDone, TopicBroker};
+use _core::protocol::ErrorReply;
+
+type PublishDone = BrokerDone<(String, u64)>;
+
+/// A broker that records what the router asks of it; the test answers for it.
+#[derive(Default)]
+struct FakeBroker {
+    follows: Mutex<Vec<(String, BrokerDone<()>)>>,
+    publishes: Mutex<Vec<(String, Bytes, PublishDone)>>,
+}
+
+impl TopicBroker for FakeBroker {
+    fn publish(&self, topic: &str, _spec: TopicSpec, data: Bytes, done: PublishDone) {
+        self.publishes.lock().push((topic.to_owned(), data, done));
+    }
+    fn follow(&self, topic: &str, _spec: TopicSpec, done: BrokerDone<()>) {
+        self.follows.lock().push((topic.to_owned(), done));
+    }
+}
+
+impl FakeBroker {
+    fn take_follows(&self) -> Vec<(String, BrokerDone<()>)> {
+        std::mem::take(&mut *self.follows.lock())
+    }
+}
+
+fn brokered() -> (Arc<Router>, Arc<Recorder>, Arc<FakeBroker>) {
+    let (router, rec) = router();
+    let broker = Arc::new(FakeBroker::default());
+    assert!(!router.has_broker());
+    assert!(router.set_broker(broker.clone()), "the first broker is taken");
+    assert!(router.has_broker());
+    assert!(!router.set_broker(Arc::new(FakeBroker::default())), "a second one is not");
+    (router, rec, broker)
+}
+
+fn entries(from: u64, to: u64) -> Vec<(u64, Instant, Bytes)> {
+    (from..=to).map(|o| (o, Instant::now(), Bytes::from(o.to_string()))).collect()
+}
+
+fn deliveries(router: &Router) -> u64 {
+    router.stats().snapshot().into_iter().find(|(n, _)| *n == "deliveries").map_or(0, |(_, v)| v)
+}
+
+#[test]
+fn with_a_broker_a_topic_is_followed_once_and_subscribers_get_the_brokers_position_and_feed() {
+    let (router, rec, broker) = brokered();
+    let frames = Arc::new(Frames::default());
+    let conn = router.connect(frames.clone(), ConnInfo::new(TransportKind::InProcess));
+    assert_eq!(router.mirror_position("t"), None, "not followed yet");
+
+    // The first subscribe asks the broker to follow the topic and is answered once it does.
+    let key = subscribe_call(&router, &rec, conn, 1);
+    assert_eq!(router.topic_subscribe(key, "t", spec(100), None), Ok(true));
+    assert!(frames.take().is_empty(), "no reply before the topic is followed");
+    let mut follows = broker.take_follows();
+    assert_eq!(follows.len(), 1);
+    let (topic, done) = follows.pop().unwrap();
+    assert_eq!(topic, "t");
+    // The broker loads the topic's history (sending nothing: nobody subscribed from before).
+    assert!(router.mirror_sync("t", spec(100), "E1", 5, &entries(1, 5)));
+    assert!(frames.take().is_empty(), "a first sync sends nothing");
+    assert_eq!(router.mirror_position("t"), Some((Arc::from("E1"), 5)));
+    done(Ok(()));
+    let got = frames.take();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0]["result"]["epoch"].as_str(), got[0]["result"]["offset"].as_u64()), (Some("E1"), Some(5)));
+
+    // A second subscriber of a followed topic is answered at once, without the broker.
+    let other = Arc::new(Frames::default());
+    let conn2 = router.connect(other.clone(), ConnInfo::new(TransportKind::InProcess));
+    let key = subscribe_call(&router, &rec, conn2, 1);
+    assert_eq!(router.topic_subscribe(key, "t", spec(100), None), Ok(true));
+    assert!(broker.take_follows().is_empty(), "followed once");
+    assert_eq!(other.take()[0]["result"]["offset"], 5);
+
+    // What the broker feeds reaches each subscriber once, in order; a repeat reaches nobody.
+    let before = deliveries(&router);
+    for offset in 6..=8 {
+        assert!(router.mirror_accept("t", "E1", offset, Instant::now(), offset.to_string().as_bytes()));
+    }
+    assert!(router.mirror_accept("t", "E1", 7, Instant::now(), b"7"), "a repeat is accepted, and dropped");
+    assert_eq!(offsets(&frames.take()), vec![6, 7, 8]);
+    assert_eq!(offsets(&other.take()), vec![6, 7, 8]);
+    assert_eq!(deliveries(&router) - before, 6, "three publications to two subscribers");
+    assert_eq!(router.mirror_position("t"), Some((Arc::from("E1"), 8)));
+
+    // A broker link restored: what was missed meanwhile is sent, what was had is not.
+    assert!(router.mirror_sync("t", spec(100), "E1", 10, &entries(4, 10)));
+    assert_eq!(offsets(&frames.take()), vec![9, 10]);
+    assert_eq!(offsets(&other.take()), vec![9, 10]);
+    assert_eq!(router.mirror_position("t"), Some((Arc::from("E1"), 10)));
+}
+
+#[test]
+fn a_follow_that_fails_or_does_not_follow_answers_the_subscribe() {
+    let (router, rec, broker) = brokered();
+    let frames = Arc::new(Frames::default());
+    let conn = router.connect(frames.clone(), ConnInfo::new(TransportKind::InProcess));
+    let key = subscribe_call(&router, &rec, conn, 1);
+    assert_eq!(router.topic_subscribe(key, "t", spec(10), None), Ok(true));
+    let (_, done) = broker.take_follows().pop().unwrap();
+    done(Err(ErrorReply::framework(_core::protocol::ErrorCode::Unavailable, "broker down")));
+    let got = frames.take();
+    assert_eq!((got.len(), got[0]["error"]["code"].as_str()), (1, Some("unavailable")), "{got:?}");
+    assert_eq!(router.topic_presence("t").unwrap().0, Vec::<u64>::new());
+
+    // The broker says done but never loaded the topic: refused, not subscribed to nothing.
+    let key = subscribe_call(&router, &rec, conn, 2);
+    assert_eq!(router.topic_subscribe(key, "t", spec(10), None), Ok(true));
+    let (_, done) = broker.take_follows().pop().unwrap();
+    done(Ok(()));
+    let got = frames.take();
+    assert_eq!(got[0]["error"]["code"], "unavailable", "{got:?}");
+    assert!(got[0]["error"]["message"].as_str().unwrap().contains("could not be followed"));
+    assert_eq!(router.topic_presence("t").unwrap().0, Vec::<u64>::new());
+}
+
+#[test]
+fn mirror_accept_feeds_only_followed_topics() {
+    let (router, _rec, _broker) = brokered();
+    assert!(!router.mirror_accept("never", "E", 1, Instant::now(), b"1"), "an unknown topic");
+    router.topic_declare("declared", spec(10));
+    assert!(!router.mirror_accept("declared", "E", 1, Instant::now(), b"1"), "known, not followed");
+    assert_eq!(router.topic_presence("declared").unwrap().2, 0, "nothing taken");
+    assert_eq!(router.mirror_position("declared"), None);
+    assert!(router.mirror_sync("declared", spec(10), "E", 0, &[]));
+    assert!(router.mirror_accept("declared", "E", 1, Instant::now(), b"1"));
+    assert_eq!(router.topic_presence("declared").unwrap().2, 1);
+    let stats: std::collections::HashMap<_, _> = router.stats().snapshot().into_iter().collect();
+    assert_eq!(stats["publications"], 1);
+}
+
+#[test]
+fn the_host_gets_a_followed_topics_feed_but_not_the_history_loaded_by_the_first_sync() {
+    let (router, rec, broker) = brokered();
+    router.topic_host("h", spec(10), true).unwrap();
+    assert_eq!(broker.take_follows().len(), 1, "the host's topic is followed");
+    assert!(router.mirror_sync("h", spec(10), "E", 3, &entries(1, 3)));
+    assert!(router.mirror_accept("h", "E", 4, Instant::now(), b"4"));
+    assert!(router.mirror_sync("h", spec(10), "E", 6, &entries(1, 6)));
+    let got: Vec<u64> = rec
+        .0
+        .lock()
+        .iter()
+        .filter_map(|op| match op {
+            Op::Publication { offset, .. } => Some(*offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, vec![4, 5, 6], "the feed and what a restored link brought, not the history");
+}
+
+#[test]
+fn publishing_with_a_broker_goes_through_it_and_unsafe_data_reaches_nobody() {
+    // Alone, `topic_publish_with` publishes here and answers at once.
+    let (alone, _) = router();
+    let answer = Arc::new(Mutex::new(None));
+    let sink = answer.clone();
+    alone.topic_publish_with("t", spec(10), b"1", Box::new(move |r| *sink.lock() = Some(r)));
+    let (epoch, offset) = answer.lock().take().unwrap().unwrap();
+    assert_eq!((epoch, offset), (alone.topic_presence("t").unwrap().1, 1));
+
+    let (router, _rec, broker) = brokered();
+    let sink = answer.clone();
+    router.topic_publish_with("t", spec(10), br#"{"n":1}"#, Box::new(move |r| *sink.lock() = Some(r)));
+    assert!(answer.lock().is_none(), "answered by the broker, not yet");
+    assert!(router.topic_presence("t").is_none(), "nothing published here: the broker orders it");
+    let (topic, data, done) = broker.publishes.lock().pop().unwrap();
+    assert_eq!((topic.as_str(), &data[..]), ("t", &br#"{"n":1}"#[..]));
+    done(Ok(("E".into(), 42)));
+    assert_eq!(answer.lock().take().unwrap().unwrap(), ("E".to_string(), 42));
+
+    let sink = answer.clone();
+    router.topic_publish_with("t", spec(10), b"[9007199254740993]", Box::new(move |r| *sink.lock() = Some(r)));
+    let err = answer.lock().take().unwrap().unwrap_err();
+    assert_eq!(err.code, "invalid_params");
+    assert!(broker.publishes.lock().is_empty(), "refused before the broker");
+}
+
+/// A sink that holds its first frame until released: a publication stalled in fan-out holds
+/// its topic's lock.
+struct Stalling {
+    frames: Frames,
+    entered: std::sync::Barrier,
+    release: std::sync::Barrier,
+    stalled: std::sync::atomic::AtomicBool,
+}
+
+impl Sink for Stalling {
+    fn send(&self, frame: Bytes) {
+        if !self.stalled.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            self.entered.wait();
+            self.release.wait();
+        }
+        self.frames.send(frame);
+    }
+}
+
+#[test]
+fn a_resubscribe_whose_call_ends_while_it_waits_keeps_the_subscription_it_had() {
+    let (router, rec) = router();
+    let stalling = Arc::new(Stalling {
+        frames: Frames::default(),
+        entered: std::sync::Barrier::new(2),
+        release: std::sync::Barrier::new(2),
+        stalled: false.into(),
+    });
+    let slow = router.connect(stalling.clone(), ConnInfo::new(TransportKind::InProcess));
+    let frames = Arc::new(Frames::default());
+    let conn = router.connect(frames.clone(), ConnInfo::new(TransportKind::InProcess));
+    let key = subscribe_call(&router, &rec, conn, 1);
+    assert_eq!(router.topic_subscribe(key, "t", spec(10), None), Ok(true));
+    // The slow connection subscribes (its reply passes), then its sink stalls the next frame.
+    stalling.stalled.store(true, std::sync::atomic::Ordering::SeqCst);
+    let key = subscribe_call(&router, &rec, slow, 1);
+    assert_eq!(router.topic_subscribe(key, "t", spec(10), None), Ok(true));
+    stalling.stalled.store(false, std::sync::atomic::Ordering::SeqCst);
+    // A publication stalls in fan-out, under the topic's lock.
+    let publisher = {
+        let router = router.clone();
+        thread::spawn(move || router.topic_publish("t", spec(10), b"1").unwrap())
+    };
+    stalling.entered.wait();
+    // `conn` subscribes again (it is subscribed already); its call waits for the topic's lock.
+    let key = subscribe_call(&router, &rec, conn, 2);
+    let resubscribe = {
+        let router = router.clone();
+        thread::spawn(move || router.topic_subscribe(key, "t", spec(10), None))
+    };
+    thread::sleep(Duration::from_millis(200)); // let it reach the lock
+    router.receive(conn, br#"{"type":"cancel","id":2}"#);
+    stalling.release.wait();
+    publisher.join().unwrap();
+    assert_eq!(resubscribe.join().unwrap(), Ok(false), "its call had ended");
+    // It is still subscribed, and leaves the topic when it goes.
+    assert_eq!(router.topic_presence("t").unwrap().0, vec![slow, conn]);
+    router.disconnect(conn);
+    assert_eq!(router.topic_presence("t").unwrap().0, vec![slow]);
+}
