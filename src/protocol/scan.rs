@@ -103,7 +103,8 @@ pub fn scan(input: &[u8], limits: &Limits) -> Result<Scan, String> {
                     }
                 }
                 if let Some(f) = frames.last_mut() {
-                    if f.is_object && f.expecting_key {
+                    // Only an object's frame ever expects a key.
+                    if f.expecting_key {
                         f.key = (start, i);
                         f.expecting_key = false;
                     }
@@ -157,11 +158,12 @@ fn is_unsafe_integer(token: &[u8]) -> bool {
         return false;
     }
     let trimmed = digits.iter().position(|&d| d != b'0').map_or(&digits[..0], |p| &digits[p..]);
-    if trimmed.len() != 16 {
-        return trimmed.len() > 16;
+    match trimmed.len().cmp(&16) {
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Greater => true,
+        // Same length: compare as decimal strings.
+        std::cmp::Ordering::Equal => trimmed > MAX_SAFE_INTEGER.to_string().as_bytes(),
     }
-    // Same length: compare as decimal strings.
-    trimmed > MAX_SAFE_INTEGER.to_string().as_bytes()
 }
 
 fn path_of(input: &[u8], frames: &[Frame]) -> Vec<PathSeg> {
