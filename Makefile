@@ -49,7 +49,7 @@ bench: setup ## the benchmark tables (real window vs raw wry, the core alone, th
 mutants: setup ## mutation testing of the lines of the wire core changed since .ci/mutants-base (what CI runs)
 	. .venv/bin/activate && bash scripts/mutants.sh
 
-mutants-full: setup ## every mutant of the wire core's files against the Rust tests (about 1.5 hours on 2 cores)
+mutants-full: setup ## every mutant of the wire core's files against the Rust tests (about 1.5–2 hours on 2 cores)
 	. .venv/bin/activate && bash scripts/mutants.sh --full
 
 # Regenerate the checked-in generated files after an intended change, then review the diff.

@@ -8,7 +8,7 @@
 #
 #   scripts/mutants.sh               the mutants in the lines changed since the commit in
 #                                    .ci/mutants-base (what CI runs: seconds to minutes)
-#   scripts/mutants.sh --full        every mutant of the files in FULL below (about 1.5 h here)
+#   scripts/mutants.sh --full        every mutant of the files in FULL below (about 1.5–2 h here)
 #   scripts/mutants.sh --diff FILE   the mutants in the lines a diff of yours changes
 #
 # Mutants are built in place (the tree is edited and restored: don't edit it meanwhile) with
@@ -80,7 +80,7 @@ status=0
 # Without the window feature and without examples: src/webview is outside the scope, and
 # leaving it out (and the examples' links to WebKitGTK) makes each mutant's build about half.
 cargo mutants --in-place --no-shuffle --baseline skip --profile release --test-tool "$test_tool" \
-  --no-default-features --cargo-arg=--tests --timeout 60 --build-timeout 900 \
+  --no-default-features --cargo-arg=--tests --timeout 20 --build-timeout 900 \
   --output "$out" "${args[@]}" || status=$?
 case $status in 0 | 2 | 3) ;; *) echo "mutants: cargo-mutants failed (exit $status)" >&2; exit 1 ;; esac
 
