@@ -233,7 +233,7 @@ pub fn iterate_main_context(timeout: Duration) -> bool {
 
 /// Wait up to `timeout` for a reply from the GUI thread. When the caller owns the context
 /// (it is the GUI thread), it runs the context meanwhile: else the reply would never come.
-fn wait<T>(rx: &mpsc::Receiver<T>, timeout: Duration) -> Option<T> {
+pub(super) fn wait<T>(rx: &mpsc::Receiver<T>, timeout: Duration) -> Option<T> {
     let context = glib::MainContext::default();
     if !context.is_owner() {
         return rx.recv_timeout(timeout).ok();

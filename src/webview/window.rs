@@ -21,7 +21,7 @@ use wry::{
 use super::bridge;
 use super::endpoint::{self, Route, Routes};
 use super::error::WebviewError;
-use super::gui::{Proxy, UserEvent};
+use super::gui::{self, Proxy, UserEvent};
 use super::page::Page;
 use super::security::SecurityReport;
 use crate::assets::{AssetSource, DEFAULT_CSP, ORIGIN};
@@ -170,7 +170,8 @@ impl WindowHandle {
         }
         let (tx, rx) = mpsc::channel();
         self.send(UserEvent::Inspect(self.key, tx));
-        rx.recv_timeout(timeout).map_err(|_| WebviewError::GuiStopped("did not answer (is the window closed?)".into()))
+        // On the GUI thread itself (a Qt host's main thread) the wait runs the loop that answers.
+        gui::wait(&rx, timeout).ok_or_else(|| WebviewError::GuiStopped("did not answer (is the window closed?)".into()))
     }
 
     pub fn is_closed(&self) -> bool {
