@@ -516,7 +516,12 @@ class WebView:
         Main-thread handlers (``thread="main"``) with the default executor: a blocking
         ``show()`` runs them on its own thread while it waits, and serves the window from the
         app's loop on a thread of its own (so a busy handler never stalls the others); after
-        ``show(block=False)``, call `pump_main_thread` regularly from this thread (docs/dcc.md)."""
+        ``show(block=False)``, call `pump_main_thread` regularly from this thread (docs/dcc.md).
+
+        Inside a Qt application (Linux, Qt's GLib event dispatcher), the windows run on Qt's
+        main thread, driven by its loop: ``show(block=False)`` works from that thread (before
+        or after ``exec()`` started) or from any other while the loop runs; a blocking
+        ``show()`` on that thread raises `RuntimeError` (docs/dcc.md)."""
         self._check_can_open()
         if block and _core.gui_context_owned():
             raise RuntimeError(
