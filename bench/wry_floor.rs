@@ -17,11 +17,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tao::event::{Event, StartCause};
-use tao::event_loop::{ControlFlow, EventLoopBuilder};
-use tao::platform::run_return::EventLoopExtRunReturn;
-use tao::platform::unix::WindowExtUnix;
-use tao::window::WindowBuilder;
+use gtk::prelude::{ContainerExt, GtkWindowExt, WidgetExt};
 use webkit2gtk::gio::prelude::{InputStreamExtManual, MemoryInputStreamExt};
 use webkit2gtk::{
     gio, glib, SecurityManagerExt, URISchemeRequest, URISchemeRequestExt, URISchemeResponse, URISchemeResponseExt,
@@ -115,6 +111,9 @@ fn cpu_ns() -> u64 {
 const BIN_SMALL_ROUNDS: usize = 5;
 const BIN_LARGE_ROUNDS: usize = 2;
 
+/// What the loop does with each message of the page.
+type Handler = Box<dyn Fn(String)>;
+
 #[derive(Default)]
 struct State {
     phase: usize,
@@ -134,16 +133,31 @@ fn main() {
     let echo_rounds = 10usize;
     let mib = 1024 * 1024;
 
-    let mut event_loop = EventLoopBuilder::<String>::with_user_event().build();
-    let proxy = event_loop.create_proxy();
-    let window = WindowBuilder::new().with_title("wry floor").build(&event_loop).expect("window");
+    // GTK on this thread, run by a GLib main loop (as auroraview's standalone GUI thread is).
+    gtk::init().expect("gtk");
+    let main_loop = glib::MainLoop::new(None, false);
+    let window = gtk::Window::new(gtk::WindowType::Toplevel);
+    window.set_title("wry floor");
+    window.set_default_size(800, 600);
+    let vbox = gtk::Box::new(gtk::Orientation::Vertical, 0);
+    window.add(&vbox);
+    window.show_all();
     let state = Rc::new(RefCell::new(State::default()));
+    // Each message is handled at the loop's next iteration (as a user event of an event loop).
+    let handler: Rc<RefCell<Option<Handler>>> = Rc::new(RefCell::new(None));
+    let to_handler = handler.clone();
     let webview = WebViewBuilder::new()
         .with_html(PAGE)
         .with_ipc_handler(move |req| {
-            let _ = proxy.send_event(req.into_body());
+            let (handler, msg) = (to_handler.clone(), req.into_body());
+            glib::idle_add_local_full(glib::Priority::DEFAULT, move || {
+                if let Some(handle) = handler.borrow().as_ref() {
+                    handle(msg.clone());
+                }
+                glib::ControlFlow::Break
+            });
         })
-        .build_gtk(window.default_vbox().expect("vbox"))
+        .build_gtk(&vbox)
         .expect("webview");
     let context = webview.webview().context().expect("context");
     if let Some(security) = context.security_manager() {
@@ -154,14 +168,8 @@ fn main() {
     let (bin_small, bin_large) = (10usize, 100usize);
 
     let st = state.clone();
-    event_loop.run_return(move |event, _, flow| {
-        *flow = ControlFlow::Wait;
-        let Event::UserEvent(msg) = event else {
-            if let Event::NewEvents(StartCause::Init) = event {
-                *flow = ControlFlow::Wait;
-            }
-            return;
-        };
+    let quit = main_loop.clone();
+    *handler.borrow_mut() = Some(Box::new(move |msg: String| {
         let mut s = st.borrow_mut();
         let now = Instant::now();
         let eval = |js: &str| webview.evaluate_script(js).expect("evaluate_script");
@@ -257,9 +265,10 @@ fn main() {
                 s.results.push(("records_mib_per_s".into(), rate));
                 let body: Vec<String> = s.results.iter().map(|(k, v)| format!("\"{k}\":{v:.3}")).collect();
                 println!("{{{}}}", body.join(","));
-                *flow = ControlFlow::Exit;
+                quit.quit();
             }
             (phase, other) => panic!("unexpected message {other:?} in phase {phase}"),
         }
-    });
+    }));
+    main_loop.run();
 }

@@ -31,6 +31,9 @@ __all__ = [
     "encode_frame",
     "generate_token",
     "generate_typescript",
+    "gui_context_owned",
+    "gui_iterate",
+    "gui_mode",
     "gui_running",
     "shutdown_gui",
     "webkit_version",
@@ -285,6 +288,16 @@ def shutdown_gui(timeout: float = 2.0) -> bool:
     """Close every window and stop the GUI thread."""
 
 def gui_running() -> bool: ...
+def gui_mode() -> Literal["own", "host"] | None:
+    """Who runs the windows: our GUI thread's loop, a host's GLib loop (Qt's), or None yet."""
+
+def gui_iterate(timeout: float) -> bool:
+    """On the thread that owns GLib's default main context: run it ``timeout`` seconds, True.
+    Else False at once."""
+
+def gui_context_owned() -> bool:
+    """This thread owns GLib's default main context (a Qt application's main thread)."""
+
 def webkit_version() -> str:
     """The WebKitGTK version in use, e.g. ``"2.50.1"``."""
 

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,12 @@ def _shutdown_all() -> None:
     for view in views:
         view.close()
     for view in views:
-        view._wait_closed(2.0)
+        deadline = time.monotonic() + 2.0
+        # On a Qt application's main thread (it owns the GLib context that runs the windows)
+        # the closes happen only while this thread runs that context.
+        while not view._wait_closed(0) and _core.gui_iterate(0.005) and time.monotonic() < deadline:
+            pass
+        view._wait_closed(max(0.0, deadline - time.monotonic()))
     _core.shutdown_gui(2.0)
 
 
@@ -510,8 +516,19 @@ class WebView:
         Main-thread handlers (``thread="main"``) with the default executor: a blocking
         ``show()`` runs them on its own thread while it waits, and serves the window from the
         app's loop on a thread of its own (so a busy handler never stalls the others); after
-        ``show(block=False)``, call `pump_main_thread` regularly from this thread (docs/dcc.md)."""
+        ``show(block=False)``, call `pump_main_thread` regularly from this thread (docs/dcc.md).
+
+        Inside a Qt application (Linux, Qt's GLib event dispatcher), the windows run on Qt's
+        main thread, driven by its loop: ``show(block=False)`` works from that thread (before
+        or after ``exec()`` started) or from any other while the loop runs; a blocking
+        ``show()`` on that thread raises `RuntimeError` (docs/dcc.md)."""
         self._check_can_open()
+        if block and _core.gui_context_owned():
+            raise RuntimeError(
+                "show() would block this thread, but it owns the GLib main context that runs the windows "
+                "(a Qt application's main thread, with Qt's GLib event dispatcher): the window would never "
+                "be drawn. Use show(block=False) and let the host's event loop run (QApplication.exec())"
+            )
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -568,6 +585,10 @@ class WebView:
             open_and_serve()  # on the app's loop already (e.g. from a handler): open now
         else:
             home.call_soon_threadsafe(open_and_serve)
+            # On the thread that owns GLib's default main context (a Qt application's main
+            # thread) the window is built by this thread's loop: run it while waiting.
+            while not opened.done() and _core.gui_iterate(0.005):
+                pass
         opened.result()
 
     async def _run_serving_main_thread(self) -> None:

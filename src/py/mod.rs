@@ -25,6 +25,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(net::generate_token, m)?)?;
     m.add_function(wrap_pyfunction!(window::shutdown_gui, m)?)?;
     m.add_function(wrap_pyfunction!(window::gui_running, m)?)?;
+    m.add_function(wrap_pyfunction!(window::gui_mode, m)?)?;
+    m.add_function(wrap_pyfunction!(window::gui_iterate, m)?)?;
+    m.add_function(wrap_pyfunction!(window::gui_context_owned, m)?)?;
     m.add_function(wrap_pyfunction!(window::webkit_version, m)?)?;
     m.add_function(wrap_pyfunction!(generate_typescript, m)?)?;
     m.add_function(wrap_pyfunction!(check_js_safe, m)?)?;

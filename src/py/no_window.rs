@@ -41,3 +41,20 @@ pub fn webkit_version() -> PyResult<String> {
 pub fn gui_running() -> bool {
     false
 }
+
+#[pyfunction]
+pub fn gui_mode() -> Option<&'static str> {
+    None
+}
+
+/// No GUI: nothing to run.
+#[pyfunction]
+pub fn gui_iterate(timeout: f64) -> bool {
+    let _ = timeout;
+    false
+}
+
+#[pyfunction]
+pub fn gui_context_owned() -> bool {
+    false
+}

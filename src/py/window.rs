@@ -212,3 +212,29 @@ pub fn webkit_version() -> String {
 pub fn gui_running() -> bool {
     webview::running_host().is_some()
 }
+
+/// Who runs the windows: "own" (our GUI thread's loop), "host" (the host application's GLib
+/// loop, e.g. Qt's), or None before the first window.
+#[pyfunction]
+pub fn gui_mode() -> Option<&'static str> {
+    webview::running_host().map(|host| match host.mode() {
+        webview::Mode::OwnLoop => "own",
+        webview::Mode::HostLoop => "host",
+    })
+}
+
+/// When this thread owns GLib's default main context (a Qt application's main thread): run
+/// it for `timeout` seconds, so the windows make progress while this thread waits, and
+/// return True. False at once otherwise (another thread runs it).
+#[pyfunction]
+pub fn gui_iterate(py: Python<'_>, timeout: f64) -> bool {
+    let timeout = Duration::from_secs_f64(if timeout.is_finite() { timeout.max(0.0) } else { 0.0 });
+    py.detach(|| webview::iterate_main_context(timeout))
+}
+
+/// Whether this thread owns GLib's default main context (a Qt application's main thread, with
+/// Qt's GLib event dispatcher): windows then run only while this thread runs that loop.
+#[pyfunction]
+pub fn gui_context_owned() -> bool {
+    webview::owns_main_context()
+}

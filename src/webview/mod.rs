@@ -1,4 +1,4 @@
-//! The only code that touches wry and tao: the GUI thread (`gui`), windows (`window`), each
+//! The only code that touches wry and GTK: the GUI thread (`gui`), windows (`window`), each
 //! window's page lifecycle (`page`), the custom protocol (`endpoint` on WebKit, its rules in `scheme`,
 //! serving `crate::assets` and the call endpoint, large frames in parts in `upload`), the injected
 //! bridge (`bridge`) and the security report (`security`).
@@ -16,7 +16,7 @@ mod window;
 pub use crate::assets::{safe_relative, AssetResponse, AssetSource, DEFAULT_CSP, ORIGIN, SCHEME};
 pub use bridge::batch_script;
 pub use error::WebviewError;
-pub use gui::{host, running_host, Host};
+pub use gui::{host, iterate_main_context, owns_main_context, running_host, Host, Mode};
 pub use security::SecurityReport;
 pub use window::{Content, CrashPolicy, EvalError, WindowEvent, WindowHandle, WindowObserver, WindowSpec};
 

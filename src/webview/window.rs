@@ -11,10 +11,6 @@ use std::time::{Duration, Instant};
 
 use javascriptcore::ValueExt;
 use parking_lot::Mutex;
-use tao::dpi::LogicalSize;
-use tao::event_loop::{EventLoopProxy, EventLoopWindowTarget};
-use tao::platform::unix::WindowExtUnix;
-use tao::window::{Window, WindowBuilder};
 use webkit2gtk::{
     gio, glib, JavascriptError, LoadEvent, SettingsExt, UserContentManager, WebProcessTerminationReason, WebViewExt,
 };
@@ -25,7 +21,7 @@ use wry::{
 use super::bridge;
 use super::endpoint::{self, Route, Routes};
 use super::error::WebviewError;
-use super::gui::UserEvent;
+use super::gui::{self, Proxy, UserEvent};
 use super::page::Page;
 use super::security::SecurityReport;
 use crate::assets::{AssetSource, DEFAULT_CSP, ORIGIN};
@@ -119,13 +115,13 @@ pub struct WindowHandle {
     page: Arc<Page>,
     /// The renderer ended and no new document has committed since.
     crashed: Arc<AtomicBool>,
-    proxy: Arc<Mutex<EventLoopProxy<UserEvent>>>,
+    proxy: Proxy,
 }
 
 impl WindowHandle {
     fn send(&self, event: UserEvent) {
-        // Fails only after the loop exited: the window is gone, nothing left to do.
-        let _ = self.proxy.lock().send_event(event);
+        // Fails only after the GUI shut down: the window is gone, nothing left to do.
+        let _ = self.proxy.send(event);
     }
 
     pub fn key(&self) -> u64 {
@@ -174,7 +170,8 @@ impl WindowHandle {
         }
         let (tx, rx) = mpsc::channel();
         self.send(UserEvent::Inspect(self.key, tx));
-        rx.recv_timeout(timeout).map_err(|_| WebviewError::GuiStopped("did not answer (is the window closed?)".into()))
+        // On the GUI thread itself (a Qt host's main thread) the wait runs the loop that answers.
+        gui::wait(&rx, timeout).ok_or_else(|| WebviewError::GuiStopped("did not answer (is the window closed?)".into()))
     }
 
     pub fn is_closed(&self) -> bool {
@@ -227,7 +224,7 @@ impl Drop for RouteGuard {
 /// A window on the GUI thread. Field order is drop order: the webview goes before its window.
 pub struct Win {
     pub webview: Rc<WebView>,
-    pub window: Window,
+    _window: toplevel::Toplevel,
     _route: RouteGuard,
     /// The renderer ended and no new document has committed since (shared with the handle).
     crashed: Arc<AtomicBool>,
@@ -378,14 +375,80 @@ fn deliver(webview: &WebView, page: &Page) {
     }
 }
 
+/// The native toplevel window (GTK). Its own module: GTK's prelude brings methods (such as
+/// `settings`) that clash with WebKit's on the webview.
+mod toplevel {
+    use gtk::glib;
+    use gtk::prelude::*;
+
+    /// A GTK toplevel window holding a vertical box (the webview's container); destroyed
+    /// when dropped.
+    pub struct Toplevel {
+        window: gtk::Window,
+        vbox: gtk::Box,
+    }
+
+    impl Toplevel {
+        pub fn new(title: &str, width: f64, height: f64, resizable: bool) -> Toplevel {
+            let window = gtk::Window::new(gtk::WindowType::Toplevel);
+            window.set_title(title);
+            window.set_default_size(width.round().max(1.0) as i32, height.round().max(1.0) as i32);
+            // Resizability is set once the window is first configured: a window made
+            // non-resizable before that is sized to its content's request (a tiny webview),
+            // not to its default size (tao does the same).
+            let once: std::rc::Rc<std::cell::Cell<Option<glib::SignalHandlerId>>> = Default::default();
+            let handler = {
+                let once = once.clone();
+                window.connect_configure_event(move |window, _| {
+                    if let Some(id) = once.take() {
+                        window.disconnect(id);
+                        window.set_resizable(resizable);
+                    }
+                    false
+                })
+            };
+            once.set(Some(handler));
+            let vbox = gtk::Box::new(gtk::Orientation::Vertical, 0);
+            window.add(&vbox);
+            Toplevel { window, vbox }
+        }
+
+        pub fn vbox(&self) -> &gtk::Box {
+            &self.vbox
+        }
+
+        /// `on_close` runs when the user asks to close the window (its close button); the
+        /// window stays until it is dropped.
+        pub fn on_close_request(&self, on_close: impl Fn() + 'static) {
+            self.window.connect_delete_event(move |_, _| {
+                on_close();
+                glib::Propagation::Stop
+            });
+        }
+
+        pub fn show(&self) {
+            self.window.show_all();
+        }
+    }
+
+    impl Drop for Toplevel {
+        fn drop(&mut self) {
+            // SAFETY: the window is ours alone (a toplevel nobody else references); nothing
+            // uses it after this.
+            unsafe { self.window.destroy() };
+        }
+    }
+}
+
 /// Build window `key` on the GUI thread. Its page connects to the router only once the
-/// webview exists, so a failed open leaves nothing behind.
+/// webview exists, so a failed open leaves nothing behind. `fast_reply`: the IPC handler
+/// may wait briefly for a lone call's reply (own-loop mode only: it holds the GUI thread).
 pub fn build(
     key: u64,
     spec: WindowSpec,
-    target: &EventLoopWindowTarget<UserEvent>,
-    proxy: EventLoopProxy<UserEvent>,
+    proxy: Proxy,
     shared: &mut Shared,
+    fast_reply: bool,
 ) -> Result<(Win, WindowHandle), WebviewError> {
     let (url, allowed) = match &spec.content {
         Content::Url(url) => (url.clone(), Origin::parse(url).ok_or_else(|| WebviewError::InvalidUrl(url.clone()))?),
@@ -393,20 +456,19 @@ pub fn build(
             (format!("{ORIGIN}/"), Origin::parse(ORIGIN).ok_or_else(|| WebviewError::InvalidUrl(ORIGIN.into()))?)
         }
     };
-    let window = WindowBuilder::new()
-        .with_title(&spec.title)
-        .with_inner_size(LogicalSize::new(spec.width, spec.height))
-        .with_resizable(spec.resizable)
-        .with_visible(spec.visible)
-        .build(target)
-        .map_err(|e| WebviewError::Window(e.to_string()))?;
-    let proxy = Arc::new(Mutex::new(proxy));
+    let window = toplevel::Toplevel::new(&spec.title, spec.width, spec.height, spec.resizable);
+    {
+        let proxy = proxy.clone();
+        window.on_close_request(move || {
+            let _ = proxy.send(UserEvent::Close(key));
+        });
+    }
     let page = {
         let proxy = proxy.clone();
         Page::new(
             ConnInfo::window(spec.label.clone(), allowed.to_string()),
             Box::new(move || {
-                let _ = proxy.lock().send_event(UserEvent::Flush(key));
+                let _ = proxy.send(UserEvent::Flush(key));
             }),
         )
     };
@@ -434,7 +496,7 @@ pub fn build(
             }
             // The page awaits this call alone: its reply is likely microseconds away.
             if let Receipt::Accepted(_) = page.receive(&router, req.body().as_bytes()) {
-                if router.in_flight() == 1 && page.await_reply() {
+                if fast_reply && router.in_flight() == 1 && page.await_reply() {
                     if let Some(view) = this_view.get().and_then(Weak::upgrade) {
                         deliver(&view, &page);
                     }
@@ -486,9 +548,9 @@ pub fn build(
     };
     routes.lock().insert(view_id.clone(), route);
     let route = RouteGuard { routes: routes.clone(), id: view_id.clone() };
-    let vbox = window.default_vbox().ok_or_else(|| WebviewError::Window("the window has no GTK container".into()))?;
-    // On failure `route` drops here, taking the window's route with it.
-    let webview = Rc::new(builder.build_gtk(vbox).map_err(|e| WebviewError::Window(format!("the webview: {e}")))?);
+    // On failure `route` and `window` drop here, taking the window's route and the window with them.
+    let webview =
+        Rc::new(builder.build_gtk(window.vbox()).map_err(|e| WebviewError::Window(format!("the webview: {e}")))?);
     let _ = this_view.set(Rc::downgrade(&webview));
     endpoint::tag(&webview.webview(), &view_id);
     if !shared.registered {
@@ -557,16 +619,24 @@ pub fn build(
                 _ => None,
             };
             if let Some(next) = next {
-                let _ = proxy.lock().send_event(next);
+                let _ = proxy.send(next);
             }
         });
     }
     page.connect(&spec.router);
-    webview.load_url(&url).map_err(|e| WebviewError::Window(format!("loading {url}: {e}")))?;
+    if let Err(e) = webview.load_url(&url) {
+        // Nothing of the window stays: its page leaves the router, the window goes.
+        page.close(&spec.router);
+        release_ipc_handler(&webview.webview());
+        return Err(WebviewError::Window(format!("loading {url}: {e}")));
+    }
+    if spec.visible {
+        window.show();
+    }
     let handle = WindowHandle { key, page: page.clone(), crashed: crashed.clone(), proxy };
     let win = Win {
         webview,
-        window,
+        _window: window,
         _route: route,
         crashed,
         early_evals,
