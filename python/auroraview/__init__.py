@@ -25,7 +25,7 @@ from .errors import (
 from .mainthread import CallableExecutor, MainThreadExecutor, MainThreadUnavailable, PumpExecutor, QtExecutor
 from .server import Server
 from .topics import Rule, Topic, TopicsUnavailable
-from .webview import AuroraView, PageFault, WebView
+from .webview import AuroraView, PageFault, ReadyStage, WebView, gui_mode
 
 if TYPE_CHECKING:
     from .children import ChildContext, ChildManager, NotAChildError
@@ -91,6 +91,7 @@ __all__ = [
     "PageNavigated",
     "PumpExecutor",
     "QtExecutor",
+    "ReadyStage",
     "Rule",
     "Server",
     "Topic",
@@ -101,4 +102,5 @@ __all__ = [
     "__version__",
     "connect",
     "connect_async",
+    "gui_mode",
 ]

@@ -76,7 +76,8 @@ _WindowEvent = (
     tuple[Literal["loading", "loaded", "blocked"], str]
     | tuple[Literal["eval"], int, str | None, str | None, Literal["thrown", "crashed", "dropped"] | None]
     | tuple[Literal["crashed"], str, bool]
-    | tuple[Literal["closed"]]
+    | tuple[Literal["focus"], bool]
+    | tuple[Literal["closed", "bridge_ready", "shown"]]
 )
 
 #: False in the build without the window part (loaded where WebKitGTK is missing).
@@ -244,6 +245,8 @@ class Window:
         debug: bool = False,
         csp: str | None = None,
         on_crash: Literal["reload", "close", "notify"] = "reload",
+        parent: int | None = None,
+        embedded: bool = False,
     ) -> Window: ...
     @property
     def key(self) -> int: ...
@@ -263,7 +266,7 @@ class Window:
     def crashed(self) -> bool:
         """The renderer ended and the page has not been loaded again since."""
     def take_events(self) -> list[_WindowEvent]:
-        """``("loading", url)``, ``("loaded", url)``, ``("eval", id, json, None, None)`` or
+        """``("loading", url)``, ``("loaded", url)``, ``("bridge_ready",)``, ``("shown",)``, ``("eval", id, json, None, None)`` or
         ``("eval", id, None, why, "thrown" | "crashed" | "dropped")``, ``("crashed", reason, reloading)``, ``("blocked", url)``,
         ``("closed",)``."""
     def eval(self, id: int, js: str) -> None:
@@ -273,6 +276,13 @@ class Window:
         """Load the page again. Raises `WindowClosed`."""
     def inspect(self) -> str:
         """The webview's security-relevant configuration (JSON), read back from WebKit."""
+    @property
+    def native_id(self) -> int | None:
+        """The window's X11 window id (to embed it in a host's window); None off X11."""
+    def set_visible(self, visible: bool) -> None:
+        """Show or hide the window. Raises `WindowClosed`."""
+    def focus(self) -> None:
+        """Give the page the keyboard focus. Raises `WindowClosed`."""
     def close(self) -> None: ...
 
 def check_js_safe(data: bytes, root: str) -> None:
@@ -294,6 +304,9 @@ def gui_mode() -> Literal["own", "host"] | None:
 def gui_iterate(timeout: float) -> bool:
     """On the thread that owns GLib's default main context: run it ``timeout`` seconds, True.
     Else False at once."""
+
+def release_focus(xid: int) -> None:
+    """Give the keyboard focus to ``xid``, a host's X11 window (from an embedded page)."""
 
 def gui_context_owned() -> bool:
     """This thread owns GLib's default main context (a Qt application's main thread)."""

@@ -139,6 +139,9 @@ class App:
         self._in_loop_users = 0
         self._windows: dict[str, WebView] = {}
         self._background: asyncio.AbstractEventLoop | None = None
+        #: Windows about to open on the background loop (`_home_loop(lease=True)`): it is
+        #: not retired under them.
+        self._home_leases = 0
         self._warned_drop = False
         self._closed = False
         self._servers: list[Server] = []
@@ -364,6 +367,14 @@ class App:
             self._runtime = None
             self._topics.set_running(False)
         await runtime.stop(self.shutdown_grace)
+        # The last transport served from the app's background thread left: that thread ends
+        # (a host that opens and closes panels all day would otherwise keep one per app).
+        # A later window starts a new one.
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if loop is self._background and self._users == 0 and self._home_leases == 0:
+                self._background = None
+                loop.call_soon(loop.stop)
 
     def _handler_stops_app(self, exc: BaseException) -> None:
         """A handler raised `KeyboardInterrupt` or `SystemExit` (already answered; recorded
@@ -403,10 +414,13 @@ class App:
             if self._windows.get(view.label) is view:
                 del self._windows[view.label]
 
-    def _home_loop(self) -> asyncio.AbstractEventLoop:
+    def _home_loop(self, *, lease: bool = False) -> asyncio.AbstractEventLoop:
         """The loop to serve a window opened with ``show(block=False)`` on: the runtime's,
-        else the app's background thread (started once, a daemon)."""
+        else the app's background thread (a daemon, started when needed, ending when the
+        last transport it served leaves). ``lease``: a window will attach there; the thread
+        stays until it did (`_release_home`)."""
         with self._lock:
+            self._home_leases += lease
             loop = self.loop
             if loop is not None:
                 return loop
@@ -418,12 +432,20 @@ class App:
                     loop = asyncio.new_event_loop()
                     holder.append(loop)
                     ready.set()
-                    loop.run_forever()
+                    try:
+                        loop.run_forever()
+                    finally:
+                        loop.close()  # retired: a late call_soon_threadsafe raises, it does not hang
 
                 threading.Thread(target=run, name="auroraview-app", daemon=True).start()
                 ready.wait()
                 self._background = holder[0]
             return self._background
+
+    def _release_home(self) -> None:
+        """A window given the loop by ``_home_loop(lease=True)`` attached (or failed to)."""
+        with self._lock:
+            self._home_leases -= 1
 
     # -- the network ------------------------------------------------------------------
 

@@ -38,11 +38,18 @@ if TYPE_CHECKING:
     from ._runtime import Runtime
     from .app import App, MainThread
 
-__all__ = ["AuroraView", "PageFault", "PageNavigated", "WebView"]
+__all__ = ["AuroraView", "PageFault", "PageNavigated", "ReadyStage", "WebView", "gui_mode"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _labels = itertools.count(1)
+
+#: What `WebView.wait_ready` waits for: the native window exists (``"created"``), it is on
+#: screen (``"shown"``: mapped, by us or by the host embedding it), its first page finished
+#: loading (``"loaded"``), the page's bridge listens (``"bridge"``: events emitted from now on
+#: reach its listeners at once; those emitted before were held for it).
+ReadyStage = Literal["created", "shown", "loaded", "bridge"]
+_STAGES: tuple[ReadyStage, ...] = ("created", "shown", "loaded", "bridge")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 _live: set[WebView] = set()
@@ -67,6 +74,13 @@ class PageFault:
     reason: str
     url: str | None = None
     reloading: bool = False
+
+
+def gui_mode() -> Literal["own", "host"] | None:
+    """Who runs this process's windows: ``"own"`` (our ``auroraview-gui`` thread: a
+    standalone app), ``"host"`` (a host application's loop on its main thread: Qt's GLib
+    event dispatcher), or None while no window has opened yet (docs/dcc.md)."""
+    return _core.gui_mode()
 
 
 def _shutdown_all() -> None:
@@ -117,6 +131,11 @@ class WebView:
     made for it. ``sync_workers`` and ``spin_us`` configure an app made for this window (see
     `App`); they are errors when the app exists with other settings. So is ``main_thread``:
     what runs the handlers declared ``thread="main"`` (see `App` and docs/dcc.md).
+
+    ``parent`` embeds the window in another application's native window (on Linux an X11
+    window id): it fills that window, follows its size, and closes when it is destroyed. In
+    a Qt application use `auroraview.qt.WebViewWidget` instead, which also follows re-docking
+    (docs/dcc.md).
     """
 
     def __init__(
@@ -142,6 +161,7 @@ class WebView:
         on_fault: Callable[[PageFault], Any] | None = None,
         url_wait: float = 15.0,
         main_thread: MainThread = None,
+        parent: int | None = None,
     ) -> None:
         if not isinstance(title, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
             raise TypeError(f"title must be a string, got {type(title).__name__}")
@@ -171,6 +191,13 @@ class WebView:
         self.visible = visible
         self.debug = debug
         self.csp = csp
+        if parent is not None and (not isinstance(parent, int) or isinstance(parent, bool) or parent <= 0):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"parent must be a native window id (a positive int: an X11 window id), got {parent!r}")
+        self.parent = parent
+        #: Set by a host's widget that takes the native window (`auroraview.qt.WebViewWidget`).
+        self._embedded = False
+        #: The window has the keyboard focus (reported by the GUI thread).
+        self._has_focus = False
         self.commands = app.commands if app is not None else commands if commands is not None else Commands()
         self._app = app
         self._app_settings: dict[str, Any] = {
@@ -202,6 +229,8 @@ class WebView:
         self._loaded_once = False  # the window's first document has started loading
         self._shown = False  # `show()` / `run_async()` got as far as opening the window
         self._warned_emit = False  # emit() on the closed window was logged (once)
+        #: Each ready stage this window reached (see `wait_ready`), set once.
+        self._stages: dict[ReadyStage, threading.Event] = {stage: threading.Event() for stage in _STAGES}
 
     @property
     def label(self) -> str:
@@ -411,8 +440,12 @@ class WebView:
         if fatal is not None:
             raise fatal
 
-    async def _serve(self) -> None:
-        self._open()
+    async def _serve(self, *, leased: bool = False) -> None:
+        try:
+            self._open()
+        finally:
+            if leased:
+                self.app._release_home()
         await self._lifetime()
 
     def _open(self) -> None:
@@ -457,6 +490,8 @@ class WebView:
                 debug=self.debug,
                 csp=self.csp,
                 on_crash=self.on_crash,
+                parent=self.parent,
+                embedded=self._embedded,
             )
         except BaseException as exc:
             self._open_error = exc
@@ -468,6 +503,7 @@ class WebView:
             _live.add(self)
         _register_atexit()
         loop.add_reader(self._window.fileno(), self._on_window_events)
+        self._stages["created"].set()
         self._opened.set()
         if self._close_requested:  # close() was called while the window was opening
             self._window.close()
@@ -545,8 +581,9 @@ class WebView:
                     "show() blocks the thread; inside a running event loop use `await webview.run_async()`"
                 )
             home = self.app.loop
-            if home is None and pump is not None:
-                home = self.app._home_loop()
+            leased = home is None and pump is not None
+            if leased:
+                home = self.app._home_loop(lease=True)
             if home is None:
                 try:
                     asyncio.run(self._run_serving_main_thread())
@@ -559,7 +596,7 @@ class WebView:
             else:
                 try:
                     with pump._serving() if pump is not None else contextlib.nullcontext():
-                        served = asyncio.run_coroutine_threadsafe(self._serve(), home)
+                        served = asyncio.run_coroutine_threadsafe(self._serve(leased=leased), home)
                         if pump is not None:
                             served.add_done_callback(lambda _: pump._wake())
                             pump._pump_until(served.done)
@@ -569,7 +606,7 @@ class WebView:
                     raise
                 self._raise_fatal()
             return
-        home = self.app._home_loop()
+        home = self.app._home_loop(lease=True)
         opened: concurrent.futures.Future[None] = concurrent.futures.Future()
 
         def open_and_serve() -> None:
@@ -578,6 +615,8 @@ class WebView:
             except BaseException as exc:  # noqa: BLE001 - reported to show()
                 opened.set_exception(exc)
                 return
+            finally:
+                self.app._release_home()
             opened.set_result(None)
             self._task = home.create_task(self._lifetime())
 
@@ -646,6 +685,81 @@ class WebView:
             if deadline is not None and loop.time() > deadline:
                 raise TimeoutError("the window did not open")
             await asyncio.sleep(0.005)
+
+    def reached(self, stage: ReadyStage) -> bool:
+        """Whether the window has reached ``stage`` (see `wait_ready`)."""
+        return self._stage(stage).is_set()
+
+    async def wait_ready(self, stage: ReadyStage = "bridge", *, timeout: float | None = 30.0) -> None:
+        """Wait until the window reached ``stage``: ``"created"`` (the native window exists),
+        ``"shown"`` (it is on screen), ``"loaded"`` (its first page finished loading) or
+        ``"bridge"`` (the page's bridge listens). Returns at once when it was reached before
+        (a stage is reached once per window: a reload does not reset it). Usable before
+        `show` (it waits for the window to open). Raises what opening raised, `WindowClosed`
+        when the window closes (or was closed) first, and `TimeoutError` after ``timeout``."""
+        event = self._stage(stage)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not event.is_set():
+            self._check_not_ended(stage)
+            if deadline is not None and loop.time() > deadline:
+                raise TimeoutError(f"window {self.label!r} did not reach {stage!r} within {timeout}s")
+            await asyncio.sleep(0.005)
+
+    def wait_ready_blocking(self, stage: ReadyStage = "bridge", *, timeout: float | None = 30.0) -> None:
+        """`wait_ready` for synchronous code (a host's script editor, a Qt slot). On the
+        thread that runs the windows (a Qt application's main thread) it runs that thread's
+        event loop while it waits, as `QEventLoop.exec` would: nothing else could make the
+        stage happen."""
+        event = self._stage(stage)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not event.is_set():
+            self._check_not_ended(stage)
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"window {self.label!r} did not reach {stage!r} within {timeout}s")
+            if not _core.gui_iterate(0.005):
+                event.wait(0.005)
+
+    def _stage(self, stage: ReadyStage) -> threading.Event:
+        try:
+            return self._stages[stage]
+        except KeyError:
+            raise ValueError(f"stage must be one of {', '.join(map(repr, _STAGES))}, got {stage!r}") from None
+
+    def _check_not_ended(self, stage: ReadyStage) -> None:
+        if self._open_error is not None:
+            raise self._open_error
+        if self._close_requested:
+            raise WindowClosed(f"window {self.label!r} closed before it reached {stage!r}")
+
+    @property
+    def native_id(self) -> int | None:
+        """The open window's native id, for a host application to embed it (on Linux its
+        X11 window id; None on another display server, or when the window is not open)."""
+        window = self._window
+        return window.native_id if window is not None else None
+
+    def focus(self) -> None:
+        """Give the page the keyboard focus (from any thread). For an embedded window (see
+        ``parent``), which no window manager focuses: a click in the page does it too.
+        Raises `WindowClosed` when the window is not open."""
+        window = self._window
+        if window is None:
+            raise WindowClosed("the window is not open")
+        window.focus()
+
+    @property
+    def has_focus(self) -> bool:
+        """The window has the keyboard focus."""
+        return self._has_focus and self.is_open
+
+    def set_visible(self, visible: bool) -> None:
+        """Show or hide the open window (from any thread). Raises `WindowClosed` when it is
+        not open."""
+        window = self._window
+        if window is None:
+            raise WindowClosed("the window is not open")
+        window.set_visible(visible)
 
     @property
     def is_open(self) -> bool:
@@ -738,7 +852,13 @@ class WebView:
                     )
                     self._fault(PageFault("blocked", "origin_not_allowed", url))
                 case ("loaded", _):
-                    pass
+                    self._stages["loaded"].set()
+                case ("bridge_ready",):
+                    self._stages["bridge"].set()
+                case ("shown",):
+                    self._stages["shown"].set()
+                case ("focus", focused):
+                    self._has_focus = focused
                 case _:
                     pass
 

@@ -28,6 +28,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(window::gui_mode, m)?)?;
     m.add_function(wrap_pyfunction!(window::gui_iterate, m)?)?;
     m.add_function(wrap_pyfunction!(window::gui_context_owned, m)?)?;
+    m.add_function(wrap_pyfunction!(window::release_focus, m)?)?;
     m.add_function(wrap_pyfunction!(window::webkit_version, m)?)?;
     m.add_function(wrap_pyfunction!(generate_typescript, m)?)?;
     m.add_function(wrap_pyfunction!(check_js_safe, m)?)?;

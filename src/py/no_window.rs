@@ -58,3 +58,9 @@ pub fn gui_iterate(timeout: f64) -> bool {
 pub fn gui_context_owned() -> bool {
     false
 }
+
+/// No GUI: no window holds the focus.
+#[pyfunction]
+pub fn release_focus(xid: u64) {
+    let _ = xid;
+}

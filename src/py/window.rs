@@ -36,7 +36,7 @@ pub struct Window {
 #[pymethods]
 impl Window {
     #[new]
-    #[pyo3(signature = (core, *, label, title, url=None, assets=None, html=None, width=1024.0, height=768.0, resizable=true, visible=true, debug=false, csp=None, on_crash="reload"))]
+    #[pyo3(signature = (core, *, label, title, url=None, assets=None, html=None, width=1024.0, height=768.0, resizable=true, visible=true, debug=false, csp=None, on_crash="reload", parent=None, embedded=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -53,6 +53,8 @@ impl Window {
         debug: bool,
         csp: Option<String>,
         on_crash: &str,
+        parent: Option<u64>,
+        embedded: bool,
     ) -> PyResult<Self> {
         let on_crash = match on_crash {
             "reload" => CrashPolicy::Reload,
@@ -89,6 +91,8 @@ impl Window {
             content,
             csp,
             on_crash,
+            parent,
+            embedded,
             router: core.router(),
             observer: Arc::new(QueueObserver(events.clone())),
         };
@@ -130,7 +134,7 @@ impl Window {
         self.events.fileno()
     }
 
-    /// `("loading", url)`, `("loaded", url)`, `("eval", id, json, None, None)` or
+    /// `("loading", url)`, `("loaded", url)`, `("bridge_ready",)`, `("shown",)`, `("eval", id, json, None, None)` or
     /// `("eval", id, None, why, "thrown" | "crashed" | "dropped")`, `("crashed", reason, reloading)`, `("blocked", url)`,
     /// `("closed",)`, in order.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
@@ -139,6 +143,9 @@ impl Window {
             let item = match event {
                 WindowEvent::PageLoading(url) => ("loading", url).into_pyobject(py)?.into_any(),
                 WindowEvent::PageLoaded(url) => ("loaded", url).into_pyobject(py)?.into_any(),
+                WindowEvent::BridgeReady => ("bridge_ready",).into_pyobject(py)?.into_any(),
+                WindowEvent::Shown => ("shown",).into_pyobject(py)?.into_any(),
+                WindowEvent::Focus(focused) => ("focus", focused).into_pyobject(py)?.into_any(),
                 WindowEvent::EvalResult { id, result: Ok(json) } => {
                     ("eval", id, Some(json), None::<String>, None::<&str>).into_pyobject(py)?.into_any()
                 }
@@ -185,9 +192,34 @@ impl Window {
         self.handle.is_crashed()
     }
 
+    /// The window's X11 window id (to embed it in a host's window), None off X11.
+    #[getter]
+    fn native_id(&self) -> Option<u64> {
+        self.handle.native_id()
+    }
+
+    /// Give the page the keyboard focus (from any thread). Raises `WindowClosed`.
+    fn focus(&self) -> PyResult<()> {
+        self.handle.focus().map_err(webview_err)
+    }
+
+    /// Show or hide the window (from any thread). Raises `WindowClosed` when it is closed.
+    fn set_visible(&self, visible: bool) -> PyResult<()> {
+        self.handle.set_visible(visible).map_err(webview_err)
+    }
+
     /// Close the window (from any thread). `("closed",)` follows.
     fn close(&self) {
         self.handle.close();
+    }
+}
+
+/// Give the keyboard focus to `xid`, a host's X11 window (after a click in the host's own
+/// widgets took it back from an embedded page). Nothing when no window was ever opened.
+#[pyfunction]
+pub fn release_focus(xid: u64) {
+    if let Some(host) = webview::running_host() {
+        host.release_focus(xid);
     }
 }
 

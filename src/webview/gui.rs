@@ -44,6 +44,10 @@ pub enum UserEvent {
     Flush(u64),
     Eval(u64, u64, String),
     Reload(u64),
+    SetVisible(u64, bool),
+    Focus(u64),
+    /// Give the keyboard focus back to a host's X11 window (a click in the host's widgets).
+    ReleaseFocus(u64),
     Close(u64),
     /// Close every window (and, in own-loop mode, stop the loop); answered once done.
     Shutdown(mpsc::Sender<()>),
@@ -218,17 +222,8 @@ pub fn iterate_main_context(timeout: Duration) -> bool {
     if !context.is_owner() {
         return false;
     }
-    let deadline = Instant::now() + timeout;
-    loop {
-        let dispatched = context.iteration(false);
-        let now = Instant::now();
-        if now >= deadline {
-            return true;
-        }
-        if !dispatched {
-            std::thread::sleep((deadline - now).min(Duration::from_micros(200)));
-        }
-    }
+    run_context_until(&context, Instant::now() + timeout, || false);
+    true
 }
 
 /// Wait up to `timeout` for a reply from the GUI thread. When the caller owns the context
@@ -238,18 +233,31 @@ pub(super) fn wait<T>(rx: &mpsc::Receiver<T>, timeout: Duration) -> Option<T> {
     if !context.is_owner() {
         return rx.recv_timeout(timeout).ok();
     }
-    let deadline = Instant::now() + timeout;
-    loop {
-        match rx.try_recv() {
-            Ok(value) => return Some(value),
-            Err(mpsc::TryRecvError::Disconnected) => return None,
-            Err(mpsc::TryRecvError::Empty) => {}
+    let mut reply = None;
+    run_context_until(&context, Instant::now() + timeout, || match rx.try_recv() {
+        Ok(value) => {
+            reply = Some(value);
+            true
         }
-        if Instant::now() >= deadline {
-            return None;
+        Err(mpsc::TryRecvError::Disconnected) => true,
+        Err(mpsc::TryRecvError::Empty) => false,
+    });
+    reply
+}
+
+/// On the owner of `context`: dispatch what is ready until `done()` or `deadline`, sleeping
+/// in short steps when nothing is. True when `done()` said so.
+fn run_context_until(context: &glib::MainContext, deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
+    loop {
+        if done() {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
         }
         if !context.iteration(false) {
-            std::thread::sleep(Duration::from_micros(100));
+            std::thread::sleep((deadline - now).min(Duration::from_micros(200)));
         }
     }
 }
@@ -375,6 +383,11 @@ impl Host {
         }
     }
 
+    /// Give the keyboard focus back to `xid`, a host's X11 window.
+    pub fn release_focus(&self, xid: u64) {
+        let _ = self.proxy.send(UserEvent::ReleaseFocus(xid));
+    }
+
     /// Close every window and stop the GUI thread (at interpreter exit). Idempotent. In
     /// host-loop mode the host's loop is left alone: only our windows close.
     pub fn shutdown(&self, timeout: Duration) -> bool {
@@ -439,6 +452,22 @@ impl Gui {
             UserEvent::Reload(key) => {
                 if let Some(w) = self.windows.get(&key) {
                     w.reload();
+                }
+            }
+            UserEvent::SetVisible(key, visible) => {
+                if let Some(w) = self.windows.get(&key) {
+                    w.set_visible(visible);
+                }
+            }
+            UserEvent::Focus(key) => {
+                if let Some(w) = self.windows.get(&key) {
+                    w.focus();
+                }
+            }
+            UserEvent::ReleaseFocus(xid) => {
+                // Any of our windows reaches the display (the focus is the X server's).
+                if let Some(w) = self.windows.values().next() {
+                    w.release_focus(xid);
                 }
             }
             UserEvent::Close(key) => self.close(key),

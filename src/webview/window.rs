@@ -51,6 +51,13 @@ pub struct WindowSpec {
     pub csp: Option<String>,
     /// What the window does when its renderer (WebKit's web process) ends.
     pub on_crash: CrashPolicy,
+    /// A native window of another application to live in (X11 window id): the window is
+    /// made a child of it, fills it and follows its size, and closes when it is destroyed.
+    pub parent: Option<u64>,
+    /// The window lives inside another application's window (given as `parent`, or taken
+    /// by a host such as a Qt widget through its native id): a click in the page takes
+    /// the keyboard focus, as no window manager gives it to an embedded window.
+    pub embedded: bool,
     pub router: Arc<Router>,
     pub observer: Arc<dyn WindowObserver>,
 }
@@ -95,6 +102,12 @@ pub enum WindowEvent {
     PageLoading(String),
     /// The page finished loading.
     PageLoaded(String),
+    /// The page's bridge is listening: frames held for it are delivered from now on.
+    BridgeReady,
+    /// The window is on screen (mapped: by us, or by the host that embeds it).
+    Shown,
+    /// The window got (true) or lost (false) the keyboard focus.
+    Focus(bool),
     /// Result of `eval` number `id`: the value as JSON (as WebKit reports it; empty for
     /// `undefined`), or why it failed.
     EvalResult { id: u64, result: Result<String, EvalError> },
@@ -116,6 +129,7 @@ pub struct WindowHandle {
     /// The renderer ended and no new document has committed since.
     crashed: Arc<AtomicBool>,
     proxy: Proxy,
+    native_id: Option<u64>,
 }
 
 impl WindowHandle {
@@ -161,6 +175,30 @@ impl WindowHandle {
 
     pub fn close(&self) {
         self.send(UserEvent::Close(self.key));
+    }
+
+    /// The window's native id (its X11 window id), for a host to embed it; `None` when the
+    /// display is not X11.
+    pub fn native_id(&self) -> Option<u64> {
+        self.native_id
+    }
+
+    /// Give the page the keyboard focus (an embedded window: its host's Tab, say).
+    pub fn focus(&self) -> Result<(), WebviewError> {
+        if self.page.is_closed() {
+            return Err(WebviewError::Closed);
+        }
+        self.send(UserEvent::Focus(self.key));
+        Ok(())
+    }
+
+    /// Show or hide the window.
+    pub fn set_visible(&self, visible: bool) -> Result<(), WebviewError> {
+        if self.page.is_closed() {
+            return Err(WebviewError::Closed);
+        }
+        self.send(UserEvent::SetVisible(self.key, visible));
+        Ok(())
     }
 
     /// The window's security-relevant configuration, read on the GUI thread.
@@ -311,6 +349,18 @@ impl Win {
         }
     }
 
+    pub fn set_visible(&self, visible: bool) {
+        self._window.set_visible(visible);
+    }
+
+    pub fn focus(&self) {
+        self._window.take_focus();
+    }
+
+    pub fn release_focus(&self, xid: u64) {
+        self._window.give_focus_to(xid);
+    }
+
     /// Deliver every frame ready for the page in one script evaluation.
     pub fn deliver(&self) {
         deliver(&self.webview, &self.page);
@@ -426,10 +476,162 @@ mod toplevel {
             });
         }
 
+        /// `on_destroyed` runs when the native window was destroyed by someone else (the
+        /// application embedding it destroyed its parent window).
+        pub fn on_destroyed(&self, on_destroyed: impl Fn() + 'static) {
+            self.window.connect_destroy_event(move |_, _| {
+                on_destroyed();
+                glib::Propagation::Proceed // GTK destroys the widgets whose window is gone
+            });
+        }
+
+        /// `on_focus` runs with true when the window gets the keyboard focus, false when it
+        /// loses it.
+        pub fn on_focus(&self, on_focus: impl Fn(bool) + 'static) {
+            let on_focus = std::rc::Rc::new(on_focus);
+            let on_out = on_focus.clone();
+            self.window.connect_focus_in_event(move |_, _| {
+                on_focus(true);
+                glib::Propagation::Proceed
+            });
+            self.window.connect_focus_out_event(move |_, _| {
+                on_out(false);
+                glib::Propagation::Proceed
+            });
+        }
+
+        /// A click in `content` gives this window the X keyboard focus. For an embedded
+        /// window, which no window manager focuses: without it, keys reach the page only
+        /// while the pointer is over it (X sends them to the pointer's window when the
+        /// focused one, the host's, is its ancestor).
+        pub fn focus_on_click(&self, content: &gtk::Widget) {
+            let window = self.window.downgrade();
+            content.connect_button_press_event(move |_, _| {
+                if let Some(window) = window.upgrade() {
+                    set_input_focus(&window, None);
+                }
+                glib::Propagation::Proceed
+            });
+        }
+
+        /// Take the X keyboard focus now.
+        pub fn take_focus(&self) {
+            set_input_focus(&self.window, None);
+        }
+
+        /// Give the X keyboard focus to `xid` (a host's window).
+        pub fn give_focus_to(&self, xid: u64) {
+            set_input_focus(&self.window, Some(xid));
+        }
+
+        /// `on_mapped` runs each time the window goes on screen.
+        pub fn on_mapped(&self, on_mapped: impl Fn() + 'static) {
+            self.window.connect_map_event(move |_, _| {
+                on_mapped();
+                glib::Propagation::Proceed
+            });
+        }
+
         pub fn show(&self) {
             self.window.show_all();
         }
+
+        pub fn set_visible(&self, visible: bool) {
+            if visible {
+                self.window.show_all();
+            } else {
+                self.window.hide();
+            }
+        }
+
+        /// The window's X11 id (the native window is made now if it was not yet); `None`
+        /// on another display server.
+        pub fn xid(&self) -> Option<u64> {
+            self.window.realize();
+            let native = self.window.window()?.downcast::<gdkx11::X11Window>().ok()?;
+            Some(native.xid())
+        }
+
+        /// Make the window a child of `parent`, another application's X11 window: at its
+        /// top-left corner, filling it, following its size (read every `FOLLOW_EVERY`). GDK
+        /// keeps treating it as a toplevel (focus and keyboard as for any window); when
+        /// the parent is destroyed, so is this window (`on_destroyed`).
+        pub fn embed_in(&self, parent: u64) -> Result<(), String> {
+            use gtk::glib::translate::{from_glib_full, ToGlibPtr};
+
+            self.window.realize();
+            let native = self.window.window().ok_or("the window has no native window")?;
+            let display = native
+                .display()
+                .downcast::<gdkx11::X11Display>()
+                .map_err(|_| "a parent window handle needs an X11 display".to_string())?;
+            let xid =
+                std::os::raw::c_ulong::try_from(parent).map_err(|_| format!("{parent} is not an X11 window id"))?;
+            display.error_trap_push();
+            // SAFETY: a valid display; the result is a new reference, or NULL when there is no
+            // such window (the binding's safe wrapper panics on NULL).
+            let foreign = unsafe { gdkx11::ffi::gdk_x11_window_foreign_new_for_display(display.to_glib_none().0, xid) };
+            if foreign.is_null() {
+                display.error_trap_pop_ignored();
+                return Err(format!("there is no X11 window {parent:#x}"));
+            }
+            // SAFETY: non-NULL, and ours (transfer full).
+            let foreign: gtk::gdk::Window = unsafe { from_glib_full(foreign.cast::<gtk::gdk::ffi::GdkWindow>()) };
+            native.reparent(&foreign, 0, 0);
+            let (_, _, width, height) = foreign.geometry();
+            if display.error_trap_pop() != 0 {
+                return Err(format!("cannot embed into X11 window {parent:#x} (it was destroyed?)"));
+            }
+            self.window.resize(width.max(1), height.max(1));
+            let weak = self.window.downgrade();
+            let mut size = (width, height);
+            glib::timeout_add_local(FOLLOW_EVERY, move || {
+                let Some(window) = weak.upgrade() else { return glib::ControlFlow::Break };
+                display.error_trap_push();
+                let (_, _, width, height) = foreign.geometry();
+                if display.error_trap_pop() != 0 {
+                    return glib::ControlFlow::Break; // the parent is gone, and this window with it
+                }
+                if (width, height) != size && width > 0 && height > 0 {
+                    size = (width, height);
+                    window.resize(width, height);
+                }
+                glib::ControlFlow::Continue
+            });
+            Ok(())
+        }
     }
+
+    /// `XSetInputFocus` to `target` (another application's X11 window), or to `window`'s
+    /// own; X errors (a window gone meanwhile) are trapped. Not GDK's `focus`, which asks
+    /// the window manager (`_NET_ACTIVE_WINDOW`): it ignores an embedded window.
+    pub fn set_input_focus(window: &gtk::Window, target: Option<u64>) {
+        let Some(native) = window.window() else { return };
+        let Ok(display) = native.display().downcast::<gdkx11::X11Display>() else { return };
+        let xid = match target {
+            Some(xid) => xid as std::os::raw::c_ulong,
+            None => match native.downcast_ref::<gdkx11::X11Window>() {
+                Some(own) => own.xid(),
+                None => return,
+            },
+        };
+        display.error_trap_push();
+        // SAFETY: the display is GDK's open X11 connection; errors are trapped.
+        unsafe {
+            use gtk::glib::translate::ToGlibPtr;
+            let xdisplay = gdkx11::ffi::gdk_x11_display_get_xdisplay(display.to_glib_none().0);
+            gdkx11::x11::xlib::XSetInputFocus(
+                xdisplay,
+                xid,
+                gdkx11::x11::xlib::RevertToParent,
+                gdkx11::x11::xlib::CurrentTime,
+            );
+        }
+        display.error_trap_pop_ignored();
+    }
+
+    /// How often an embedded window reads its parent's size.
+    const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
     impl Drop for Toplevel {
         fn drop(&mut self) {
@@ -463,6 +665,24 @@ pub fn build(
             let _ = proxy.send(UserEvent::Close(key));
         });
     }
+    {
+        let proxy = proxy.clone();
+        window.on_destroyed(move || {
+            let _ = proxy.send(UserEvent::Close(key));
+        });
+    }
+    {
+        let observer = spec.observer.clone();
+        window.on_mapped(move || observer.on_event(WindowEvent::Shown));
+    }
+    {
+        let observer = spec.observer.clone();
+        window.on_focus(move |focused| observer.on_event(WindowEvent::Focus(focused)));
+    }
+    if let Some(parent) = spec.parent {
+        window.embed_in(parent).map_err(WebviewError::Window)?;
+    }
+    let native_id = window.xid();
     let page = {
         let proxy = proxy.clone();
         Page::new(
@@ -485,8 +705,8 @@ pub fn build(
     let this_view: Rc<OnceCell<Weak<WebView>>> = Rc::new(OnceCell::new());
     let early_evals: EarlyEvals = Rc::new(RefCell::new(Some(Vec::new())));
     {
-        let (router, page, allowed, this_view) =
-            (spec.router.clone(), page.clone(), allowed.clone(), this_view.clone());
+        let (router, page, allowed, this_view, observer) =
+            (spec.router.clone(), page.clone(), allowed.clone(), this_view.clone(), spec.observer.clone());
         builder = builder.with_ipc_handler(move |req| {
             // On Linux wry reports the main frame's URL here, even for iframes: the page key
             // is what keeps frames out (ipc::gate).
@@ -494,13 +714,15 @@ pub fn build(
                 page.refuse();
                 return;
             }
-            // The page awaits this call alone: its reply is likely microseconds away.
-            if let Receipt::Accepted(_) = page.receive(&router, req.body().as_bytes()) {
-                if fast_reply && router.in_flight() == 1 && page.await_reply() {
+            match page.receive(&router, req.body().as_bytes()) {
+                Receipt::Ready => observer.on_event(WindowEvent::BridgeReady),
+                // The page awaits this call alone: its reply is likely microseconds away.
+                Receipt::Accepted(_) if fast_reply && router.in_flight() == 1 && page.await_reply() => {
                     if let Some(view) = this_view.get().and_then(Weak::upgrade) {
                         deliver(&view, &page);
                     }
                 }
+                _ => {}
             }
         });
     }
@@ -552,6 +774,9 @@ pub fn build(
     let webview =
         Rc::new(builder.build_gtk(window.vbox()).map_err(|e| WebviewError::Window(format!("the webview: {e}")))?);
     let _ = this_view.set(Rc::downgrade(&webview));
+    if spec.embedded || spec.parent.is_some() {
+        window.focus_on_click(glib::object::Cast::upcast_ref(&webview.webview()));
+    }
     endpoint::tag(&webview.webview(), &view_id);
     if !shared.registered {
         let context =
@@ -633,7 +858,7 @@ pub fn build(
     if spec.visible {
         window.show();
     }
-    let handle = WindowHandle { key, page: page.clone(), crashed: crashed.clone(), proxy };
+    let handle = WindowHandle { key, page: page.clone(), crashed: crashed.clone(), proxy, native_id };
     let win = Win {
         webview,
         _window: window,
