@@ -17,6 +17,10 @@ APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config xvfb xauth x11-ap
 # own server on a loopback port it picks, and stops it).
 if [ -n "${AURORAVIEW_SETUP_TESTS:-}" ]; then
   APT_PACKAGES+=(chromium)
+  # The Qt host tests (tests/e2e/test_qt_dock.py): the libraries PySide6's xcb platform
+  # plugin loads, xdotool for real key presses into an embedded page, xwininfo.
+  APT_PACKAGES+=(libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0 libxcb-randr0
+    libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 xdotool x11-utils)
 fi
 # The brokers: for the tests, and for the benchmark (`make bench` sets AURORAVIEW_SETUP_BROKERS=1).
 if [ -n "${AURORAVIEW_SETUP_TESTS:-}${AURORAVIEW_SETUP_BROKERS:-}" ]; then

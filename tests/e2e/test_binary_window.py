@@ -241,8 +241,11 @@ async def test_a_100_mib_echo_peaks_within_a_bounded_multiple_of_its_size_in_the
     print(f"100 MiB echo: host peak RSS grew {grown / MIB:.0f} MiB ({grown / (100 * MIB):.2f}×)")
     # WebKit holds a request body twice in this process before the endpoint reads it, so the
     # page posts a frame over 33 MiB in parts (upload.rs): measured 2.62 to 2.68× here, against
-    # 3.96 to 4.10× posted whole (docs/binary.md, "Memory"). A copy more (+1×) fails this.
-    assert grown <= 3 * 100 * MIB, f"peak RSS grew {grown / MIB:.0f} MiB for a 100 MiB echo"
+    # 3.96 to 4.10× posted whole (docs/binary.md, "Memory"). Once, in a full-suite run after
+    # hundreds of other tests (2026-12-01), 3.07×: the allocator's history (glibc's mmap
+    # threshold moves with what was freed before) shifts the peak by a few tenths. A copy
+    # more (+1×, 3.6× and up) still fails this.
+    assert grown <= 3.4 * 100 * MIB, f"peak RSS grew {grown / MIB:.0f} MiB for a 100 MiB echo"
 
 
 async def test_a_url_window_uses_the_custom_protocol_path(dev_server: str) -> None:
