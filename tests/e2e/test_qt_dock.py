@@ -77,6 +77,7 @@ def test_the_example_host_app_docks_a_working_panel() -> None:
     # The host's line edit emits events the page shows.
     assert r["host_text"] == "from the host", r
     # Keyboard input typed into the embedded page (clicked, then real X key events).
+    assert r["resized_view"] == r["resized_panel"], r
     assert r["typed"] == "typed by a user", r
     # It keeps the keyboard when the pointer leaves it, gives it back on a click in the host,
     # and takes it when the host moves the focus to the panel (Tab).
@@ -97,6 +98,7 @@ def test_dock_cycles_and_panel_lifecycles_leak_nothing_and_never_stall_qt() -> N
     assert n == 100
     # Float, re-dock, hide, show: the panel stays alive and working, Qt's loop never stalls.
     assert r["alive_after_dock_cycles"] is True and r["eval_after_dock_cycles"] == 42, r
+    assert r["pixel_after_dock_cycles"] == list(PANEL_RGB), r
     assert r["dock_cycle_max_stall_ms"] < 100, r
     # Panels made and destroyed with their dock: each view closed when Qt destroyed it, and
     # nothing stays behind (X windows, threads, WebKit processes, our live views).
@@ -108,11 +110,15 @@ def test_dock_cycles_and_panel_lifecycles_leak_nothing_and_never_stall_qt() -> N
     assert r["threads_after"] <= r["threads_before"] + 2, r
     assert r["web_processes_after"] <= r["web_processes_before"], r
     assert r["panel_cycle_max_stall_ms"] < 100, r
+    # Opening (to a ready bridge) and closing are bounded: each well under a few seconds.
+    assert r["panel_open_ms_max"] < 5000 and r["panel_close_ms_max"] < 2000, r
     print(
         f"\nqt dock cycles ({n} each): float/dock/hide/show longest Qt stall {r['dock_cycle_max_stall_ms']:.0f} ms; "
         f"panel create+destroy {r['panel_cycle_ms']:.0f} ms a cycle, longest Qt stall {r['panel_cycle_max_stall_ms']:.0f} ms; "
         f"X windows {r['x_windows_before']}->{r['x_windows_after']}, threads {r['threads_before']}->{r['threads_after']}, "
-        f"WebKit processes {r['web_processes_before']}->{r['web_processes_after']}"
+        f"WebKit processes {r['web_processes_before']}->{r['web_processes_after']}; panel open to bridge ready "
+        f"median {r['panel_open_ms_median']:.0f} ms (max {r['panel_open_ms_max']:.0f}), close after the host "
+        f"destroyed it median {r['panel_close_ms_median']:.0f} ms (max {r['panel_close_ms_max']:.0f})"
     )
 
 
@@ -319,6 +325,15 @@ def scenario_dock() -> dict[str, Any]:
         "host_pixel": pixel(app, window.status),
         "embedded_under_host": int(window.winId()) in x_ancestors(view.native_id),
     }
+    # The host resizes its window: the embedded page follows the panel's size.
+    window.resize(1200, 720)
+    target = [panel.width(), panel.height()]
+    for _ in range(100):
+        pump(app, 0.02)
+        target = [panel.width(), panel.height()]
+        if x_size(view.native_id) == target:
+            break
+    result.update(resized_view=x_size(view.native_id), resized_panel=target)
     # The page's button calls the main-thread command.
     threads_seen: list[str] = []
     original = window.status.setText
@@ -435,6 +450,7 @@ def scenario_cycles() -> dict[str, Any]:
     result: dict[str, Any] = {"cycles": n, "dock_cycle_max_stall_ms": ticker.max_gap * 1000}
     result["alive_after_dock_cycles"] = window.panel.is_alive
     result["eval_after_dock_cycles"] = on_loop(app, view, view.eval_js("6 * 7"))
+    result["pixel_after_dock_cycles"] = pixel(app, window.panel)
     # Panels made and destroyed with their dock widget.
     window.removeDockWidget(dock)
     window.panel.close_view()
@@ -447,19 +463,33 @@ def scenario_cycles() -> dict[str, Any]:
     ticker.reset()
     started = time.perf_counter()
     last: Any = None
+    open_ms: list[float] = []
+    close_ms: list[float] = []
     for _ in range(n):
+        t0 = time.perf_counter()
         panel_view = WebView("panel", html="<p style='background:#123'>panel</p>")
         widget = WebViewWidget(panel_view)
         holder = QDockWidget("panel", window)
         holder.setWidget(widget)
         window.addDockWidget(example.Qt.DockWidgetArea.LeftDockWidgetArea, holder)
         pump(app, until=lambda v=panel_view: v.reached("bridge") and v.reached("shown"), what="a panel")
+        t1 = time.perf_counter()
         holder.deleteLater()  # the host destroys the dock: the view goes with it
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         pump(app, until=lambda v=panel_view: not v.is_open, what="a panel to close")
+        open_ms.append((t1 - t0) * 1000)
+        close_ms.append((time.perf_counter() - t1) * 1000)
         closed_by_destroy += 1
         last = panel_view
     cycle_ms = (time.perf_counter() - started) * 1000 / n
+    open_ms.sort()
+    close_ms.sort()
+    result.update(
+        panel_open_ms_median=open_ms[n // 2],
+        panel_open_ms_max=open_ms[-1],
+        panel_close_ms_median=close_ms[n // 2],
+        panel_close_ms_max=close_ms[-1],
+    )
     result["panel_cycle_max_stall_ms"] = ticker.max_gap * 1000
     result["panel_cycle_ms"] = cycle_ms
     result["closed_by_destroy"] = closed_by_destroy
