@@ -35,6 +35,7 @@ __all__ = [
     "gui_iterate",
     "gui_mode",
     "gui_running",
+    "release_focus",
     "shutdown_gui",
     "webkit_version",
 ]

@@ -40,8 +40,9 @@ class WebViewWidget(_QtWidgets.QWidget):  # type: ignore[misc]  # the binding is
     Opens the view (`WebView.show` with ``block=False``; on the Qt main thread that runs the
     event loop while the window is made, ~0.2 s) hidden, embeds its native window, and lets
     Qt show it with the widget. ``closed`` is emitted on the Qt thread once the view has
-    closed, for whatever reason (`close_view`, the widget destroyed, the view closed from
-    Python or its page crashing with ``on_crash="close"``).
+    closed while the widget lives (`close_view`, the view closed from Python, its page
+    crashing with ``on_crash="close"``); when Qt destroys the widget the view closes too,
+    and there is no widget left to emit it.
 
     Raises `GuiUnavailable` when the view has no native window Qt can embed (a display
     server other than X11: under Wayland run Qt and GTK through XWayland, ``QT_QPA_PLATFORM=xcb``
@@ -56,6 +57,8 @@ class WebViewWidget(_QtWidgets.QWidget):  # type: ignore[misc]  # the binding is
         self._shown_once = False
         view.visible = False  # Qt shows it once it is inside the widget: never as a window of its own
         view._embedded = True  # a click in the page takes the keyboard focus
+        self.closed.connect(self._on_closed)  # queued from the app's loop thread
+        view.on_close(lambda: _emit_closed(self))  # before show: a view closing while it opens counts too
         view.show(block=False)
         native = view.native_id
         if native is None:
@@ -79,8 +82,6 @@ class WebViewWidget(_QtWidgets.QWidget):  # type: ignore[misc]  # the binding is
         # window, re-parented by Qt to the root window unmapped, is closed. A closure, not a
         # method: this wrapper may be half-destroyed by then.
         self._container.destroyed.connect(lambda *_: _container_gone(view))  # pyright: ignore[reportUnknownLambdaType]
-        self.closed.connect(self._on_closed)  # queued from the app's loop thread
-        view.on_close(lambda: _emit_closed(self))
 
     @property
     def view(self) -> WebView:
@@ -120,8 +121,10 @@ class WebViewWidget(_QtWidgets.QWidget):  # type: ignore[misc]  # the binding is
         self._container_alive = False
         self._container.removeEventFilter(self)
         self._container.hide()
-        self._container.setParent(None)
-        self._container.deleteLater()
+        layout = self.layout()
+        if layout is not None:
+            layout.removeWidget(self._container)
+        self._container.deleteLater()  # still owned by Qt (no setParent(None): PyQt6 would take it)
 
 
 class _FocusKeeper(_QtCore.QObject):  # type: ignore[misc]
