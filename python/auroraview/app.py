@@ -18,10 +18,11 @@ attaches. `close()` ends the app for good: calls in flight are answered ``shutti
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, Union
 
 from . import _core
@@ -79,6 +80,38 @@ def _executor(main_thread: MainThread) -> MainThreadExecutor:
         "main_thread= takes an executor (QtExecutor(), an object with submit(job)), a function that runs a "
         f'job on the main thread later (e.g. maya.utils.executeDeferred), "qt" or None; got {main_thread!r}'
     )
+
+
+def _start_background() -> asyncio.AbstractEventLoop:
+    """Start an app's background loop thread (``auroraview-app``) and return its loop. It
+    runs until stopped (`App._retire_if_idle`), then ends what is left on it as
+    `asyncio.run` does (tasks cancelled and awaited, async generators closed) and closes the
+    loop, so a late ``call_soon_threadsafe`` raises instead of waiting forever."""
+    ready = threading.Event()
+    holder: list[asyncio.AbstractEventLoop] = []
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        holder.append(loop)
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            try:
+                loop.run_until_complete(finish())
+            finally:
+                loop.close()
+
+    async def finish() -> None:
+        tasks = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.get_running_loop().shutdown_asyncgens()
+
+    threading.Thread(target=run, name="auroraview-app", daemon=True).start()
+    ready.wait()
+    return holder[0]
 
 
 class App:
@@ -139,9 +172,11 @@ class App:
         self._in_loop_users = 0
         self._windows: dict[str, WebView] = {}
         self._background: asyncio.AbstractEventLoop | None = None
-        #: Windows about to open on the background loop (`_home_loop(lease=True)`): it is
-        #: not retired under them.
+        #: Transports about to attach on the app's loop (`_hold_loop`): the background
+        #: thread is not retired under them.
         self._home_leases = 0
+        #: Detaches still stopping a runtime: nor under them.
+        self._stopping = 0
         self._warned_drop = False
         self._closed = False
         self._servers: list[Server] = []
@@ -366,15 +401,24 @@ class App:
                 return
             self._runtime = None
             self._topics.set_running(False)
-        await runtime.stop(self.shutdown_grace)
-        # The last transport served from the app's background thread left: that thread ends
-        # (a host that opens and closes panels all day would otherwise keep one per app).
-        # A later window starts a new one.
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            if loop is self._background and self._users == 0 and self._home_leases == 0:
-                self._background = None
-                loop.call_soon(loop.stop)
+            self._stopping += 1
+        try:
+            await runtime.stop(self.shutdown_grace)
+        finally:
+            with self._lock:
+                self._stopping -= 1
+                self._retire_if_idle()
+
+    def _retire_if_idle(self) -> None:
+        """With the lock held: when the last transport served from the app's background
+        thread left, and none is about to attach there, that thread ends (a host that opens
+        and closes panels all day would otherwise keep one per app). A later one starts a
+        new thread."""
+        loop = self._background
+        if loop is None or self._users or self._home_leases or self._stopping or self._runtime is not None:
+            return
+        self._background = None
+        loop.call_soon_threadsafe(loop.stop)  # not closed: only its own thread closes it, after this
 
     def _handler_stops_app(self, exc: BaseException) -> None:
         """A handler raised `KeyboardInterrupt` or `SystemExit` (already answered; recorded
@@ -414,38 +458,44 @@ class App:
             if self._windows.get(view.label) is view:
                 del self._windows[view.label]
 
-    def _home_loop(self, *, lease: bool = False) -> asyncio.AbstractEventLoop:
-        """The loop to serve a window opened with ``show(block=False)`` on: the runtime's,
-        else the app's background thread (a daemon, started when needed, ending when the
-        last transport it served leaves). ``lease``: a window will attach there; the thread
-        stays until it did (`_release_home`)."""
+    def _hold_loop(self, *, start: bool) -> asyncio.AbstractEventLoop | None:
+        """The loop a transport about to attach will be served on, held for it: the
+        runtime's; else, with ``start``, the app's background thread's (a daemon, started
+        when needed, ending when the last transport it served leaves); else None. A loop
+        returned is not retired until `_let_go` (call it once the transport attached, or
+        failed to)."""
         with self._lock:
-            self._home_leases += lease
             loop = self.loop
+            if loop is None and start:
+                if self._background is None:
+                    self._background = _start_background()
+                loop = self._background
             if loop is not None:
-                return loop
-            if self._background is None or self._background.is_closed():
-                ready = threading.Event()
-                holder: list[asyncio.AbstractEventLoop] = []
+                self._home_leases += 1
+            return loop
 
-                def run() -> None:
-                    loop = asyncio.new_event_loop()
-                    holder.append(loop)
-                    ready.set()
-                    try:
-                        loop.run_forever()
-                    finally:
-                        loop.close()  # retired: a late call_soon_threadsafe raises, it does not hang
-
-                threading.Thread(target=run, name="auroraview-app", daemon=True).start()
-                ready.wait()
-                self._background = holder[0]
-            return self._background
-
-    def _release_home(self) -> None:
-        """A window given the loop by ``_home_loop(lease=True)`` attached (or failed to)."""
+    def _let_go(self) -> None:
+        """The transport given a loop by `_hold_loop` attached, or failed to. From any thread."""
         with self._lock:
             self._home_leases -= 1
+            self._retire_if_idle()
+
+    def _run_held(self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coro`` on ``loop``, given by `_hold_loop`, and let go of it once ``coro``
+        has ended (a transport it attached has left by then, or holds the loop itself)."""
+
+        async def held() -> T:
+            try:
+                return await coro
+            finally:
+                self._let_go()
+
+        try:
+            return asyncio.run_coroutine_threadsafe(held(), loop)
+        except BaseException:
+            coro.close()
+            self._let_go()
+            raise
 
     # -- the network ------------------------------------------------------------------
 
@@ -508,8 +558,15 @@ class App:
         try:
             # Handlers must run while the server is up: attach like a window, on the app's
             # loop, or this loop when the app has none yet, or the app's background thread.
-            home = running if running is not None and self.loop in (None, running) else self._home_loop()
-            run_on(home, lambda: self._attach(in_loop=False))
+            if running is not None and self.loop in (None, running):
+                run_on(running, lambda: self._attach(in_loop=False))
+            else:
+                home = self._hold_loop(start=True)
+                assert home is not None
+                try:
+                    run_on(home, lambda: self._attach(in_loop=False))
+                finally:
+                    self._let_go()
         except BaseException:
             core.close()
             raise

@@ -126,11 +126,13 @@ class TestClient:
 
     async def __aenter__(self) -> TestClient:
         loop = asyncio.get_running_loop()
-        home = self.app.loop
+        home = self.app._hold_loop(start=False)
         if home is None or home is loop:
+            if home is not None:
+                self.app._let_go()  # this loop: attached before anything else runs here
             self._runtime = self.app._attach(in_loop=True, debug=self._debug, sync_workers=self._sync_workers)
         else:
-            self._runtime = await self._on_home(self._attach_elsewhere())
+            self._runtime = await asyncio.wrap_future(self.app._run_held(home, self._attach_elsewhere()))
         self._loop = loop
         self._conn = self.app.core.connect(window=self._window)
         loop.add_reader(self._conn.fileno(), self._on_frames)

@@ -412,10 +412,12 @@ class WebView:
         if self.url is not None:
             await asyncio.to_thread(wait_for_url, self.url, self.url_wait)
         app = self.app
-        home = app.loop
+        home = app._hold_loop(start=False)
         if home is not None and home is not asyncio.get_running_loop():
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._serve(), home))
+            await asyncio.wrap_future(app._run_held(home, self._serve()))
         else:
+            if home is not None:
+                app._let_go()  # this loop: the window attaches before anything else runs here
             await self._serve()
         self._raise_fatal()
 
@@ -440,12 +442,8 @@ class WebView:
         if fatal is not None:
             raise fatal
 
-    async def _serve(self, *, leased: bool = False) -> None:
-        try:
-            self._open()
-        finally:
-            if leased:
-                self.app._release_home()
+    async def _serve(self) -> None:
+        self._open()
         await self._lifetime()
 
     def _open(self) -> None:
@@ -580,10 +578,7 @@ class WebView:
                 raise RuntimeError(
                     "show() blocks the thread; inside a running event loop use `await webview.run_async()`"
                 )
-            home = self.app.loop
-            leased = home is None and pump is not None
-            if leased:
-                home = self.app._home_loop(lease=True)
+            home = self.app._hold_loop(start=pump is not None)
             if home is None:
                 try:
                     asyncio.run(self._run_serving_main_thread())
@@ -596,7 +591,7 @@ class WebView:
             else:
                 try:
                     with pump._serving() if pump is not None else contextlib.nullcontext():
-                        served = asyncio.run_coroutine_threadsafe(self._serve(leased=leased), home)
+                        served = self.app._run_held(home, self._serve())
                         if pump is not None:
                             served.add_done_callback(lambda _: pump._wake())
                             pump._pump_until(served.done)
@@ -606,7 +601,8 @@ class WebView:
                     raise
                 self._raise_fatal()
             return
-        home = self.app._home_loop(lease=True)
+        home = self.app._hold_loop(start=True)
+        assert home is not None
         opened: concurrent.futures.Future[None] = concurrent.futures.Future()
 
         def open_and_serve() -> None:
@@ -616,7 +612,7 @@ class WebView:
                 opened.set_exception(exc)
                 return
             finally:
-                self.app._release_home()
+                self.app._let_go()
             opened.set_result(None)
             self._task = home.create_task(self._lifetime())
 

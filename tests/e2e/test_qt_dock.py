@@ -194,7 +194,10 @@ def pump(app: Any, seconds: float = 0.0, until: Callable[[], bool] | None = None
 
 def on_loop(app: Any, view: Any, coro: Any) -> Any:
     """Run `coro` on the view's app loop while Qt's loop runs here; its result."""
-    fut = asyncio.run_coroutine_threadsafe(coro, view.app._home_loop())
+    home = view.app.loop
+    if home is None:  # the view closed (and its app has nothing open): nothing of it runs on a loop
+        return asyncio.run(coro)
+    fut = asyncio.run_coroutine_threadsafe(coro, home)
     pump(app, until=fut.done, what="a coroutine on the app's loop")
     return fut.result()
 
@@ -603,7 +606,9 @@ def scenario_x11_parent() -> dict[str, Any]:
         await view.wait_ready("bridge")
         return await view.eval_js("6 * 7")
 
-    result["eval"] = asyncio.run_coroutine_threadsafe(ready_and_eval(), view.app._home_loop()).result(20)
+    home = view.app.loop
+    assert home is not None, "the view is not open"
+    result["eval"] = asyncio.run_coroutine_threadsafe(ready_and_eval(), home).result(20)
     result["parent_of_view"] = x_parent(view.native_id)
     deadline = time.monotonic() + 5
     while x_size(view.native_id) != [400, 300] and time.monotonic() < deadline:

@@ -231,3 +231,41 @@ def test_the_cli_takes_an_app_as_well(tmp_path: Any, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     registry = load_registry("app_module:app")
     assert "ping" in registry
+
+
+def test_transports_coming_and_going_at_once_never_meet_a_retired_loop() -> None:
+    """The app's background thread ends when its last transport leaves; a transport
+    attaching from another thread at that moment must get a live loop (the old one, kept,
+    or a new one), never a stopped one it would wait on forever or a closed one."""
+    import threading
+
+    app = registry().app
+    before = {t.ident for t in threading.enumerate() if t.name == "auroraview-app"}
+    errors: list[BaseException] = []
+
+    def churn() -> None:
+        try:
+            for _ in range(150):
+                app.serve().close()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=churn, daemon=True) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not [t for t in threads if t.is_alive()], "a transport waited forever on a retired loop"
+    assert errors == []
+    assert app.runtime is None
+
+    async def ping() -> Any:
+        async with TestClient(app) as client:
+            return await client.call("ping")
+
+    assert asyncio.run(ping()) == "pong"
+    for _ in range(100):
+        if {t.ident for t in threading.enumerate() if t.name == "auroraview-app"} <= before:
+            break
+        threading.Event().wait(0.02)
+    assert {t.ident for t in threading.enumerate() if t.name == "auroraview-app"} <= before, "a loop thread leaked"
