@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import qtscenario
 
 HERE = Path(__file__)
 ROOT = HERE.parents[2]
@@ -33,33 +34,12 @@ PANEL_RGB = (0x1D, 0x35, 0x57)
 
 
 def run_scenario(name: str, *, timeout: float = 240) -> dict[str, Any]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "NO_AT_BRIDGE": "1", "DBUS_SESSION_BUS_ADDRESS": "disabled:"}
-    env.pop("QT_NO_GLIB", None)
-    proc = subprocess.run([sys.executable, str(HERE), name], capture_output=True, text=True, timeout=timeout, env=env)
-    assert proc.returncode == 0, f"scenario {name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    lines = proc.stdout.strip().splitlines()
-    assert lines, f"scenario {name} printed nothing:\n{proc.stderr}"
-    result: dict[str, Any] = json.loads(lines[-1])
-    result["stderr"] = proc.stderr
-    return result
+    return qtscenario.run_scenario(HERE, name, platform="xcb", timeout=timeout)
 
 
 @pytest.fixture(autouse=True)
-def need_tools(display: str) -> None:
-    missing = []
-    try:
-        import PySide6  # noqa: F401  # pyright: ignore[reportUnusedImport]
-    except ImportError:
-        missing.append("PySide6")
-    for tool in ("xdotool", "xwininfo"):
-        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode != 0:
-            missing.append(tool)
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"{', '.join(missing)} missing: scripts/setup.sh installs them, and the Qt tests must run in CI"
-            )
-        pytest.skip(f"{', '.join(missing)} missing")
+def need_qt(display: str) -> None:
+    qtscenario.require_qt("xdotool", "xwininfo")
 
 
 def test_the_example_host_app_docks_a_working_panel() -> None:
@@ -105,6 +85,8 @@ def test_dock_cycles_and_panel_lifecycles_leak_nothing_and_never_stall_qt() -> N
     # Panels made and destroyed with their dock: each view closed when Qt destroyed it, and
     # nothing stays behind (X windows, threads, WebKit processes, our live views).
     assert r["closed_by_destroy"] == n, r
+    # Closed from the host's side (close_view) or from Python: `closed` fires, the widget is empty.
+    assert r["closed_signal_close_view"] is True and r["closed_signal_view_close"] is True, r
     assert r["emit_after_destroy"] is False, r
     assert r["eval_after_destroy"] == "WindowClosed", r
     assert r["live_views"] == 0, r
@@ -213,16 +195,22 @@ class Ticker:
         self.timer.timeout.connect(self._tick)
         self.last: float | None = None
         self.max_gap = 0.0
+        #: What the test was doing when the longest gap began (`doing`).
+        self.worst = ""
+        self.now_doing = ""
         self.timer.start()
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        if self.last is not None:
-            self.max_gap = max(self.max_gap, now - self.last)
+        if self.last is not None and now - self.last > self.max_gap:
+            self.max_gap, self.worst = now - self.last, self.now_doing
         self.last = now
 
+    def doing(self, what: str) -> None:
+        self.now_doing = what
+
     def reset(self) -> None:
-        self.last, self.max_gap = None, 0.0
+        self.last, self.max_gap, self.worst = None, 0.0, ""
 
 
 def pixel(app: Any, widget: Any) -> list[int]:
@@ -446,25 +434,44 @@ def scenario_cycles() -> dict[str, Any]:
     pump(app, 0.2)
     ticker.reset()
     for i in range(n):
+        ticker.doing(f"cycle {i}: setFloating({i % 2 == 0})")
         dock.setFloating(i % 2 == 0)
         pump(app, 0.01)
+        ticker.doing(f"cycle {i}: hide")
         dock.hide()
         pump(app, 0.01)
+        ticker.doing(f"cycle {i}: show")
         dock.show()
         pump(app, 0.01)
     dock.setFloating(False)
     pump(app, 0.2)
     result: dict[str, Any] = {"cycles": n, "dock_cycle_max_stall_ms": ticker.max_gap * 1000}
+    result["dock_cycle_max_stall_during"] = ticker.worst
     result["alive_after_dock_cycles"] = window.panel.is_alive
     result["eval_after_dock_cycles"] = on_loop(app, view, view.eval_js("6 * 7"))
     result["pixel_after_dock_cycles"] = pixel(app, window.panel)
     result["same_document"] = on_loop(app, view, view.eval_js("window.sameDocument"))
     # Panels made and destroyed with their dock widget.
+    signals: list[str] = []
+    window.panel.closed.connect(lambda: signals.append("close_view"))
     window.removeDockWidget(dock)
     window.panel.close_view()
+    pump(app, until=lambda: not view.is_open and bool(signals), what="the first panel to close, and say so")
+    result["closed_signal_close_view"] = signals == ["close_view"] and not window.panel.is_alive
     dock.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    pump(app, until=lambda: not view.is_open, what="the first panel to close")
+    # A panel whose view is closed from Python (not by the host): the widget says so, empty.
+    closing_view = WebView("closing", html="<p>closing</p>")
+    closing = WebViewWidget(closing_view)
+    closing.closed.connect(lambda: signals.append("view.close"))
+    closing.show()
+    pump(app, until=lambda: closing_view.reached("bridge"), what="a panel to close from Python")
+    alive_before = closing.is_alive
+    closing_view.close()
+    pump(app, until=lambda: "view.close" in signals, what="the closed signal")
+    result["closed_signal_view_close"] = alive_before and not closing.is_alive and closing.layout().count() == 0
+    closing.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     pump(app, 0.5)
     x_before, threads_before, web_before = x_windows(), threads(), web_processes()
     closed_by_destroy = 0

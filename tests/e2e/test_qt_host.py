@@ -9,14 +9,13 @@ and WebKit use the Xvfb display. The scenario prints one JSON line last.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import qtscenario
 
 HERE = Path(__file__)
 
@@ -28,32 +27,12 @@ auroraview.on("early", (payload) => window.got.push(payload));
 
 
 def run_scenario(name: str, *, timeout: float = 60) -> dict[str, Any]:
-    """Run scenario `name` in a fresh interpreter; the JSON it printed last."""
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "NO_AT_BRIDGE": "1",
-        "DBUS_SESSION_BUS_ADDRESS": "disabled:",
-    }
-    env.pop("QT_NO_GLIB", None)
-    # subprocess.run kills the child when the timeout expires.
-    proc = subprocess.run([sys.executable, str(HERE), name], capture_output=True, text=True, timeout=timeout, env=env)
-    assert proc.returncode == 0, f"scenario {name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-    lines = proc.stdout.strip().splitlines()
-    assert lines, f"scenario {name} printed nothing:\n{proc.stderr}"
-    result: dict[str, Any] = json.loads(lines[-1])
-    result["stderr"] = proc.stderr
-    return result
+    return qtscenario.run_scenario(HERE, name, platform="offscreen", timeout=timeout)
 
 
 @pytest.fixture(autouse=True)
-def need_pyside6(display: str) -> None:
-    try:
-        import PySide6  # noqa: F401  # pyright: ignore[reportUnusedImport]
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("PySide6 is missing: scripts/requirements-dev.txt installs it, and the Qt tests must run in CI")
-        pytest.skip("PySide6 is not installed")
+def need_qt(display: str) -> None:
+    qtscenario.require_qt()
 
 
 def check_opened_in_host(r: dict[str, Any]) -> None:
