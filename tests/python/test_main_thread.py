@@ -672,13 +672,16 @@ def test_run_in_main_thread_from_an_async_handler() -> None:
         with pytest.raises(InvokeError) as err:
             await client.call("export", {"name": "bad"})
         assert err.value.name == "LookupError"
+        # The drain that ran "bad" may still be looking for more jobs (it would run the
+        # next one, paused or not): the host pauses once it has returned.
+        lane = app._main_lane
+        await until(lambda: not lane._posted)
         host.paused.set()
         with pytest.raises(InvokeError) as err:
             await client.call("export_soon", {"name": "never"})  # times out while queued
         assert err.value.code == "timeout"
         # The runtime has heard of the timeout's cancel: the awaiting task has dropped its
         # queued job (state 2) before the main thread is free again.
-        lane = app._main_lane
         await until(lambda: [getattr(job, "state", None) for job in lane._jobs] == [2], 30)
         host.paused.clear()
         assert await client.call("export", {"name": "b"}) == "MainThread"
