@@ -28,14 +28,14 @@ def run_scenario(script: Path, name: str, *, platform: str, timeout: float) -> d
     return result
 
 
-def require_qt(*tools: str) -> None:
-    """Skip without PySide6 or the command-line `tools`; in CI, fail instead (setup
-    installs them, and the Qt tests must run there)."""
+def require_qt(*tools: str, binding: str = "PySide6") -> None:
+    """Skip without the Qt `binding` (PySide6 or PyQt6) or the command-line `tools`; in CI,
+    fail instead (setup installs them, and the Qt tests must run there)."""
+    import importlib.util
+
     missing = []
-    try:
-        import PySide6  # noqa: F401  # pyright: ignore[reportUnusedImport]
-    except ImportError:
-        missing.append("PySide6")
+    if importlib.util.find_spec(binding) is None:
+        missing.append(binding)
     for tool in tools:
         if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode != 0:
             missing.append(tool)

@@ -126,6 +126,16 @@ def test_a_plain_x11_parent_window_hosts_the_view() -> None:
     assert r["bad_parent_error"] == "WindowError" and "no X11 window" in r["bad_parent_message"], r
 
 
+def test_a_pyqt6_host_docks_a_working_panel_too() -> None:
+    qtscenario.require_qt(binding="PyQt6")
+    r = run_scenario("pyqt6")
+    assert r["binding"] == "PyQt6" and r["pyside6_loaded"] is False, r
+    assert r["status"] == "from pyqt6" and r["reply"] == "from pyqt6" and r["on_main"] == [True], r
+    assert r["pixel"] == list(PANEL_RGB) and r["embedded_under_host"] is True, r
+    assert r["alive_after_float"] is True, r
+    assert r["emit_after_destroy"] is False and r["eval_after_destroy"] == "WindowClosed", r
+
+
 def test_the_readme_qt_panel_runs_as_written(tmp_path: Path) -> None:
     import re
 
@@ -158,7 +168,7 @@ def pump(app: Any, seconds: float = 0.0, until: Callable[[], bool] | None = None
     a nested `QEventLoop`, which sleeps in poll when nothing is ready, as a host's loop does
     (calling `processEvents` back to back would not: a due Qt timer outranks WebKit's
     lower-priority GLib sources at every iteration, and they starve)."""
-    from PySide6.QtCore import QEventLoop, QTimer
+    QEventLoop, QTimer = qt("QtCore").QEventLoop, qt("QtCore").QTimer  # Qt's class names
 
     deadline = time.monotonic() + (seconds if until is None else 20.0)
     loop = QEventLoop()
@@ -172,6 +182,14 @@ def pump(app: Any, seconds: float = 0.0, until: Callable[[], bool] | None = None
         loop.exec()
     if until is not None:
         raise SystemExit(f"timed out waiting for {what}: {live_stages()}")
+
+
+def qt(module: str) -> Any:
+    """`module` (QtCore, QtGui...) of the Qt binding the scenario imported (PySide6 or PyQt6)."""
+    import importlib
+
+    binding = "PyQt6" if "PyQt6.QtCore" in sys.modules else "PySide6"
+    return importlib.import_module(f"{binding}.{module}")
 
 
 def on_loop(app: Any, view: Any, coro: Any) -> Any:
@@ -215,7 +233,7 @@ class Ticker:
 
 def pixel(app: Any, widget: Any) -> list[int]:
     """The screen's colour at the centre of `widget` (a grab of the root window)."""
-    from PySide6.QtGui import QColor
+    QColor = qt("QtGui").QColor  # Qt's class name
 
     image = app.primaryScreen().grabWindow(0).toImage()
     at = widget.mapToGlobal(widget.rect().center())
@@ -636,6 +654,67 @@ def scenario_x11_parent() -> dict[str, Any]:
     except WindowError as exc:
         result["bad_parent_error"] = type(exc).__name__
         result["bad_parent_message"] = str(exc)
+    return result
+
+
+def scenario_pyqt6() -> dict[str, Any]:
+    """A PyQt6 host (no PySide6 imported): the panel docked, its page calling a main-thread
+    command through `QtExecutor`, drawn inside the window, closed when the host destroys it."""
+    from PyQt6.QtCore import QCoreApplication, QEvent, Qt
+    from PyQt6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow
+
+    import auroraview.qt
+    from auroraview import Commands, QtExecutor, WebView, WindowClosed
+    from auroraview.qt import WebViewWidget
+
+    app = QApplication([])
+    window = QMainWindow()
+    window.resize(900, 600)
+    status = QLabel("idle")
+    window.setCentralWidget(status)
+    commands = Commands()
+    on_main: list[bool] = []
+
+    @commands.command(thread="main")
+    def set_status(text: str) -> str:
+        on_main.append(threading.current_thread() is threading.main_thread())
+        status.setText(text)
+        return status.text()
+
+    page = """<!doctype html><body style="margin:0;background:#1d3557"><script>
+    window.reply = null;
+    auroraview.call("set_status", { text: "from pyqt6" }).then((r) => { window.reply = r; });
+    </script></body>"""
+    view = WebView("pyqt6", html=page, commands=commands, main_thread=QtExecutor())
+    widget = WebViewWidget(view)
+    widget.setMinimumWidth(400)
+    dock = QDockWidget("panel", window)
+    dock.setWidget(widget)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.show()
+    pump(app, until=lambda: status.text() == "from pyqt6", what="the page's main-thread call")
+    pump(app, 0.3)
+    result: dict[str, Any] = {"binding": auroraview.qt._BINDING, "pyside6_loaded": "PySide6" in sys.modules}
+    result.update(status=status.text(), on_main=on_main, pixel=pixel(app, widget))
+    result["reply"] = on_loop(app, view, view.eval_js("window.reply"))
+    result["embedded_under_host"] = int(window.winId()) in x_ancestors(view.native_id)
+    signals: list[int] = []
+    widget.closed.connect(lambda: signals.append(1))
+    dock.setFloating(True)
+    pump(app, 0.2)
+    dock.setFloating(False)
+    pump(app, 0.2)
+    result["alive_after_float"] = widget.is_alive
+    dock.deleteLater()  # the host destroys the dock: the view goes with it
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    pump(app, until=lambda: not view.is_open, what="the panel to close with its dock")
+    result["emit_after_destroy"] = view.emit("late", 1)
+    try:
+        on_loop(app, view, view.eval_js("1"))
+        result["eval_after_destroy"] = "no error"
+    except WindowClosed:
+        result["eval_after_destroy"] = "WindowClosed"
+    window.close()
     return result
 
 
