@@ -116,6 +116,16 @@ def test_events_emitted_while_the_page_loads_all_arrive_in_a_qt_host() -> None:
     assert r["stages"][:2] == ["created", "shown"] and sorted(r["stages"][2:]) == ["bridge", "loaded"], r
 
 
+def test_a_busy_qt_main_thread_holds_the_pages_messages_and_loses_none() -> None:
+    r = run_scenario("busy")
+    # 50 calls made while a main-thread handler held Qt's loop for 1 s, and 100 events
+    # emitted meanwhile: each arrived once, in order, after it (as dcc.md says).
+    assert r["block_result"] == "done", r
+    assert r["echoed"] == list(range(50)), r
+    assert r["emitted"] == 100 and r["ticks"] == list(range(100)), r
+    assert r["echoes_after_block"] is True and r["emitted_during_block"] is True, r
+
+
 def test_a_plain_x11_parent_window_hosts_the_view() -> None:
     r = run_scenario("x11_parent")
     assert r["parent_of_view"] == r["parent"], r
@@ -600,6 +610,80 @@ def scenario_during_load() -> dict[str, Any]:
     view.close()
     pump(app, until=lambda: not view.is_open, what="the close")
     return {"emitted": emitted, "got": got, "during_load": during, "stages": order}
+
+
+def scenario_busy() -> dict[str, Any]:
+    """The Qt main thread busy for a second in a main-thread handler: the page's other calls
+    and the events Python emits meanwhile wait for it, then all arrive, in order."""
+    from PySide6.QtWidgets import QApplication
+
+    from auroraview import Commands, QtExecutor, WebView
+
+    app = QApplication([])
+    page = """<!doctype html><p>busy</p><script>
+    window.echoed = []; window.ticks = []; window.done = false;
+    auroraview.on("tick", (n) => window.ticks.push(n));
+    window.run = async () => {
+      const blocked = auroraview.call("block", { seconds: 1.0 });
+      await new Promise((r) => setTimeout(r, 100));  // the main thread is busy by now
+      const echoes = [];
+      for (let i = 0; i < 50; i++) echoes.push(auroraview.call("echo", { n: i }).then((n) => window.echoed.push(n)));
+      await Promise.all(echoes);
+      window.blockResult = await blocked;
+      window.done = true;
+    };
+    </script>"""
+    commands = Commands()
+    busy = threading.Event()
+    block_ended: list[float] = []
+    echo_times: list[float] = []
+    emit_times: list[float] = []
+
+    @commands.command(thread="main")
+    def block(seconds: float) -> str:
+        busy.set()
+        time.sleep(seconds)  # a long host operation: Qt's loop, and the window, wait
+        block_ended.append(time.perf_counter())
+        return "done"
+
+    @commands.command()
+    async def echo(n: int) -> int:
+        echo_times.append(time.perf_counter())
+        return n
+
+    view = WebView("busy", html=page, commands=commands, main_thread=QtExecutor())
+    view.show(block=False)
+    pump(app, until=lambda: view.reached("bridge"), what="the bridge")
+    emitted = 0
+
+    def emitter() -> None:  # Python emits while the main thread is busy
+        nonlocal emitted
+        busy.wait(10)
+        for n in range(100):
+            view.emit("tick", n)
+            emit_times.append(time.perf_counter())
+            emitted += 1
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=emitter)
+    thread.start()
+    on_loop(app, view, view.eval_js("window.run(); 1"))
+    pump(app, until=lambda: on_loop(app, view, view.eval_js("window.done")) is True, what="the page's calls")
+    thread.join()
+    pump(app, 0.3)
+    result = {
+        "echoed": on_loop(app, view, view.eval_js("window.echoed")),
+        "block_result": on_loop(app, view, view.eval_js("window.blockResult")),
+        "ticks": on_loop(app, view, view.eval_js("window.ticks")),
+        "emitted": emitted,
+        # The page's calls reached Python only once the main thread was free again; the
+        # events were all emitted while it was busy.
+        "echoes_after_block": min(echo_times) >= block_ended[0],
+        "emitted_during_block": max(emit_times) < block_ended[0],
+    }
+    view.close()
+    pump(app, until=lambda: not view.is_open, what="the close")
+    return result
 
 
 def scenario_x11_parent() -> dict[str, Any]:
