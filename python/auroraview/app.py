@@ -82,11 +82,12 @@ def _executor(main_thread: MainThread) -> MainThreadExecutor:
     )
 
 
-def _start_background() -> asyncio.AbstractEventLoop:
+def _start_background(ended: Callable[[asyncio.AbstractEventLoop], None]) -> asyncio.AbstractEventLoop:
     """Start an app's background loop thread (``auroraview-app``) and return its loop. It
-    runs until stopped (`App._retire_if_idle`), then ends what is left on it as
-    `asyncio.run` does (tasks cancelled and awaited, async generators closed) and closes the
-    loop, so a late ``call_soon_threadsafe`` raises instead of waiting forever."""
+    runs until stopped (`App._retire_if_idle`, or a `SystemExit` escaping a callback), then
+    ends what is left on it as `asyncio.run` does (tasks cancelled and awaited, async
+    generators closed), closes the loop (from then on a late ``call_soon_threadsafe``
+    raises instead of waiting forever) and calls ``ended(loop)``."""
     ready = threading.Event()
     holder: list[asyncio.AbstractEventLoop] = []
 
@@ -101,6 +102,7 @@ def _start_background() -> asyncio.AbstractEventLoop:
                 loop.run_until_complete(finish())
             finally:
                 loop.close()
+                ended(loop)
 
     async def finish() -> None:
         tasks = asyncio.all_tasks() - {asyncio.current_task()}
@@ -418,7 +420,14 @@ class App:
         if loop is None or self._users or self._home_leases or self._stopping or self._runtime is not None:
             return
         self._background = None
-        loop.call_soon_threadsafe(loop.stop)  # not closed: only its own thread closes it, after this
+        # Not closed unless its thread ended on its own (a SystemExit escaping a callback).
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.stop)
+
+    def _background_ended(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            if self._background is loop:
+                self._background = None
 
     def _handler_stops_app(self, exc: BaseException) -> None:
         """A handler raised `KeyboardInterrupt` or `SystemExit` (already answered; recorded
@@ -441,9 +450,11 @@ class App:
                     log.exception("closing a server after %r failed", exc)
 
         if servers:
-            if loop is not None and not loop.is_closed():
+            try:
+                if loop is None:
+                    raise RuntimeError("no loop")
                 loop.call_soon_threadsafe(close_servers)  # not from inside a dispatch
-            else:
+            except RuntimeError:  # the loop is gone (closed meanwhile): from here
                 close_servers()
 
     def _claim_label(self, view: WebView) -> None:
@@ -462,13 +473,13 @@ class App:
         """The loop a transport about to attach will be served on, held for it: the
         runtime's; else, with ``start``, the app's background thread's (a daemon, started
         when needed, ending when the last transport it served leaves); else None. A loop
-        returned is not retired until `_let_go` (call it once the transport attached, or
-        failed to)."""
+        returned is not retired until `_let_go` (once the transport attached, or failed
+        to; `_run_held` does it when its coroutine ended)."""
         with self._lock:
             loop = self.loop
             if loop is None and start:
-                if self._background is None:
-                    self._background = _start_background()
+                if self._background is None or self._background.is_closed():
+                    self._background = _start_background(self._background_ended)
                 loop = self._background
             if loop is not None:
                 self._home_leases += 1
@@ -481,8 +492,10 @@ class App:
             self._retire_if_idle()
 
     def _run_held(self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Run ``coro`` on ``loop``, given by `_hold_loop`, and let go of it once ``coro``
-        has ended (a transport it attached has left by then, or holds the loop itself)."""
+        """Run ``coro`` on ``loop``, given by `_hold_loop`, and let go of the loop once
+        ``coro`` has ended (a transport it attached holds the loop itself by then). Even a
+        caller that cancels at once does not stop ``coro`` from starting: asyncio cancels
+        the task on its loop, after its first step, so the hold is always let go."""
 
         async def held() -> T:
             try:
@@ -496,6 +509,40 @@ class App:
             coro.close()
             self._let_go()
             raise
+
+    def _attach_held(
+        self, loop: asyncio.AbstractEventLoop, attach: Callable[[], T]
+    ) -> tuple[concurrent.futures.Future[T], Callable[[], None]]:
+        """Run ``attach`` (an `_attach`, ``in_loop=False``) on ``loop``, given by
+        `_hold_loop`, from another thread: its future, and ``abandon()`` for a caller that
+        stops waiting (interrupted, cancelled). An abandoned attach is undone, whether it
+        ran before or runs after: no transport owns it, and the app's runtime and thread
+        would otherwise stay for nothing."""
+        lock = threading.Lock()
+        abandoned = attached = False
+
+        async def run() -> T:
+            nonlocal attached
+            with lock:
+                if abandoned:
+                    raise asyncio.CancelledError
+            result = attach()
+            with lock:
+                attached = not abandoned
+            if not attached:
+                await self._detach(in_loop=False)
+                raise asyncio.CancelledError
+            return result
+
+        def abandon() -> None:
+            nonlocal abandoned
+            with lock:
+                abandoned = True
+                undo = attached
+            if undo:
+                asyncio.run_coroutine_threadsafe(self._detach(in_loop=False), loop)
+
+        return self._run_held(loop, run()), abandon
 
     # -- the network ------------------------------------------------------------------
 
@@ -563,10 +610,13 @@ class App:
             else:
                 home = self._hold_loop(start=True)
                 assert home is not None
+
+                attached, abandon = self._attach_held(home, lambda: self._attach(in_loop=False))
                 try:
-                    run_on(home, lambda: self._attach(in_loop=False))
-                finally:
-                    self._let_go()
+                    attached.result()
+                except BaseException:
+                    abandon()  # Ctrl-C while waiting: the attach is undone
+                    raise
         except BaseException:
             core.close()
             raise

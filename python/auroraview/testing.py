@@ -132,14 +132,18 @@ class TestClient:
                 self.app._let_go()  # this loop: attached before anything else runs here
             self._runtime = self.app._attach(in_loop=True, debug=self._debug, sync_workers=self._sync_workers)
         else:
-            self._runtime = await asyncio.wrap_future(self.app._run_held(home, self._attach_elsewhere()))
+            attached, abandon = self.app._attach_held(
+                home, lambda: self.app._attach(in_loop=False, debug=self._debug, sync_workers=self._sync_workers)
+            )
+            try:
+                self._runtime = await asyncio.wrap_future(attached)
+            except BaseException:
+                abandon()  # cancelled while waiting: the attach is undone
+                raise
         self._loop = loop
         self._conn = self.app.core.connect(window=self._window)
         loop.add_reader(self._conn.fileno(), self._on_frames)
         return self
-
-    async def _attach_elsewhere(self) -> Runtime:
-        return self.app._attach(in_loop=False, debug=self._debug, sync_workers=self._sync_workers)
 
     async def _on_home(self, coro: Any) -> Any:
         """Run ``coro`` on the app's loop and wait for it here."""

@@ -269,3 +269,73 @@ def test_transports_coming_and_going_at_once_never_meet_a_retired_loop() -> None
             break
         threading.Event().wait(0.02)
     assert {t.ident for t in threading.enumerate() if t.name == "auroraview-app"} <= before, "a loop thread leaked"
+
+
+def _loop_threads() -> set[int | None]:
+    import threading
+
+    return {t.ident for t in threading.enumerate() if t.name == "auroraview-app"}
+
+
+def _until(cond: Any, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_hold_on_the_loop_is_let_go_even_when_its_work_is_cancelled_before_it_starts() -> None:
+    import threading
+
+    app = registry().app
+    before = _loop_threads()
+    home = app._hold_loop(start=True)
+    assert home is not None
+    gate = threading.Event()
+    home.call_soon_threadsafe(gate.wait, 10)  # the loop is busy: the work below cannot start yet
+    work = app._run_held(home, asyncio.sleep(0))
+    app._let_go()
+    assert work.cancel()
+    gate.set()
+    assert _until(lambda: _loop_threads() <= before), "the app's loop thread stayed (a hold was never let go)"
+
+
+async def test_a_test_client_cancelled_while_attaching_elsewhere_leaves_nothing_attached() -> None:
+    import threading
+
+    app = registry().app
+    before = _loop_threads()
+    server = await asyncio.to_thread(app.serve)  # the app's handlers now run on its own thread
+    home = app.loop
+    assert home is not None
+    gate = threading.Event()
+    home.call_soon_threadsafe(gate.wait, 10)
+    entering = asyncio.ensure_future(TestClient(app).__aenter__())
+    await asyncio.sleep(0.05)
+    entering.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await entering
+    gate.set()
+    await asyncio.to_thread(server.close)
+    # The attach ran after its caller gave up: undone, so the last transport's leaving
+    # stopped the runtime and ended the thread.
+    assert await asyncio.to_thread(_until, lambda: app.runtime is None and _loop_threads() <= before)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the SystemExit, on purpose
+def test_an_app_whose_loop_thread_died_starts_a_new_one() -> None:
+    app = registry().app
+    home = app._hold_loop(start=True)
+    assert home is not None
+
+    def die() -> None:
+        raise SystemExit  # escapes run_forever: the thread ends, the loop is closed
+
+    home.call_soon_threadsafe(die)
+    assert _until(home.is_closed)
+    app._let_go()  # no error: the dead loop is forgotten
+    app.serve().close()  # a new thread serves (it raised "Event loop is closed" before)
