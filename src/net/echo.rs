@@ -28,7 +28,8 @@ impl EchoServer {
         let app = axum::Router::new().route(
             "/",
             get(|ws: WebSocketUpgrade| async move {
-                ws.on_upgrade(|socket| async move {
+                // The same read chunk as our sessions: the floor is the same stack.
+                ws.read_buffer_size(super::server::READ_CHUNK).on_upgrade(|socket| async move {
                     let (mut tx, mut rx) = socket.split();
                     while let Some(Ok(msg)) = rx.next().await {
                         if matches!(msg, Message::Close(_)) {

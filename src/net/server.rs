@@ -298,7 +298,7 @@ async fn upgrade(
 }
 
 /// What a session reads from its socket at most at once (see `upgrade`).
-const READ_CHUNK: usize = 16 * 1024;
+pub(super) const READ_CHUNK: usize = 16 * 1024;
 
 async fn client_js() -> Response<Body> {
     let mut res = Response::new(Body::from(CLIENT_JS));
@@ -449,6 +449,97 @@ mod tests {
     }
 
     use super::inject_client;
+
+    /// A client gets through the upgrade (101, then the welcome frame), and a message
+    /// larger than one read of the socket (`READ_CHUNK`) arrives whole and is answered.
+    #[test]
+    fn a_client_is_welcomed_and_a_message_larger_than_one_read_is_answered() {
+        use std::io::{Read, Write};
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use crate::ipc::{Dispatcher, Exposure, Op, Router};
+        use crate::protocol::Limits;
+
+        struct Nobody;
+        impl Dispatcher for Nobody {
+            fn dispatch(&self, _: Op) {}
+        }
+
+        fn read_frame(s: &mut std::net::TcpStream) -> (u8, Vec<u8>) {
+            let mut head = [0u8; 2];
+            s.read_exact(&mut head).unwrap();
+            let len = match head[1] & 0x7f {
+                126 => {
+                    let mut n = [0u8; 2];
+                    s.read_exact(&mut n).unwrap();
+                    u64::from(u16::from_be_bytes(n))
+                }
+                127 => {
+                    let mut n = [0u8; 8];
+                    s.read_exact(&mut n).unwrap();
+                    u64::from_be_bytes(n)
+                }
+                n => u64::from(n),
+            };
+            let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+            s.read_exact(&mut payload).unwrap();
+            (head[0] & 0x0f, payload)
+        }
+
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let router = Router::new(Limits::default(), Arc::new(Nobody), Some(rt.handle().clone()));
+        let token = "t".repeat(32);
+        let cfg = super::ServerConfig {
+            host: "127.0.0.1".into(),
+            port: 0,
+            token: token.clone(),
+            assets: None,
+            csp: String::new(),
+            origins: vec![],
+            exposure: Exposure::All,
+            heartbeat: Duration::from_secs(15),
+            heartbeat_timeout: Duration::from_secs(10),
+            max_outbound_bytes: 1 << 20,
+            max_connections: 10,
+            metrics: false,
+        };
+        let server = super::Server::start(router, cfg, rt.handle()).unwrap();
+        let mut s = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET /__auroraview/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Authorization: Bearer {token}\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = Vec::new();
+        while !response.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            s.read_exact(&mut byte).unwrap();
+            response.push(byte[0]);
+        }
+        let response = String::from_utf8(response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 101"), "{response}");
+        let (opcode, welcome) = read_frame(&mut s);
+        assert_eq!(opcode, 1);
+        assert!(String::from_utf8(welcome).unwrap().contains(r#""type":"welcome""#));
+        // A call of 3 read chunks to a method nobody has: answered as such, so read whole.
+        let pad = "x".repeat(3 * super::READ_CHUNK);
+        let call = format!(r#"{{"type":"call","id":7,"method":"nope","params":{{"pad":"{pad}"}}}}"#);
+        let mask = [1u8, 2, 3, 4];
+        let mut frame = vec![0x81, 0x80 | 127];
+        frame.extend_from_slice(&(call.len() as u64).to_be_bytes());
+        frame.extend_from_slice(&mask);
+        frame.extend(call.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        s.write_all(&frame).unwrap();
+        let (opcode, reply) = read_frame(&mut s);
+        assert_eq!(opcode, 1);
+        let reply = String::from_utf8(reply).unwrap();
+        assert!(reply.contains(r#""id":7"#) && reply.contains("method_not_found"), "{reply}");
+        server.close(Duration::from_secs(5));
+    }
 
     #[test]
     fn the_client_script_goes_first_in_head() {
