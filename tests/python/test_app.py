@@ -328,6 +328,8 @@ async def test_a_test_client_cancelled_while_attaching_elsewhere_leaves_nothing_
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the SystemExit, on purpose
 def test_an_app_whose_loop_thread_died_starts_a_new_one() -> None:
+    import threading
+
     app = registry().app
     home = app._hold_loop(start=True)
     assert home is not None
@@ -335,7 +337,11 @@ def test_an_app_whose_loop_thread_died_starts_a_new_one() -> None:
     def die() -> None:
         raise SystemExit  # escapes run_forever: the thread ends, the loop is closed
 
+    dying: list[threading.Thread] = []
+    home.call_soon_threadsafe(lambda: dying.append(threading.current_thread()))
     home.call_soon_threadsafe(die)
     assert _until(home.is_closed)
+    dying[0].join(10)  # its SystemExit is reported now, to this test, not to a later one
+    assert not dying[0].is_alive()
     app._let_go()  # no error: the dead loop is forgotten
     app.serve().close()  # a new thread serves (it raised "Event loop is closed" before)
