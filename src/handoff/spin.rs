@@ -5,6 +5,18 @@
 //! once more. A producer queues its item first and then skips its wake-up only if it still
 //! sees `waiting` raised (both with `SeqCst`). So every item is either seen by the wait or
 //! followed by a wake-up.
+//!
+//! Each look offers the core to any other thread ready to run on it (`sched_yield`). On 2
+//! cores the party about to produce the item (the page's web process, the GUI thread, the X
+//! server, a network client) would otherwise queue behind the wait: with a pure spin, a
+//! sequential call's p99 was about a wait's length (1.1-1.5 ms in a window, against 0.3-0.5 ms
+//! for the raw-wry floor; 1.1 ms over WebSocket against 0.4 ms), and yielding brought both
+//! to the floor's (`bench/run.py`, `bench/net.py`; docs/performance.md has the tables). Two
+//! alternatives were measured and rejected: ending the wait when `/proc/loadavg` counts more
+//! runnable threads than cores (on 2 cores it nearly always does, so the wait never caught a
+//! call and the tail stayed), and ending it when a yield kept the thread off its core for a
+//! while (the median went up 2x). The cost: an idle-priority or niced busy thread on the same
+//! core is handed the core at a yield and may keep it for a slice (a few ms).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,7 +30,7 @@ pub fn spin_until(waiting: &AtomicBool, limit: Duration, ready: impl Fn() -> boo
     let deadline = Instant::now() + limit;
     let mut got = false;
     while !got && Instant::now() < deadline {
-        std::hint::spin_loop();
+        std::thread::yield_now();
         got = ready();
     }
     waiting.store(false, Ordering::SeqCst);

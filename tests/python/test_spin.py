@@ -113,3 +113,13 @@ def test_spin_us_is_bounded(bad: int) -> None:
         make_app(spin_us=bad)
     with pytest.raises(ValueError, match="spin_us"):
         Runtime(make_app().core, [], lambda name: [], spin_us=bad)
+
+
+@pytest.mark.parametrize(("ops", "waits"), [(1, True), (2, False), (100, False)])
+async def test_a_wait_follows_a_lone_call_not_a_batch_of_several(ops: int, waits: bool) -> None:
+    # A chain of sequential calls arrives one at a time; a batch of several means calls in
+    # bulk, whose next batch a wait would only compete with for a core. (Acks of a call that
+    # is not running stand in for the ops: they are handled and do nothing.)
+    runtime = Runtime(make_app().core, [], lambda name: [], spin_us=2000)
+    runtime._run_ops(asyncio.get_running_loop(), [(3, 12345, 1)] * ops, True)  # pyright: ignore[reportPrivateUsage]
+    assert runtime._spin_scheduled is waits  # pyright: ignore[reportPrivateUsage]
