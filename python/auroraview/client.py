@@ -60,6 +60,7 @@ from pydantic_core import from_json, to_json
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.typing import Subprotocol
 
 from . import _binary
 from ._core import PROTOCOL_VERSION, AuroraViewError, decode_frame, encode_frame
@@ -1185,10 +1186,20 @@ class AsyncClient:
         except ValueError:
             log.warning("ignored a frame that is not JSON: %.80r", text)
             return
+        if isinstance(msg, list):
+            # Several messages in one: the server chose `auroraview.batch` (docs/network.md).
+            for one in cast("list[Any]", msg):
+                if isinstance(one, dict):
+                    await self._on_one(cast("dict[str, Any]", one))
+                else:
+                    log.warning("ignored a batched message that is not a message: %.80r", one)
+            return
         if not isinstance(msg, dict):
             log.warning("ignored a frame that is not a message: %.80r", text)
             return
-        message = cast("dict[str, Any]", msg)
+        await self._on_one(cast("dict[str, Any]", msg))
+
+    async def _on_one(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "item":
             self._on_item(message)
@@ -1540,6 +1551,8 @@ async def _dial(ws_url: str, token: str, timeout: float) -> tuple[ClientConnecti
         ws = await ws_connect(
             ws_url,
             additional_headers={"Authorization": f"Bearer {token}"},
+            # Several messages queued together may then come as one (a JSON array).
+            subprotocols=[Subprotocol("auroraview.batch"), Subprotocol("auroraview")],
             open_timeout=timeout,
             # The protocol's own JSON ping/pong is the heartbeat (both sides, same rule);
             # WebSocket-level pings would be a second one. Pings from the server are still answered.

@@ -109,7 +109,7 @@ test("the token at the upgrade (subprotocol), open at the welcome, calls and str
   assert.equal(av.state, "connecting");
   await av.ready;
   assert.equal(av.state, "open");
-  assert.deepEqual(srv.peers[0].offered, ["auroraview", `auroraview.token.${TOKEN}`]);
+  assert.deepEqual(srv.peers[0].offered, ["auroraview.batch", "auroraview", `auroraview.token.${TOKEN}`]);
   assert.equal(srv.peers[0].protocol, "auroraview", "the server selected auroraview");
   assert.equal(srv.peers[0].frames.length, 0, "no hello: nothing sent before the first call");
   assert.deepEqual(events.log[0], ["connected", { conn: 1, protocol: 1, heartbeatMs: 15_000 }]);
@@ -172,6 +172,35 @@ test("events reach listeners; send_event reaches the server", async (t) => {
   await waitFor(() => got.length === 4, 1000, "the pushed event");
 });
 
+test("a server that chose auroraview.batch: each message of a batch is handled, in order", async (t) => {
+  const { srv, av, events } = await setup(t, { batch: true });
+  await av.ready;
+  assert.equal(srv.peers[0].protocol, "auroraview.batch");
+  const got: unknown[] = [];
+  av.on("tick", (p) => got.push(p));
+  const reply = av.call("api.sleep", { seconds: 5 }); // answered below, inside a batch
+  await waitFor(() => srv.peers[0].frames.length === 1, 1000, "the call");
+  const id = srv.peers[0].frames[0].id;
+  srv.broadcastRaw(
+    JSON.stringify([
+      { type: "event", event: "tick", payload: 1 },
+      { type: "ping" },
+      { type: "call_result", id, ok: true, result: "answered" },
+      { type: "event", event: "tick", payload: 2 },
+    ]),
+  );
+  assert.equal(await reply, "answered");
+  assert.deepEqual(got, [1, 2]);
+  await waitFor(() => srv.peers[0].frames.some((f) => f.type === "pong"), 1000, "the batch's ping answered");
+  // A member that is not a message is counted and reported; the others still arrive.
+  srv.broadcastRaw(JSON.stringify([{ type: "event", event: "tick", payload: 3 }, 7, { type: "event", event: "tick", payload: 4 }]));
+  await waitFor(() => got.length === 4, 1000, "the rest of the batch");
+  assert.deepEqual(got, [1, 2, 3, 4]);
+  assert.equal(av.connection.stats().invalidFrames, 1);
+  assert.ok(events.log.some(([k, m]) => k === "error" && /a batch from the server holds something that is not a JSON object/.test(String(m))));
+  assert.equal(av.state, "open");
+});
+
 test("per-call timeout and abort reject at once and cancel on the server", async (t) => {
   const { srv, av } = await setup(t);
   await av.ready;
@@ -208,7 +237,7 @@ test("a dropped connection rejects calls in flight at once, never re-sends them,
   await av.call("api.emit", { event: "tick", payload: {} });
   assert.deepEqual(got, [{ i: 0 }]);
   assert.equal(srv.welcomed.length, 2);
-  assert.deepEqual(srv.welcomed[1].offered, ["auroraview", `auroraview.token.${TOKEN}`], "the token again at the upgrade");
+  assert.deepEqual(srv.welcomed[1].offered, ["auroraview.batch", "auroraview", `auroraview.token.${TOKEN}`], "the token again at the upgrade");
   assert.equal(srv.received("hello").length, 0, "no hello frame on either connection");
 });
 
@@ -391,7 +420,7 @@ test("binary calls over a real socket: params' bytes as one binary message, the 
   assert.equal(av.connection.stats().invalidFrames, 0);
 });
 
-test("no token and no cookie: only auroraview offered, accepted then closed 4001 for good", async (t) => {
+test("no token and no cookie: no token subprotocol offered, accepted then closed 4001 for good", async (t) => {
   const srv = await FakeServer.start();
   const av = connectAuroraView({ url: srv.url, WebSocket: fromWs, ...FAST });
   const events = record(av);
@@ -402,7 +431,7 @@ test("no token and no cookie: only auroraview offered, accepted then closed 4001
   await assert.rejects(av.ready, code("disconnected"));
   assert.equal(av.state, "closed");
   assert.deepEqual(events.disconnects(), [{ code: 4001, reason: "unauthorized", willReconnect: false }]);
-  assert.deepEqual(srv.peers[0].offered, ["auroraview"]);
+  assert.deepEqual(srv.peers[0].offered, ["auroraview.batch", "auroraview"]);
   assert.equal(srv.peers[0].protocol, "auroraview");
   assert.deepEqual(srv.peers[0].frames, []);
   await sleep(60);
@@ -424,7 +453,7 @@ test("a cookie-authenticated upgrade: no token, no hello, the welcome comes anyw
   await av.ready;
   assert.deepEqual(await av.call("api.echo", { value: 5 }), 5);
   assert.deepEqual(srv.peers[0].frames.map((f) => f.type), ["call"]);
-  assert.deepEqual(srv.peers[0].offered, ["auroraview"], "no token subprotocol");
+  assert.deepEqual(srv.peers[0].offered, ["auroraview.batch", "auroraview"], "no token subprotocol");
   assert.equal(srv.peers[0].protocol, "auroraview");
 });
 
@@ -448,7 +477,7 @@ test("createAuroraView({ url }) makes the network client current: generated bind
   tick.on((p) => got.push(p.i));
   assert.deepEqual(await add({ a: 20, b: 22 }), { total: 42 }); // before the welcome: queued
   // The printed URL's token went to the upgrade's subprotocols, not the request line.
-  assert.deepEqual(srv.peers[0].offered, ["auroraview", `auroraview.token.${TOKEN}`]);
+  assert.deepEqual(srv.peers[0].offered, ["auroraview.batch", "auroraview", `auroraview.token.${TOKEN}`]);
   assert.equal(av.connection.url, `ws://127.0.0.1:${srv.port}/__auroraview/ws`);
   assert.equal(srv.peers[0].path, "/__auroraview/ws");
   await av.call("api.emit", { event: "tick", payload: {}, count: 2 });

@@ -69,7 +69,7 @@ test("window.auroraview over a same-origin socket, authenticated by the cookie (
   await av.ready;
   assert.deepEqual(JSON.parse(JSON.stringify(await early)), { total: 3 });
   assert.equal(srv.peers[0].frames[0].type, "call", "no hello: the cookie authenticated the upgrade");
-  assert.deepEqual(srv.peers[0].offered, ["auroraview"], "no token subprotocol: the page has no token");
+  assert.deepEqual(srv.peers[0].offered, ["auroraview.batch", "auroraview"], "no token subprotocol: the page has no token");
   assert.equal(srv.peers[0].protocol, "auroraview");
   assert.equal(srv.received("hello").length, 0);
   // auroraviewready waits for the page's scripts too (DOMContentLoaded), as in a window.

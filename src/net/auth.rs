@@ -52,6 +52,9 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 /// `auroraview.token.TOKEN` (browsers cannot set headers on a WebSocket, but can offer
 /// subprotocols; Kubernetes passes bearer tokens the same way).
 pub const SUBPROTOCOL: &str = "auroraview";
+/// The subprotocol a client offers (before `auroraview`) to receive several messages in one
+/// WebSocket message when several are queued: a JSON array of them (docs/network.md).
+pub const BATCH_SUBPROTOCOL: &str = "auroraview.batch";
 const TOKEN_PROTOCOL: &str = "auroraview.token.";
 
 /// The token offered as an `auroraview.token.…` subprotocol in `Sec-WebSocket-Protocol`.

@@ -1195,8 +1195,10 @@
   var WEBSOCKET_PATH = "/__auroraview/ws";
   var SUBPROTOCOL = "auroraview";
   var TOKEN_SUBPROTOCOL_PREFIX = "auroraview.token.";
+  var BATCH_SUBPROTOCOL = "auroraview.batch";
   function subprotocols(token) {
-    return token === void 0 ? [SUBPROTOCOL] : [SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX + token];
+    const offered = [BATCH_SUBPROTOCOL, SUBPROTOCOL];
+    return token === void 0 ? offered : [...offered, TOKEN_SUBPROTOCOL_PREFIX + token];
   }
   var CloseCode = Object.freeze({
     normal: 1e3,
@@ -1540,10 +1542,27 @@
       } catch {
         frame = void 0;
       }
-      if (frame === null || typeof frame !== "object" || isArray(frame)) {
-        stats.invalidFrames++;
+      if (isArray(frame)) {
+        const messages2 = [];
+        for (const one of frame) {
+          if (!accept(one, messages2)) {
+            fail("a batch from the server holds something that is not a JSON object: " + data.slice(0, 80));
+          }
+        }
+        if (messages2.length > 0) sink?.receive(messages2);
+        return;
+      }
+      const messages = [];
+      if (!accept(frame, messages)) {
         fail("a frame from the server is not a JSON object: " + data.slice(0, 80));
         return;
+      }
+      if (messages.length > 0) sink?.receive(messages);
+    }
+    function accept(frame, messages) {
+      if (frame === null || typeof frame !== "object" || isArray(frame)) {
+        stats.invalidFrames++;
+        return false;
       }
       switch (frame.type) {
         case "ping":
@@ -1551,14 +1570,15 @@
             raw(PONG);
           } catch {
           }
-          return;
+          return true;
         case "pong":
-          return;
+          return true;
         case "welcome":
           welcome(frame);
-          return;
+          return true;
         default:
-          sink?.receive([frame]);
+          messages.push(frame);
+          return true;
       }
     }
     function receiveFrame(data) {

@@ -269,7 +269,8 @@ async fn upgrade(
     // let anyone make the server buffer a frame of the full size limit). Refusals are
     // accepted, then closed with 4001: a browser sees an HTTP refusal only as 1006 and
     // would retry a stale cookie forever; 4001 tells it to stop.
-    let ws = ws.protocols([auth::SUBPROTOCOL]).max_message_size(1024).max_frame_size(1024);
+    let ws = ws.protocols([auth::BATCH_SUBPROTOCOL, auth::SUBPROTOCOL]).max_message_size(1024).max_frame_size(1024);
+    let batched = ws.selected_protocol().is_some_and(|p| p == auth::BATCH_SUBPROTOCOL);
     let Some(grant) = presented_token(&shared, &headers).and_then(|t| shared.grant(t)) else {
         NetStats::bump(&stats.auth_failures);
         return ws.on_upgrade(session::refuse);
@@ -293,7 +294,7 @@ async fn upgrade(
     // 128 KiB default, zeroing was 28 % of a server's CPU fanning a topic out to 1,000
     // subscribers. A smaller read chunk only means more reads for a large message.
     ws.max_message_size(hard).max_frame_size(hard).read_buffer_size(READ_CHUNK).on_upgrade(move |socket| async move {
-        session::run(shared, socket, grant, origin, peer, revocations).await;
+        session::run(shared, socket, grant, origin, peer, revocations, batched).await;
     })
 }
 
@@ -450,11 +451,10 @@ mod tests {
 
     use super::inject_client;
 
-    /// A client gets through the upgrade (101, then the welcome frame), and a message
-    /// larger than one read of the socket (`READ_CHUNK`) arrives whole and is answered.
-    #[test]
-    fn a_client_is_welcomed_and_a_message_larger_than_one_read_is_answered() {
+    mod raw {
+        //! A server on a router nobody handles, and a raw WebSocket client of it.
         use std::io::{Read, Write};
+        use std::net::TcpStream;
         use std::sync::Arc;
         use std::time::Duration;
 
@@ -466,7 +466,56 @@ mod tests {
             fn dispatch(&self, _: Op) {}
         }
 
-        fn read_frame(s: &mut std::net::TcpStream) -> (u8, Vec<u8>) {
+        pub const TOKEN: &str = "tttttttttttttttttttttttttttttttt";
+
+        pub fn start() -> (tokio::runtime::Runtime, Arc<Router>, super::super::Server) {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+            let router = Router::new(Limits::default(), Arc::new(Nobody), Some(rt.handle().clone()));
+            let cfg = super::super::ServerConfig {
+                host: "127.0.0.1".into(),
+                port: 0,
+                token: TOKEN.into(),
+                assets: None,
+                csp: String::new(),
+                origins: vec![],
+                exposure: Exposure::All,
+                heartbeat: Duration::from_secs(15),
+                heartbeat_timeout: Duration::from_secs(10),
+                max_outbound_bytes: 1 << 20,
+                max_connections: 10,
+                metrics: false,
+            };
+            let server = super::super::Server::start(router.clone(), cfg, rt.handle()).unwrap();
+            (rt, router, server)
+        }
+
+        /// Upgrade (with `extra` header lines) and read the welcome; the upgrade's answer.
+        pub fn connect(server: &super::super::Server, extra: &str) -> (TcpStream, String) {
+            let mut s = TcpStream::connect(server.local_addr()).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            write!(
+                s,
+                "GET /__auroraview/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+                 Authorization: Bearer {TOKEN}\r\n{extra}\r\n"
+            )
+            .unwrap();
+            let mut response = Vec::new();
+            while !response.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8; 1];
+                s.read_exact(&mut byte).unwrap();
+                response.push(byte[0]);
+            }
+            let response = String::from_utf8(response).unwrap();
+            assert!(response.starts_with("HTTP/1.1 101"), "{response}");
+            let (opcode, welcome) = read_frame(&mut s);
+            assert_eq!(opcode, 1);
+            assert!(String::from_utf8(welcome).unwrap().contains(r#""type":"welcome""#));
+            (s, response)
+        }
+
+        /// One WebSocket frame: its opcode and payload.
+        pub fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
             let mut head = [0u8; 2];
             s.read_exact(&mut head).unwrap();
             let len = match head[1] & 0x7f {
@@ -486,45 +535,16 @@ mod tests {
             s.read_exact(&mut payload).unwrap();
             (head[0] & 0x0f, payload)
         }
+    }
 
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        let router = Router::new(Limits::default(), Arc::new(Nobody), Some(rt.handle().clone()));
-        let token = "t".repeat(32);
-        let cfg = super::ServerConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            token: token.clone(),
-            assets: None,
-            csp: String::new(),
-            origins: vec![],
-            exposure: Exposure::All,
-            heartbeat: Duration::from_secs(15),
-            heartbeat_timeout: Duration::from_secs(10),
-            max_outbound_bytes: 1 << 20,
-            max_connections: 10,
-            metrics: false,
-        };
-        let server = super::Server::start(router, cfg, rt.handle()).unwrap();
-        let mut s = std::net::TcpStream::connect(server.local_addr()).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(
-            s,
-            "GET /__auroraview/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-             Authorization: Bearer {token}\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = Vec::new();
-        while !response.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            s.read_exact(&mut byte).unwrap();
-            response.push(byte[0]);
-        }
-        let response = String::from_utf8(response).unwrap();
-        assert!(response.starts_with("HTTP/1.1 101"), "{response}");
-        let (opcode, welcome) = read_frame(&mut s);
-        assert_eq!(opcode, 1);
-        assert!(String::from_utf8(welcome).unwrap().contains(r#""type":"welcome""#));
+    /// A client gets through the upgrade (101, then the welcome frame), and a message
+    /// larger than one read of the socket (`READ_CHUNK`) arrives whole and is answered.
+    #[test]
+    fn a_client_is_welcomed_and_a_message_larger_than_one_read_is_answered() {
+        use std::io::Write;
+
+        let (_rt, _router, server) = raw::start();
+        let (mut s, _) = raw::connect(&server, "");
         // A call of 3 read chunks to a method nobody has: answered as such, so read whole.
         let pad = "x".repeat(3 * super::READ_CHUNK);
         let call = format!(r#"{{"type":"call","id":7,"method":"nope","params":{{"pad":"{pad}"}}}}"#);
@@ -534,11 +554,55 @@ mod tests {
         frame.extend_from_slice(&mask);
         frame.extend(call.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
         s.write_all(&frame).unwrap();
-        let (opcode, reply) = read_frame(&mut s);
+        let (opcode, reply) = raw::read_frame(&mut s);
         assert_eq!(opcode, 1);
         let reply = String::from_utf8(reply).unwrap();
         assert!(reply.contains(r#""id":7"#) && reply.contains("method_not_found"), "{reply}");
-        server.close(Duration::from_secs(5));
+        server.close(std::time::Duration::from_secs(5));
+    }
+
+    /// A client that offers `auroraview.batch` gets it selected, and messages queued together
+    /// come as JSON arrays of them, every one once and in order; a client that does not
+    /// offer it gets one message per WebSocket message.
+    #[test]
+    fn messages_queued_together_come_as_one_batch_to_a_client_that_offered_it() {
+        let (_rt, router, server) = raw::start();
+        for offered in [true, false] {
+            let extra = if offered { "Sec-WebSocket-Protocol: auroraview.batch, auroraview\r\n" } else { "" };
+            let (mut s, answer) = raw::connect(&server, extra);
+            assert_eq!(
+                answer.to_ascii_lowercase().contains("sec-websocket-protocol: auroraview.batch"),
+                offered,
+                "{answer}"
+            );
+            let n = 2_000;
+            for i in 0..n {
+                router.emit(&crate::ipc::Target::All, "tick", format!("{i}").as_bytes());
+            }
+            let (mut seen, mut messages, mut batches) = (Vec::new(), 0, 0);
+            while seen.len() < n {
+                let (opcode, payload) = raw::read_frame(&mut s);
+                assert_eq!(opcode, 1);
+                messages += 1;
+                let value: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+                let events = match value {
+                    serde_json::Value::Array(events) => {
+                        assert!(events.len() > 1, "a batch of one is sent as that one");
+                        batches += 1;
+                        events
+                    }
+                    event => vec![event],
+                };
+                seen.extend(events.into_iter().map(|e| e["payload"].as_u64().unwrap()));
+            }
+            assert_eq!(seen, (0..n as u64).collect::<Vec<_>>(), "every event once, in order");
+            if offered {
+                assert!(batches > 0 && messages < n, "{messages} messages, {batches} batches");
+            } else {
+                assert_eq!((messages, batches), (n, 0));
+            }
+        }
+        server.close(std::time::Duration::from_secs(5));
     }
 
     #[test]

@@ -63,12 +63,13 @@ pub async fn run(
     origin: Option<String>,
     _peer: SocketAddr,
     revocations: watch::Receiver<u64>,
+    batched: bool,
 ) {
     let stats = shared.stats.clone();
     NetStats::bump(&stats.connections_total);
     NetStats::bump(&stats.connections_open);
     let (mut tx, mut rx) = socket.split();
-    serve(&shared, &mut tx, &mut rx, grant, origin, revocations).await;
+    serve(&shared, &mut tx, &mut rx, grant, origin, revocations, batched).await;
     stats.connections_open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
 }
 
@@ -79,6 +80,7 @@ async fn serve(
     grant: Grant,
     origin: Option<String>,
     mut revocations: watch::Receiver<u64>,
+    batched: bool,
 ) {
     let stats = shared.stats.clone();
     let cfg = &shared.cfg;
@@ -127,7 +129,7 @@ async fn serve(
                     // are full: meanwhile the queue overflowing, the server closing or the
                     // client's heartbeat deadline passing still end the session.
                     let deadline = tokio::time::Instant::from_std(last_heard + cfg.heartbeat + cfg.heartbeat_timeout);
-                    let write = write_batch(tx, &sink, &stats, frame, &mut frames);
+                    let write = write_batch(tx, &sink, &stats, frame, &mut frames, batched);
                     tokio::pin!(write);
                     tokio::select! {
                         biased;
@@ -227,7 +229,7 @@ async fn serve(
         // gets its reply to its caller. Other endings (a slow or silent client) drop it.
         let _ = tokio::time::timeout(CLOSE_WAIT, async {
             while let Ok(frame) = frames.try_recv() {
-                if write_batch(tx, &sink, &stats, frame, &mut frames).await.is_err() {
+                if write_batch(tx, &sink, &stats, frame, &mut frames, batched).await.is_err() {
                     break;
                 }
             }
@@ -255,19 +257,32 @@ fn text(frame: Bytes) -> Message {
     }
 }
 
-/// Write `first` and whatever else is queued (up to `BATCH`), then flush once.
+/// Write `first` and whatever else is queued (up to `BATCH`), then flush once. On a batched
+/// connection (`auroraview.batch`), consecutive text messages go out joined
+/// (`protocol::Batcher`): the client handles one message event (and in a browser or the SDK
+/// one `JSON.parse`) per batch instead of one per message.
 async fn write_batch(
     tx: &mut Tx,
     sink: &NetSink,
     stats: &NetStats,
     first: Bytes,
     frames: &mut tokio::sync::mpsc::UnboundedReceiver<Bytes>,
+    batched: bool,
 ) -> Result<(), axum::Error> {
     let mut next = Some(first);
     let mut n = 0;
+    let mut batcher = protocol::Batcher::default();
+    let mut ready = Vec::new();
     while let Some(frame) = next.take() {
         let len = frame.len();
-        tx.feed(text(frame)).await?;
+        if batched {
+            batcher.add(frame, &mut ready);
+        } else {
+            ready.push(frame);
+        }
+        for message in ready.drain(..) {
+            tx.feed(text(message)).await?;
+        }
         sink.written(len);
         NetStats::bump(&stats.frames_out);
         stats.bytes_out.fetch_add(len as u64, std::sync::atomic::Ordering::Relaxed);
@@ -275,6 +290,10 @@ async fn write_batch(
         if n < BATCH {
             next = frames.try_recv().ok();
         }
+    }
+    batcher.finish(&mut ready);
+    for message in ready.drain(..) {
+        tx.feed(text(message)).await?;
     }
     tx.flush().await
 }

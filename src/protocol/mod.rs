@@ -1,5 +1,6 @@
 //! The wire: envelopes, error codes, limits and the protocol version. No pyo3, no wry.
 
+mod batch;
 mod decode;
 mod encode;
 mod error_code;
@@ -12,6 +13,7 @@ mod scan;
 pub mod schema;
 mod surrogate;
 
+pub use batch::{batch, Batcher};
 pub use decode::{decode, decode_keyed, is_page_key, salvage_id, salvage_key, truncate, Incoming, Rejection};
 pub use encode::{
     call_err, call_ok, event, item, publication, unsafe_params_error, unsafe_result_error, welcome, ErrorReply, PING,

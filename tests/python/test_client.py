@@ -566,6 +566,28 @@ async def test_real_async_client_and_printed_url(real_server: Any) -> None:
 
 
 @needs_server
+async def test_real_events_queued_together_come_in_batches_each_once_in_order(real_server: Any) -> None:
+    async with await connect_async(real_server.ws_url, real_server.token) as client:
+        assert client._ws.subprotocol == "auroraview.batch"  # pyright: ignore[reportPrivateUsage]
+        messages = 0
+        on_message = client._on_message  # pyright: ignore[reportPrivateUsage]
+
+        async def counted(text: str) -> None:
+            nonlocal messages
+            messages += 1
+            await on_message(text)
+
+        client._on_message = counted  # type: ignore[method-assign]  # pyright: ignore[reportPrivateUsage]
+        events: list[Any] = []
+        client.on("tick", events.append)
+        n = 2_000
+        assert await client.call("api.emit", {"event": "tick", "payload": {}, "count": n}) == n
+        await client.call("api.echo", {"value": 0})
+        assert [e["i"] for e in events] == list(range(n))
+        assert messages < n, f"{messages} WebSocket messages for {n} events and 2 replies: none batched"
+
+
+@needs_server
 def test_real_wrong_token_is_refused(real_server: Any) -> None:
     with pytest.raises(AuthenticationError):
         connect(real_server.ws_url, "w" * 43)

@@ -3,9 +3,11 @@
 //
 // Authentication happens at the upgrade, never in a frame: the socket offers the subprotocols
 // `auroraview` and, with a token, `auroraview.token.TOKEN` (browsers cannot set headers on a
-// WebSocket, but can offer subprotocols); the server selects `auroraview`. Without a token
-// only `auroraview` is offered and the upgrade must authenticate otherwise (a same-origin page
-// holding the server's cookie). An upgrade without valid credentials is accepted and closed
+// WebSocket, but can offer subprotocols); the server selects `auroraview`, or
+// `auroraview.batch`, offered first: several messages queued together then come as one, a
+// JSON array of them, read here message by message. Without a token only those two are
+// offered and the upgrade must authenticate otherwise (a same-origin page holding the
+// server's cookie). An upgrade without valid credentials is accepted and closed
 // at once with 4001. The token never goes in the URL, and no `hello` frame is ever sent.
 //
 // What happens to a message depends on the state, and nothing is ever sent twice:
@@ -86,9 +88,15 @@ export const SUBPROTOCOL = "auroraview";
 /** Prefix of the subprotocol that carries the token: `auroraview.token.TOKEN`. */
 export const TOKEN_SUBPROTOCOL_PREFIX = "auroraview.token.";
 
-/** The subprotocols a socket offers at the upgrade: `auroraview`, and the token's if any. */
+/** Offered before `auroraview`: the server may then send several messages as one, a JSON
+ * array of them (docs/network.md), which this transport reads. */
+export const BATCH_SUBPROTOCOL = "auroraview.batch";
+
+/** The subprotocols a socket offers at the upgrade: `auroraview.batch`, `auroraview`, and
+ * the token's if any. */
 export function subprotocols(token?: string): string[] {
-  return token === undefined ? [SUBPROTOCOL] : [SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX + token];
+  const offered = [BATCH_SUBPROTOCOL, SUBPROTOCOL];
+  return token === undefined ? offered : [...offered, TOKEN_SUBPROTOCOL_PREFIX + token];
 }
 /** Close codes with a meaning on this endpoint (docs/network.md, "Close codes"). */
 export const CloseCode = Object.freeze({
@@ -653,10 +661,31 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
     } catch {
       frame = undefined;
     }
-    if (frame === null || typeof frame !== "object" || isArray(frame)) {
-      stats.invalidFrames++;
+    if (isArray(frame)) {
+      // Several messages in one: the server chose `auroraview.batch` (docs/network.md).
+      const messages: HostMessage[] = [];
+      for (const one of frame as unknown[]) {
+        if (!accept(one, messages)) {
+          fail("a batch from the server holds something that is not a JSON object: " + data.slice(0, 80));
+        }
+      }
+      if (messages.length > 0) sink?.receive(messages);
+      return;
+    }
+    const messages: HostMessage[] = [];
+    if (!accept(frame, messages)) {
       fail("a frame from the server is not a JSON object: " + data.slice(0, 80));
       return;
+    }
+    if (messages.length > 0) sink?.receive(messages);
+  }
+
+  /** One message from the server: the transport's own handled here, the rest added to
+   * `messages` for the client. False (counted) when it is not a JSON object. */
+  function accept(frame: unknown, messages: HostMessage[]): boolean {
+    if (frame === null || typeof frame !== "object" || isArray(frame)) {
+      stats.invalidFrames++;
+      return false;
     }
     switch ((frame as { type?: unknown }).type) {
       case "ping":
@@ -665,14 +694,15 @@ export function websocketTransport(options: WebSocketTransportOptions): WebSocke
         } catch {
           // closing: nothing to answer on
         }
-        return;
+        return true;
       case "pong":
-        return;
+        return true;
       case "welcome":
         welcome(frame as WelcomeMessage);
-        return;
+        return true;
       default:
-        sink?.receive([frame as HostMessage]);
+        messages.push(frame as HostMessage);
+        return true;
     }
   }
 

@@ -26,6 +26,8 @@ export interface FakeServerOptions {
   welcomeDelayMs?: number;
   /** Refuse every upgrade with this HTTP status. */
   refuseUpgrade?: number;
+  /** Select `auroraview.batch` when a client offers it (the server may then send arrays of messages). */
+  batch?: boolean;
   /** Plain GET responses by path (e.g. "/__auroraview/client.js"); anything else is a 404. */
   files?: Record<string, string>;
 }
@@ -92,7 +94,8 @@ export class FakeServer {
       verifyClient: refuse === undefined ? undefined : (_info, done) => done(false, refuse),
       // Select "auroraview" when offered (browsers and `ws` fail a connection whose offered
       // subprotocols got no answer), never the token's.
-      handleProtocols: (protocols) => (protocols.has("auroraview") ? "auroraview" : false),
+      handleProtocols: (protocols) =>
+        options.batch && protocols.has("auroraview.batch") ? "auroraview.batch" : protocols.has("auroraview") ? "auroraview" : false,
     });
     await new Promise<void>((resolve, reject) => {
       http.once("error", reject);
