@@ -136,7 +136,7 @@ def rate(result: dict[str, Any]) -> float | None:
 
 def measure(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     results: dict[str, list[dict[str, Any]]] = {}
-    base = {"subs": args.subs, "burst": args.burst, "paced": args.paced, "rate": args.rate, "size": args.size}
+    base = {"subs": args.subs, "burst": args.burst, "paced": args.paced, "rate": args.rate, "size": args.size, "batch": args.batch}
     with tempfile.TemporaryDirectory(prefix="av-topics-bench-") as tmp:
         work = Path(tmp)
         for r in range(args.rounds):
@@ -219,6 +219,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--size", type=int, default=64, help="padding bytes per message")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--no-brokers", action="store_true", help="the one-node row only")
+    ap.add_argument("--no-batch", dest="batch", action="store_false", help="subscribers do not offer auroraview.batch (one message per WebSocket message)")
     ap.add_argument("--json", action="store_true", help="also print every round's raw results")
     return ap.parse_args(argv)
 

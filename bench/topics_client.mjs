@@ -10,6 +10,10 @@
 //               delivery) and paced (`paced` publishes at `rate`/s: latency from the clock in
 //               the message, set when it was sent, to its arrival here).
 //               Every connection's offsets are checked: consecutive, none twice.
+//               With `batch` (the default), connections offer `auroraview.batch`, as the
+//               SDK and the Python client do: messages queued together arrive as one
+//               WebSocket message (a JSON array, docs/network.md); `"batch": false` reads
+//               one message per WebSocket message.
 // mode "redis" / "nats": the floor, the broker alone: `subs` raw TCP connections subscribed
 //               to one channel / subject, and one raw publisher sending `burst` messages of
 //               the same JSON, pipelined; deliveries/s from the first send to the last arrival.
@@ -31,6 +35,7 @@ const opt = {
   rate: 50,
   size: 64,
   timeout_s: 120,
+  batch: true,
   ...JSON.parse(process.argv[2] ?? "{}"),
 };
 
@@ -87,7 +92,9 @@ function rawWs(url, token) {
       s.write(
         `GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Key: ${Buffer.from("auroraview-bench!").toString("base64").slice(0, 22)}==\r\n` +
-          `Sec-WebSocket-Version: 13\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+          `Sec-WebSocket-Version: 13\r\nAuthorization: Bearer ${token}\r\n` +
+          (opt.batch ? "Sec-WebSocket-Protocol: auroraview.batch, auroraview\r\n" : "") +
+          "\r\n",
       );
     });
     s.on("data", (chunk) => {
@@ -128,23 +135,23 @@ function rawWs(url, token) {
   });
 }
 
-/** The integer after `key` in `buf` (a JSON number, `key` including its colon). */
-function numberAfter(buf, key) {
-  let i = buf.indexOf(key) + key.length;
-  let n = 0;
-  for (let c = buf[i]; c >= 48 && c <= 57; c = buf[++i]) n = n * 10 + (c - 48);
-  return n;
+/** Whether `buf` holds `token` at `at` (compared here: shorter than a call into `indexOf`). */
+function startsAt(buf, at, token) {
+  if (at < 0 || at + token.length > buf.length) return false;
+  for (let i = 0; i < token.length; i++) if (buf[at + i] !== token[i]) return false;
+  return true;
 }
 
 // -- ours -----------------------------------------------------------------------------------
 
 async function ours() {
-  const state = { delivered: 0, last: 0, lat: [], orderErrors: 0, closed: 0 };
+  const state = { delivered: 0, last: 0, lat: [], orderErrors: 0, closed: 0, messages: 0 };
   let recordLatency = false;
 
   const PUBLICATION = Buffer.from('{"type":"publication"');
   const OFFSET = Buffer.from('"offset":');
   const T = Buffer.from('"t":');
+  const CALL_RESULT = Buffer.from('{"type":"call_result"');
 
   async function open(node, subscribe) {
     const ws = await rawWs(node.url, node.token);
@@ -152,31 +159,55 @@ async function ours() {
     let welcome;
     const welcomed = new Promise((resolve, reject) => (welcome = { resolve, reject }));
     let greeted = false;
-    ws.on("message", (payload) => {
-      if (payload.length > PUBLICATION.length && payload.compare(PUBLICATION, 0, PUBLICATION.length, 0, PUBLICATION.length) === 0) {
-        // The offset and the publisher's clock, read without parsing the frame.
-        const offset = numberAfter(payload, OFFSET);
-        if (conn.next !== 0 && offset !== conn.next) state.orderErrors += 1;
-        conn.next = offset + 1;
-        state.delivered += 1;
-        const t = now();
-        state.last = t;
-        if (recordLatency) {
-          const ts = payload.indexOf(T) + T.length;
-          state.lat.push(t - Number(payload.toString("latin1", ts, payload.indexOf(",", ts))));
-        }
-        return;
+    /** Where `"offset":` starts from a publication's start: one topic and one epoch, so
+     * the same in every publication (checked each time, found again if not). */
+    let delta = -1;
+    /** The publication at `at` in `payload` (its offset and the publisher's clock, read
+     * without parsing the message). */
+    const publication = (payload, at) => {
+      let i = at + delta;
+      if (delta < 0 || !startsAt(payload, i, OFFSET)) {
+        i = payload.indexOf(OFFSET, at);
+        delta = i - at;
       }
-      const msg = JSON.parse(payload.toString());
+      i += OFFSET.length;
+      let offset = 0;
+      for (let c = payload[i]; c >= 48 && c <= 57; c = payload[++i]) offset = offset * 10 + (c - 48);
+      if (conn.next !== 0 && offset !== conn.next) state.orderErrors += 1;
+      conn.next = offset + 1;
+      state.delivered += 1;
+      if (recordLatency) {
+        const ts = payload.indexOf(T, at) + T.length;
+        state.lat.push(now() - Number(payload.toString("latin1", ts, payload.indexOf(",", ts))));
+      }
+    };
+    const other = (msg) => {
       if (!greeted) {
         greeted = true;
-        return msg.type === "welcome" ? welcome.resolve() : welcome.reject(new Error(`expected a welcome, got ${payload.toString().slice(0, 200)}`));
+        return msg.type === "welcome" ? welcome.resolve() : welcome.reject(new Error(`expected a welcome, got ${JSON.stringify(msg).slice(0, 200)}`));
       }
       if (msg.type === "call_result") {
         const p = conn.pending.get(msg.id);
         conn.pending.delete(msg.id);
         if (p) msg.ok === false ? p.reject(new Error(JSON.stringify(msg.error))) : p.resolve(msg.result);
       }
+    };
+    ws.on("message", (payload) => {
+      state.messages += 1;
+      state.last = now(); // every delivery in one message arrived at once
+      if (payload[0] === 0x5b) {
+        // A batch: its publications found by their marker; a reply in it parsed.
+        for (let at = payload.indexOf(PUBLICATION); at >= 0; at = payload.indexOf(PUBLICATION, at + PUBLICATION.length)) {
+          publication(payload, at);
+        }
+        if (payload.indexOf(CALL_RESULT) >= 0) for (const msg of JSON.parse(payload.toString())) if (msg.type !== "publication") other(msg);
+        return;
+      }
+      if (payload.length > PUBLICATION.length && startsAt(payload, 0, PUBLICATION)) {
+        publication(payload, 0);
+        return;
+      }
+      other(JSON.parse(payload.toString()));
     });
     ws.on("close", () => {
       state.closed += 1;
@@ -217,7 +248,7 @@ async function ours() {
   const publishS = (now() - t0) / 1000;
   const burstWant = opt.subs * (opt.burst - failed);
   await until(() => state.delivered >= burstWant, `${burstWant} deliveries (burst; got ${state.delivered})`);
-  const burst = { deliveries: state.delivered, seconds: (state.last - t0) / 1000, failed, publish_s: publishS };
+  const burst = { deliveries: state.delivered, messages: state.messages, seconds: (state.last - t0) / 1000, failed, publish_s: publishS };
 
   // Paced: one publish every 1/rate s.
   state.delivered = 0;
