@@ -4,8 +4,9 @@
 //! `{prefix}.{name}`, `name` the topic's name in hex, or a 128-bit hash of it for long
 //! names, the real name in the stream's description), so the stream's sequence numbers are
 //! the topic's offsets: consecutive, in publish order, whichever process published. The
-//! stream keeps the topic's `history` (count and age); its creation time is the epoch (a
-//! stream lost with the server's storage comes back with a new one).
+//! stream keeps the topic's history (count, bytes and age), and never fewer than `LAG_ROOM`
+//! messages, so a node that falls behind reads on; its creation time is the epoch (a stream
+//! lost with the server's storage comes back with a new one).
 //!
 //! Each followed topic has one task reading an ordered consumer: first what the stream
 //! holds (the history), then every new message, in sequence order; after an interruption it
@@ -26,6 +27,10 @@ use tokio::task::AbortHandle;
 use super::{instant_of, Backoff, Broker, Health};
 use crate::ipc::{BrokerDone, Router, TopicBroker, TopicSpec};
 use crate::protocol::{ErrorCode, ErrorReply};
+
+/// The least a topic's stream keeps, in messages and bytes (see `Inner::config`).
+const LAG_ROOM: i64 = 100_000;
+const LAG_BYTES: i64 = 64 * 1024 * 1024;
 
 /// How long one JetStream request may take before the caller is told it is unavailable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -187,8 +192,13 @@ impl Inner {
             name: format!("{}_{token}", self.prefix),
             subjects: vec![format!("{}.{token}", self.prefix)],
             description: Some(format!("auroraview topic {topic}")),
-            // JetStream needs one kept to number the next; `history = 0` keeps none here.
-            max_messages: spec.history.max(1) as i64,
+            // The stream is what every node reads live, not only the history: a node that
+            // falls behind (stopped, or slow under load) reads on from where it was, so the
+            // stream keeps at least `LAG_ROOM` messages (`LAG_BYTES`) whatever the history.
+            // With only the history kept, a node 1,000 behind lost what it had not read yet
+            // (told, as skipped offsets). What subscribers recover stays the history's.
+            max_messages: (spec.history.max(1) as i64).max(LAG_ROOM),
+            max_bytes: (spec.history_bytes as i64).max(LAG_BYTES),
             max_age: spec.history_ttl,
             ..Default::default()
         }
@@ -245,7 +255,8 @@ impl Inner {
         let Some(router) = super::router(&self.router) else { return Ok(()) };
         let start = match router.mirror_position(topic) {
             Some((have, last)) if *have == *epoch => last + 1,
-            _ => state.first_sequence.max(1),
+            // New here: the history's worth of the newest (the stream may hold more).
+            _ => state.first_sequence.max(state.last_sequence.saturating_sub(spec.history as u64) + 1).max(1),
         };
         let what = format!("topic {topic:?}");
         let consumer = stream

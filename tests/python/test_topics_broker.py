@@ -591,6 +591,36 @@ async def test_a_gap_longer_than_the_history_is_recovered_false_with_a_reason(br
         await writer.close()
 
 
+async def test_a_node_that_falls_behind_by_more_than_the_history_still_delivers_everything(
+    broker: Broker, cluster: Cluster
+) -> None:
+    """Node a is stopped (SIGSTOP) while node b publishes 2,000 messages to topic `small`,
+    which keeps 5: once a runs again, its subscriber gets every one, in order, and is told of
+    no gap. The history bounds what a *subscriber* can recover after a reconnection, not how
+    far a node may fall behind the broker (on NATS, the stream a node reads holds up to 100,000
+    messages whatever the history; on Redis, the node's subscription is buffered by Redis)."""
+    a, b = await cluster.start_up(2, "--small-history", "5")
+    reader, writer = await connect_async(a.url), await connect_async(b.url)
+    try:
+        seen = Seen()
+        await reader.subscribe("small", seen.handler, on_recovery=seen.on_recovery)
+        for i in range(3):
+            await writer.publish("small", i)
+        await until(lambda: seen.count == 3)
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            for start in range(3, 2003, 100):
+                await asyncio.gather(*(writer.publish("small", i) for i in range(start, start + 100)))
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        await until(lambda: seen.count >= 2003 or seen.recoveries != [], timeout=30, what=f"delivered {seen.count} of 2003")
+        assert seen.recoveries == [], "told of a gap: the node lost what it had not read yet"
+        assert seen.offsets == list(range(1, 2004)) and seen.data == list(range(2003))
+    finally:
+        await reader.close()
+        await writer.close()
+
+
 # -- 4. a node killed while clients publish: they move to another and recover ------------------
 
 
