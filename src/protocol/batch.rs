@@ -129,6 +129,7 @@ mod tests {
             assert_eq!(got, shape, "{:?}", input.iter().map(Bytes::len).collect::<Vec<_>>());
             for m in &out {
                 assert!(m.len() <= JOIN_BYTES || members(m).len() == 1, "a batch of {} bytes", m.len());
+                assert!(m.first() != Some(&b'[') || members(m).len() > 1, "a lone message goes as it is, not as [it]");
             }
             let flat: Vec<Bytes> = out
                 .iter()
